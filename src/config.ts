@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), {
+      message: `${name} must be one of 1, 0, true, false, yes, no`,
+    })
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const port = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 65535, `${name} must be between 1 and 65535`);
+
+const positiveNumber = (name: string, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, `${name} must be a positive number`)
+    .transform(Number)
+    .refine((n) => n > 0 && n <= max, `${name} must be greater than 0 and at most ${max}`);
+
+const httpUrl = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+      } catch {
+        return false;
+      }
+    }, `${name} must be an http(s) URL without query or fragment, e.g. https://migracja.example.pl`)
+    .transform((v) => v.replace(/\/+$/, ''));
+
+/**
+ * Raw environment schema: every variable the app reads, each optional with its default applied after
+ * parsing (so defaults can depend on each other, e.g. PUBLIC_URL on HOST and PORT).
+ */
+const envSchema = z.object({
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.:\-\[\]]+$/, 'HOST must be a host name or IP address')
+    .optional(),
+  PORT: port('PORT').optional(),
+  PUBLIC_URL: httpUrl('PUBLIC_URL').optional(),
+  DATABASE_PATH: z.string().trim().min(1, 'DATABASE_PATH must not be empty').optional(),
+  DEMO: bool('DEMO').optional(),
+  APP_SECRET_KEY: z.string().trim().min(1, 'APP_SECRET_KEY must not be empty').optional(),
+  SECRET_KEY_FILE: z.string().trim().min(1, 'SECRET_KEY_FILE must not be empty').optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .optional(),
+  MX_RESOLVER: z
+    .enum(['dns', 'demo'], { message: 'MX_RESOLVER must be "dns" (real DNS) or "demo" (data/demo/mx.json)' })
+    .optional(),
+  MX_CACHE_TTL_HOURS: positiveNumber('MX_CACHE_TTL_HOURS', 24 * 30).optional(),
+  DNS_TIMEOUT_MS: positiveNumber('DNS_TIMEOUT_MS', 60_000).optional(),
+  TRUST_PROXY: bool('TRUST_PROXY').optional(),
+});
+
+export interface AppConfig {
+  host: string;
+  port: number;
+  publicUrl: string;
+  databasePath: string;
+  demo: boolean;
+  /** Encryption keys from APP_SECRET_KEY (comma-separated, newest first), if set. */
+  secretKeys: string[] | undefined;
+  secretKeyFile: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  mxResolver: 'dns' | 'demo';
+  mxCacheTtlMs: number;
+  dnsTimeoutMs: number;
+  trustProxy: boolean;
+  /** Folder with the demo data files. */
+  demoDir: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'MIG_ERR_CONFIG';
+  constructor(readonly variable: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * Validates the environment once. Values from the process environment win over `.env`.
+ * @throws {ConfigError} naming the first bad variable, in one readable line.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConfig {
+  // Empty strings mean "not set": a blank line in .env must not override a default.
+  const cleaned = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .map((k) => [k, env[k]] as const)
+      .filter(([, v]) => v !== undefined && v.trim() !== ''),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const got = cleaned[variable];
+    const shown = variable === 'APP_SECRET_KEY' || got === undefined ? '' : ` (got "${got}")`;
+    throw new ConfigError(variable, `Invalid configuration: ${variable}: ${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  const host = e.HOST ?? '127.0.0.1';
+  const port = e.PORT ?? 3000;
+  const demo = e.DEMO ?? true;
+  const resolvePath = (p: string) => (p === ':memory:' ? p : path.resolve(root, p));
+  return {
+    host,
+    port,
+    publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    databasePath: resolvePath(e.DATABASE_PATH ?? 'data/app.db'),
+    demo,
+    secretKeys: e.APP_SECRET_KEY ? e.APP_SECRET_KEY.split(',').map((k) => k.trim()).filter(Boolean) : undefined,
+    secretKeyFile: resolvePath(e.SECRET_KEY_FILE ?? 'data/secret.key'),
+    logLevel: e.LOG_LEVEL ?? 'info',
+    mxResolver: e.MX_RESOLVER ?? (demo ? 'demo' : 'dns'),
+    mxCacheTtlMs: (e.MX_CACHE_TTL_HOURS ?? 24) * 3_600_000,
+    dnsTimeoutMs: e.DNS_TIMEOUT_MS ?? 3000,
+    trustProxy: e.TRUST_PROXY ?? false,
+    demoDir: path.resolve(root, 'data/demo'),
+  };
+}
+
+/** The process environment merged over an optional `.env` file (the environment wins). */
+export function readEnvironment(root = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const file = path.join(root, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...env };
+}

@@ -1,0 +1,45 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface MigrateResult {
+  from: number;
+  to: number;
+}
+
+/**
+ * Opens the database with the settings every connection needs: WAL (readers never block the
+ * writer), foreign keys on, a busy timeout so a second process (the CLI while the server runs)
+ * waits instead of failing.
+ */
+export function openDatabase(file: string): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/**
+ * Applies the migrations the database has not seen yet, each in one transaction with its
+ * user_version bump. A database newer than this code is refused rather than guessed at.
+ * @throws {Error} when the database was written by a newer version of the app.
+ */
+export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): MigrateResult {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > migrations.length) {
+    throw new Error(`Database schema version ${from} is newer than this app knows (${migrations.length})`);
+  }
+  for (let v = from; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+  return { from, to: migrations.length };
+}

@@ -1,0 +1,75 @@
+import type { Db } from '../db/database.js';
+
+export type Version = 1 | 2 | 3;
+
+export interface Autoresponder {
+  id: number;
+  sellerId: number;
+  externalId: string;
+  version: Version;
+  previousVersion: 1 | 2 | null;
+  mailboxId: number | null;
+  authorizationId: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ReplyTemplate {
+  id: number;
+  autoresponderId: number;
+  position: number;
+  name: string;
+  subject: string;
+  body: string;
+  bodyFormat: 'html' | 'text';
+}
+
+export type ReplyTemplateInput = Pick<ReplyTemplate, 'name' | 'subject' | 'body' | 'bodyFormat'>;
+
+const COLUMNS = `id, seller_id AS sellerId, external_id AS externalId, version, previous_version AS previousVersion,
+  mailbox_id AS mailboxId, authorization_id AS authorizationId, created_at AS createdAt, updated_at AS updatedAt`;
+
+export function createAutorespondersRepository(db: Db, now: () => Date = () => new Date()) {
+  const byId = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE id = ?`);
+  const byExternalId = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE external_id = ?`);
+  const bySeller = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE seller_id = ? ORDER BY id`);
+  const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE mailbox_id = ? ORDER BY id`);
+  const insert = db.prepare(
+    `INSERT INTO autoresponders (seller_id, external_id, version, mailbox_id, created_at, updated_at)
+     VALUES (@sellerId, @externalId, @version, @mailboxId, @at, @at)`,
+  );
+  const update = db.prepare(
+    `UPDATE autoresponders SET version = @version, mailbox_id = @mailboxId, updated_at = @at WHERE id = @id`,
+  );
+  const templates = db.prepare(
+    `SELECT id, autoresponder_id AS autoresponderId, position, name, subject, body, body_format AS bodyFormat
+       FROM reply_templates WHERE autoresponder_id = ? ORDER BY position`,
+  );
+  const deleteTemplates = db.prepare(`DELETE FROM reply_templates WHERE autoresponder_id = ?`);
+  const insertTemplate = db.prepare(
+    `INSERT INTO reply_templates (autoresponder_id, position, name, subject, body, body_format, created_at, updated_at)
+     VALUES (@autoresponderId, @position, @name, @subject, @body, @bodyFormat, @at, @at)`,
+  );
+  const count = db.prepare(`SELECT count(*) FROM autoresponders`).pluck();
+  return {
+    getById: (id: number) => byId.get(id) as Autoresponder | undefined,
+    findByExternalId: (externalId: string) => byExternalId.get(externalId) as Autoresponder | undefined,
+    listBySeller: (sellerId: number) => bySeller.all(sellerId) as Autoresponder[],
+    listByMailbox: (mailboxId: number) => byMailbox.all(mailboxId) as Autoresponder[],
+    insert(a: { sellerId: number; externalId: string; version: Version; mailboxId: number | null }): number {
+      return Number(insert.run({ ...a, at: now().toISOString() }).lastInsertRowid);
+    },
+    update(id: number, a: { version: Version; mailboxId: number | null }): void {
+      update.run({ id, ...a, at: now().toISOString() });
+    },
+    listTemplates: (autoresponderId: number) => templates.all(autoresponderId) as ReplyTemplate[],
+    /** Replaces every template of an autoresponder; call inside the caller's transaction. */
+    replaceTemplates(autoresponderId: number, list: ReplyTemplateInput[]): void {
+      const at = now().toISOString();
+      deleteTemplates.run(autoresponderId);
+      list.forEach((t, position) => insertTemplate.run({ autoresponderId, position, ...t, at }));
+    },
+    count: () => count.get() as number,
+  };
+}
+export type AutorespondersRepository = ReturnType<typeof createAutorespondersRepository>;

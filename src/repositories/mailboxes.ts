@@ -1,0 +1,101 @@
+import type { Db } from '../db/database.js';
+import type { MailboxRule, MailboxVerdict, Provider } from '../domain/detection.js';
+
+export type Security = 'tls' | 'starttls' | 'none';
+export type SecretKind = 'account_password' | 'app_password';
+
+export interface ServerSettings {
+  imapHost: string;
+  imapPort: number;
+  imapSecurity: Security;
+  smtpHost: string;
+  smtpPort: number;
+  smtpSecurity: Security;
+  username: string;
+}
+
+/** A mailbox as the app reads it. The encrypted secret is not part of it: see getSecret. */
+export interface Mailbox extends ServerSettings {
+  id: number;
+  sellerId: number;
+  email: string;
+  hasSecret: boolean;
+  secretKind: SecretKind | null;
+  secretVerifiedAt: string | null;
+  provider: Provider;
+  detectionRule: MailboxRule | 'not_checked';
+  detectionDetail: string | null;
+  detectedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const COLUMNS = `id, seller_id AS sellerId, email, imap_host AS imapHost, imap_port AS imapPort,
+  imap_security AS imapSecurity, smtp_host AS smtpHost, smtp_port AS smtpPort, smtp_security AS smtpSecurity,
+  username, secret IS NOT NULL AS hasSecret, secret_kind AS secretKind, secret_verified_at AS secretVerifiedAt,
+  provider, detection_rule AS detectionRule, detection_detail AS detectionDetail, detected_at AS detectedAt,
+  created_at AS createdAt, updated_at AS updatedAt`;
+
+type Row = Omit<Mailbox, 'hasSecret'> & { hasSecret: number };
+const toMailbox = (r: Row | undefined): Mailbox | undefined => (r ? { ...r, hasSecret: r.hasSecret === 1 } : undefined);
+
+/** The stored verdict of a mailbox, in the shape detection produces. */
+export function mailboxVerdict(m: Mailbox): MailboxVerdict | undefined {
+  if (m.detectionRule === 'not_checked') return undefined;
+  const google = m.detectionRule === 'not_google' ? false : m.detectionRule === 'mx_lookup_failed' ? null : true;
+  return { google, provider: m.provider, rule: m.detectionRule, detail: m.detectionDetail };
+}
+
+export function createMailboxesRepository(db: Db, now: () => Date = () => new Date()) {
+  const byId = db.prepare(`SELECT ${COLUMNS} FROM mailboxes WHERE id = ?`);
+  const bySellerAndEmail = db.prepare(`SELECT ${COLUMNS} FROM mailboxes WHERE seller_id = ? AND email = ?`);
+  const bySeller = db.prepare(`SELECT ${COLUMNS} FROM mailboxes WHERE seller_id = ? ORDER BY id`);
+  const all = db.prepare(`SELECT ${COLUMNS} FROM mailboxes ORDER BY id`);
+  const secret = db.prepare(`SELECT secret FROM mailboxes WHERE id = ?`).pluck();
+  const insert = db.prepare(
+    `INSERT INTO mailboxes (seller_id, email, imap_host, imap_port, imap_security, smtp_host, smtp_port, smtp_security,
+       username, created_at, updated_at)
+     VALUES (@sellerId, @email, @imapHost, @imapPort, @imapSecurity, @smtpHost, @smtpPort, @smtpSecurity, @username, @at, @at)`,
+  );
+  const updateServers = db.prepare(
+    `UPDATE mailboxes SET imap_host = @imapHost, imap_port = @imapPort, imap_security = @imapSecurity,
+       smtp_host = @smtpHost, smtp_port = @smtpPort, smtp_security = @smtpSecurity, username = @username, updated_at = @at
+     WHERE id = @id`,
+  );
+  const setSecret = db.prepare(
+    `UPDATE mailboxes SET secret = @secret, secret_kind = @kind, secret_verified_at = @verifiedAt, updated_at = @at WHERE id = @id`,
+  );
+  const setDetection = db.prepare(
+    `UPDATE mailboxes SET provider = @provider, detection_rule = @rule, detection_detail = @detail, detected_at = @at
+     WHERE id = @id`,
+  );
+  return {
+    getById: (id: number) => toMailbox(byId.get(id) as Row | undefined),
+    findBySellerAndEmail: (sellerId: number, email: string) =>
+      toMailbox(bySellerAndEmail.get(sellerId, email.trim()) as Row | undefined),
+    listBySeller: (sellerId: number) => (bySeller.all(sellerId) as Row[]).map((r) => toMailbox(r)!),
+    listAll: () => (all.all() as Row[]).map((r) => toMailbox(r)!),
+    insert(m: ServerSettings & { sellerId: number; email: string }): number {
+      return Number(insert.run({ ...m, at: now().toISOString() }).lastInsertRowid);
+    },
+    updateServers(id: number, s: ServerSettings): void {
+      updateServers.run({ id, ...s, at: now().toISOString() });
+    },
+    /** The encrypted secret (ciphertext), for the services that decrypt it. */
+    getEncryptedSecret: (id: number) => (secret.get(id) as string | null | undefined) ?? null,
+    /** Stores an already encrypted secret; null clears it. */
+    setEncryptedSecret(id: number, value: { ciphertext: string; kind: SecretKind; verifiedAt: string | null } | null): void {
+      setSecret.run({
+        id,
+        secret: value?.ciphertext ?? null,
+        kind: value?.kind ?? null,
+        verifiedAt: value?.verifiedAt ?? null,
+        at: now().toISOString(),
+      });
+    },
+    setDetection(id: number, v: MailboxVerdict): void {
+      setDetection.run({ id, provider: v.provider, rule: v.rule, detail: v.detail, at: now().toISOString() });
+    },
+  };
+}
+export type MailboxesRepository = ReturnType<typeof createMailboxesRepository>;

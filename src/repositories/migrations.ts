@@ -1,0 +1,60 @@
+import type { Db } from '../db/database.js';
+import type { MigrationState } from '../domain/migration-states.js';
+
+export type MigrationPath = 'v3' | 'app_password';
+
+export interface Migration {
+  id: number;
+  autoresponderId: number;
+  state: MigrationState;
+  previousState: MigrationState | null;
+  path: MigrationPath | null;
+  reasonCode: string | null;
+  verdictRule: string;
+  verdictDetail: string | null;
+  attempts: number;
+  lastErrorCode: string | null;
+  lastCheckedAt: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const COLUMNS = `id, autoresponder_id AS autoresponderId, state, previous_state AS previousState, path,
+  reason_code AS reasonCode, verdict_rule AS verdictRule, verdict_detail AS verdictDetail, attempts,
+  last_error_code AS lastErrorCode, last_checked_at AS lastCheckedAt, started_at AS startedAt,
+  completed_at AS completedAt, created_at AS createdAt, updated_at AS updatedAt`;
+
+/**
+ * Plain storage of migration records. State changes go through the migration service, which checks
+ * the state machine and writes the audit entry in the same transaction; this layer only persists.
+ */
+export function createMigrationsRepository(db: Db, now: () => Date = () => new Date()) {
+  const byId = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE id = ?`);
+  const byAutoresponder = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE autoresponder_id = ?`);
+  const insert = db.prepare(
+    `INSERT INTO migrations (autoresponder_id, state, verdict_rule, verdict_detail, created_at, updated_at)
+     VALUES (@autoresponderId, @state, @verdictRule, @verdictDetail, @at, @at)`,
+  );
+  const save = db.prepare(
+    `UPDATE migrations SET state = @state, previous_state = @previousState, path = @path, reason_code = @reasonCode,
+       verdict_rule = @verdictRule, verdict_detail = @verdictDetail, attempts = @attempts,
+       last_error_code = @lastErrorCode, last_checked_at = @lastCheckedAt, started_at = @startedAt,
+       completed_at = @completedAt, updated_at = @at
+     WHERE id = @id`,
+  );
+  const countByState = db.prepare(`SELECT state, count(*) AS n FROM migrations GROUP BY state ORDER BY state`);
+  return {
+    getById: (id: number) => byId.get(id) as Migration | undefined,
+    findByAutoresponder: (autoresponderId: number) => byAutoresponder.get(autoresponderId) as Migration | undefined,
+    insert(m: { autoresponderId: number; state: MigrationState; verdictRule: string; verdictDetail: string | null }): number {
+      return Number(insert.run({ ...m, at: now().toISOString() }).lastInsertRowid);
+    },
+    save(m: Migration): void {
+      save.run({ ...m, at: now().toISOString() });
+    },
+    countByState: () => countByState.all() as { state: MigrationState; n: number }[],
+  };
+}
+export type MigrationsRepository = ReturnType<typeof createMigrationsRepository>;
