@@ -94,9 +94,10 @@ export function verdictFromMx(answer: MxAnswer): MailboxVerdict {
     return { google: null, provider: 'unknown', rule: 'mx_lookup_failed', detail: answer.code };
   }
   if (answer.status === 'no_mx') return { google: false, provider: 'other', rule: 'not_google', detail: 'no MX' };
-  const google = answer.hosts.find(isGoogleMxHost);
+  const hosts = answer.hosts.map(normalizeHost);
+  const google = hosts.find(isGoogleMxHost);
   if (google) return { google: true, provider: 'workspace', rule: 'workspace_mx', detail: google };
-  return { google: false, provider: 'other', rule: 'not_google', detail: answer.hosts.slice(0, 3).join(', ') || null };
+  return { google: false, provider: 'other', rule: 'not_google', detail: hosts.slice(0, 3).join(', ') || null };
 }
 
 export interface AutoresponderVerdict {

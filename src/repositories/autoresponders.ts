@@ -41,6 +41,10 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
   const update = db.prepare(
     `UPDATE autoresponders SET version = @version, mailbox_id = @mailboxId, updated_at = @at WHERE id = @id`,
   );
+  const switchVersion = db.prepare(
+    `UPDATE autoresponders SET version = @version, previous_version = @previousVersion, authorization_id = @authorizationId,
+       updated_at = @at WHERE id = @id`,
+  );
   const templates = db.prepare(
     `SELECT id, autoresponder_id AS autoresponderId, position, name, subject, body, body_format AS bodyFormat
        FROM reply_templates WHERE autoresponder_id = ? ORDER BY position`,
@@ -61,6 +65,10 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
     },
     update(id: number, a: { version: Version; mailboxId: number | null }): void {
       update.run({ id, ...a, at: now().toISOString() });
+    },
+    /** Moves an autoresponder between the mailbox versions and v3, remembering where it came from. */
+    switchVersion(id: number, a: { version: Version; previousVersion: 1 | 2 | null; authorizationId: number | null }): void {
+      switchVersion.run({ id, ...a, at: now().toISOString() });
     },
     listTemplates: (autoresponderId: number) => templates.all(autoresponderId) as ReplyTemplate[],
     /** Replaces every template of an autoresponder; call inside the caller's transaction. */

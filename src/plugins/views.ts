@@ -1,0 +1,83 @@
+import fp from 'fastify-plugin';
+import fastifyView from '@fastify/view';
+import fastifyStatic from '@fastify/static';
+import Handlebars from 'handlebars';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config.js';
+import { createI18n, DEFAULT_LANG, formatDateTime, isLang, type I18n, type Lang } from '../i18n/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    lang: Lang;
+  }
+  interface FastifyReply {
+    /** Renders a view inside the layout with the request's language and the common page data. */
+    page(view: string, data?: Record<string, unknown>): FastifyReply;
+  }
+  interface FastifyInstance {
+    i18n: I18n;
+  }
+}
+
+const LANG_COOKIE = 'lang';
+
+/**
+ * Server-rendered pages: handlebars views with the layout, i18next catalogs (Polish default),
+ * static assets, and the language switch (a plain link, so it works without JavaScript).
+ */
+export default fp(
+  async (fastify) => {
+    const i18n = await createI18n();
+    fastify.decorate('i18n', i18n);
+    const hbs = Handlebars.create();
+    hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
+      const lang: Lang = options.data?.root?.lang ?? DEFAULT_LANG;
+      return i18n.t(lang)(key, options.hash);
+    });
+    hbs.registerHelper('datetime', function (iso: string, options: Handlebars.HelperOptions) {
+      return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);
+    });
+    hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+
+    await fastify.register(fastifyStatic, {
+      root: path.join(PROJECT_ROOT, 'views/static'),
+      prefix: '/static/',
+      maxAge: '1h',
+      index: false,
+    });
+    await fastify.register(fastifyView, {
+      engine: { handlebars: hbs },
+      root: path.join(PROJECT_ROOT, 'views'),
+      layout: 'layouts/main.hbs',
+      viewExt: 'hbs',
+      production: true,
+    });
+
+    fastify.decorateRequest('lang', DEFAULT_LANG);
+    fastify.addHook('onRequest', async (request, reply) => {
+      const query = request.query as Record<string, unknown> | undefined;
+      const fromQuery = query?.lang;
+      if (isLang(fromQuery)) {
+        request.lang = fromQuery;
+        reply.setCookie(LANG_COOKIE, fromQuery, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 24 * 3600 });
+      } else if (isLang(request.cookies[LANG_COOKIE])) {
+        request.lang = request.cookies[LANG_COOKIE] as Lang;
+      }
+    });
+
+    fastify.decorateReply('page', function (view: string, data: Record<string, unknown> = {}) {
+      const lang = this.request.lang;
+      const other: Lang = lang === 'pl' ? 'en' : 'pl';
+      const url = new URL(this.request.url, 'http://local');
+      url.searchParams.set('lang', other);
+      return this.view(`${view}.hbs`, {
+        lang,
+        otherLang: other,
+        langSwitchUrl: url.pathname + url.search,
+        demo: fastify.config.demo,
+        ...data,
+      });
+    });
+  },
+  { name: 'views', dependencies: ['services'], fastify: '5.x' },
+);

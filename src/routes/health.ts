@@ -1,0 +1,15 @@
+import type { FastifyPluginAsync } from 'fastify';
+
+/** Liveness and database readiness, for load balancers and monitoring. */
+const health: FastifyPluginAsync = async (fastify) => {
+  fastify.get('/healthz', async (request, reply) => {
+    try {
+      fastify.services.db.prepare('SELECT count(*) FROM sqlite_master').get();
+      return { status: 'ok', db: 'ok' };
+    } catch (err) {
+      request.log.error({ err }, 'health check: database not usable');
+      return reply.code(503).send({ status: 'error', db: 'error', reason: (err as Error).message });
+    }
+  });
+};
+export default health;

@@ -1,0 +1,79 @@
+import Fastify from 'fastify';
+import app from './app.js';
+import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './config.js';
+import { migErrorCode } from './errors.js';
+import { loggerOptions } from './logger.js';
+import { loadDemoIfEmpty } from './services/demo.js';
+
+/**
+ * The process shell: validate config, build Fastify with timeouts and a logger, register the app,
+ * load the demo on an empty database, listen, and close gracefully on SIGTERM/SIGINT.
+ */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const fastify = Fastify({
+    logger: loggerOptions(config.logLevel),
+    trustProxy: config.trustProxy,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  try {
+    await fastify.register(app, { config });
+    await fastify.ready();
+    if (config.demo) {
+      const demo = await loadDemoIfEmpty(fastify.services, config.demoDir);
+      if (demo.loaded) {
+        fastify.log.info({ sellers: fastify.services.repos.sellers.count(), autoresponders: fastify.services.repos.autoresponders.count() }, 'demo data loaded');
+      }
+    }
+    await fastify.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    const code = migErrorCode(err);
+    // A known start-up problem (bad key, bad demo file) gets one readable line, not a stack.
+    console.error(code ? `${code}: ${(err as Error).message}` : err);
+    await fastify.close().catch(() => {});
+    process.exit(1);
+  }
+
+  fastify.log.info(`Open ${config.publicUrl}/ in a browser.${config.demo ? ' Demo mode is on (DEMO=0 turns it off).' : ''}`);
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) {
+      fastify.log.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    closing = true;
+    fastify.log.info({ signal }, 'shutting down: finishing requests in flight');
+    const force = setTimeout(() => {
+      fastify.log.error('shutdown took over 10 s, exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    fastify.close().then(
+      () => process.exit(0),
+      (err) => {
+        fastify.log.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

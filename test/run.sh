@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The one test command (npm test, and .ci/run). Node 20's `tsx --test` finds no files on its own and
+# exits 0 when given none, so the files are listed here, a guard checks that every *.test.ts is
+# listed, and the run fails when the runner reports zero tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FILES=(
+  test/unit/config.test.ts
+  test/unit/secret-box.test.ts
+  test/unit/database.test.ts
+  test/unit/detection.test.ts
+  test/unit/migration-states.test.ts
+  test/unit/migration-service.test.ts
+  test/unit/import.test.ts
+  test/unit/rotate-key.test.ts
+  test/unit/logging.test.ts
+  test/routes/app.test.ts
+  test/cli/cli.test.ts
+)
+
+# Every test file on disk must be in the list above, and every listed file must exist.
+mapfile -t on_disk < <(find test -name '*.test.ts' | sort)
+mapfile -t listed < <(printf '%s\n' "${FILES[@]}" | sort)
+if [[ "${on_disk[*]}" != "${listed[*]}" ]]; then
+  echo "test/run.sh: the FILES list and the *.test.ts files on disk differ:" >&2
+  diff <(printf '%s\n' "${listed[@]}") <(printf '%s\n' "${on_disk[@]}") >&2 || true
+  exit 1
+fi
+
+mkdir -p test-output
+echo "== typecheck"
+npx --no-install tsc --noEmit
+
+echo "== tests (${#FILES[@]} files)"
+status=0
+npx --no-install tsx --test --test-concurrency=2 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination=test-output/results.tap \
+  "${FILES[@]}" || status=$?
+
+tests=$(grep -E '^# tests [0-9]+' test-output/results.tap | awk '{print $3}' | tail -n 1)
+passed=$(grep -E '^# pass [0-9]+' test-output/results.tap | awk '{print $3}' | tail -n 1)
+if [[ -z "${tests}" || "${tests}" -eq 0 || -z "${passed}" || "${passed}" -eq 0 ]]; then
+  echo "test/run.sh: no test ran (tests=${tests:-none}); failing" >&2
+  exit 1
+fi
+exit "${status}"

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { migrate, openDatabase } from '../../src/db/database.js';
+import { MIGRATIONS } from '../../src/db/migrations.js';
+import { createAuditRepository } from '../../src/repositories/audit.js';
+
+test('migrations: applied once, in order, WAL and foreign keys on; a second run changes nothing', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'db-')), 'app.db');
+  const db = openDatabase(file);
+  assert.deepEqual(migrate(db), { from: 0, to: MIGRATIONS.length });
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  const schema = db.prepare(`SELECT sql FROM sqlite_master ORDER BY name`).all();
+  db.close();
+  const again = openDatabase(file);
+  assert.deepEqual(migrate(again), { from: MIGRATIONS.length, to: MIGRATIONS.length });
+  assert.deepEqual(again.prepare(`SELECT sql FROM sqlite_master ORDER BY name`).all(), schema);
+  again.close();
+});
+
+test('a failing migration rolls back whole and leaves the version where it was', () => {
+  const db = openDatabase(':memory:');
+  const broken = [...MIGRATIONS, `CREATE TABLE half (id INTEGER); THIS IS NOT SQL;`];
+  assert.throws(() => migrate(db, broken));
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  assert.equal(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'half'`).pluck().get(), 0);
+});
+
+test('a database from a newer app is refused', () => {
+  const db = openDatabase(':memory:');
+  db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+  assert.throws(() => migrate(db), /newer than this app knows/);
+});
+
+test('the audit log is append-only and never stores secret-looking keys', () => {
+  const db = openDatabase(':memory:');
+  migrate(db);
+  const audit = createAuditRepository(db);
+  const id = audit.append({ actor: { type: 'staff', id: 7 }, action: 'x.y', targetType: 'mailbox', targetId: 1, details: { password: 'tajne', appPassword: 'abcd', accessToken: 't', note: 'ok' } });
+  assert.deepEqual(audit.listForTarget('mailbox', 1)[0]?.details, { note: 'ok' });
+  assert.throws(() => db.prepare(`UPDATE audit_log SET action = 'z' WHERE id = ?`).run(id), /append-only/);
+  assert.throws(() => db.prepare(`DELETE FROM audit_log WHERE id = ?`).run(id), /append-only/);
+  assert.equal(audit.count(), 1);
+});
+
+test('schema constraints: a secret always has its kind; a v1/v2 autoresponder needs a mailbox', () => {
+  const db = openDatabase(':memory:');
+  migrate(db);
+  const at = '2026-11-21T00:00:00Z';
+  db.prepare(`INSERT INTO sellers (external_id, email, name, created_at, updated_at) VALUES ('S1', 'a@b.pl', 'A', ?, ?)`).run(at, at);
+  assert.throws(() =>
+    db.prepare(`INSERT INTO mailboxes (seller_id, email, imap_host, imap_port, imap_security, smtp_host, smtp_port, smtp_security, username, secret, created_at, updated_at)
+                VALUES (1, 'a@b.pl', 'h', 993, 'tls', 'h', 465, 'tls', 'a', 'v1.x', ?, ?)`).run(at, at),
+  );
+  assert.throws(() =>
+    db.prepare(`INSERT INTO autoresponders (seller_id, external_id, version, created_at, updated_at) VALUES (1, 'A1', 2, ?, ?)`).run(at, at),
+  );
+});
