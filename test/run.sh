@@ -45,4 +45,10 @@ if [[ -z "${tests}" || "${tests}" -eq 0 || -z "${passed}" || "${passed}" -eq 0 ]
   echo "test/run.sh: no test ran (tests=${tests:-none}); failing" >&2
   exit 1
 fi
+# Node 20 reports a file that defines no test as one top-level "test" named by its path.
+if empty=$(grep -E '^(ok|not ok) [0-9]+ - .*\.test\.ts$' test-output/results.tap); then
+  echo "test/run.sh: these files ran no test of their own:" >&2
+  echo "${empty}" >&2
+  exit 1
+fi
 exit "${status}"

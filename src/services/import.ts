@@ -82,7 +82,15 @@ const port = z
   .refine((n) => n >= 1 && n <= 65535, msg('port musi być z zakresu 1–65535', 'port must be from 1 to 65535'));
 /** An optional column: empty means null, anything else must pass the schema. */
 const optional = <T extends z.ZodType<unknown, string>>(schema: T) =>
-  z.string().transform((v) => v.trim()).pipe(z.union([z.literal('').transform(() => null), schema]));
+  z.string().transform((v, ctx): z.output<T> | null => {
+    const trimmed = v.trim();
+    if (trimmed === '') return null;
+    // Not a union: a union would replace the inner schema's own message with "Invalid input".
+    const r = schema.safeParse(trimmed);
+    if (r.success) return r.data as z.output<T>;
+    for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  });
 
 const rowSchema = z
   .object({

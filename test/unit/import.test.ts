@@ -85,6 +85,7 @@ test('bad rows are rejected with line, column and a Polish-first reason; good ro
   assert.equal(at(3)[0]?.column, 'seller_email');
   assert.match(at(3)[0]!.reason, /^to nie jest poprawny adres e-mail \/ not a valid e-mail address$/);
   assert.equal(at(4)[0]?.column, 'autoresponder_version');
+  assert.match(at(4)[0]!.reason, /^wersja musi być 1, 2 albo 3 \/ version must be 1, 2 or 3$/);
   assert.equal(at(5)[0]?.column, 'imap_port');
   assert.equal(at(6)[0]?.column, 'imap_host');
   assert.equal(at(7)[0]?.column, 'autoresponder_version');

@@ -1,0 +1,43 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TestContext } from 'node:test';
+import { Writable } from 'node:stream';
+import app from '../../src/app.js';
+import { loadConfig, type AppConfig } from '../../src/config.js';
+import { loggerOptions } from '../../src/logger.js';
+import type { MxResolver } from '../../src/domain/mx-lookup.js';
+import type { Db } from '../../src/db/database.js';
+import { memoryDb, tableResolver, testKeyring } from './core.js';
+
+export interface BuildOptions {
+  env?: Record<string, string>;
+  db?: Db;
+  resolver?: MxResolver;
+  /** Routes a test adds before the app is ready (e.g. one that throws). */
+  extra?: (fastify: FastifyInstance) => void | Promise<void>;
+}
+
+export interface Built {
+  app: FastifyInstance;
+  config: AppConfig;
+  /** Every log line the app wrote, as text. */
+  logs: string[];
+}
+
+/** Builds the very app plugin the server runs, on an in-memory database; closed after the test. */
+export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Built> {
+  const config = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', LOG_LEVEL: 'info', ...opts.env });
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = { ...(loggerOptions(config.logLevel) as object), stream };
+  const fastify = Fastify({ logger });
+  await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}) });
+  if (opts.extra) await opts.extra(fastify);
+  await fastify.ready();
+  t.after(() => fastify.close());
+  return { app: fastify, config, logs };
+}
