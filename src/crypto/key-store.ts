@@ -38,10 +38,7 @@ export function loadKeys(source: KeySource): LoadedKeys {
     chmodSync(source.file, 0o600);
     tightened = true;
   }
-  const lines = readFileSync(source.file, 'utf8')
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
+  const lines = readKeyFileTexts(source.file);
   if (lines.length === 0) throw new SecretKeyError(`key file ${source.file} holds no key`);
   return { keyring: makeKeyring(lines.map(parseKey)), source, created, tightened };
 }
@@ -53,6 +50,7 @@ export function writeKeyFile(file: string, keyTexts: string[]): void {
   renameSync(tmp, file);
 }
 
+/** The keys in a key file, newest first; blank lines and # comments are skipped. */
 export function readKeyFileTexts(file: string): string[] {
   return readFileSync(file, 'utf8')
     .split(/\r?\n/)
