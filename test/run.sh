@@ -5,6 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Real servers, never mocks: Dovecot for IMAP and Chromium for the browser tests come from Debian.
+need=()
+[[ -x /usr/sbin/dovecot && -x /usr/lib/dovecot/imap ]] || need+=(dovecot-imapd)
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+command -v openssl >/dev/null || need+=(openssl)
+if (( ${#need[@]} )); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "== installing ${need[*]} (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test/run.sh: missing ${need[*]}. Install them with:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
 FILES=(
   test/unit/config.test.ts
   test/unit/secret-box.test.ts
@@ -15,6 +32,8 @@ FILES=(
   test/unit/import.test.ts
   test/unit/rotate-key.test.ts
   test/unit/logging.test.ts
+  test/unit/mail-errors.test.ts
+  test/integration/mail-check.test.ts
   test/routes/app.test.ts
   test/cli/cli.test.ts
 )

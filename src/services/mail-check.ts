@@ -1,0 +1,157 @@
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { rootCertificates } from 'node:tls';
+import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from '../domain/mail-errors.js';
+import type { ServerSettings } from '../repositories/mailboxes.js';
+
+export interface MailCheckOptions {
+  /** Connect, greeting and socket timeout, each. */
+  timeoutMs: number;
+  /** An extra trusted CA (PEM), added to the system's. */
+  extraCa?: string | undefined;
+}
+
+export type MailCheckResult =
+  | { ok: true }
+  | { ok: false; protocol: 'imap' | 'smtp'; code: MailCheckCode; serverText: string | null };
+
+export interface InboxProof {
+  total: number;
+  /** Newest first. */
+  latest: { from: string; subject: string; date: string | null; fromAllegro: boolean }[];
+  allegroCount: number;
+}
+
+function tlsOptions(host: string, opts: MailCheckOptions) {
+  return {
+    minVersion: 'TLSv1.2' as const,
+    servername: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? undefined : host,
+    ...(opts.extraCa ? { ca: [...rootCertificates, opts.extraCa] } : {}),
+  };
+}
+
+/** Server text for support, short, with the password removed should a server ever echo it. */
+function serverText(text: string | undefined, password: string): string | null {
+  if (!text) return null;
+  return text.split(password).join('***').slice(0, 300);
+}
+
+function imapClient(s: ServerSettings, password: string, opts: MailCheckOptions): ImapFlow {
+  if (s.imapSecurity === 'none') throw new Error('refusing to send a password without TLS');
+  const client = new ImapFlow({
+    host: s.imapHost,
+    port: s.imapPort,
+    secure: s.imapSecurity === 'tls',
+    doSTARTTLS: s.imapSecurity === 'starttls' ? true : undefined,
+    auth: { user: s.username, pass: password },
+    logger: false,
+    tls: tlsOptions(s.imapHost, opts),
+    connectionTimeout: opts.timeoutMs,
+    greetingTimeout: opts.timeoutMs,
+    socketTimeout: opts.timeoutMs * 2,
+    disableAutoIdle: true,
+  });
+  // imapflow emits 'error' after a failed or timed-out connection; unhandled, it would end the process.
+  client.on('error', () => {});
+  return client;
+}
+
+async function closeImap(client: ImapFlow): Promise<void> {
+  try {
+    if (client.usable) await client.logout();
+  } catch {
+    /* already gone */
+  } finally {
+    client.close();
+  }
+}
+
+/** A real IMAP login. Never throws: the outcome is classified. */
+export async function checkImap(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
+  const client = imapClient(s, password, opts);
+  try {
+    await client.connect();
+    return { ok: true };
+  } catch (err) {
+    const facts = mailErrorFacts(err);
+    return { ok: false, protocol: 'imap', code: classifyImapError(facts), serverText: serverText(facts.text, password) };
+  } finally {
+    await closeImap(client);
+  }
+}
+
+/** A real SMTP AUTH (nodemailer's verify: connect, TLS, AUTH, QUIT). Never throws. */
+export async function checkSmtp(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
+  if (s.smtpSecurity === 'none') throw new Error('refusing to send a password without TLS');
+  const transport = nodemailer.createTransport({
+    host: s.smtpHost,
+    port: s.smtpPort,
+    secure: s.smtpSecurity === 'tls',
+    requireTLS: s.smtpSecurity === 'starttls',
+    auth: { user: s.username, pass: password },
+    tls: tlsOptions(s.smtpHost, opts),
+    connectionTimeout: opts.timeoutMs,
+    greetingTimeout: opts.timeoutMs,
+    socketTimeout: opts.timeoutMs * 2,
+    dnsTimeout: opts.timeoutMs,
+  });
+  try {
+    await transport.verify();
+    return { ok: true };
+  } catch (err) {
+    const facts = mailErrorFacts(err);
+    return { ok: false, protocol: 'smtp', code: classifySmtpError(facts), serverText: serverText(facts.text, password) };
+  } finally {
+    transport.close();
+  }
+}
+
+/** IMAP first (it is what the autoresponder reads with), then SMTP; both must pass. */
+export async function verifyMailbox(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
+  const imap = await checkImap(s, password, opts);
+  if (!imap.ok) return imap;
+  return checkSmtp(s, password, opts);
+}
+
+const isAllegro = (address: string | undefined) => !!address && /@(.+\.)?allegro\.pl$/i.test(address.trim());
+
+/**
+ * Proof that the mailbox works: the INBOX size and the newest messages' headers (only headers).
+ * @throws the classified failure as { code } when the login fails
+ */
+export async function fetchInboxProof(s: ServerSettings, password: string, opts: MailCheckOptions, limit = 20): Promise<InboxProof | MailCheckResult> {
+  const client = imapClient(s, password, opts);
+  try {
+    await client.connect();
+  } catch (err) {
+    await closeImap(client);
+    const facts = mailErrorFacts(err);
+    return { ok: false, protocol: 'imap', code: classifyImapError(facts), serverText: serverText(facts.text, password) };
+  }
+  try {
+    const lock = await client.getMailboxLock('INBOX', { readOnly: true });
+    try {
+      const mailbox = client.mailbox;
+      const total = mailbox && typeof mailbox === 'object' ? mailbox.exists : 0;
+      const latest: InboxProof['latest'] = [];
+      if (total > 0) {
+        const from = Math.max(1, total - limit + 1);
+        for await (const msg of client.fetch(`${from}:*`, { envelope: true })) {
+          const addr = msg.envelope?.from?.[0];
+          latest.push({
+            from: addr ? (addr.name ? `${addr.name} <${addr.address ?? ''}>` : (addr.address ?? '')) : '',
+            subject: msg.envelope?.subject ?? '',
+            date: msg.envelope?.date ? new Date(msg.envelope.date).toISOString() : null,
+            fromAllegro: isAllegro(addr?.address),
+          });
+        }
+      }
+      latest.reverse();
+      return { total, latest, allegroCount: latest.filter((m) => m.fromAllegro).length };
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await closeImap(client);
+  }
+}

@@ -1,0 +1,73 @@
+import { SMTPServer, type SMTPServerAuthentication } from 'smtp-server';
+import { freePort } from './ports.js';
+import { testCert } from './tls.js';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+export interface SmtpOptions {
+  /** 'tls' = implicit TLS (like 465), 'starttls' (like 587), 'plain' for the app's own outgoing relay. */
+  security: 'tls' | 'starttls' | 'plain';
+  /** Accepted logins; omit for a relay that needs no AUTH. */
+  users?: Record<string, string>;
+  /** A password that makes the server answer with this reply (e.g. Gmail's 534-5.7.9). */
+  replies?: Record<string, { code: number; text: string }>;
+}
+
+export interface TestSmtp {
+  port: number;
+  received: ReceivedMail[];
+  stop(): Promise<void>;
+}
+
+/** A real SMTP server on 127.0.0.1 (the smtp-server package), recording every message it accepts. */
+export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
+  const cert = testCert();
+  const port = await freePort();
+  const received: ReceivedMail[] = [];
+  const needsAuth = !!opts.users;
+  const server = new SMTPServer({
+    secure: opts.security === 'tls',
+    key: cert.key,
+    cert: cert.cert,
+    hideSTARTTLS: opts.security !== 'starttls',
+    authOptional: !needsAuth,
+    disabledCommands: needsAuth ? [] : ['AUTH'],
+    authMethods: ['PLAIN', 'LOGIN'],
+    logger: false,
+    onAuth(auth: SMTPServerAuthentication, _session, cb) {
+      const reply = auth.password ? opts.replies?.[auth.password] : undefined;
+      if (reply) return cb(Object.assign(new Error(reply.text), { responseCode: reply.code }));
+      if (auth.username && opts.users?.[auth.username] === auth.password) return cb(null, { user: auth.username });
+      return cb(Object.assign(new Error('5.7.8 Username and Password not accepted.'), { responseCode: 535 }));
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        cb();
+      });
+    },
+  });
+  // Aborted TLS handshakes (a client that distrusts the test certificate) surface as 'error' events.
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return {
+    port,
+    received,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Decodes a quoted-printable body enough to find links in it. */
+export function decodeQuotedPrintable(raw: string): string {
+  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
