@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import servicesPlugin, { type ServicesPluginOptions } from './plugins/services.js';
 import viewsPlugin from './plugins/views.js';
 import errorsPlugin from './plugins/errors.js';
+import authPlugin, { cookieSecret } from './plugins/auth.js';
+import fastifyCookie from '@fastify/cookie';
 import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
+import sellerRoutes from './routes/seller.js';
 
 export type AppOptions = ServicesPluginOptions;
 
@@ -19,7 +21,7 @@ export type AppOptions = ServicesPluginOptions;
  */
 async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(servicesPlugin, opts);
-  await fastify.register(fastifyCookie);
+  await fastify.register(fastifyCookie, { secret: cookieSecret(fastify.services.secrets.keyring) });
   await fastify.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
   await fastify.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -41,10 +43,12 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   });
   await fastify.register(fastifyRateLimit, { global: false });
   await fastify.register(viewsPlugin);
+  await fastify.register(authPlugin);
   await fastify.register(errorsPlugin);
 
   await fastify.register(healthRoutes);
   await fastify.register(homeRoutes);
+  await fastify.register(sellerRoutes);
 }
 
 export default fp(app, { name: 'app', fastify: '5.x' });

@@ -70,6 +70,35 @@ const envSchema = z.object({
   MX_CACHE_TTL_HOURS: positiveNumber('MX_CACHE_TTL_HOURS', 24 * 30).optional(),
   DNS_TIMEOUT_MS: positiveNumber('DNS_TIMEOUT_MS', 60_000).optional(),
   TRUST_PROXY: bool('TRUST_PROXY').optional(),
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return ['smtp:', 'smtps:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, 'SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465')
+    .optional(),
+  MAIL_FROM: z.string().trim().min(3, 'MAIL_FROM must be an address, e.g. "Migracja <no-reply@example.pl>"').optional(),
+  MAIL_HOST_ALLOWLIST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.\-]+(\s*,\s*[A-Za-z0-9.\-]+)*$/, 'MAIL_HOST_ALLOWLIST must be host names separated by commas')
+    .optional(),
+  MAIL_PORT_ALLOWLIST: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}(\s*,\s*\d{1,5})*$/, 'MAIL_PORT_ALLOWLIST must be port numbers separated by commas')
+    .optional(),
+  MAIL_CHECK_TIMEOUT_MS: positiveNumber('MAIL_CHECK_TIMEOUT_MS', 120_000).optional(),
+  MAIL_TLS_CA_FILE: z
+    .string()
+    .trim()
+    .refine((f) => existsSync(f), 'MAIL_TLS_CA_FILE must name a readable PEM file')
+    .optional(),
+  SESSION_IDLE_MINUTES: positiveNumber('SESSION_IDLE_MINUTES', 24 * 60).optional(),
 });
 
 export interface AppConfig {
@@ -88,6 +117,16 @@ export interface AppConfig {
   trustProxy: boolean;
   /** Folder with the demo data files. */
   demoDir: string;
+  /** Outgoing mail (sign-in links, reminders); undefined: not configured. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Mail servers a seller may enter, lower case. */
+  mailHostAllowlist: string[];
+  mailPortAllowlist: number[];
+  mailCheckTimeoutMs: number;
+  /** Extra CA (PEM text) trusted for mailbox connections. */
+  mailTlsCa: string | undefined;
+  sessionIdleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
     const got = cleaned[variable];
-    const shown = variable === 'APP_SECRET_KEY' || got === undefined ? '' : ` (got "${got}")`;
+    // Values that can hold secrets are named, never echoed.
+    const shown = variable === 'APP_SECRET_KEY' || variable === 'SMTP_URL' || got === undefined ? '' : ` (got "${got}")`;
     throw new ConfigError(variable, `Invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -138,6 +178,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     dnsTimeoutMs: e.DNS_TIMEOUT_MS ?? 3000,
     trustProxy: e.TRUST_PROXY ?? false,
     demoDir: path.resolve(root, 'data/demo'),
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? '"Migracja autorespondera Allegro" <no-reply@localhost>',
+    mailHostAllowlist: (e.MAIL_HOST_ALLOWLIST ?? 'imap.gmail.com,smtp.gmail.com').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    mailPortAllowlist: (e.MAIL_PORT_ALLOWLIST ?? '993,143,465,587').split(',').map((p) => Number(p.trim())),
+    mailCheckTimeoutMs: e.MAIL_CHECK_TIMEOUT_MS ?? 10_000,
+    mailTlsCa: e.MAIL_TLS_CA_FILE ? readFileSync(e.MAIL_TLS_CA_FILE, 'utf8') : undefined,
+    sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,
   };
 }
 

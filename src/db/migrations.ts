@@ -141,4 +141,40 @@ export const MIGRATIONS: readonly string[] = [
     checked_at TEXT NOT NULL
   );
   `,
+  // 2: seller sign-in, server-side sessions, and the history of every connection check.
+  `
+  CREATE TABLE sessions (
+    id_hash      TEXT PRIMARY KEY,                 -- sha256 of the cookie value; the value itself is never stored
+    kind         TEXT NOT NULL CHECK (kind IN ('seller', 'staff')),
+    subject_id   INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+  );
+  CREATE INDEX sessions_expires ON sessions (expires_at);
+
+  CREATE TABLE login_tokens (
+    id         INTEGER PRIMARY KEY,
+    seller_id  INTEGER NOT NULL REFERENCES sellers (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,               -- sha256 of the token; the token is only in the e-mail
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+  );
+  CREATE INDEX login_tokens_seller ON login_tokens (seller_id, created_at);
+
+  CREATE TABLE connection_checks (
+    id               INTEGER PRIMARY KEY,
+    mailbox_id       INTEGER REFERENCES mailboxes (id) ON DELETE CASCADE,
+    autoresponder_id INTEGER REFERENCES autoresponders (id) ON DELETE CASCADE,
+    kind             TEXT NOT NULL CHECK (kind IN ('mail', 'allegro')),
+    trigger          TEXT NOT NULL CHECK (trigger IN ('seller', 'staff', 'bulk')),
+    ok               INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    code             TEXT,
+    protocol         TEXT,
+    detail           TEXT,                         -- the server's reply, for support; never a secret
+    at               TEXT NOT NULL
+  );
+  CREATE INDEX connection_checks_mailbox ON connection_checks (mailbox_id, at);
+  `,
 ];

@@ -6,11 +6,19 @@ import { migrate, openDatabase, type Db } from '../db/database.js';
 import { fileMxResolver, systemMxResolver, type MxResolver } from '../domain/mx-lookup.js';
 import { createServices, type Services } from '../services/index.js';
 import path from 'node:path';
+import { createI18n, type I18n } from '../i18n/index.js';
+import { createMailer, type Mailer } from '../services/mailer.js';
+import { createSignInService, type SignInService } from '../services/sign-in.js';
+import { createRelinkService, type RelinkService } from '../services/relink.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: AppConfig;
     services: Services;
+    i18n: I18n;
+    mailer: Mailer;
+    signIn: SignInService;
+    relink: RelinkService;
   }
 }
 
@@ -48,11 +56,18 @@ export default fp(
       if (keys.created) fastify.log.warn({ file: opts.config.secretKeyFile }, 'created a new encryption key file; back it up');
       if (keys.tightened) fastify.log.warn({ file: opts.config.secretKeyFile }, 'key file permissions were too open; set to 0600');
     }
-    fastify.decorate('config', opts.config);
-    fastify.decorate(
-      'services',
-      createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(opts.config), mxCacheTtlMs: opts.config.mxCacheTtlMs, now: opts.now }),
-    );
+    const config = opts.config;
+    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now });
+    const i18n = await createI18n();
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log: fastify.log, extraCa: config.mailTlsCa });
+    if (mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
+    fastify.decorate('config', config);
+    fastify.decorate('services', services);
+    fastify.decorate('i18n', i18n);
+    fastify.decorate('mailer', mailer);
+    fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
+    fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
+    fastify.addHook('onClose', async () => mailer.close());
     if (ownsDb) {
       fastify.addHook('onClose', async () => {
         db.close();

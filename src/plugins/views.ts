@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import Handlebars from 'handlebars';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
-import { createI18n, DEFAULT_LANG, formatDateTime, isLang, type I18n, type Lang } from '../i18n/index.js';
+import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,9 +13,6 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Renders a view inside the layout with the request's language and the common page data. */
     page(view: string, data?: Record<string, unknown>): FastifyReply;
-  }
-  interface FastifyInstance {
-    i18n: I18n;
   }
 }
 
@@ -27,8 +24,7 @@ const LANG_COOKIE = 'lang';
  */
 export default fp(
   async (fastify) => {
-    const i18n = await createI18n();
-    fastify.decorate('i18n', i18n);
+    const i18n = fastify.i18n;
     const hbs = Handlebars.create();
     hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
       const lang: Lang = options.data?.root?.lang ?? DEFAULT_LANG;
@@ -38,6 +34,8 @@ export default fp(
       return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);
     });
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+    hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),
@@ -75,6 +73,9 @@ export default fp(
         otherLang: other,
         langSwitchUrl: url.pathname + url.search,
         demo: fastify.config.demo,
+        seller: this.request.seller,
+        // Every page gets a CSRF token: the sign-out form sits in the layout.
+        csrfToken: this.generateCsrf(),
         ...data,
       });
     });

@@ -5,6 +5,8 @@ import { createMailboxesRepository } from './mailboxes.js';
 import { createMigrationsRepository } from './migrations.js';
 import { createMxCacheRepository } from './mx-cache.js';
 import { createSellersRepository } from './sellers.js';
+import { createLoginTokensRepository, createSessionsRepository } from './sessions.js';
+import { createConnectionChecksRepository } from './connection-checks.js';
 
 /** Every repository over one connection, prepared once. */
 export function createRepositories(db: Db, now: () => Date = () => new Date()) {
@@ -15,6 +17,9 @@ export function createRepositories(db: Db, now: () => Date = () => new Date()) {
     autoresponders: createAutorespondersRepository(db, now),
     migrations: createMigrationsRepository(db, now),
     mxCache: createMxCacheRepository(db),
+    sessions: createSessionsRepository(db, now),
+    loginTokens: createLoginTokensRepository(db, now),
+    connectionChecks: createConnectionChecksRepository(db, now),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -44,6 +44,9 @@ export function createMigrationsRepository(db: Db, now: () => Date = () => new D
        completed_at = @completedAt, updated_at = @at
      WHERE id = @id`,
   );
+  const recordAttempt = db.prepare(
+    `UPDATE migrations SET attempts = attempts + 1, last_error_code = @code, last_checked_at = @at, updated_at = @at WHERE id = @id`,
+  );
   const countByState = db.prepare(`SELECT state, count(*) AS n FROM migrations GROUP BY state ORDER BY state`);
   return {
     getById: (id: number) => byId.get(id) as Migration | undefined,
@@ -53,6 +56,10 @@ export function createMigrationsRepository(db: Db, now: () => Date = () => new D
     },
     save(m: Migration): void {
       save.run({ ...m, at: now().toISOString() });
+    },
+    /** Counts a connection attempt and keeps its outcome code (null when it passed). */
+    recordAttempt(id: number, code: string | null): void {
+      recordAttempt.run({ id, code, at: now().toISOString() });
     },
     countByState: () => countByState.all() as { state: MigrationState; n: number }[],
   };

@@ -1,0 +1,37 @@
+import type { Db } from '../db/database.js';
+
+export interface ConnectionCheck {
+  id: number;
+  mailboxId: number | null;
+  autoresponderId: number | null;
+  kind: 'mail' | 'allegro';
+  trigger: 'seller' | 'staff' | 'bulk';
+  ok: boolean;
+  code: string | null;
+  protocol: string | null;
+  detail: string | null;
+  at: string;
+}
+
+const COLUMNS = `id, mailbox_id AS mailboxId, autoresponder_id AS autoresponderId, kind, trigger, ok, code, protocol, detail, at`;
+
+export function createConnectionChecksRepository(db: Db, now: () => Date = () => new Date()) {
+  const insert = db.prepare(
+    `INSERT INTO connection_checks (mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, at)
+     VALUES (@mailboxId, @autoresponderId, @kind, @trigger, @ok, @code, @protocol, @detail, @at)`,
+  );
+  const countSince = db.prepare(`SELECT count(*) FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`).pluck();
+  const oldestSince = db.prepare(`SELECT min(at) FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`).pluck();
+  const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? ORDER BY id DESC LIMIT ?`);
+  const toCheck = (r: Omit<ConnectionCheck, 'ok'> & { ok: number }): ConnectionCheck => ({ ...r, ok: r.ok === 1 });
+  return {
+    record(c: Omit<ConnectionCheck, 'id' | 'at'>): number {
+      return Number(insert.run({ ...c, ok: c.ok ? 1 : 0, at: now().toISOString() }).lastInsertRowid);
+    },
+    countSince: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) => countSince.get(mailboxId, trigger, since.toISOString()) as number,
+    oldestSince: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) =>
+      (oldestSince.get(mailboxId, trigger, since.toISOString()) as string | null) ?? null,
+    listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
+  };
+}
+export type ConnectionChecksRepository = ReturnType<typeof createConnectionChecksRepository>;

@@ -1,0 +1,204 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { normalizeHost } from '../domain/detection.js';
+import { securityForPort } from '../domain/mail-servers.js';
+import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
+import { safeNext } from '../plugins/auth.js';
+import { sellerOverview } from '../services/seller-overview.js';
+import { MAX_VERIFICATIONS } from '../services/relink.js';
+
+const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
+
+const emailForm = z.object({
+  email: z.string().trim().max(254).pipe(z.email()),
+  next: z.string().max(500).optional(),
+});
+const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
+const stepParam = idParam.extend({ step: z.enum(['1', '2', '3', '4']).transform(Number) });
+
+/** Strips what people paste around Google's 16 letters ("abcd efgh ijkl mnop", "abcd-efgh-…"). */
+export function normalizeAppPassword(raw: string): string | null {
+  const s = raw.replace(/[\s\u00a0\-–—]/g, '').toLowerCase();
+  return /^[a-z]{16}$/.test(s) ? s : null;
+}
+
+type FieldError = { key: string; hosts?: string; ports?: string };
+
+const seller: FastifyPluginAsync = async (fastify) => {
+  const { repos } = fastify.services;
+  const { relink, config } = fastify;
+  const t = (req: FastifyRequest) => fastify.i18n.t(req.lang);
+
+  const notFound = () => Object.assign(new Error('Not found'), { statusCode: 404, code: 'MIG_ERR_NOT_FOUND' });
+  const mailboxOf = (req: FastifyRequest): Mailbox => {
+    const p = idParam.safeParse(req.params);
+    if (!p.success) throw notFound();
+    // Another seller's mailbox, or none: the same 404.
+    return relink.ownMailbox(req.seller!.id, p.data.id);
+  };
+
+  // ---- sign-in -------------------------------------------------------------------------------
+  const signInLimit = { rateLimit: { max: 10, timeWindow: '15 minutes' } };
+
+  fastify.get('/login', async (req, reply) => {
+    if (req.seller) return reply.redirect('/migration', 303);
+    const next = safeNext((req.query as Record<string, unknown>).next);
+    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {} });
+  });
+
+  fastify.post('/login', { config: signInLimit }, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = emailForm.safeParse(body);
+    if (!parsed.success) {
+      return reply.code(422).page('login', {
+        title: t(req)('login.title'),
+        next: safeNext(body.next),
+        values: { email: typeof body.email === 'string' ? body.email.slice(0, 254) : '' },
+        errors: { email: 'login.errors.email' },
+      });
+    }
+    fastify.signIn.request(parsed.data.email);
+    return reply.redirect('/login/sent', 303);
+  });
+
+  fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle') }));
+
+  // The link opens a page with a button, not a session: mail scanners that pre-fetch links must not
+  // use up a one-time token.
+  fastify.get('/login/verify', async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
+    const found = token ? repos.loginTokens.peek(token) : undefined;
+    const problem = !found ? 'unknown' : found.usedAt ? 'used' : Date.parse(found.expiresAt) <= fastify.services.now().getTime() ? 'expired' : null;
+    if (problem) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${problem}` });
+    return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next) });
+  });
+
+  fastify.post('/login/verify', { config: signInLimit }, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const token = typeof body.token === 'string' ? body.token.slice(0, 200) : '';
+    const result = repos.loginTokens.consume(token);
+    if ('error' in result) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${result.error}` });
+    reply.signInSeller(result.sellerId);
+    repos.audit.append({ actor: { type: 'seller', id: result.sellerId }, action: 'seller.signed_in', targetType: 'seller', targetId: result.sellerId });
+    return reply.redirect(safeNext(body.next), 303);
+  });
+
+  fastify.post('/logout', async (req, reply) => {
+    reply.signOut();
+    return reply.redirect('/', 303);
+  });
+
+  // ---- the migration page ------------------------------------------------------------------------
+  fastify.register(async (app) => {
+    app.addHook('preHandler', app.requireSeller);
+
+    app.get('/migration', async (req, reply) => {
+      return reply.page('migration', { title: t(req)('migration.title'), ...sellerOverview(repos, req.seller!.id, t(req)) });
+    });
+
+    app.post('/mailboxes/:id/app-password/start', async (req, reply) => {
+      const mailbox = mailboxOf(req);
+      relink.start(req.seller!.id, mailbox.id, { type: 'seller', id: req.seller!.id });
+      return reply.redirect(`/mailboxes/${mailbox.id}/app-password/1`, 303);
+    });
+
+    const isWorkspace = (m: Mailbox) => m.provider !== 'gmail';
+    /** The servers to verify against: Google's for Workspace (editable), the stored ones for gmail.com. */
+    const defaultServers = (m: Mailbox) => {
+      const allowed = (h: string) => config.mailHostAllowlist.includes(normalizeHost(h));
+      if (!isWorkspace(m) && allowed(m.imapHost) && allowed(m.smtpHost)) return { imapHost: m.imapHost, imapPort: m.imapPort, smtpHost: m.smtpHost, smtpPort: m.smtpPort };
+      // A relinked Workspace mailbox already has Google's servers; otherwise Google's defaults replace the company host.
+      if (m.secretKind === 'app_password' && allowed(m.imapHost)) return { imapHost: m.imapHost, imapPort: m.imapPort, smtpHost: m.smtpHost, smtpPort: m.smtpPort };
+      return GOOGLE_DEFAULTS;
+    };
+
+    const renderStep3 = (req: FastifyRequest, reply: FastifyReply, mailbox: Mailbox, extra: { values?: Record<string, string | number>; errors?: Record<string, FieldError | string>; failure?: unknown } = {}) => {
+      const b = relink.budget(mailbox.id);
+      const v = { ...defaultServers(mailbox), ...(extra.values ?? {}) };
+      const errors = extra.errors ?? {};
+      const field = (name: string, label: string, value: string | number, numeric = false, hint?: string) => ({ name, label: `wizard.s3.${label}`, value, numeric, hint, error: errors[name] });
+      return reply.page('wizard', {
+        title: t(req)('wizard.title', { email: mailbox.email }),
+        mailbox,
+        step: 3,
+        showServers: isWorkspace(mailbox),
+        serverFields: [
+          field('imap_host', 'imapHost', v.imapHost),
+          field('imap_port', 'imapPort', v.imapPort, true),
+          field('smtp_host', 'smtpHost', v.smtpHost),
+          field('smtp_port', 'smtpPort', v.smtpPort, true, 'wizard.s3.smtpPortHint'),
+        ],
+        errors: { app_password: errors.app_password },
+        failure: extra.failure,
+        budget: { remaining: b.remaining, max: MAX_VERIFICATIONS },
+        limit: b.remaining === 0 ? { max: MAX_VERIFICATIONS, retryAt: b.retryAt } : null,
+      });
+    };
+
+    app.get('/mailboxes/:id/app-password/:step', async (req, reply) => {
+      const p = stepParam.safeParse(req.params);
+      if (!p.success) throw notFound();
+      const mailbox = mailboxOf(req);
+      if (p.data.step === 3) return renderStep3(req, reply, mailbox);
+      if (p.data.step === 4 && mailbox.secretKind !== 'app_password') return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
+      return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: p.data.step });
+    });
+
+    app.post('/mailboxes/:id/app-password', async (req, reply) => {
+      const mailbox = mailboxOf(req);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+      const errors: Record<string, FieldError | string> = {};
+      const appPassword = normalizeAppPassword(str('app_password').slice(0, 64));
+      if (!appPassword) errors.app_password = 'wizard.errors.appPassword';
+
+      let servers = defaultServers(mailbox);
+      const values: Record<string, string> = {};
+      if (isWorkspace(mailbox)) {
+        const hostErr: FieldError = { key: 'wizard.errors.host', hosts: config.mailHostAllowlist.join(', ') };
+        const portErr: FieldError = { key: 'wizard.errors.port', ports: config.mailPortAllowlist.join(', ') };
+        const host = (k: string) => {
+          values[k] = str(k).trim().slice(0, 253);
+          const h = normalizeHost(values[k]!);
+          if (!config.mailHostAllowlist.includes(h)) errors[k] = hostErr;
+          return h;
+        };
+        const port = (k: string) => {
+          values[k] = str(k).trim().slice(0, 5);
+          const n = /^\d{1,5}$/.test(values[k]!) ? Number(values[k]) : NaN;
+          if (!config.mailPortAllowlist.includes(n)) errors[k] = portErr;
+          return n;
+        };
+        servers = { imapHost: host('imap_host'), imapPort: port('imap_port'), smtpHost: host('smtp_host'), smtpPort: port('smtp_port') };
+      } else if (![servers.imapPort, servers.smtpPort].every((p) => config.mailPortAllowlist.includes(p))) {
+        servers = GOOGLE_DEFAULTS;
+      }
+      if (Object.keys(errors).length) return renderStep3(req, reply.code(422), mailbox, { values, errors });
+
+      const settings: ServerSettings = {
+        ...servers,
+        imapSecurity: securityForPort('imap', servers.imapPort),
+        smtpSecurity: securityForPort('smtp', servers.smtpPort),
+        username: mailbox.username || mailbox.email,
+      };
+      const outcome = await relink.relink({ sellerId: req.seller!.id, mailboxId: mailbox.id, appPassword: appPassword!, servers: settings, actor: { type: 'seller', id: req.seller!.id } });
+      if (outcome.ok) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/4`, 303);
+      if (outcome.code === 'MIG_ERR_TOO_MANY_ATTEMPTS') return renderStep3(req, reply.code(429), mailbox, { values });
+      req.log.info({ mailboxId: mailbox.id, code: outcome.code, protocol: outcome.protocol }, 'app password verification failed');
+      return renderStep3(req, reply.code(422), mailbox, { values, failure: outcome });
+    });
+
+    app.post('/mailboxes/:id/app-password/fetch', async (req, reply) => {
+      const mailbox = mailboxOf(req);
+      const result = await relink.proof(req.seller!.id, mailbox.id);
+      if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
+      const base = { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: 4 };
+      if ('total' in result) {
+        return reply.page('wizard', { ...base, proof: { ...result, allegro: result.latest.filter((m) => m.fromAllegro).slice(0, 5) } });
+      }
+      return reply.code(502).page('wizard', { ...base, failure: result });
+    });
+  });
+};
+export default seller;

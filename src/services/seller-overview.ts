@@ -1,0 +1,55 @@
+import type { TFunction } from 'i18next';
+import { autoresponderVerdict } from '../domain/detection.js';
+import type { Repositories } from '../repositories/index.js';
+import { mailboxVerdict, type Mailbox } from '../repositories/mailboxes.js';
+
+/** States in which the seller still has to choose (or finish) a path. */
+const OPEN_STATES = new Set(['affected', 'unknown', 'needs_attention', 'in_progress_v3', 'in_progress_app_password', 'reviewed']);
+
+function reasonText(t: TFunction, rule: string, detail: string | null): string {
+  return t(`rules.${rule}`, { detail: detail ?? '' });
+}
+
+/**
+ * What the migration page shows for one seller: every autoresponder with its state and the reason,
+ * what the seller can do, and the seller's Google mailboxes that no autoresponder uses.
+ */
+export function sellerOverview(repos: Repositories, sellerId: number, t: TFunction) {
+  const mailboxes = new Map(repos.mailboxes.listBySeller(sellerId).map((m) => [m.id, m]));
+  const used = new Set<number>();
+  const items = repos.autoresponders.listBySeller(sellerId).map((a) => {
+    const m = repos.migrations.findByAutoresponder(a.id);
+    const mailbox = a.mailboxId != null ? mailboxes.get(a.mailboxId) : undefined;
+    if (mailbox) used.add(mailbox.id);
+    const state = m?.state ?? 'unknown';
+    const mailboxPath = a.version !== 3 && !!mailbox;
+    return {
+      id: a.id,
+      externalId: a.externalId,
+      version: a.version,
+      mailbox: mailbox ? { id: mailbox.id, email: mailbox.email } : null,
+      state,
+      reason: reasonText(t, m?.verdictRule ?? 'version_3', m?.verdictDetail ?? null),
+      attention: state === 'needs_attention' && m?.reasonCode ? t(`reasons.${m.reasonCode}`, { defaultValue: m.reasonCode }) : null,
+      canChoose: mailboxPath && OPEN_STATES.has(state),
+      inProgress: state === 'in_progress_app_password',
+      canChange: mailboxPath && state === 'relinked_app_password',
+      relinkedAt: state === 'relinked_app_password' ? m?.completedAt : null,
+      switchedAt: state === 'switched_v3' ? m?.completedAt : null,
+    };
+  });
+  const otherMailboxes = [...mailboxes.values()]
+    .filter((mb) => !used.has(mb.id) && isGoogle(mb))
+    .map((mb) => ({
+      id: mb.id,
+      email: mb.email,
+      reason: reasonText(t, mb.detectionRule, mb.detectionDetail),
+      relinkedAt: mb.secretKind === 'app_password' ? mb.secretVerifiedAt : null,
+    }));
+  return { items, otherMailboxes };
+}
+
+function isGoogle(m: Mailbox): boolean {
+  const v = mailboxVerdict(m);
+  return !!v && v.google !== false && autoresponderVerdict({ version: 1, mailbox: { verdict: v, secretKind: null, secretVerifiedAt: null } }).state !== 'not_affected';
+}
