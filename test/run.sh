@@ -35,6 +35,7 @@ FILES=(
   test/unit/mail-errors.test.ts
   test/integration/mail-check.test.ts
   test/routes/app.test.ts
+  test/routes/seller-auth.test.ts
   test/cli/cli.test.ts
 )
 

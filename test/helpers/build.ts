@@ -14,6 +14,7 @@ export interface BuildOptions {
   resolver?: MxResolver;
   /** Routes a test adds before the app is ready (e.g. one that throws). */
   extra?: (fastify: FastifyInstance) => void | Promise<void>;
+  now?: () => Date;
 }
 
 export interface Built {
@@ -35,7 +36,7 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
   });
   const logger = { ...(loggerOptions(config.logLevel) as object), stream };
   const fastify = Fastify({ logger });
-  await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}) });
+  await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now });
   if (opts.extra) await opts.extra(fastify);
   await fastify.ready();
   t.after(() => fastify.close());
