@@ -34,6 +34,7 @@ FILES=(
   test/unit/logging.test.ts
   test/unit/mail-errors.test.ts
   test/integration/mail-check.test.ts
+  test/integration/app-password.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/cli/cli.test.ts

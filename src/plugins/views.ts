@@ -66,7 +66,9 @@ export default fp(
     fastify.decorateReply('page', function (view: string, data: Record<string, unknown> = {}) {
       const lang = this.request.lang;
       const other: Lang = lang === 'pl' ? 'en' : 'pl';
-      const url = new URL(this.request.url, 'http://local');
+      // A page rendered by a POST (a form with errors) switches language on its GET address.
+      const canonical = typeof data.canonicalUrl === 'string' ? data.canonicalUrl : this.request.method === 'GET' ? this.request.url : this.request.seller ? '/migration' : '/';
+      const url = new URL(canonical, 'http://local');
       url.searchParams.set('lang', other);
       return this.view(`${view}.hbs`, {
         lang,

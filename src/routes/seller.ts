@@ -52,6 +52,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
     if (!parsed.success) {
       return reply.code(422).page('login', {
         title: t(req)('login.title'),
+        canonicalUrl: '/login',
         next: safeNext(body.next),
         values: { email: typeof body.email === 'string' ? body.email.slice(0, 254) : '' },
         errors: { email: 'login.errors.email' },
@@ -115,19 +116,30 @@ const seller: FastifyPluginAsync = async (fastify) => {
 
     const renderStep3 = (req: FastifyRequest, reply: FastifyReply, mailbox: Mailbox, extra: { values?: Record<string, string | number>; errors?: Record<string, FieldError | string>; failure?: unknown } = {}) => {
       const b = relink.budget(mailbox.id);
-      const v = { ...defaultServers(mailbox), ...(extra.values ?? {}) };
+      const d = defaultServers(mailbox);
+      const typed = extra.values ?? {};
       const errors = extra.errors ?? {};
-      const field = (name: string, label: string, value: string | number, numeric = false, hint?: string) => ({ name, label: `wizard.s3.${label}`, value, numeric, hint, error: errors[name] });
+      const field = (name: string, label: string, fallback: string | number, numeric = false, hint?: string) => ({
+        name,
+        label: `wizard.s3.${label}`,
+        // What the seller typed wins over the defaults, so a mistake can be corrected, not retyped.
+        value: typed[name] ?? fallback,
+        numeric,
+        hint,
+        error: errors[name],
+        describedBy: [hint && `${name}-hint`, errors[name] && `${name}-error`].filter(Boolean).join(' '),
+      });
       return reply.page('wizard', {
         title: t(req)('wizard.title', { email: mailbox.email }),
+        canonicalUrl: `/mailboxes/${mailbox.id}/app-password/3`,
         mailbox,
         step: 3,
         showServers: isWorkspace(mailbox),
         serverFields: [
-          field('imap_host', 'imapHost', v.imapHost),
-          field('imap_port', 'imapPort', v.imapPort, true),
-          field('smtp_host', 'smtpHost', v.smtpHost),
-          field('smtp_port', 'smtpPort', v.smtpPort, true, 'wizard.s3.smtpPortHint'),
+          field('imap_host', 'imapHost', d.imapHost),
+          field('imap_port', 'imapPort', d.imapPort, true),
+          field('smtp_host', 'smtpHost', d.smtpHost),
+          field('smtp_port', 'smtpPort', d.smtpPort, true, 'wizard.s3.smtpPortHint'),
         ],
         errors: { app_password: errors.app_password },
         failure: extra.failure,
@@ -193,7 +205,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       const mailbox = mailboxOf(req);
       const result = await relink.proof(req.seller!.id, mailbox.id);
       if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
-      const base = { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: 4 };
+      const base = { title: t(req)('wizard.title', { email: mailbox.email }), canonicalUrl: `/mailboxes/${mailbox.id}/app-password/4`, mailbox, step: 4 };
       if ('total' in result) {
         return reply.page('wizard', { ...base, proof: { ...result, allegro: result.latest.filter((m) => m.fromAllegro).slice(0, 5) } });
       }
