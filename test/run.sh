@@ -38,6 +38,7 @@ FILES=(
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/cli/cli.test.ts
+  test/browser/seller-app-password.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.

@@ -85,7 +85,7 @@ test('a good app password: verified for real, saved encrypted, migration relinke
   assert.match(done.body, /Gotowe — skrzynka działa/);
   const proof = await agent.post(`/mailboxes/${janBox}/app-password/fetch`);
   assert.equal(proof.statusCode, 200);
-  assert.match(proof.body, /W skrzynce odbiorczej jest 2 wiadomości/);
+  assert.match(proof.body, /W skrzynce odbiorczej są 2 wiadomości/);
   assert.match(proof.body, /Nowa wiadomość od kupującego anna_k/);
   assert.doesNotMatch(proof.body, /Faktura 11\/2026/, 'only messages from allegro.pl are listed');
   // The migration page now says how and when.

@@ -66,3 +66,13 @@ test('.env is read, the environment wins', () => {
   assert.equal(env.PORT, '5000');
   assert.equal(env.HOST, '0.0.0.0');
 });
+
+test('Polish plurals have three forms in the catalog (1 wiadomość, 2 wiadomości, 5 wiadomości)', async () => {
+  const { createI18n } = await import('../../src/i18n/index.js');
+  const t = (await createI18n()).t('pl');
+  assert.equal(t('wizard.s4.count', { count: 1 }), 'W skrzynce odbiorczej jest 1 wiadomość.');
+  assert.equal(t('wizard.s4.count', { count: 3 }), 'W skrzynce odbiorczej są 3 wiadomości.');
+  assert.equal(t('wizard.s4.count', { count: 25 }), 'W skrzynce odbiorczej jest 25 wiadomości.');
+  assert.equal(t('count.accounts', { count: 22 }), '22 konta');
+  assert.equal(t('count.accounts', { count: 12 }), '12 kont');
+});
