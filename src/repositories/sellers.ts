@@ -31,6 +31,7 @@ export function createSellersRepository(db: Db, now: () => Date = () => new Date
   );
   const setLanguage = db.prepare(`UPDATE sellers SET language = ?, updated_at = ? WHERE id = ?`);
   const count = db.prepare(`SELECT count(*) FROM sellers`).pluck();
+  const firstEmails = db.prepare(`SELECT email FROM sellers ORDER BY id LIMIT ?`).pluck();
   return {
     getById: (id: number) => byId.get(id) as Seller | undefined,
     findByExternalId: (externalId: string) => byExternalId.get(externalId) as Seller | undefined,
@@ -45,6 +46,8 @@ export function createSellersRepository(db: Db, now: () => Date = () => new Date
       setLanguage.run(language, now().toISOString(), id);
     },
     count: () => count.get() as number,
+    /** The first few sellers' addresses (the demo's sign-in hint). */
+    firstEmails: (limit: number) => firstEmails.all(limit) as string[],
   };
 }
 export type SellersRepository = ReturnType<typeof createSellersRepository>;

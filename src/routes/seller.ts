@@ -38,12 +38,16 @@ const seller: FastifyPluginAsync = async (fastify) => {
   };
 
   // ---- sign-in -------------------------------------------------------------------------------
+  /** In demo mode the sign-in page names a few demo sellers, so the offline demo can be clicked through. */
+  const demoEmails = () =>
+    config.demo ? repos.sellers.firstEmails(2).join(', ') || null : null;
+
   const signInLimit = { rateLimit: { max: 10, timeWindow: '15 minutes' } };
 
   fastify.get('/login', async (req, reply) => {
     if (req.seller) return reply.redirect('/migration', 303);
     const next = safeNext((req.query as Record<string, unknown>).next);
-    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {} });
+    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demoEmails: demoEmails() });
   });
 
   fastify.post('/login', { config: signInLimit }, async (req, reply) => {

@@ -90,6 +90,13 @@ test('a good app password: verified for real, saved encrypted, migration relinke
   assert.doesNotMatch(proof.body, /Faktura 11\/2026/, 'only messages from allegro.pl are listed');
   // The migration page now says how and when.
   assert.match((await agent.get('/migration')).body, /Połączono hasłem do aplikacji/);
+  // Editing later: the mailbox's page never shows the stored secret; a new app password is verified again.
+  const edit = await agent.get(`/mailboxes/${janBox}/app-password/3`);
+  assert.doesNotMatch(edit.body, new RegExp(APP_PASSWORD));
+  const again = await agent.post(`/mailboxes/${janBox}/app-password`, { app_password: APP_PASSWORD });
+  assert.equal(again.statusCode, 303);
+  assert.equal(migration().state, 'relinked_app_password');
+  assert.equal(s.repos.audit.listForTarget('mailbox', janBox).filter((e) => e.action === 'mailbox.relinked').length, 2);
   assert.ok(!logs.join('').includes(APP_PASSWORD), 'the app password never reaches the log');
 });
 
