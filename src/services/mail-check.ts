@@ -66,6 +66,11 @@ async function closeImap(client: ImapFlow): Promise<void> {
   }
 }
 
+function imapFailure(err: unknown, password: string): MailCheckResult {
+  const facts = mailErrorFacts(err);
+  return { ok: false, protocol: 'imap', code: classifyImapError(facts), serverText: serverText(facts.text, password) };
+}
+
 /** A real IMAP login. Never throws: the outcome is classified. */
 export async function checkImap(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
   const client = imapClient(s, password, opts);
@@ -73,8 +78,7 @@ export async function checkImap(s: ServerSettings, password: string, opts: MailC
     await client.connect();
     return { ok: true };
   } catch (err) {
-    const facts = mailErrorFacts(err);
-    return { ok: false, protocol: 'imap', code: classifyImapError(facts), serverText: serverText(facts.text, password) };
+    return imapFailure(err, password);
   } finally {
     await closeImap(client);
   }
@@ -125,8 +129,7 @@ export async function fetchInboxProof(s: ServerSettings, password: string, opts:
     await client.connect();
   } catch (err) {
     await closeImap(client);
-    const facts = mailErrorFacts(err);
-    return { ok: false, protocol: 'imap', code: classifyImapError(facts), serverText: serverText(facts.text, password) };
+    return imapFailure(err, password);
   }
   try {
     const lock = await client.getMailboxLock('INBOX', { readOnly: true });

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { IMPORT_COLUMNS } from '../../src/services/import.js';
+import { freePort } from '../helpers/ports.js';
 
 function tempEnv() {
   const dir = mkdtempSync(path.join(tmpdir(), 'cli-'));
@@ -81,17 +81,6 @@ test('a wrong configuration value stops the process with one line naming the var
   assert.match(badKey.stderr, /MIG_ERR_SECRET_KEY/);
   assert.ok(!badKey.stderr.includes('too-short'), 'the key itself is not echoed');
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('the server boots on demo data, answers, and shuts down cleanly on SIGTERM; a second boot changes nothing', async () => {
   const { dir, env } = tempEnv();
