@@ -67,14 +67,16 @@ export default fp(
     });
 
     const cookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure };
-    fastify.decorateReply('signInSeller', function (this: FastifyReply, sellerId: number) {
-      const old = this.request.cookies[SESSION_COOKIE];
+    const dropSession = (request: FastifyRequest) => {
+      const old = request.cookies[SESSION_COOKIE];
       if (old) sessions.destroy(old);
+    };
+    fastify.decorateReply('signInSeller', function (this: FastifyReply, sellerId: number) {
+      dropSession(this.request);
       this.setCookie(SESSION_COOKIE, sessions.create('seller', sellerId, idleMs), cookieOptions);
     });
     fastify.decorateReply('signOut', function (this: FastifyReply) {
-      const old = this.request.cookies[SESSION_COOKIE];
-      if (old) sessions.destroy(old);
+      dropSession(this.request);
       this.clearCookie(SESSION_COOKIE, cookieOptions);
     });
     fastify.decorate('requireSeller', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -20,17 +20,16 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
     `INSERT INTO connection_checks (mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, at)
      VALUES (@mailboxId, @autoresponderId, @kind, @trigger, @ok, @code, @protocol, @detail, @at)`,
   );
-  const countSince = db.prepare(`SELECT count(*) FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`).pluck();
-  const oldestSince = db.prepare(`SELECT min(at) FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`).pluck();
+  const windowStats = db.prepare(`SELECT count(*) AS count, min(at) AS oldest FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`);
   const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? ORDER BY id DESC LIMIT ?`);
   const toCheck = (r: Omit<ConnectionCheck, 'ok'> & { ok: number }): ConnectionCheck => ({ ...r, ok: r.ok === 1 });
   return {
     record(c: Omit<ConnectionCheck, 'id' | 'at'>): number {
       return Number(insert.run({ ...c, ok: c.ok ? 1 : 0, at: now().toISOString() }).lastInsertRowid);
     },
-    countSince: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) => countSince.get(mailboxId, trigger, since.toISOString()) as number,
-    oldestSince: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) =>
-      (oldestSince.get(mailboxId, trigger, since.toISOString()) as string | null) ?? null,
+    /** How many checks of this trigger since a time, and when the oldest of them was. */
+    since: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) =>
+      windowStats.get(mailboxId, trigger, since.toISOString()) as { count: number; oldest: string | null },
     listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
   };
 }

@@ -6,6 +6,7 @@ import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
 import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../services/seller-overview.js';
 import { MAX_VERIFICATIONS } from '../services/relink.js';
+import { NotFoundError } from '../errors.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 
@@ -29,10 +30,9 @@ const seller: FastifyPluginAsync = async (fastify) => {
   const { relink, config } = fastify;
   const t = (req: FastifyRequest) => fastify.i18n.t(req.lang);
 
-  const notFound = () => Object.assign(new Error('Not found'), { statusCode: 404, code: 'MIG_ERR_NOT_FOUND' });
   const mailboxOf = (req: FastifyRequest): Mailbox => {
     const p = idParam.safeParse(req.params);
-    if (!p.success) throw notFound();
+    if (!p.success) throw new NotFoundError();
     // Another seller's mailbox, or none: the same 404.
     return relink.ownMailbox(req.seller!.id, p.data.id);
   };
@@ -112,10 +112,10 @@ const seller: FastifyPluginAsync = async (fastify) => {
     /** The servers to verify against: Google's for Workspace (editable), the stored ones for gmail.com. */
     const defaultServers = (m: Mailbox) => {
       const allowed = (h: string) => config.mailHostAllowlist.includes(normalizeHost(h));
-      if (!isWorkspace(m) && allowed(m.imapHost) && allowed(m.smtpHost)) return { imapHost: m.imapHost, imapPort: m.imapPort, smtpHost: m.smtpHost, smtpPort: m.smtpPort };
-      // A relinked Workspace mailbox already has Google's servers; otherwise Google's defaults replace the company host.
-      if (m.secretKind === 'app_password' && allowed(m.imapHost)) return { imapHost: m.imapHost, imapPort: m.imapPort, smtpHost: m.smtpHost, smtpPort: m.smtpPort };
-      return GOOGLE_DEFAULTS;
+      // gmail.com keeps its (allowed) stored servers; a relinked Workspace mailbox already has Google's;
+      // otherwise Google's defaults replace the company host.
+      const keepStored = isWorkspace(m) ? m.secretKind === 'app_password' && allowed(m.imapHost) : allowed(m.imapHost) && allowed(m.smtpHost);
+      return keepStored ? { imapHost: m.imapHost, imapPort: m.imapPort, smtpHost: m.smtpHost, smtpPort: m.smtpPort } : GOOGLE_DEFAULTS;
     };
 
     const renderStep3 = (req: FastifyRequest, reply: FastifyReply, mailbox: Mailbox, extra: { values?: Record<string, string | number>; errors?: Record<string, FieldError | string>; failure?: unknown } = {}) => {
@@ -154,7 +154,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
 
     app.get('/mailboxes/:id/app-password/:step', async (req, reply) => {
       const p = stepParam.safeParse(req.params);
-      if (!p.success) throw notFound();
+      if (!p.success) throw new NotFoundError();
       const mailbox = mailboxOf(req);
       if (p.data.step === 3) return renderStep3(req, reply, mailbox);
       if (p.data.step === 4 && mailbox.secretKind !== 'app_password') return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);

@@ -38,8 +38,7 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
 
   function budget(mailboxId: number): AttemptBudget {
     const since = new Date(now().getTime() - VERIFICATION_WINDOW_MS);
-    const used = repos.connectionChecks.countSince(mailboxId, 'seller', since);
-    const oldest = repos.connectionChecks.oldestSince(mailboxId, 'seller', since);
+    const { count: used, oldest } = repos.connectionChecks.since(mailboxId, 'seller', since);
     return {
       used,
       remaining: Math.max(0, MAX_VERIFICATIONS - used),

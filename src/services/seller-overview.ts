@@ -1,5 +1,4 @@
 import type { TFunction } from 'i18next';
-import { autoresponderVerdict } from '../domain/detection.js';
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict, type Mailbox } from '../repositories/mailboxes.js';
 
@@ -49,7 +48,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, t: TFuncti
   return { items, otherMailboxes };
 }
 
+/** Served by Google, or not known yet (check needed): either way it may need an app password. */
 function isGoogle(m: Mailbox): boolean {
   const v = mailboxVerdict(m);
-  return !!v && v.google !== false && autoresponderVerdict({ version: 1, mailbox: { verdict: v, secretKind: null, secretVerifiedAt: null } }).state !== 'not_affected';
+  return !!v && v.google !== false;
 }
