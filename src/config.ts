@@ -99,7 +99,46 @@ const envSchema = z.object({
     .refine((f) => existsSync(f), 'MAIL_TLS_CA_FILE must name a readable PEM file')
     .optional(),
   SESSION_IDLE_MINUTES: positiveNumber('SESSION_IDLE_MINUTES', 24 * 60).optional(),
+  ALLEGRO_ENV: z
+    .enum(['production', 'sandbox', 'simulator'], { message: 'ALLEGRO_ENV must be production, sandbox or simulator' })
+    .optional(),
+  ALLEGRO_AUTH_URL: httpUrl('ALLEGRO_AUTH_URL').optional(),
+  ALLEGRO_API_URL: httpUrl('ALLEGRO_API_URL').optional(),
+  ALLEGRO_CLIENT_ID: z.string().trim().regex(/^[\x21-\x7e]{1,200}$/, 'ALLEGRO_CLIENT_ID must be the Client ID from apps.developer.allegro.pl').optional(),
+  ALLEGRO_CLIENT_SECRET: z.string().trim().regex(/^[\x21-\x7e]{1,500}$/, 'ALLEGRO_CLIENT_SECRET must be the Client Secret from apps.developer.allegro.pl').optional(),
+  ALLEGRO_REDIRECT_URI: httpUrl('ALLEGRO_REDIRECT_URI').optional(),
+  ALLEGRO_TIMEOUT_MS: positiveNumber('ALLEGRO_TIMEOUT_MS', 120_000).optional(),
+  ALLEGRO_INFO_URL: httpUrl('ALLEGRO_INFO_URL').optional(),
+  ALLEGRO_SIMULATOR_PORT: port('ALLEGRO_SIMULATOR_PORT').optional(),
 });
+
+/** Where each Allegro environment lives: OAuth on the marketplace host, the REST API on api.*. */
+export const ALLEGRO_ENVIRONMENTS = {
+  production: { authUrl: 'https://allegro.pl', apiUrl: 'https://api.allegro.pl' },
+  sandbox: { authUrl: 'https://allegro.pl.allegrosandbox.pl', apiUrl: 'https://api.allegro.pl.allegrosandbox.pl' },
+} as const;
+
+/** The built-in simulator's client, used when ALLEGRO_ENV=simulator and no credentials are given. */
+export const SIMULATOR_CLIENT = { id: 'demo-client', secret: 'demo-client-secret' } as const;
+
+/** The app's OAuth callback path; the default redirect URI is PUBLIC_URL + this. */
+export const ALLEGRO_CALLBACK_PATH = '/allegro/callback';
+
+export interface AllegroConfig {
+  env: 'production' | 'sandbox' | 'simulator';
+  /** Base of the OAuth endpoints (…/auth/oauth/authorize, …/auth/oauth/token). */
+  authUrl: string;
+  /** Base of the REST API (…/me, …/messaging/threads). */
+  apiUrl: string;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  redirectUri: string;
+  timeoutMs: number;
+  /** Sent with every API call, as Allegro asks: AppName/Version (+https://info-url). */
+  userAgent: string;
+  /** When set, `npm start` runs the Allegro simulator itself on this port (demo, offline). */
+  simulatorPort: number | null;
+}
 
 export interface AppConfig {
   host: string;
@@ -127,6 +166,7 @@ export interface AppConfig {
   /** Extra CA (PEM text) trusted for mailbox connections. */
   mailTlsCa: string | undefined;
   sessionIdleMs: number;
+  allegro: AllegroConfig;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +178,7 @@ export class ConfigError extends Error {
 }
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+export const APP_VERSION: string = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * Validates the environment once. Values from the process environment win over `.env`.
@@ -156,7 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     const variable = String(issue.path[0] ?? 'environment');
     const got = cleaned[variable];
     // Values that can hold secrets are named, never echoed.
-    const shown = variable === 'APP_SECRET_KEY' || variable === 'SMTP_URL' || got === undefined ? '' : ` (got "${got}")`;
+    const shown = ['APP_SECRET_KEY', 'SMTP_URL', 'ALLEGRO_CLIENT_SECRET'].includes(variable) || got === undefined ? '' : ` (got "${got}")`;
     throw new ConfigError(variable, `Invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -185,6 +226,36 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     mailCheckTimeoutMs: e.MAIL_CHECK_TIMEOUT_MS ?? 10_000,
     mailTlsCa: e.MAIL_TLS_CA_FILE ? readFileSync(e.MAIL_TLS_CA_FILE, 'utf8') : undefined,
     sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,
+    allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
+  };
+}
+
+function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: number; demo: boolean; publicUrl: string }): AllegroConfig {
+  const env = e.ALLEGRO_ENV ?? (app.demo ? 'simulator' : 'production');
+  // Explicit URLs win over ALLEGRO_ENV; the simulator runs next to the app unless URLs point elsewhere.
+  const explicit = !!(e.ALLEGRO_AUTH_URL || e.ALLEGRO_API_URL);
+  if (explicit && !(e.ALLEGRO_AUTH_URL && e.ALLEGRO_API_URL)) {
+    throw new ConfigError(e.ALLEGRO_AUTH_URL ? 'ALLEGRO_API_URL' : 'ALLEGRO_AUTH_URL', 'Invalid configuration: set both ALLEGRO_AUTH_URL and ALLEGRO_API_URL, or neither');
+  }
+  let simulatorPort: number | null = null;
+  let urls: { authUrl: string; apiUrl: string };
+  if (explicit) urls = { authUrl: e.ALLEGRO_AUTH_URL!, apiUrl: e.ALLEGRO_API_URL! };
+  else if (env === 'simulator') {
+    simulatorPort = e.ALLEGRO_SIMULATOR_PORT ?? (app.port < 65535 ? app.port + 1 : app.port - 1);
+    const host = app.host === '0.0.0.0' || app.host === '::' ? '127.0.0.1' : app.host;
+    const base = `http://${host.includes(':') ? `[${host}]` : host}:${simulatorPort}`;
+    urls = { authUrl: base, apiUrl: base };
+  } else urls = ALLEGRO_ENVIRONMENTS[env];
+  const simulatorDefaults = env === 'simulator' && !e.ALLEGRO_CLIENT_ID;
+  return {
+    env,
+    ...urls,
+    clientId: e.ALLEGRO_CLIENT_ID ?? (simulatorDefaults ? SIMULATOR_CLIENT.id : undefined),
+    clientSecret: e.ALLEGRO_CLIENT_SECRET ?? (simulatorDefaults ? SIMULATOR_CLIENT.secret : undefined),
+    redirectUri: e.ALLEGRO_REDIRECT_URI ?? `${app.publicUrl}${ALLEGRO_CALLBACK_PATH}`,
+    timeoutMs: e.ALLEGRO_TIMEOUT_MS ?? 10_000,
+    userAgent: `MigracjaAutorespondera/${APP_VERSION} (+${e.ALLEGRO_INFO_URL ?? app.publicUrl})`,
+    simulatorPort,
   };
 }
 

@@ -8,7 +8,7 @@ import { SecretDecryptError, SecretFormatError, SecretKeyError, SecretUnknownKey
  * The purpose (e.g. "mailbox-secret") is bound as additional authenticated data, so a ciphertext
  * copied into a column of another purpose fails to decrypt instead of being misused.
  */
-export type SecretPurpose = 'mailbox-secret' | 'oauth-access-token' | 'oauth-refresh-token';
+export type SecretPurpose = 'mailbox-secret' | 'oauth-access-token' | 'oauth-refresh-token' | 'oauth-pkce-verifier';
 
 export interface SecretKey {
   readonly id: string;

@@ -177,4 +177,50 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX connection_checks_mailbox ON connection_checks (mailbox_id, at);
   `,
+  // 3: version 3: Allegro authorizations in use, OAuth attempts, the seller's converted templates.
+  `
+  -- NULL while the seller has not confirmed an Allegro account other than the expected one.
+  ALTER TABLE allegro_authorizations ADD COLUMN confirmed_at TEXT;
+  ALTER TABLE allegro_authorizations ADD COLUMN refreshed_at TEXT;
+  -- One row per seller and Allegro account: a new consent replaces the tokens, not adds a row.
+  CREATE UNIQUE INDEX allegro_authorizations_account ON allegro_authorizations (seller_id, allegro_user_id);
+
+  -- An authorization request in flight: state and PKCE verifier, bound to the browser session.
+  CREATE TABLE oauth_states (
+    state_hash       TEXT PRIMARY KEY,              -- sha256 of state; the value itself is only in the URL
+    session_hash     TEXT NOT NULL,                 -- the seller session that started it
+    seller_id        INTEGER NOT NULL REFERENCES sellers (id) ON DELETE CASCADE,
+    autoresponder_id INTEGER REFERENCES autoresponders (id) ON DELETE CASCADE,
+    code_verifier    TEXT NOT NULL,                 -- secret-box ciphertext
+    created_at       TEXT NOT NULL,
+    expires_at       TEXT NOT NULL,
+    used_at          TEXT
+  );
+  CREATE INDEX oauth_states_expires ON oauth_states (expires_at);
+
+  -- The plain text the seller approved for each template, before the switch saves it.
+  CREATE TABLE v3_drafts (
+    autoresponder_id INTEGER NOT NULL REFERENCES autoresponders (id) ON DELETE CASCADE,
+    position         INTEGER NOT NULL,
+    text             TEXT NOT NULL,
+    source_hash      TEXT NOT NULL,                 -- sha256 of the template it was made from
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (autoresponder_id, position)
+  );
+
+  -- The mailbox version's templates, kept at the switch so that switching back restores them.
+  CREATE TABLE template_snapshots (
+    autoresponder_id INTEGER NOT NULL REFERENCES autoresponders (id) ON DELETE CASCADE,
+    position         INTEGER NOT NULL,
+    name             TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    body_format      TEXT NOT NULL CHECK (body_format IN ('html', 'text')),
+    saved_at         TEXT NOT NULL,
+    PRIMARY KEY (autoresponder_id, position)
+  );
+
+  ALTER TABLE connection_checks ADD COLUMN authorization_id INTEGER REFERENCES allegro_authorizations (id) ON DELETE SET NULL;
+  CREATE INDEX connection_checks_autoresponder ON connection_checks (autoresponder_id, at);
+  `,
 ];

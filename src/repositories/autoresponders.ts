@@ -34,6 +34,7 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
   const byExternalId = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE external_id = ?`);
   const bySeller = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE seller_id = ? ORDER BY id`);
   const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE mailbox_id = ? ORDER BY id`);
+  const byAuthorization = db.prepare(`SELECT ${COLUMNS} FROM autoresponders WHERE authorization_id = ? ORDER BY id`);
   const insert = db.prepare(
     `INSERT INTO autoresponders (seller_id, external_id, version, mailbox_id, created_at, updated_at)
      VALUES (@sellerId, @externalId, @version, @mailboxId, @at, @at)`,
@@ -60,6 +61,7 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
     findByExternalId: (externalId: string) => byExternalId.get(externalId) as Autoresponder | undefined,
     listBySeller: (sellerId: number) => bySeller.all(sellerId) as Autoresponder[],
     listByMailbox: (mailboxId: number) => byMailbox.all(mailboxId) as Autoresponder[],
+    listByAuthorization: (authorizationId: number) => byAuthorization.all(authorizationId) as Autoresponder[],
     insert(a: { sellerId: number; externalId: string; version: Version; mailboxId: number | null }): number {
       return Number(insert.run({ ...a, at: now().toISOString() }).lastInsertRowid);
     },

@@ -10,22 +10,30 @@ export interface ConnectionCheck {
   code: string | null;
   protocol: string | null;
   detail: string | null;
+  authorizationId?: number | null;
   at: string;
 }
 
-const COLUMNS = `id, mailbox_id AS mailboxId, autoresponder_id AS autoresponderId, kind, trigger, ok, code, protocol, detail, at`;
+const COLUMNS = `id, mailbox_id AS mailboxId, autoresponder_id AS autoresponderId, kind, trigger, ok, code, protocol, detail,
+  authorization_id AS authorizationId, at`;
 
 export function createConnectionChecksRepository(db: Db, now: () => Date = () => new Date()) {
   const insert = db.prepare(
-    `INSERT INTO connection_checks (mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, at)
-     VALUES (@mailboxId, @autoresponderId, @kind, @trigger, @ok, @code, @protocol, @detail, @at)`,
+    `INSERT INTO connection_checks (mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, authorization_id, at)
+     VALUES (@mailboxId, @autoresponderId, @kind, @trigger, @ok, @code, @protocol, @detail, @authorizationId, @at)`,
   );
   const windowStats = db.prepare(`SELECT count(*) AS count, min(at) AS oldest FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`);
   const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? ORDER BY id DESC LIMIT ?`);
+  const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' ORDER BY id DESC LIMIT 1`);
   const toCheck = (r: Omit<ConnectionCheck, 'ok'> & { ok: number }): ConnectionCheck => ({ ...r, ok: r.ok === 1 });
   return {
     record(c: Omit<ConnectionCheck, 'id' | 'at'>): number {
-      return Number(insert.run({ ...c, ok: c.ok ? 1 : 0, at: now().toISOString() }).lastInsertRowid);
+      return Number(insert.run({ authorizationId: null, ...c, ok: c.ok ? 1 : 0, at: now().toISOString() }).lastInsertRowid);
+    },
+    /** The latest Allegro (v3) check of an autoresponder. */
+    lastAllegroCheck(autoresponderId: number): ConnectionCheck | undefined {
+      const r = lastAllegro.get(autoresponderId) as (Omit<ConnectionCheck, 'ok'> & { ok: number }) | undefined;
+      return r ? toCheck(r) : undefined;
     },
     /** How many checks of this trigger since a time, and when the oldest of them was. */
     since: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) =>

@@ -7,6 +7,9 @@ import { createMxCacheRepository } from './mx-cache.js';
 import { createSellersRepository } from './sellers.js';
 import { createLoginTokensRepository, createSessionsRepository } from './sessions.js';
 import { createConnectionChecksRepository } from './connection-checks.js';
+import { createAllegroAuthorizationsRepository } from './allegro-authorizations.js';
+import { createOAuthStatesRepository } from './oauth-states.js';
+import { createV3DraftsRepository } from './v3-drafts.js';
 
 /** Every repository over one connection, prepared once. */
 export function createRepositories(db: Db, now: () => Date = () => new Date()) {
@@ -20,6 +23,9 @@ export function createRepositories(db: Db, now: () => Date = () => new Date()) {
     sessions: createSessionsRepository(db, now),
     loginTokens: createLoginTokensRepository(db, now),
     connectionChecks: createConnectionChecksRepository(db, now),
+    authorizations: createAllegroAuthorizationsRepository(db, now),
+    oauthStates: createOAuthStatesRepository(db, now),
+    v3Drafts: createV3DraftsRepository(db, now),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -7,6 +7,7 @@ export const ENCRYPTED_COLUMNS: readonly { table: string; column: string; purpos
   { table: 'mailboxes', column: 'secret', purpose: 'mailbox-secret' },
   { table: 'allegro_authorizations', column: 'access_token', purpose: 'oauth-access-token' },
   { table: 'allegro_authorizations', column: 'refresh_token', purpose: 'oauth-refresh-token' },
+  { table: 'oauth_states', column: 'code_verifier', purpose: 'oauth-pkce-verifier' },
 ];
 
 export interface RotationResult {
@@ -36,11 +37,11 @@ export function reencryptAll(db: Db, keyring: Keyring, audit: AuditRepository, a
     .transaction((): RotationResult => {
       const result: RotationResult = { total: 0, reencrypted: 0, byKeyBefore: {}, primaryKeyId: keyring.primary.id };
       for (const { table, column, purpose } of ENCRYPTED_COLUMNS) {
-        const rows = db.prepare(`SELECT id, ${column} AS value FROM ${table} WHERE ${column} IS NOT NULL`).all() as {
+        const rows = db.prepare(`SELECT rowid AS id, ${column} AS value FROM ${table} WHERE ${column} IS NOT NULL`).all() as {
           id: number;
           value: string;
         }[];
-        const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE id = ?`);
+        const update = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ?`);
         for (const row of rows) {
           result.total++;
           const keyId = storedKeyId(row.value);

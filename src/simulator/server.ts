@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, PROJECT_ROOT, readEnvironment, SIMULATOR_CLIENT, type AppConfig } from '../config.js';
+import { demoAccountsFromCsv } from './accounts.js';
+import { buildSimulator } from './app.js';
+
+/**
+ * Builds the simulator the way the app's configuration expects it: the app's client id, secret and
+ * redirect URI registered, and one Allegro account per Allegro login in the demo export.
+ */
+export function simulatorForConfig(config: AppConfig, logger: boolean | object = false) {
+  return buildSimulator({
+    clients: [
+      {
+        id: config.allegro.clientId ?? SIMULATOR_CLIENT.id,
+        secret: config.allegro.clientSecret ?? SIMULATOR_CLIENT.secret,
+        name: 'Migracja autorespondera',
+        redirectUris: [config.allegro.redirectUri],
+      },
+    ],
+    accounts: demoAccountsFromCsv(path.join(config.demoDir, 'autoresponders.csv'), new Date()),
+    logger,
+  });
+}
+
+/** Starts the simulator on the host and port the configuration points the app at. */
+export async function startSimulator(config: AppConfig, logger: boolean | object = false): Promise<FastifyInstance> {
+  const { app } = simulatorForConfig(config, logger);
+  const url = new URL(config.allegro.authUrl);
+  await app.listen({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) });
+  return app;
+}
+
+// `npm run simulator`: the simulator on its own, configured from the same environment as the app.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const env = readEnvironment(PROJECT_ROOT);
+  const config = loadConfig({ ...env, ALLEGRO_ENV: 'simulator', ALLEGRO_AUTH_URL: '', ALLEGRO_API_URL: '' });
+  const app = await startSimulator(config, { level: config.logLevel });
+  app.log.info(`Allegro simulator: ${config.allegro.authUrl} (client id ${config.allegro.clientId}, redirect ${config.allegro.redirectUri})`);
+  const stop = () => void app.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
