@@ -11,6 +11,7 @@ import fastifyCookie from '@fastify/cookie';
 import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
 import sellerRoutes from './routes/seller.js';
+import v3Routes from './routes/v3.js';
 
 export type AppOptions = ServicesPluginOptions;
 
@@ -31,7 +32,9 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
+        // The "authorize at Allegro" button posts here and is redirected to Allegro's consent page;
+        // Chrome applies form-action to that redirect too.
+        formAction: ["'self'", new URL(opts.config.allegro.authUrl).origin],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
         objectSrc: ["'none'"],
@@ -49,6 +52,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthRoutes);
   await fastify.register(homeRoutes);
   await fastify.register(sellerRoutes);
+  await fastify.register(v3Routes);
 }
 
 export default fp(app, { name: 'app', fastify: '5.x' });

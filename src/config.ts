@@ -235,7 +235,8 @@ function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: 
   // Explicit URLs win over ALLEGRO_ENV; the simulator runs next to the app unless URLs point elsewhere.
   const explicit = !!(e.ALLEGRO_AUTH_URL || e.ALLEGRO_API_URL);
   if (explicit && !(e.ALLEGRO_AUTH_URL && e.ALLEGRO_API_URL)) {
-    throw new ConfigError(e.ALLEGRO_AUTH_URL ? 'ALLEGRO_API_URL' : 'ALLEGRO_AUTH_URL', 'Invalid configuration: set both ALLEGRO_AUTH_URL and ALLEGRO_API_URL, or neither');
+    const missing = e.ALLEGRO_AUTH_URL ? 'ALLEGRO_API_URL' : 'ALLEGRO_AUTH_URL';
+    throw new ConfigError(missing, `Invalid configuration: ${missing}: set both ALLEGRO_AUTH_URL and ALLEGRO_API_URL, or neither`);
   }
   let simulatorPort: number | null = null;
   let urls: { authUrl: string; apiUrl: string };

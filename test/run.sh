@@ -33,8 +33,11 @@ FILES=(
   test/unit/rotate-key.test.ts
   test/unit/logging.test.ts
   test/unit/mail-errors.test.ts
+  test/unit/v3-templates.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
+  test/integration/allegro-client.test.ts
+  test/integration/v3-switch.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/cli/cli.test.ts

@@ -80,13 +80,15 @@ export function htmlToText(html: string): HtmlConversion {
 
   const src = html.replace(/<!--[\s\S]*?-->/g, '').replace(DROPPED_WITH_CONTENT, '');
   const re = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
-  // Breaks are markers resolved at the end, so "</p><p>" gives one blank line, not two.
+  // Block breaks are markers resolved at the end, so "</p><p>" gives one blank line, not two; an
+  // explicit <br> (and a line in <pre>) is a real newline and always counts.
   const BR = '\u0001';
   const PARA = '\u0002';
+  const INDENT = '\u0003';
   const text = (raw: string) => {
     if (!raw) return;
     const decoded = decodeEntities(raw);
-    out.push(preDepth > 0 ? decoded.replace(/\n/g, BR) : decoded.replace(/[ \t\r\n\f]+/g, ' '));
+    out.push(preDepth > 0 ? decoded.replace(/\r\n?/g, '\n') : decoded.replace(/[ \t\r\n\f]+/g, ' '));
   };
 
   let last = 0;
@@ -96,14 +98,14 @@ export function htmlToText(html: string): HtmlConversion {
     const closing = m[1] === '/';
     const tag = m[2]!.toLowerCase();
     const attrs = m[3] ?? '';
-    if (tag === 'br') out.push(BR);
+    if (tag === 'br') out.push('\n');
     else if (tag === 'img' && !closing) {
       // Reported, not written into the text: "Logo sklepu" alone on a line reads as a mistake.
       images.push(attribute(attrs, 'src') || attribute(attrs, 'alt') || '?');
     } else if (tag === 'li') {
       if (!closing) {
         const list = lists[lists.length - 1];
-        const indent = '  '.repeat(Math.max(0, lists.length - 1));
+        const indent = INDENT.repeat(Math.max(0, lists.length - 1));
         out.push(BR, indent + (list?.ordered ? `${++list.n}. ` : '• '));
       }
     } else if (tag === 'ul' || tag === 'ol') {
@@ -115,7 +117,7 @@ export function htmlToText(html: string): HtmlConversion {
       else {
         const a = anchors.pop();
         if (a?.href && /^https?:\/\//i.test(a.href)) {
-          const label = out.slice(a.start).join('').replace(/[\u0001\u0002]/g, ' ').trim();
+          const label = out.slice(a.start).join('').replace(/[\u0001\u0002\u0003\n]/g, ' ').trim();
           if (label !== a.href && label.replace(/\/$/, '') !== a.href.replace(/\/$/, '')) {
             out.push(` (${a.href})`);
             links++;
@@ -146,10 +148,9 @@ export function htmlToText(html: string): HtmlConversion {
 
   const joined = out
     .join('')
-    // A stray "<" that was not a tag stays as written.
-    .replace(/ *\u0002[ \u0001\u0002]*/g, (run) => (run.includes('\u0002') ? '\n\n' : '\n'))
-    .replace(/ *\u0001 */g, '\n');
-  const lines = joined.split('\n').map((l) => l.replace(/^ +(?=[^ •\d])/, '').replace(/ +$/, ''));
+    .replace(/ *\u0002[ \u0001\u0002]*/g, '\n\n')
+    .replace(/ *\u0001[ \u0001]*/g, '\n');
+  const lines = joined.split('\n').map((l) => l.replace(/^ +/, '').replace(/\u0003/g, '  ').replace(/ +$/, ''));
   const result = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
   return { text: result, images, links };
 }

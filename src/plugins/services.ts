@@ -10,6 +10,9 @@ import { createI18n, type I18n } from '../i18n/index.js';
 import { createMailer, type Mailer } from '../services/mailer.js';
 import { createSignInService, type SignInService } from '../services/sign-in.js';
 import { createRelinkService, type RelinkService } from '../services/relink.js';
+import { createAllegroClient } from '../allegro/client.js';
+import { createAuthorizationService, type AuthorizationService } from '../services/allegro-authorization.js';
+import { createV3Service, type V3Service } from '../services/v3-switch.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +22,8 @@ declare module 'fastify' {
     mailer: Mailer;
     signIn: SignInService;
     relink: RelinkService;
+    allegro: AuthorizationService;
+    v3: V3Service;
   }
 }
 
@@ -67,6 +72,15 @@ export default fp(
     fastify.decorate('mailer', mailer);
     fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
     fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
+    const a = config.allegro;
+    const client =
+      a.clientId && a.clientSecret
+        ? createAllegroClient({ authUrl: a.authUrl, apiUrl: a.apiUrl, clientId: a.clientId, clientSecret: a.clientSecret, redirectUri: a.redirectUri, userAgent: a.userAgent, timeoutMs: a.timeoutMs, log: fastify.log })
+        : null;
+    if (!client) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
+    const allegro = createAuthorizationService(services, client, fastify.log);
+    fastify.decorate('allegro', allegro);
+    fastify.decorate('v3', createV3Service(services, allegro));
     fastify.addHook('onClose', async () => mailer.close());
     if (ownsDb) {
       fastify.addHook('onClose', async () => {

@@ -99,7 +99,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
     app.addHook('preHandler', app.requireSeller);
 
     app.get('/migration', async (req, reply) => {
-      return reply.page('migration', { title: t(req)('migration.title'), ...sellerOverview(repos, req.seller!.id, t(req)) });
+      return reply.page('migration', { title: t(req)('migration.title'), allegroConfigured: fastify.allegro.configured, ...sellerOverview(repos, req.seller!.id, t(req)) });
     });
 
     app.post('/mailboxes/:id/app-password/start', async (req, reply) => {

@@ -32,6 +32,12 @@ export function sellerOverview(repos: Repositories, sellerId: number, t: TFuncti
       attention: state === 'needs_attention' && m?.reasonCode ? t(`reasons.${m.reasonCode}`, { defaultValue: m.reasonCode }) : null,
       canChoose: mailboxPath && OPEN_STATES.has(state),
       inProgress: state === 'in_progress_app_password',
+      v3InProgress: state === 'in_progress_v3',
+      // A v3 autoresponder: its details page, with the way back while the mailbox password is kept.
+      v3Details: a.version === 3 && !!m && ['switched_v3', 'needs_attention'].includes(state),
+      canSwitchBack: a.version === 3 && a.previousVersion != null && !!mailbox?.hasSecret,
+      previousVersion: a.previousVersion,
+      authorizeAgain: a.version === 3 && state === 'needs_attention' && m?.reasonCode === 'authorize_again',
       canChange: mailboxPath && state === 'relinked_app_password',
       relinkedAt: state === 'relinked_app_password' ? m?.completedAt : null,
       switchedAt: state === 'switched_v3' ? m?.completedAt : null,

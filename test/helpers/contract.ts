@@ -3,8 +3,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import responseValidatorModule from 'openapi-response-validator';
-import requestValidatorModule from 'openapi-request-validator';
+import { createRequire } from 'node:module';
 import type { OpenAPIV3 } from 'openapi-types';
 import type { Exchange } from '../../src/simulator/app.js';
 
@@ -13,12 +12,16 @@ export const SPEC_FILE = path.resolve(import.meta.dirname, '../../../shared/alle
 
 type Operation = OpenAPIV3.OperationObject;
 
-// Both packages are CommonJS with an ES default export; under Node's interop it sits on .default.
-const interop = <T>(m: T): T => ((m as { default?: T }).default ?? m);
-const OpenAPIResponseValidator = interop(responseValidatorModule);
-const OpenAPIRequestValidator = interop(requestValidatorModule);
-type OpenAPIResponseValidator = InstanceType<typeof OpenAPIResponseValidator>;
-type OpenAPIRequestValidator = InstanceType<typeof OpenAPIRequestValidator>;
+// Both validators are CommonJS packages with an ES-style default export.
+interface OpenAPIResponseValidator {
+  validateResponse(status: number | string, body: unknown): undefined | { message: string; errors: unknown[] };
+}
+interface OpenAPIRequestValidator {
+  validateRequest(req: unknown): undefined | { status: number; errors: unknown[] };
+}
+const require = createRequire(import.meta.url);
+const OpenAPIResponseValidator = (require('openapi-response-validator') as { default: new (args: object) => OpenAPIResponseValidator }).default;
+const OpenAPIRequestValidator = (require('openapi-request-validator') as { default: new (args: object) => OpenAPIRequestValidator }).default;
 
 let spec: OpenAPIV3.Document | undefined;
 function loadSpec(): OpenAPIV3.Document {

@@ -76,3 +76,28 @@ test('Polish plurals have three forms in the catalog (1 wiadomość, 2 wiadomoś
   assert.equal(t('count.accounts', { count: 22 }), '22 konta');
   assert.equal(t('count.accounts', { count: 12 }), '12 kont');
 });
+
+test('Allegro: the demo runs the simulator next to the app; explicit URLs win over ALLEGRO_ENV', () => {
+  const demo = loadConfig({ PORT: '4000' }, root).allegro;
+  assert.equal(demo.env, 'simulator');
+  assert.equal(demo.simulatorPort, 4001);
+  assert.equal(demo.authUrl, 'http://127.0.0.1:4001');
+  assert.equal(demo.clientId, 'demo-client');
+  assert.equal(demo.redirectUri, 'http://127.0.0.1:4000/allegro/callback');
+  assert.match(demo.userAgent, /^MigracjaAutorespondera\/\d+\.\d+\.\d+ \(\+http:\/\/127\.0\.0\.1:4000\)$/);
+
+  const prod = loadConfig({ DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl' }, root).allegro;
+  assert.deepEqual([prod.env, prod.authUrl, prod.apiUrl, prod.clientId, prod.simulatorPort], ['production', 'https://allegro.pl', 'https://api.allegro.pl', undefined, null]);
+  assert.equal(prod.redirectUri, 'https://migracja.example.pl/allegro/callback');
+
+  const sandbox = loadConfig({ ALLEGRO_ENV: 'sandbox', ALLEGRO_CLIENT_ID: 'id', ALLEGRO_CLIENT_SECRET: 's' }, root).allegro;
+  assert.equal(sandbox.apiUrl, 'https://api.allegro.pl.allegrosandbox.pl');
+  assert.equal(sandbox.simulatorPort, null);
+
+  const explicit = loadConfig({ ALLEGRO_ENV: 'production', ALLEGRO_AUTH_URL: 'http://127.0.0.1:9/', ALLEGRO_API_URL: 'http://127.0.0.1:9' }, root).allegro;
+  assert.deepEqual([explicit.authUrl, explicit.apiUrl], ['http://127.0.0.1:9', 'http://127.0.0.1:9']);
+
+  assert.throws(() => loadConfig({ ALLEGRO_AUTH_URL: 'http://127.0.0.1:9' }, root), /ALLEGRO_API_URL: set both ALLEGRO_AUTH_URL and ALLEGRO_API_URL/);
+  assert.throws(() => loadConfig({ ALLEGRO_ENV: 'staging' }, root), /ALLEGRO_ENV must be production, sandbox or simulator/);
+  assert.throws(() => loadConfig({ ALLEGRO_CLIENT_SECRET: 'bad secret with spaces' }, root), (e: Error) => /ALLEGRO_CLIENT_SECRET/.test(e.message) && !e.message.includes('bad secret'));
+});

@@ -21,12 +21,14 @@ function seed(keyText: string) {
   s.db.prepare(`INSERT INTO allegro_authorizations (seller_id, allegro_user_id, allegro_login, access_token, refresh_token, access_expires_at, scopes, created_at, updated_at)
                 VALUES (?, '1', 'a', ?, ?, ?, 'allegro:api:messaging', ?, ?)`)
     .run(sellerId, encryptSecret(keyring, 'access-1', 'oauth-access-token'), encryptSecret(keyring, 'refresh-1', 'oauth-refresh-token'), at, at, at);
+  // An authorization in flight: its PKCE verifier is a secret too.
+  s.repos.oauthStates.create({ state: 'st', sessionValue: 'sess', sellerId, autoresponderId: null, codeVerifier: encryptSecret(keyring, 'verifier-1', 'oauth-pkce-verifier'), ttlMs: 600_000 });
   return s;
 }
 
 function allValues(s: ReturnType<typeof testServices>) {
   return ENCRYPTED_COLUMNS.flatMap(({ table, column, purpose }) =>
-    (s.db.prepare(`SELECT ${column} FROM ${table} WHERE ${column} IS NOT NULL ORDER BY id`).pluck().all() as string[]).map((v) => ({ v, purpose })),
+    (s.db.prepare(`SELECT ${column} FROM ${table} WHERE ${column} IS NOT NULL ORDER BY rowid`).pluck().all() as string[]).map((v) => ({ v, purpose })),
   );
 }
 
@@ -37,8 +39,8 @@ test('rotate-key with a key file: new key, every secret re-encrypted in one go, 
   writeFileSync(file, oldText + '\n', { mode: 0o600 });
   const s = seed(oldText);
   const r = rotateKey(s.db, { kind: 'file', file }, s.repos.audit, { type: 'cli', id: 'rotate-key' });
-  assert.equal(r.total, 5);
-  assert.equal(r.reencrypted, 5);
+  assert.equal(r.total, 6);
+  assert.equal(r.reencrypted, 6);
   assert.equal(r.generated, true);
   assert.deepEqual(r.retiredKeyIds, [parseKey(oldText).id]);
   const texts = readKeyFileTexts(file);
@@ -47,7 +49,7 @@ test('rotate-key with a key file: new key, every secret re-encrypted in one go, 
   assert.notEqual(newRing.primary.id, parseKey(oldText).id);
   for (const { v } of allValues(s)) assert.equal(storedKeyId(v), newRing.primary.id);
   const newServices = testServices({ db: s.db, keyring: newRing });
-  assert.deepEqual(allValues(s).map(({ v, purpose }) => newServices.secrets.decrypt(v, purpose)), ['haslo-0', 'haslo-1', 'haslo-2', 'access-1', 'refresh-1']);
+  assert.deepEqual(allValues(s).map(({ v, purpose }) => newServices.secrets.decrypt(v, purpose)), ['haslo-0', 'haslo-1', 'haslo-2', 'access-1', 'refresh-1', 'verifier-1']);
   assert.equal(s.db.prepare(`SELECT count(*) FROM audit_log WHERE action = 'secrets.rotated'`).pluck().get(), 1);
 });
 
@@ -70,7 +72,7 @@ test('rotate-key with APP_SECRET_KEY="new,old": everything moves to the first ke
   const s = seed(TEST_KEY_TEXT);
   const newText = freshKeyText();
   const r = rotateKey(s.db, { kind: 'env', keys: [newText, TEST_KEY_TEXT] }, s.repos.audit, { type: 'cli' });
-  assert.equal(r.reencrypted, 5);
+  assert.equal(r.reencrypted, 6);
   assert.equal(r.generated, false);
   for (const { v } of allValues(s)) assert.equal(storedKeyId(v), parseKey(newText).id);
   const again = rotateKey(s.db, { kind: 'env', keys: [newText, TEST_KEY_TEXT] }, s.repos.audit, { type: 'cli' });

@@ -1,0 +1,247 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ALLEGRO_CALLBACK_PATH } from '../config.js';
+import { V3_MAX_TEXT, type TemplateProblem } from '../domain/v3-templates.js';
+import { NotFoundError } from '../errors.js';
+import { SESSION_COOKIE } from '../plugins/auth.js';
+import type { Autoresponder } from '../repositories/autoresponders.js';
+import type { CallbackFailure } from '../services/allegro-authorization.js';
+import type { TemplateReview } from '../services/v3-switch.js';
+
+const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
+const CALLBACK_FAILURES = ['state_unknown', 'state_used', 'state_expired', 'state_other_session', 'denied', 'allegro_error', 'exchange_failed', 'me_failed', 'unavailable'] as const satisfies readonly CallbackFailure[];
+const callbackQuery = z.object({
+  state: z.string().min(1).max(200),
+  code: z.string().min(1).max(2000).optional(),
+  error: z.string().max(100).optional(),
+});
+const problemQuery = z.object({
+  problem: z.enum(CALLBACK_FAILURES).optional(),
+  // Allegro's error code, shown to help support; a code, never free text.
+  code: z.string().regex(/^[A-Za-z0-9_.\-]{1,64}$/).optional(),
+});
+
+/** What the page shows for one problem of one template. */
+function problemView(p: TemplateProblem) {
+  return { key: `v3.problems.${p.code}`, blocking: p.blocking, count: p.count ?? 0, images: p.images ?? [] };
+}
+
+/**
+ * The seller's v3 path: templates (step 1), authorization at Allegro (step 2), the live check and the
+ * switch (step 3), then the result page with the way back.
+ */
+const v3Routes: FastifyPluginAsync = async (fastify) => {
+  const { repos } = fastify.services;
+  const { v3, allegro } = fastify;
+  const t = (req: FastifyRequest) => fastify.i18n.t(req.lang);
+  const sessionValue = (req: FastifyRequest) => req.cookies[SESSION_COOKIE];
+
+  const autoresponderOf = (req: FastifyRequest): Autoresponder => {
+    const p = idParam.safeParse(req.params);
+    if (!p.success) throw new NotFoundError();
+    return v3.own(req.seller!.id, p.data.id);
+  };
+
+  const base = (req: FastifyRequest, a: Autoresponder, step: number, extra: Record<string, unknown> = {}) => {
+    const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
+    return {
+      title: t(req)('v3.title', { id: a.externalId }),
+      autoresponder: a,
+      mailbox,
+      step,
+      steps: [1, 2, 3].map((n) => ({ n, current: n === step, done: n < step })),
+      simulator: fastify.config.allegro.env === 'simulator',
+      ...extra,
+    };
+  };
+
+  const notConfigured = (req: FastifyRequest, reply: FastifyReply) =>
+    reply.code(503).page('error', { title: t(req)('v3.unavailableTitle'), message: t(req)('v3.unavailable'), code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' });
+
+  const templatesView = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) =>
+    reviews.map((r) => {
+      const text = typed?.get(r.position) ?? r.text;
+      const fieldProblems = errors?.get(r.position) ?? r.problems.filter((p) => p.blocking);
+      return {
+        position: r.position,
+        number: r.position + 1,
+        name: r.name,
+        original: r.body,
+        isHtml: r.bodyFormat === 'html',
+        subject: r.subject,
+        text,
+        length: [...text.replace(/\r\n?/g, '\n')].length,
+        max: V3_MAX_TEXT,
+        notes: r.problems.filter((p) => !p.blocking).map(problemView),
+        errors: fieldProblems.map(problemView),
+        invalid: fieldProblems.length > 0,
+        edited: r.edited,
+      };
+    });
+
+  fastify.register(async (app) => {
+    app.addHook('preHandler', app.requireSeller);
+
+    app.post('/autoresponders/:id/v3/start', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (!allegro.configured) return notConfigured(req, reply);
+      v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
+      return reply.redirect(`/autoresponders/${a.id}/v3`, 303);
+    });
+
+    // Step 1: what changes, and the templates as v3 will send them.
+    app.get('/autoresponders/:id/v3', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+      const reviews = v3.review(a.id);
+      return reply.page('v3', base(req, a, 1, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
+    });
+
+    app.post('/autoresponders/:id/v3/templates', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const texts = new Map<number, string>();
+      for (const [k, v] of Object.entries(body)) {
+        const m = /^text_(\d{1,4})$/.exec(k);
+        // A generous cap: far over the limit is still shown back to be shortened, not cut.
+        if (m && typeof v === 'string') texts.set(Number(m[1]), v.slice(0, 20_000));
+      }
+      const saved = v3.saveDrafts(req.seller!.id, a.id, texts);
+      if (!saved.ok) {
+        return reply.code(422).page('v3', base(req, a, 1, { canonicalUrl: `/autoresponders/${a.id}/v3`, templates: templatesView(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
+      }
+      const next = allegro.configured && repos.authorizations.findUsable(req.seller!.id) ? 'check' : 'authorize';
+      return reply.redirect(`/autoresponders/${a.id}/v3/${next}`, 303);
+    });
+
+    // Step 2: authorization at Allegro.
+    app.get('/autoresponders/:id/v3/authorize', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (!allegro.configured) return notConfigured(req, reply);
+      const q = problemQuery.safeParse(req.query);
+      const problem = q.success ? q.data : {};
+      const usable = repos.authorizations.findUsable(req.seller!.id);
+      return reply.page('v3', base(req, a, 2, {
+        canonicalUrl: `/autoresponders/${a.id}/v3/authorize`,
+        problem: problem.problem ? { key: `v3.callback.${problem.problem}`, code: problem.code } : null,
+        usable,
+        expectedLogin: req.seller!.allegroLogin,
+      }));
+    });
+
+    app.post('/autoresponders/:id/v3/authorize', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (!allegro.configured) return notConfigured(req, reply);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      // "Try again with the right account": the unconfirmed authorization of the wrong one goes.
+      const discard = z.coerce.number().int().positive().safeParse(body.discard);
+      if (discard.success) allegro.discard(req.seller!.id, discard.data);
+      const url = allegro.start({ sellerId: req.seller!.id, autoresponderId: a.id, sessionValue: sessionValue(req)! });
+      return reply.redirect(url, 303);
+    });
+
+    app.get(ALLEGRO_CALLBACK_PATH, async (req, reply) => {
+      if (!allegro.configured) return notConfigured(req, reply);
+      const q = callbackQuery.safeParse(req.query);
+      if (!q.success) {
+        return reply.code(400).page('error', { title: t(req)('v3.callback.title'), message: t(req)('v3.callback.state_unknown'), code: 'MIG_ERR_OAUTH_CALLBACK' });
+      }
+      const result = await allegro.complete({ sellerId: req.seller!.id, sessionValue: sessionValue(req), ...q.data });
+      if (result.ok) {
+        req.log.info({ authorizationId: result.authorizationId, mismatch: result.mismatch }, 'Allegro authorization stored');
+        if (result.autoresponderId == null) return reply.redirect('/migration', 303);
+        if (result.mismatch) return reply.redirect(`/autoresponders/${result.autoresponderId}/v3/account?authorization=${result.authorizationId}`, 303);
+        return reply.redirect(`/autoresponders/${result.autoresponderId}/v3/check`, 303);
+      }
+      req.log.info({ failure: result.failure, allegroCode: result.allegroCode, traceId: result.traceId }, 'Allegro authorization not completed');
+      if (result.autoresponderId == null) {
+        return reply.code(400).page('error', { title: t(req)('v3.callback.title'), message: t(req)(`v3.callback.${result.failure}`), code: 'MIG_ERR_OAUTH_CALLBACK' });
+      }
+      const params = new URLSearchParams({ problem: result.failure });
+      if (result.allegroCode && /^[A-Za-z0-9_.\-]{1,64}$/.test(result.allegroCode)) params.set('code', result.allegroCode);
+      return reply.redirect(`/autoresponders/${result.autoresponderId}/v3/authorize?${params}`, 303);
+    });
+
+    // A different Allegro account than expected: say so, and let the seller retry or confirm.
+    app.get('/autoresponders/:id/v3/account', async (req, reply) => {
+      const a = autoresponderOf(req);
+      const id = z.coerce.number().int().positive().safeParse((req.query as Record<string, unknown>).authorization);
+      const authorization = id.success ? repos.authorizations.getById(id.data) : undefined;
+      if (!authorization || authorization.sellerId !== req.seller!.id || authorization.confirmedAt) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
+      return reply.page('v3', base(req, a, 2, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
+    });
+
+    app.post('/autoresponders/:id/v3/account', async (req, reply) => {
+      const a = autoresponderOf(req);
+      const id = z.coerce.number().int().positive().safeParse(((req.body ?? {}) as Record<string, unknown>).authorization);
+      if (!id.success || !allegro.confirm(req.seller!.id, id.data)) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
+      v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
+      return reply.redirect(`/autoresponders/${a.id}/v3/check`, 303);
+    });
+
+    // Step 3: the live check, and the switch.
+    app.get('/autoresponders/:id/v3/check', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (!allegro.configured) return notConfigured(req, reply);
+      const m = repos.migrations.findByAutoresponder(a.id);
+      const reauthorize = a.version === 3;
+      if (reauthorize && m?.state !== 'needs_attention') return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+      if (!reauthorize && !v3.draftsReady(a.id)) return reply.redirect(`/autoresponders/${a.id}/v3`, 303);
+      const authorization = repos.authorizations.findUsable(req.seller!.id);
+      if (!authorization) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
+      const check = await v3.check(req.seller!.id, a.id, authorization.id);
+      const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
+      const shared = a.mailboxId != null && repos.autoresponders.listByMailbox(a.mailboxId).some((o) => o.id !== a.id && o.version !== 3);
+      return reply.code(check.ok ? 200 : 502).page('v3', base(req, a, 3, {
+        check,
+        authorization,
+        reauthorize,
+        templatesCount: repos.autoresponders.listTemplates(a.id).length,
+        secret: mailbox?.hasSecret && !reauthorize ? { shared, kind: mailbox.secretKind } : null,
+      }));
+    });
+
+    app.post('/autoresponders/:id/v3/switch', async (req, reply) => {
+      const a = autoresponderOf(req);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const outcome = v3.switchToV3(req.seller!.id, a.id, { deleteSecret: body.delete_secret === '1', actor: { type: 'seller', id: req.seller!.id } });
+      if (outcome.ok) {
+        req.log.info({ autoresponderId: a.id, secretDeleted: outcome.secretDeleted }, 'switched to version 3');
+        return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+      }
+      const to = { templates: '', authorization: '/authorize', check: '/check', state: '/done' }[outcome.reason];
+      return reply.redirect(`/autoresponders/${a.id}/v3${to}`, 303);
+    });
+
+    app.get('/autoresponders/:id/v3/done', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (a.version !== 3) return reply.redirect('/migration', 303);
+      const m = repos.migrations.findByAutoresponder(a.id);
+      const authorization = a.authorizationId != null ? repos.authorizations.getById(a.authorizationId) : undefined;
+      const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
+      return reply.page('v3', base(req, a, 4, {
+        done: true,
+        migration: m,
+        authorization,
+        templates: repos.autoresponders.listTemplates(a.id),
+        canSwitchBack: v3.canSwitchBack(a),
+        secretKept: !!mailbox?.hasSecret,
+        authorizeAgain: m?.state === 'needs_attention',
+      }));
+    });
+
+    app.post('/autoresponders/:id/v3/switch-back', async (req, reply) => {
+      const a = autoresponderOf(req);
+      if (!v3.switchBack(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id })) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+      return reply.redirect(`/migration#autoresponder-${a.id}`, 303);
+    });
+
+    app.post('/autoresponders/:id/v3/forget-password', async (req, reply) => {
+      const a = autoresponderOf(req);
+      v3.forgetSecret(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
+      return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+    });
+  });
+};
+export default v3Routes;

@@ -1,0 +1,360 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { build } from '../helpers/build.js';
+import { Agent, signIn } from '../helpers/agent.js';
+import { allegroEnv, consent, startSimulator, testClient } from '../helpers/allegro.js';
+import { contractRecorder } from '../helpers/contract.js';
+
+const LONG = Array.from({ length: 30 }, (_, i) => `Punkt ${i + 1}: zwroty przyjmujemy w ciągu 14 dni od doręczenia, prosimy o numer zamówienia.`).join('\n');
+
+async function setup(t: TestContext, opts: { now?: () => Date; simNow?: () => Date; env?: Record<string, string> } = {}) {
+  const rec = contractRecorder(t, { expectApi: false });
+  const sim = await startSimulator(t, { onExchange: rec.onExchange, now: opts.simNow });
+  const built = await build(t, { env: { ...allegroEnv(sim.url), ...opts.env }, now: opts.now });
+  const { repos, detection, secrets } = built.app.services;
+  const seller = repos.sellers.insert({ externalId: 'S1', email: 'anna.sklep@gmail.com', name: 'Anna', allegroLogin: 'sklep_testowy' });
+  const mailbox = (email: string) => {
+    const id = repos.mailboxes.insert({ sellerId: seller, email, imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls', username: email });
+    repos.mailboxes.setEncryptedSecret(id, { ciphertext: secrets.encrypt('stare-haslo-konta', 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
+    return id;
+  };
+  const autoresponder = async (externalId: string, mailboxId: number, templates: { name: string; subject: string; body: string; bodyFormat: 'html' | 'text' }[]) => {
+    const id = repos.autoresponders.insert({ sellerId: seller, externalId, version: 2, mailboxId });
+    repos.autoresponders.replaceTemplates(id, templates);
+    const m = repos.mailboxes.getById(mailboxId)!;
+    detection.applyMailboxVerdict(mailboxId, await detection.detect(m), { type: 'system' });
+    return id;
+  };
+  const box = mailbox('anna.sklep@gmail.com');
+  const ar = await autoresponder('AR-1', box, [
+    { name: 'Wysyłka', subject: 'Re: zamówienie', bodyFormat: 'html', body: '<p>Dzień dobry,</p><p>wysyłamy <strong>dziś</strong> &ndash; <a href="https://allegro.pl/moje-allegro">szczegóły</a>.</p><p><img src="https://sklep.example.pl/logo.png" alt="Logo"></p>' },
+    { name: 'Regulamin', subject: '', bodyFormat: 'text', body: LONG },
+  ]);
+  const agent = new Agent(built.app);
+  await signIn(agent, seller);
+  return { ...built, sim, rec, seller, box, ar, agent, mailbox, autoresponder, repos };
+}
+
+/** Leaves for Allegro from the app, answers the consent page, and comes back to the app's callback. */
+async function authorizeVia(s: Awaited<ReturnType<typeof setup>>, arId: number, p: { login?: string; decision?: 'accept' | 'deny'; agent?: Agent; form?: Record<string, string> } = {}) {
+  const agent = p.agent ?? s.agent;
+  const leave = await agent.post(`/autoresponders/${arId}/v3/authorize`, p.form ?? {});
+  assert.equal(leave.statusCode, 303);
+  const to = new URL(leave.headers.location as string);
+  assert.equal(to.origin, s.sim.url, 'the seller is sent to Allegro');
+  assert.equal(to.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(to.searchParams.get('scope'), 'allegro:api:messaging allegro:api:profile:read');
+  const back = await consent(to.toString(), { login: p.login ?? 'sklep_testowy', accounts: s.sim.accounts, decision: p.decision });
+  return { back, res: await agent.get(back.pathname + back.search) };
+}
+
+/** Step 1 with texts that fit: the converted ones, the long one shortened by the seller. */
+async function approveTemplates(s: Awaited<ReturnType<typeof setup>>, arId: number) {
+  const page = await s.agent.get(`/autoresponders/${arId}/v3`);
+  assert.equal(page.statusCode, 200);
+  const texts = Object.fromEntries([...page.body.matchAll(/<textarea id="(text_\d+)"[^>]*>([\s\S]*?)<\/textarea>/g)].map((m) => [m[1]!, unescape(m[2]!)]));
+  if (texts.text_1 && texts.text_1.length > 2000) texts.text_1 = texts.text_1.slice(0, 1500);
+  return s.agent.post(`/autoresponders/${arId}/v3/templates`, texts);
+}
+const unescape = (h: string) => h.replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x3D;/g, '=').replace(/&#x60;/g, '`').replace(/&amp;/g, '&');
+
+test('the whole v3 path: preflight, consent accepted, live check, switch; secrets encrypted and never logged', async (t) => {
+  const s = await setup(t);
+  const list = await s.agent.get('/migration');
+  assert.match(list.body, /action="\/autoresponders\/\d+\/v3\/start"/);
+  assert.match(list.body, /Przełącz na wersję 3/);
+  const start = await s.agent.post(`/autoresponders/${s.ar}/v3/start`);
+  assert.equal(start.headers.location, `/autoresponders/${s.ar}/v3`);
+  assert.equal(s.repos.migrations.findByAutoresponder(s.ar)!.state, 'in_progress_v3');
+
+  // Step 1: the HTML template converted with notes, the long one reported, nothing cut.
+  const review = await s.agent.get(`/autoresponders/${s.ar}/v3`);
+  assert.match(review.body, /Formatowanie HTML zostanie usunięte/);
+  assert.match(review.body, /Obrazek z szablonu nie zostanie wysłany/);
+  assert.match(review.body, /wysyłamy dziś – szczegóły \(https:\/\/allegro\.pl\/moje-allegro\)\./);
+  assert.match(review.body, /Tekst jest za długi o \d+ znak/);
+  assert.match(review.body, /id="text_1-error"/);
+  assert.ok(review.body.includes('Punkt 30: zwroty'), 'the long text is shown whole, not cut');
+
+  // A text still too long is refused, with the message next to its field, and nothing is saved.
+  const texts = Object.fromEntries([...review.body.matchAll(/<textarea id="(text_\d+)"[^>]*>([\s\S]*?)<\/textarea>/g)].map((m) => [m[1]!, unescape(m[2]!)]));
+  const refused = await s.agent.post(`/autoresponders/${s.ar}/v3/templates`, texts);
+  assert.equal(refused.statusCode, 422);
+  assert.match(refused.body, /aria-describedby="text_1-count text_1-error" aria-invalid="true"/);
+  assert.deepEqual(s.repos.v3Drafts.list(s.ar), []);
+  const edited = 'Dzień dobry,\r\nregulamin znajdziesz w zakładce „O sprzedającym”.\r\nPozdrawiamy';
+  const saved = await s.agent.post(`/autoresponders/${s.ar}/v3/templates`, { ...texts, text_1: edited });
+  assert.equal(saved.statusCode, 303);
+  assert.equal(saved.headers.location, `/autoresponders/${s.ar}/v3/authorize`);
+
+  // Step 2: the consent at Allegro.
+  const auth = await s.agent.get(`/autoresponders/${s.ar}/v3/authorize`);
+  assert.match(auth.body, /zalogujesz się na konto sklep_testowy/);
+  const { res: back } = await authorizeVia(s, s.ar);
+  assert.equal(back.statusCode, 303);
+  assert.equal(back.headers.location, `/autoresponders/${s.ar}/v3/check`);
+  const authorization = s.repos.authorizations.findUsable(s.seller)!;
+  assert.equal(authorization.allegroLogin, 'sklep_testowy');
+
+  // Step 3: the live proof.
+  const check = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.equal(check.statusCode, 200);
+  assert.match(check.body, /Widzimy co najmniej 20 rozmów w Twoim Centrum wiadomości/);
+  assert.match(check.body, /Najnowsza od [a-z_.0-9]+, /);
+  assert.match(check.body, /name="delete_secret" value="1" checked/);
+
+  const done = await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, { delete_secret: '1' });
+  assert.equal(done.headers.location, `/autoresponders/${s.ar}/v3/done`);
+  const a = s.repos.autoresponders.getById(s.ar)!;
+  assert.deepEqual([a.version, a.previousVersion, a.authorizationId], [3, 2, authorization.id]);
+  const templates = s.repos.autoresponders.listTemplates(s.ar);
+  assert.deepEqual(templates.map((x) => [x.bodyFormat, x.subject]), [['text', ''], ['text', '']]);
+  assert.equal(templates[1]!.body, edited.replace(/\r\n/g, '\n'));
+  assert.equal(s.repos.mailboxes.getById(s.box)!.hasSecret, false, 'the Gmail password is gone');
+  assert.equal(s.repos.migrations.findByAutoresponder(s.ar)!.state, 'switched_v3');
+  const actions = s.repos.audit.listForTarget('autoresponder', s.ar).map((e) => e.action);
+  assert.ok(actions.includes('migration.start_v3') && actions.includes('migration.switched_v3'), actions.join());
+  assert.deepEqual(s.repos.audit.listForTarget('mailbox', s.box).map((e) => e.action).slice(-1), ['mailbox.secret_deleted']);
+  const donePage = await s.agent.get(`/autoresponders/${s.ar}/v3/done`);
+  assert.match(donePage.body, /Autoresponder działa w wersji 3/);
+  assert.match(donePage.body, /powrót do poprzedniej wersji nie jest możliwy/);
+
+  // Tokens: encrypted at rest, never in the logs.
+  const row = s.app.services.db.prepare('SELECT access_token, refresh_token FROM allegro_authorizations').get() as { access_token: string; refresh_token: string };
+  const access = s.app.services.secrets.decrypt(row.access_token, 'oauth-access-token');
+  const refresh = s.app.services.secrets.decrypt(row.refresh_token, 'oauth-refresh-token');
+  assert.ok(row.access_token.startsWith('v1.') && !row.access_token.includes(access));
+  const logs = s.logs.join('');
+  assert.ok(!logs.includes(access) && !logs.includes(refresh), 'no token in the logs');
+  assert.ok(!/code=[A-Za-z0-9_-]{20}/.test(logs), 'no authorization code in the logs');
+});
+
+test('consent denied: back on the authorize step with an explanation, nothing saved', async (t) => {
+  const s = await setup(t);
+  await s.agent.post(`/autoresponders/${s.ar}/v3/start`);
+  const { res } = await authorizeVia(s, s.ar, { decision: 'deny' });
+  assert.equal(res.statusCode, 303);
+  assert.equal(res.headers.location, `/autoresponders/${s.ar}/v3/authorize?problem=denied&code=access_denied`);
+  const page = await s.agent.get(res.headers.location as string);
+  assert.match(page.body, /Nie udzielono zgody w Allegro/);
+  assert.match(page.body, /Nic nie zostało zapisane/);
+  assert.equal(s.repos.authorizations.listBySeller(s.seller).length, 0);
+  assert.equal(s.sim.state.stats.authorizationCode, 0, 'no token request was made');
+  assert.equal(s.repos.migrations.findByAutoresponder(s.ar)!.state, 'in_progress_v3');
+});
+
+test('state: a tampered state, another session\'s state and a replayed callback are refused', async (t) => {
+  const s = await setup(t);
+  await s.agent.post(`/autoresponders/${s.ar}/v3/start`);
+  const leave = await s.agent.post(`/autoresponders/${s.ar}/v3/authorize`);
+  const back = await consent(leave.headers.location as string, { login: 'sklep_testowy', accounts: s.sim.accounts });
+  const state = back.searchParams.get('state')!;
+  const code = back.searchParams.get('code')!;
+
+  const tampered = await s.agent.get(`/allegro/callback?state=${encodeURIComponent(state + 'x')}&code=${code}`);
+  assert.equal(tampered.statusCode, 400);
+  assert.match(tampered.body, /link powrotu z Allegro jest nieprawidłowy/);
+
+  // The same seller signed in in another browser cannot finish this browser's request.
+  const other = new Agent(s.app);
+  await signIn(other, s.seller);
+  const elsewhere = await other.get(back.pathname + back.search);
+  assert.equal(elsewhere.statusCode, 400);
+  assert.match(elsewhere.body, /w innej przeglądarce/);
+  assert.equal(s.sim.state.stats.authorizationCode, 0, 'no code was exchanged for a bad state');
+
+  // The right browser still can, once.
+  const ok = await s.agent.get(back.pathname + back.search);
+  assert.equal(ok.headers.location, `/autoresponders/${s.ar}/v3/check`);
+  const replay = await s.agent.get(back.pathname + back.search);
+  assert.equal(replay.statusCode, 400);
+  assert.match(replay.body, /został już użyty/);
+  assert.equal(s.sim.state.stats.authorizationCode, 1);
+});
+
+test('code reuse: a used code with a fresh state is refused by Allegro and explained', async (t) => {
+  const s = await setup(t);
+  await s.agent.post(`/autoresponders/${s.ar}/v3/start`);
+  const first = await authorizeVia(s, s.ar);
+  assert.equal(first.res.headers.location, `/autoresponders/${s.ar}/v3/check`);
+  const leave = await s.agent.post(`/autoresponders/${s.ar}/v3/authorize`);
+  const fresh = new URL(leave.headers.location as string).searchParams.get('state')!;
+  const reuse = await s.agent.get(`/allegro/callback?state=${encodeURIComponent(fresh)}&code=${first.back.searchParams.get('code')}`);
+  assert.equal(reuse.headers.location, `/autoresponders/${s.ar}/v3/authorize?problem=exchange_failed&code=invalid_grant`);
+  const page = await s.agent.get(reuse.headers.location as string);
+  assert.match(page.body, /kod jest jednorazowy/);
+  assert.match(page.body, /<code>invalid_grant<\/code>/);
+});
+
+test('a different Allegro account: said plainly; retry discards it, or the seller confirms it', async (t) => {
+  const s = await setup(t);
+  await approveTemplates(s, s.ar);
+  const wrong = await authorizeVia(s, s.ar, { login: 'inne_konto' });
+  assert.match(wrong.res.headers.location as string, new RegExp(`^/autoresponders/${s.ar}/v3/account\\?authorization=\\d+$`));
+  const page = await s.agent.get(wrong.res.headers.location as string);
+  assert.match(page.body, /Autoryzowano konto inne_konto, a ten autoresponder należy do konta sklep_testowy/);
+  assert.equal(s.repos.authorizations.findUsable(s.seller), undefined, 'an unconfirmed account is not used');
+  const m = s.repos.migrations.findByAutoresponder(s.ar)!;
+  assert.deepEqual([m.state, m.reasonCode], ['needs_attention', 'allegro_account_mismatch']);
+  // Going straight to the check does not use it either.
+  assert.equal((await s.agent.get(`/autoresponders/${s.ar}/v3/check`)).headers.location, `/autoresponders/${s.ar}/v3/authorize`);
+
+  const wrongId = s.repos.authorizations.listBySeller(s.seller)[0]!.id;
+  const retry = await authorizeVia(s, s.ar, { login: 'sklep_testowy', form: { discard: String(wrongId) } });
+  assert.equal(retry.res.headers.location, `/autoresponders/${s.ar}/v3/check`);
+  assert.deepEqual(s.repos.authorizations.listBySeller(s.seller).map((a) => a.allegroLogin), ['sklep_testowy']);
+
+  // Another autoresponder, another wrong account, this time confirmed.
+  const box2 = s.mailbox('anna.druga@gmail.com');
+  const ar2 = await s.autoresponder('AR-2', box2, []);
+  s.repos.authorizations.markInvalid(s.repos.authorizations.findUsable(s.seller)!.id, 'test');
+  await approveTemplates(s, ar2);
+  const wrong2 = await authorizeVia(s, ar2, { login: 'inne_konto' });
+  const id = /authorization=(\d+)/.exec(wrong2.res.headers.location as string)![1]!;
+  await s.agent.get(wrong2.res.headers.location as string);
+  const confirmed = await s.agent.post(`/autoresponders/${ar2}/v3/account`, { authorization: id });
+  assert.equal(confirmed.headers.location, `/autoresponders/${ar2}/v3/check`);
+  assert.equal(s.repos.authorizations.findUsable(s.seller)!.allegroLogin, 'inne_konto');
+  assert.equal(s.repos.migrations.findByAutoresponder(ar2)!.state, 'in_progress_v3');
+  const audit = s.repos.audit.listForTarget('seller', s.seller).map((e) => e.action);
+  assert.ok(audit.includes('allegro.authorization_discarded') && audit.includes('allegro.account_confirmed'), audit.join());
+});
+
+test('with a valid authorization the switch takes three clicks; switching back restores version and templates', async (t) => {
+  const s = await setup(t);
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, { delete_secret: '1' });
+
+  const box2 = s.mailbox('anna.druga@gmail.com');
+  const original = [{ name: 'Dziękujemy', subject: 'Re: pytanie', body: '<p>Dziękujemy!</p>', bodyFormat: 'html' as const }];
+  const ar2 = await s.autoresponder('AR-2', box2, original);
+  await s.agent.get('/migration');
+  const click1 = await s.agent.post(`/autoresponders/${ar2}/v3/start`);
+  const step1 = await s.agent.get(click1.headers.location as string);
+  assert.match(step1.body, /Dziękujemy!/);
+  const click2 = await s.agent.post(`/autoresponders/${ar2}/v3/templates`, { text_0: 'Dziękujemy!' });
+  assert.equal(click2.headers.location, `/autoresponders/${ar2}/v3/check`, 'no second consent needed');
+  const check = await s.agent.get(click2.headers.location as string);
+  // The seller keeps the password this time (unticked box: the field is not sent).
+  const click3 = await s.agent.post(`/autoresponders/${ar2}/v3/switch`, {});
+  assert.equal(click3.headers.location, `/autoresponders/${ar2}/v3/done`);
+  assert.equal(check.statusCode, 200);
+  assert.equal(s.repos.autoresponders.getById(ar2)!.version, 3);
+  assert.equal(s.repos.mailboxes.getById(box2)!.hasSecret, true);
+
+  const done = await s.agent.get(`/autoresponders/${ar2}/v3/done`);
+  assert.match(done.body, /Wróć do wersji 2/);
+  const back = await s.agent.post(`/autoresponders/${ar2}/v3/switch-back`);
+  assert.equal(back.headers.location, `/migration#autoresponder-${ar2}`);
+  const a = s.repos.autoresponders.getById(ar2)!;
+  assert.deepEqual([a.version, a.authorizationId], [2, null]);
+  assert.deepEqual(s.repos.autoresponders.listTemplates(ar2).map((x) => ({ name: x.name, subject: x.subject, body: x.body, bodyFormat: x.bodyFormat })), original);
+  assert.equal(s.repos.migrations.findByAutoresponder(ar2)!.state, 'affected', 'the verdict is recomputed: the account password still needs fixing');
+  assert.ok(s.repos.audit.listForTarget('autoresponder', ar2).some((e) => e.action === 'migration.switched_back'));
+
+  // Without the stored password there is no way back.
+  assert.equal((await s.agent.post(`/autoresponders/${s.ar}/v3/switch-back`)).headers.location, `/autoresponders/${s.ar}/v3/done`);
+  assert.equal(s.repos.autoresponders.getById(s.ar)!.version, 3);
+});
+
+test('an expired access token is refreshed exactly once under concurrent requests', async (t) => {
+  let clock = Date.now();
+  const s = await setup(t, { now: () => new Date(clock) });
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  const id = s.repos.authorizations.findUsable(s.seller)!.id;
+  const { allegro } = s.app;
+  const read = () => allegro.withToken(id, (tok) => allegro.client!.listThreads(tok, { limit: 5 }));
+
+  // Allegro says the token is dead while the app still thinks it is fresh: five 401s, one refresh.
+  s.sim.state.expireAccessTokens();
+  const results = await Promise.all(Array.from({ length: 5 }, read));
+  assert.ok(results.every((r) => r.threads.length === 5));
+  assert.equal(s.sim.state.stats.refresh, 1);
+
+  // The app's own clock says the token is about to expire: refreshed before use, once.
+  clock += 12 * 3_600_000;
+  await Promise.all(Array.from({ length: 5 }, read));
+  assert.equal(s.sim.state.stats.refresh, 2);
+  assert.equal(s.sim.state.stats.refreshRejected, 0);
+});
+
+test('a rotated refresh token reused after the grace: needs attention, then the seller authorizes again', async (t) => {
+  let simClock = Date.now();
+  const s = await setup(t, { simNow: () => new Date(simClock) });
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, { delete_secret: '1' });
+  const id = s.repos.authorizations.findUsable(s.seller)!.id;
+
+  // Someone else (a restored backup, a second copy of the app) used the stored refresh token.
+  const stored = s.app.services.secrets.decrypt(s.repos.authorizations.getTokens(id)!.refreshToken, 'oauth-refresh-token');
+  await testClient(s.sim.url).refresh(stored);
+  simClock += 61_000;
+  s.sim.state.expireAccessTokens();
+
+  const read = await s.app.allegro.withToken(id, (tok) => s.app.allegro.client!.me(tok)).catch((e: Error & { code: string }) => e.code);
+  assert.equal(read, 'MIG_ERR_AUTHORIZE_AGAIN');
+  assert.equal(s.sim.state.stats.refreshRejected, 1);
+  assert.equal(s.repos.authorizations.getById(id)!.status, 'invalid');
+  const m = s.repos.migrations.findByAutoresponder(s.ar)!;
+  assert.deepEqual([m.state, m.reasonCode], ['needs_attention', 'authorize_again']);
+  // Not used any more: no second refresh attempt with a dead token.
+  await assert.rejects(s.app.allegro.withToken(id, async () => 'x'), { code: 'MIG_ERR_AUTHORIZE_AGAIN' });
+  assert.equal(s.sim.state.stats.refreshRejected, 1);
+
+  const list = await s.agent.get('/migration');
+  assert.match(list.body, /Zaloguj się ponownie w Allegro/);
+  const again = await authorizeVia(s, s.ar);
+  assert.equal(again.res.headers.location, `/autoresponders/${s.ar}/v3/check`);
+  const check = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.match(check.body, /Zapisz nową autoryzację/);
+  await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, {});
+  const after = s.repos.migrations.findByAutoresponder(s.ar)!;
+  assert.equal(after.state, 'switched_v3');
+  assert.equal(s.repos.autoresponders.getById(s.ar)!.authorizationId, s.repos.authorizations.findUsable(s.seller)!.id);
+  assert.ok(s.repos.audit.listForTarget('autoresponder', s.ar).some((e) => e.action === 'migration.reauthorized'));
+});
+
+test('429 from Allegro during the check is waited out; a lasting failure is explained with the trace id', async (t) => {
+  const s = await setup(t);
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  s.sim.state.injectFault({ method: 'GET', path: '/messaging/threads', status: 429, times: 2 });
+  const ok = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.equal(ok.statusCode, 200);
+  assert.match(ok.body, /Widzimy co najmniej 20 rozmów/);
+  assert.equal(s.rec.exchanges.filter((x) => x.route === '/messaging/threads' && x.statusCode === 429).length, 2);
+
+  s.sim.state.injectFault({ method: 'GET', path: '/messaging/threads', status: 503, times: 10 });
+  const failed = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.equal(failed.statusCode, 502);
+  assert.match(failed.body, /Allegro odrzuciło zapytanie/);
+  assert.match(failed.body, /Allegro: „Wystąpił błąd\. Spróbuj ponownie później\.”/);
+  assert.match(failed.body, /trace-id\)<\/p>|<code>[0-9a-f-]{36}<\/code>/);
+  // A failed check does not let the switch through.
+  const refused = await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, { delete_secret: '1' });
+  assert.equal(refused.headers.location, `/autoresponders/${s.ar}/v3/check`);
+  assert.equal(s.repos.autoresponders.getById(s.ar)!.version, 2);
+  assert.equal(s.repos.mailboxes.getById(s.box)!.hasSecret, true);
+});
+
+test('without Allegro credentials the v3 choice says it is unavailable', async (t) => {
+  const built = await build(t, { env: { ALLEGRO_ENV: 'production' } });
+  const { repos } = built.app.services;
+  const seller = repos.sellers.insert({ externalId: 'S1', email: 'a@gmail.com', name: 'A', allegroLogin: 'a' });
+  const box = repos.mailboxes.insert({ sellerId: seller, email: 'a@gmail.com', imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls', username: 'a@gmail.com' });
+  const ar = repos.autoresponders.insert({ sellerId: seller, externalId: 'AR', version: 1, mailboxId: box });
+  const { detection } = built.app.services;
+  detection.applyMailboxVerdict(box, await detection.detect(repos.mailboxes.getById(box)!), { type: 'system' });
+  const agent = new Agent(built.app);
+  await signIn(agent, seller);
+  const page = await agent.get('/migration');
+  assert.match(page.body, /Przełączenie na wersję 3 jest chwilowo niedostępne/);
+  const res = await agent.post(`/autoresponders/${ar}/v3/start`);
+  assert.equal(res.statusCode, 503);
+  assert.ok(built.logs.join('').includes('switching to version 3 is unavailable'));
+});
