@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './conf
 import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { loadDemoIfEmpty } from './services/demo.js';
+import { startSimulator } from './simulator/server.js';
 
 /**
  * The process shell: validate config, build Fastify with timeouts and a logger, register the app,
@@ -31,7 +32,14 @@ async function main(): Promise<void> {
     return503OnClosing: true,
   });
 
+  // ALLEGRO_ENV=simulator (the demo default): a local Allegro runs beside the app, so the whole v3
+  // path can be clicked through offline. It is a separate server, as the real Allegro is.
+  let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   try {
+    if (config.allegro.simulatorPort) {
+      simulator = await startSimulator(config, { level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+      fastify.addHook('onClose', async () => simulator?.close());
+    }
     await fastify.register(app, { config });
     await fastify.ready();
     if (config.demo) {
@@ -46,10 +54,12 @@ async function main(): Promise<void> {
     // A known start-up problem (bad key, bad demo file) gets one readable line, not a stack.
     console.error(code ? `${code}: ${(err as Error).message}` : err);
     await fastify.close().catch(() => {});
+    await simulator?.close().catch(() => {});
     process.exit(1);
   }
 
   fastify.log.info(`Open ${config.publicUrl}/ in a browser.${config.demo ? ' Demo mode is on (DEMO=0 turns it off).' : ''}`);
+  if (simulator) fastify.log.info(`Allegro simulator (ALLEGRO_ENV=simulator) at ${config.allegro.authUrl}; version 3 is authorized there, not at allegro.pl.`);
 
   let closing = false;
   const shutdown = (signal: string) => {

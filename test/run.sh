@@ -42,6 +42,7 @@ FILES=(
   test/routes/seller-auth.test.ts
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
+  test/browser/seller-v3.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.
