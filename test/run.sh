@@ -34,6 +34,7 @@ FILES=(
   test/unit/logging.test.ts
   test/unit/mail-errors.test.ts
   test/unit/v3-templates.test.ts
+  test/unit/contract-copy.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts
