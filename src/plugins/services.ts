@@ -13,6 +13,7 @@ import { createRelinkService, type RelinkService } from '../services/relink.js';
 import { createAllegroClient } from '../allegro/client.js';
 import { createAuthorizationService, type AuthorizationService } from '../services/allegro-authorization.js';
 import { createV3Service, type V3Service } from '../services/v3-switch.js';
+import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../services/maintenance.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -82,6 +83,19 @@ export default fp(
     fastify.decorate('allegro', allegro);
     fastify.decorate('v3', createV3Service(services, allegro));
     fastify.addHook('onClose', async () => mailer.close());
+    // Expired sessions, sign-in links and authorization requests are deleted now and then.
+    const tidy = () => {
+      try {
+        const purged = purgeExpired(services);
+        if (purged.sessions + purged.loginTokens + purged.oauthStates > 0) fastify.log.info({ purged }, 'expired sessions and links deleted');
+      } catch (err) {
+        fastify.log.error({ err }, 'maintenance failed');
+      }
+    };
+    const timer = setInterval(tidy, MAINTENANCE_INTERVAL_MS);
+    timer.unref();
+    fastify.addHook('onReady', async () => tidy());
+    fastify.addHook('onClose', async () => clearInterval(timer));
     if (ownsDb) {
       fastify.addHook('onClose', async () => {
         db.close();

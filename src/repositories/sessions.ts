@@ -65,6 +65,7 @@ export function createLoginTokensRepository(db: Db, now: () => Date = () => new 
   const find = db.prepare(`SELECT id, seller_id AS sellerId, expires_at AS expiresAt, used_at AS usedAt FROM login_tokens WHERE token_hash = ?`);
   const use = db.prepare(`UPDATE login_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL`);
   const recent = db.prepare(`SELECT count(*) FROM login_tokens WHERE seller_id = ? AND created_at > ?`).pluck();
+  const purgeTokens = db.prepare(`DELETE FROM login_tokens WHERE expires_at <= ?`);
   return {
     /** Issues a one-time token; returns the token (for the e-mail only). */
     issue(sellerId: number, ttlMs: number): string {
@@ -90,6 +91,8 @@ export function createLoginTokensRepository(db: Db, now: () => Date = () => new 
       return { sellerId: t.sellerId };
     },
     countSince: (sellerId: number, since: Date) => recent.get(sellerId, since.toISOString()) as number,
+    /** Deletes tokens that expired before `before` (kept a while, so an old link still says "expired"). */
+    purgeExpired: (before: Date) => purgeTokens.run(before.toISOString()).changes,
   };
 }
 export type LoginTokensRepository = ReturnType<typeof createLoginTokensRepository>;

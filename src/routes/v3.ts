@@ -180,8 +180,10 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       return reply.redirect(`/autoresponders/${a.id}/v3/check`, 303);
     });
 
-    // Step 3: the live check, and the switch.
-    app.get('/autoresponders/:id/v3/check', async (req, reply) => {
+    // Step 3: the live check, and the switch. Each load calls Allegro, so a seller (or a stuck reload
+    // loop) gets a bounded number of checks.
+    const checkLimit = { rateLimit: { max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` } };
+    app.get('/autoresponders/:id/v3/check', { config: checkLimit }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
       const m = repos.migrations.findByAutoresponder(a.id);

@@ -358,3 +358,15 @@ test('without Allegro credentials the v3 choice says it is unavailable', async (
   assert.equal(res.statusCode, 503);
   assert.ok(built.logs.join('').includes('switching to version 3 is unavailable'));
 });
+
+test('the live check is limited per seller: the eleventh load in five minutes is refused without calling Allegro', async (t) => {
+  const s = await setup(t);
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  for (let i = 0; i < 10; i++) assert.equal((await s.agent.get(`/autoresponders/${s.ar}/v3/check`)).statusCode, 200);
+  const calls = s.rec.exchanges.filter((x) => x.route === '/messaging/threads').length;
+  const limited = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.equal(limited.statusCode, 429);
+  assert.match(limited.body, /Zbyt wiele prób w krótkim czasie/);
+  assert.equal(s.rec.exchanges.filter((x) => x.route === '/messaging/threads').length, calls);
+});
