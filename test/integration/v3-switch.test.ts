@@ -370,3 +370,36 @@ test('the live check is limited per seller: the eleventh load in five minutes is
   assert.match(limited.body, /Zbyt wiele prób w krótkim czasie/);
   assert.equal(s.rec.exchanges.filter((x) => x.route === '/messaging/threads').length, calls);
 });
+
+test('every v3 page is complete in Polish and in English: no catalog key shows through', async (t) => {
+  const s = await setup(t);
+  const rawKey = /\b(v3|migration|wizard|errors)\.[a-zA-Z0-9_.]+\b/;
+  const pages: string[] = [];
+  for (const lang of ['pl', 'en']) {
+    await s.agent.get(`/migration?lang=${lang}`);
+    pages.push((await s.agent.get(`/autoresponders/${s.ar}/v3`)).body);
+    pages.push((await s.agent.post(`/autoresponders/${s.ar}/v3/templates`, {})).body); // 422: every error shown
+    pages.push((await s.agent.get(`/autoresponders/${s.ar}/v3/authorize?problem=denied&code=access_denied`)).body);
+  }
+  await approveTemplates(s, s.ar);
+  const wrong = await authorizeVia(s, s.ar, { login: 'inne_konto' });
+  for (const lang of ['pl', 'en']) {
+    await s.agent.get(`/migration?lang=${lang}`);
+    pages.push((await s.agent.get(wrong.res.headers.location as string)).body);
+  }
+  const id = /authorization=(\d+)/.exec(wrong.res.headers.location as string)![1]!;
+  await s.agent.post(`/autoresponders/${s.ar}/v3/account`, { authorization: id });
+  for (const lang of ['pl', 'en']) {
+    await s.agent.get(`/migration?lang=${lang}`);
+    pages.push((await s.agent.get(`/autoresponders/${s.ar}/v3/check`)).body);
+  }
+  await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, {});
+  for (const lang of ['pl', 'en']) {
+    await s.agent.get(`/migration?lang=${lang}`);
+    pages.push((await s.agent.get(`/autoresponders/${s.ar}/v3/done`)).body, (await s.agent.get('/migration')).body);
+  }
+  assert.equal(pages.length, 14);
+  for (const body of pages) assert.doesNotMatch(body.replace(/<(pre|textarea|div class="preview")[\s\S]*?<\/(pre|textarea|div)>/g, ''), rawKey);
+  assert.match(pages.at(-2)!, /The autoresponder runs on version 3\./);
+  assert.match(pages.at(-2)!, /Go back to version 2/);
+});
