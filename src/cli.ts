@@ -8,6 +8,22 @@ import { keysFor, resolverFor } from './plugins/services.js';
 import { importCsv } from './services/import.js';
 import { createServices } from './services/index.js';
 import { rotateKey } from './services/rotate-key.js';
+import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline/promises';
+import { z } from 'zod';
+import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './crypto/password.js';
+import { STAFF_ROLES } from './repositories/staff.js';
+
+/** The password for staff:create: STAFF_PASSWORD, or one line of standard input (a prompt on a terminal). */
+async function readPassword(): Promise<string> {
+  if (process.env.STAFF_PASSWORD) return process.env.STAFF_PASSWORD;
+  const rl = createInterface({ input: process.stdin, output: process.stdin.isTTY ? process.stdout : undefined, terminal: false });
+  try {
+    return await rl.question(process.stdin.isTTY ? 'Hasło / password: ' : '');
+  } finally {
+    rl.close();
+  }
+}
 
 const USAGE = `Użycie / usage: npm run cli -- <polecenie / command>
 
@@ -15,6 +31,9 @@ const USAGE = `Użycie / usage: npm run cli -- <polecenie / command>
   detect            ponownie sprawdza, które skrzynki obsługuje Google / re-runs Google detection
   rotate-key        szyfruje wszystkie sekrety nowym kluczem / re-encrypts every secret with a new key
   generate-key      wypisuje nowy klucz do APP_SECRET_KEY / prints a new key for APP_SECRET_KEY
+  staff:create --email E --role viewer|agent|admin
+                    zakłada konto pracownika wsparcia (hasło z STAFF_PASSWORD albo ze standardowego wejścia)
+                    / creates a support staff account (password from STAFF_PASSWORD or standard input)
 
 Kody wyjścia / exit codes: 0 ok, 1 błąd / error, 2 część wierszy odrzucona / some rows rejected.`;
 
@@ -92,6 +111,43 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       } finally {
         db.close();
+      }
+    }
+    case 'staff:create': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args, options: { email: { type: 'string' }, role: { type: 'string' } }, strict: true });
+      } catch (err) {
+        console.error(`${(err as Error).message}\nUżycie / usage: npm run cli -- staff:create --email E --role viewer|agent|admin`);
+        return 1;
+      }
+      const email = z.string().trim().max(254).pipe(z.email()).safeParse(parsed.values.email ?? '');
+      if (!email.success) {
+        console.error('--email: podaj poprawny adres e-mail / give a valid e-mail address');
+        return 1;
+      }
+      const role = z.enum(STAFF_ROLES).safeParse(parsed.values.role);
+      if (!role.success) {
+        console.error(`--role: jedna z / one of ${STAFF_ROLES.join(', ')}`);
+        return 1;
+      }
+      const password = (await readPassword()).replace(/\r?\n$/, '');
+      if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+        console.error(`Hasło musi mieć od ${PASSWORD_MIN} do ${PASSWORD_MAX} znaków / the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`);
+        return 1;
+      }
+      const services = openServices(config);
+      try {
+        const passwordHash = await hashPassword(password);
+        const r = services.db.transaction(() => {
+          const result = services.repos.staff.upsert({ email: email.data, passwordHash, role: role.data });
+          services.repos.audit.append({ actor, action: result.created ? 'staff.created' : 'staff.updated', targetType: 'staff', targetId: result.id, details: { email: email.data, role: role.data } });
+          return result;
+        })();
+        console.log(`${r.created ? 'Utworzono / created' : 'Zaktualizowano / updated'}: ${email.data} (${role.data})`);
+        return 0;
+      } finally {
+        services.db.close();
       }
     }
     default:

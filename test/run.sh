@@ -36,6 +36,7 @@ FILES=(
   test/unit/v3-templates.test.ts
   test/unit/contract-copy.test.ts
   test/unit/maintenance.test.ts
+  test/unit/password.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts

@@ -10,6 +10,7 @@ import { createConnectionChecksRepository } from './connection-checks.js';
 import { createAllegroAuthorizationsRepository } from './allegro-authorizations.js';
 import { createOAuthStatesRepository } from './oauth-states.js';
 import { createV3DraftsRepository } from './v3-drafts.js';
+import { createStaffRepository } from './staff.js';
 
 /** Every repository over one connection, prepared once. */
 export function createRepositories(db: Db, now: () => Date = () => new Date()) {
@@ -26,6 +27,7 @@ export function createRepositories(db: Db, now: () => Date = () => new Date()) {
     authorizations: createAllegroAuthorizationsRepository(db, now),
     oauthStates: createOAuthStatesRepository(db, now),
     v3Drafts: createV3DraftsRepository(db, now),
+    staff: createStaffRepository(db, now),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -112,3 +112,37 @@ test('the server boots on demo data, answers, and shuts down cleanly on SIGTERM;
   assert.doesNotMatch(second, /demo data loaded|schema upgraded/);
   assert.ok(dir);
 });
+
+test('cli staff:create: a scrypt-hashed account from STAFF_PASSWORD or standard input; bad input is refused', async () => {
+  const { env } = tempEnv();
+  const password = 'bardzo-tajne-haslo-1';
+  const created = cli({ ...env, STAFF_PASSWORD: password }, 'staff:create', '--email', 'Ewa@Example.pl', '--role', 'agent');
+  assert.equal(created.code, 0, created.err);
+  assert.match(created.out, /Utworzono \/ created: Ewa@Example\.pl \(agent\)/);
+  assert.ok(!created.out.includes(password) && !created.err.includes(password));
+
+  const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'staff:create', '--email', 'ewa@example.pl', '--role', 'admin'], { cwd: PROJECT_ROOT, env, input: 'inne-tajne-haslo-2\n', encoding: 'utf8', timeout: 60_000 });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.match(piped.stdout, /Zaktualizowano \/ updated: ewa@example\.pl \(admin\)/, 'the address is matched without regard to case');
+
+  assert.match(cli({ ...env, STAFF_PASSWORD: password }, 'staff:create', '--email', 'nie-adres', '--role', 'agent').err, /--email: podaj poprawny adres e-mail/);
+  assert.match(cli({ ...env, STAFF_PASSWORD: password }, 'staff:create', '--email', 'a@b.pl', '--role', 'boss').err, /--role: jedna z \/ one of viewer, agent, admin/);
+  const short = cli({ ...env, STAFF_PASSWORD: 'krotkie' }, 'staff:create', '--email', 'a@b.pl', '--role', 'viewer');
+  assert.equal(short.code, 1);
+  assert.match(short.err, /Hasło musi mieć od 12 do 200 znaków/);
+
+  const { openDatabase } = await import('../../src/db/database.js');
+  const { verifyPassword } = await import('../../src/crypto/password.js');
+  const db = openDatabase(env.DATABASE_PATH!);
+  try {
+    const rows = db.prepare('SELECT email, role, password_hash AS hash FROM staff_users').all() as { email: string; role: string; hash: string }[];
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.role, 'admin');
+    assert.match(rows[0]!.hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    assert.equal(await verifyPassword('inne-tajne-haslo-2', rows[0]!.hash), true);
+    assert.equal(await verifyPassword(password, rows[0]!.hash), false);
+    assert.deepEqual(db.prepare(`SELECT action FROM audit_log WHERE target_type = 'staff' ORDER BY id`).pluck().all(), ['staff.created', 'staff.updated']);
+  } finally {
+    db.close();
+  }
+});

@@ -1,0 +1,48 @@
+import type { Db } from '../db/database.js';
+
+export const STAFF_ROLES = ['viewer', 'agent', 'admin'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+export interface StaffUser {
+  id: number;
+  email: string;
+  role: StaffRole;
+  disabledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const COLUMNS = `id, email, role, disabled_at AS disabledAt, created_at AS createdAt, updated_at AS updatedAt`;
+
+/** Support staff accounts. The password hash is read only for sign-in, never with the account. */
+export function createStaffRepository(db: Db, now: () => Date = () => new Date()) {
+  const byId = db.prepare(`SELECT ${COLUMNS} FROM staff_users WHERE id = ?`);
+  const byEmail = db.prepare(`SELECT ${COLUMNS} FROM staff_users WHERE email = ?`);
+  const hashOf = db.prepare(`SELECT password_hash FROM staff_users WHERE id = ?`).pluck();
+  const all = db.prepare(`SELECT ${COLUMNS} FROM staff_users ORDER BY email`);
+  const insert = db.prepare(
+    `INSERT INTO staff_users (email, password_hash, role, created_at, updated_at) VALUES (@email, @passwordHash, @role, @at, @at)`,
+  );
+  const update = db.prepare(
+    `UPDATE staff_users SET password_hash = @passwordHash, role = @role, disabled_at = NULL, updated_at = @at WHERE id = @id`,
+  );
+  const count = db.prepare(`SELECT count(*) FROM staff_users`).pluck();
+  return {
+    getById: (id: number) => byId.get(id) as StaffUser | undefined,
+    findByEmail: (email: string) => byEmail.get(email.trim()) as StaffUser | undefined,
+    passwordHash: (id: number) => hashOf.get(id) as string | undefined,
+    list: () => all.all() as StaffUser[],
+    count: () => count.get() as number,
+    /** Creates an account, or (same e-mail) sets its password and role and enables it again. Returns the id and whether it was new. */
+    upsert(u: { email: string; passwordHash: string; role: StaffRole }): { id: number; created: boolean } {
+      const at = now().toISOString();
+      const existing = byEmail.get(u.email.trim()) as StaffUser | undefined;
+      if (existing) {
+        update.run({ id: existing.id, passwordHash: u.passwordHash, role: u.role, at });
+        return { id: existing.id, created: false };
+      }
+      return { id: Number(insert.run({ ...u, email: u.email.trim(), at }).lastInsertRowid), created: true };
+    },
+  };
+}
+export type StaffRepository = ReturnType<typeof createStaffRepository>;
