@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ALLEGRO_CALLBACK_PATH } from '../config.js';
-import { V3_MAX_TEXT, type TemplateProblem } from '../domain/v3-templates.js';
+import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../domain/v3-templates.js';
 import { NotFoundError } from '../errors.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
 import type { Autoresponder } from '../repositories/autoresponders.js';
 import type { CallbackFailure } from '../services/allegro-authorization.js';
-import type { TemplateReview } from '../services/v3-switch.js';
+import { switchBackPossible, type TemplateReview } from '../services/v3-switch.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
 const CALLBACK_FAILURES = ['state_unknown', 'state_used', 'state_expired', 'state_other_session', 'denied', 'allegro_error', 'exchange_failed', 'me_failed', 'unavailable'] as const satisfies readonly CallbackFailure[];
@@ -15,10 +15,11 @@ const callbackQuery = z.object({
   code: z.string().min(1).max(2000).optional(),
   error: z.string().max(100).optional(),
 });
+// Allegro's error code, passed back in the URL and shown to help support: a code, never free text.
+const ALLEGRO_CODE = /^[A-Za-z0-9_.\-]{1,64}$/;
 const problemQuery = z.object({
   problem: z.enum(CALLBACK_FAILURES).optional(),
-  // Allegro's error code, shown to help support; a code, never free text.
-  code: z.string().regex(/^[A-Za-z0-9_.\-]{1,64}$/).optional(),
+  code: z.string().regex(ALLEGRO_CODE).optional(),
 });
 
 /** What the page shows for one problem of one template. */
@@ -70,7 +71,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
         isHtml: r.bodyFormat === 'html',
         subject: r.subject,
         text,
-        length: [...text.replace(/\r\n?/g, '\n')].length,
+        length: textLength(text),
         max: V3_MAX_TEXT,
         notes: r.problems.filter((p) => !p.blocking).map(problemView),
         errors: fieldProblems.map(problemView),
@@ -159,7 +160,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
         return reply.code(400).page('error', { title: t(req)('v3.callback.title'), message: t(req)(`v3.callback.${result.failure}`), code: 'MIG_ERR_OAUTH_CALLBACK' });
       }
       const params = new URLSearchParams({ problem: result.failure });
-      if (result.allegroCode && /^[A-Za-z0-9_.\-]{1,64}$/.test(result.allegroCode)) params.set('code', result.allegroCode);
+      if (result.allegroCode && ALLEGRO_CODE.test(result.allegroCode)) params.set('code', result.allegroCode);
       return reply.redirect(`/autoresponders/${result.autoresponderId}/v3/authorize?${params}`, 303);
     });
 
@@ -193,15 +194,16 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const authorization = repos.authorizations.findUsable(req.seller!.id);
       if (!authorization) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
       const check = await v3.check(req.seller!.id, a.id, authorization.id);
-      const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
-      const shared = a.mailboxId != null && repos.autoresponders.listByMailbox(a.mailboxId).some((o) => o.id !== a.id && o.version !== 3);
-      return reply.code(check.ok ? 200 : 502).page('v3', base(req, a, 3, {
+      const view = base(req, a, 3);
+      const mailbox = view.mailbox;
+      return reply.code(check.ok ? 200 : 502).page('v3', {
+        ...view,
         check,
         authorization,
         reauthorize,
         templatesCount: repos.autoresponders.listTemplates(a.id).length,
-        secret: mailbox?.hasSecret && !reauthorize ? { shared, kind: mailbox.secretKind } : null,
-      }));
+        secret: mailbox?.hasSecret && !reauthorize ? { shared: v3.mailboxSharedWithMailboxVersion(a), kind: mailbox.secretKind } : null,
+      });
     });
 
     app.post('/autoresponders/:id/v3/switch', async (req, reply) => {
@@ -221,16 +223,17 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (a.version !== 3) return reply.redirect('/migration', 303);
       const m = repos.migrations.findByAutoresponder(a.id);
       const authorization = a.authorizationId != null ? repos.authorizations.getById(a.authorizationId) : undefined;
-      const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
-      return reply.page('v3', base(req, a, 4, {
+      const view = base(req, a, 4);
+      return reply.page('v3', {
+        ...view,
         done: true,
         migration: m,
         authorization,
         templates: repos.autoresponders.listTemplates(a.id),
-        canSwitchBack: v3.canSwitchBack(a),
-        secretKept: !!mailbox?.hasSecret,
+        canSwitchBack: switchBackPossible(a, view.mailbox),
+        secretKept: !!view.mailbox?.hasSecret,
         authorizeAgain: m?.state === 'needs_attention',
-      }));
+      });
     });
 
     app.post('/autoresponders/:id/v3/switch-back', async (req, reply) => {

@@ -227,17 +227,16 @@ export function createAuthorizationService(services: Services, client: AllegroCl
     const a = repos.authorizations.getById(authorizationId);
     const stored = repos.authorizations.getTokens(authorizationId);
     if (!a || !stored || a.status !== 'active') throw new AuthorizationInvalidError(authorizationId);
-    let token: string;
-    let seen = stored.accessToken;
-    if (Date.parse(stored.accessExpiresAt) - now().getTime() <= REFRESH_SKEW_MS) token = await refresh(authorizationId, seen);
-    else token = secrets.decrypt(stored.accessToken, 'oauth-access-token');
+    const token =
+      Date.parse(stored.accessExpiresAt) - now().getTime() <= REFRESH_SKEW_MS
+        ? await refresh(authorizationId, stored.accessToken)
+        : secrets.decrypt(stored.accessToken, 'oauth-access-token');
     try {
       return await fn(token);
     } catch (err) {
       if (!(err instanceof AllegroTokenError)) throw err;
-      seen = repos.authorizations.getTokens(authorizationId)?.accessToken ?? seen;
-      // Only when the token we used is still the stored one: otherwise someone already refreshed it.
-      const retryToken = seen === stored.accessToken ? await refresh(authorizationId, seen) : secrets.decrypt(seen, 'oauth-access-token');
+      // refresh() uses a token someone else has stored meanwhile instead of refreshing again.
+      const retryToken = await refresh(authorizationId, stored.accessToken);
       try {
         return await fn(retryToken);
       } catch (again) {

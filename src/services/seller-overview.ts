@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict, type Mailbox } from '../repositories/mailboxes.js';
+import { switchBackPossible } from './v3-switch.js';
 
 /** States in which the seller still has to choose (or finish) a path. */
 const OPEN_STATES = new Set(['affected', 'unknown', 'needs_attention', 'in_progress_v3', 'in_progress_app_password', 'reviewed']);
@@ -35,7 +36,7 @@ export function sellerOverview(repos: Repositories, sellerId: number, t: TFuncti
       v3InProgress: state === 'in_progress_v3',
       // A v3 autoresponder: its details page, with the way back while the mailbox password is kept.
       v3Details: a.version === 3 && !!m && ['switched_v3', 'needs_attention'].includes(state),
-      canSwitchBack: a.version === 3 && a.previousVersion != null && !!mailbox?.hasSecret,
+      canSwitchBack: switchBackPossible(a, mailbox),
       previousVersion: a.previousVersion,
       authorizeAgain: a.version === 3 && state === 'needs_attention' && m?.reasonCode === 'authorize_again',
       canChange: mailboxPath && state === 'relinked_app_password',

@@ -4,9 +4,15 @@ import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Autoresponder, ReplyTemplate } from '../repositories/autoresponders.js';
-import { templateHash } from '../repositories/v3-drafts.js';
+import type { Mailbox } from '../repositories/mailboxes.js';
+import { templateHash, type V3Draft } from '../repositories/v3-drafts.js';
 import type { AuthorizationService } from './allegro-authorization.js';
 import type { Services } from './index.js';
+
+/** Switching back is possible from v3 to the mailbox version it came from, while that mailbox's password is stored. */
+export function switchBackPossible(a: Pick<Autoresponder, 'version' | 'previousVersion'>, mailbox: Pick<Mailbox, 'hasSecret'> | undefined): boolean {
+  return a.version === 3 && a.previousVersion != null && !!mailbox?.hasSecret;
+}
 
 /** How recent the Message Center check must be for the switch to go ahead. */
 export const CHECK_VALID_MS = 30 * 60_000;
@@ -46,12 +52,18 @@ export function createV3Service(services: Services, auth: AuthorizationService) 
   }
 
   /** The templates the switch is about: the current ones, or (after the switch) the kept mailbox ones. */
+  /** The seller's approved texts by template position, only those made from the template as it is now. */
+  function usableDrafts(autoresponderId: number, templates: ReplyTemplate[]): Map<number, V3Draft> {
+    const hashes = new Map(templates.map((t) => [t.position, templateHash(t)]));
+    return new Map(repos.v3Drafts.list(autoresponderId).filter((d) => hashes.get(d.position) === d.sourceHash).map((d) => [d.position, d]));
+  }
+
   function review(autoresponderId: number): TemplateReview[] {
-    const drafts = new Map(repos.v3Drafts.list(autoresponderId).map((d) => [d.position, d]));
-    return repos.autoresponders.listTemplates(autoresponderId).map((t) => {
+    const templates = repos.autoresponders.listTemplates(autoresponderId);
+    const drafts = usableDrafts(autoresponderId, templates);
+    return templates.map((t) => {
       const preflight = preflightTemplate(t);
-      const draft = drafts.get(t.position);
-      const usable = draft && draft.sourceHash === templateHash(t) ? draft : undefined;
+      const usable = drafts.get(t.position);
       const text = usable?.text ?? preflight.converted;
       const notes = preflight.problems.filter((p) => p.code !== 'too_long' && p.code !== 'empty');
       const problems = [...notes, ...textProblems(text)];
@@ -62,24 +74,25 @@ export function createV3Service(services: Services, auth: AuthorizationService) 
   /** Whether every template has an approved text that fits (an autoresponder without templates is ready). */
   function draftsReady(autoresponderId: number): boolean {
     const templates = repos.autoresponders.listTemplates(autoresponderId);
-    const drafts = new Map(repos.v3Drafts.list(autoresponderId).map((d) => [d.position, d]));
+    const drafts = usableDrafts(autoresponderId, templates);
     return templates.every((t) => {
       const d = drafts.get(t.position);
-      return !!d && d.sourceHash === templateHash(t) && textProblems(d.text).length === 0;
+      return !!d && textProblems(d.text).length === 0;
     });
   }
 
-  /** Whether switching back is possible: v3 from a mailbox version whose password is still stored. */
-  function canSwitchBack(a: Autoresponder): boolean {
-    if (a.version !== 3 || !a.previousVersion || a.mailboxId == null) return false;
-    return !!repos.mailboxes.getById(a.mailboxId)?.hasSecret;
-  }
+  const canSwitchBack = (a: Autoresponder) => switchBackPossible(a, a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined);
+
+  /** Whether another v1/v2 autoresponder still reads this one's mailbox: then its password must stay. */
+  const mailboxSharedWithMailboxVersion = (a: Autoresponder) =>
+    a.mailboxId != null && repos.autoresponders.listByMailbox(a.mailboxId).some((o) => o.id !== a.id && o.version !== 3);
 
   return {
     own,
     review,
     draftsReady,
     canSwitchBack,
+    mailboxSharedWithMailboxVersion,
 
     /** The seller chose v3: the migration says so (support sees "in progress: v3"). */
     start(sellerId: number, autoresponderId: number, actor: Actor): void {
@@ -179,12 +192,12 @@ export function createV3Service(services: Services, auth: AuthorizationService) 
           return { ok: true, secretDeleted: false, secretKeptBecauseShared: false };
         }
         if (m.state !== 'in_progress_v3') migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor: opts.actor });
-        const drafts = new Map(repos.v3Drafts.list(a.id).map((d) => [d.position, d.text]));
         const templates = repos.autoresponders.listTemplates(a.id);
+        const drafts = usableDrafts(a.id, templates);
         repos.v3Drafts.snapshotTemplates(a.id);
         repos.autoresponders.replaceTemplates(
           a.id,
-          templates.map((t) => ({ name: t.name, subject: '', body: drafts.get(t.position)!, bodyFormat: 'text' as const })),
+          templates.map((t) => ({ name: t.name, subject: '', body: drafts.get(t.position)!.text, bodyFormat: 'text' as const })),
         );
         repos.autoresponders.switchVersion(a.id, { version: 3, previousVersion: a.version as 1 | 2, authorizationId: authorization.id });
         repos.v3Drafts.clear(a.id);
@@ -193,8 +206,7 @@ export function createV3Service(services: Services, auth: AuthorizationService) 
         let secretKeptBecauseShared = false;
         if (opts.deleteSecret && a.mailboxId != null) {
           const mailbox = repos.mailboxes.getById(a.mailboxId)!;
-          const stillUsed = repos.autoresponders.listByMailbox(a.mailboxId).some((o) => o.id !== a.id && o.version !== 3);
-          if (stillUsed) secretKeptBecauseShared = mailbox.hasSecret;
+          if (mailboxSharedWithMailboxVersion(a)) secretKeptBecauseShared = mailbox.hasSecret;
           else if (mailbox.hasSecret) {
             repos.mailboxes.setEncryptedSecret(a.mailboxId, null);
             secretDeleted = true;
@@ -243,9 +255,8 @@ export function createV3Service(services: Services, auth: AuthorizationService) 
     forgetSecret(sellerId: number, autoresponderId: number, actor: Actor): boolean {
       const a = own(sellerId, autoresponderId);
       if (a.version !== 3 || a.mailboxId == null) return false;
-      const stillUsed = repos.autoresponders.listByMailbox(a.mailboxId).some((o) => o.id !== a.id && o.version !== 3);
       const mailbox = repos.mailboxes.getById(a.mailboxId);
-      if (stillUsed || !mailbox?.hasSecret) return false;
+      if (mailboxSharedWithMailboxVersion(a) || !mailbox?.hasSecret) return false;
       db.transaction(() => {
         repos.mailboxes.setEncryptedSecret(a.mailboxId!, null);
         repos.v3Drafts.clearSnapshot(a.id);

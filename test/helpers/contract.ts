@@ -67,6 +67,28 @@ function validatorsFor(method: string, route: string) {
   return v;
 }
 
+const parseBody = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A validator of any status against one component schema, made once per schema. */
+const bodyValidators = new Map<string, OpenAPIResponseValidator>();
+function bodyValidator(schema: 'ErrorsHolder' | 'AuthError'): OpenAPIResponseValidator {
+  let v = bodyValidators.get(schema);
+  if (!v) {
+    v = new OpenAPIResponseValidator({
+      responses: { default: { content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } } },
+      components: loadSpec().components,
+    });
+    bodyValidators.set(schema, v);
+  }
+  return v;
+}
+
 /** The content types the spec declares for a response status, if it declares a body. */
 function declaredContent(op: Operation, status: number): string[] | undefined {
   const r = (op.responses[String(status)] ?? op.responses.default) as OpenAPIV3.ResponseObject | undefined;
@@ -108,30 +130,17 @@ export function checkExchange(x: Exchange): string[] {
   if (content && x.statusCode < 300) {
     const ct = (x.contentType ?? '').split(';')[0]!.trim();
     if (!content.includes(ct)) problems.push(`${where}: content type ${ct} not one of ${content.join(', ')}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(x.responseBody);
-    } catch {
-      problems.push(`${where}: body is not JSON`);
-    }
+    const body = parseBody(x.responseBody);
+    if (body === undefined) problems.push(`${where}: body is not JSON`);
     const resErr = v.res.validateResponse(x.statusCode, body);
     if (resErr) problems.push(`${where}: response does not match the spec: ${JSON.stringify(resErr.errors)}`);
   }
-  if (x.statusCode >= 400 && x.statusCode !== 401) {
-    // Error bodies: Allegro's ErrorsHolder.
-    const holder = new OpenAPIResponseValidator({
-      responses: { [String(x.statusCode)]: { content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorsHolder' } } } } } as never,
-      components: loadSpec().components as never,
-    });
-    const err = holder.validateResponse(x.statusCode, JSON.parse(x.responseBody || '{}'));
-    if (err || !Array.isArray(JSON.parse(x.responseBody || '{}').errors)) problems.push(`${where}: error body is not an ErrorsHolder`);
-  }
-  if (x.statusCode === 401) {
-    const holder = new OpenAPIResponseValidator({
-      responses: { '401': { content: { 'application/json': { schema: { $ref: '#/components/schemas/AuthError' } } } } } as never,
-      components: loadSpec().components as never,
-    });
-    if (holder.validateResponse(401, JSON.parse(x.responseBody || '{}'))) problems.push(`${where}: 401 body is not an AuthError`);
+  if (x.statusCode >= 400) {
+    // Error bodies: Allegro's AuthError for 401, its ErrorsHolder for everything else.
+    const schema = x.statusCode === 401 ? 'AuthError' : 'ErrorsHolder';
+    const body = parseBody(x.responseBody || '{}');
+    const invalid = body === undefined || !!bodyValidator(schema).validateResponse(x.statusCode, body) || (schema === 'ErrorsHolder' && !Array.isArray((body as { errors?: unknown }).errors));
+    if (invalid) problems.push(`${where}: ${x.statusCode === 401 ? '401 body is not an AuthError' : 'error body is not an ErrorsHolder'}`);
   }
   return problems;
 }
