@@ -99,6 +99,16 @@ const envSchema = z.object({
     .refine((f) => existsSync(f), 'MAIL_TLS_CA_FILE must name a readable PEM file')
     .optional(),
   SESSION_IDLE_MINUTES: positiveNumber('SESSION_IDLE_MINUTES', 24 * 60).optional(),
+  STAFF_SESSION_IDLE_MINUTES: positiveNumber('STAFF_SESSION_IDLE_MINUTES', 24 * 60).optional(),
+  MIGRATION_DEADLINE: z
+    .string()
+    .trim()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/, 'MIGRATION_DEADLINE must be a date (2027-03-31) or a date and time with a zone (2027-03-31T23:59:00+02:00)')
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'MIGRATION_DEADLINE must be a real calendar date')
+    .optional(),
+  REMINDER_MIN_DAYS: positiveNumber('REMINDER_MIN_DAYS', 365).optional(),
+  BULK_CONCURRENCY: positiveNumber('BULK_CONCURRENCY', 64).optional(),
+  BULK_PER_HOST_CONCURRENCY: positiveNumber('BULK_PER_HOST_CONCURRENCY', 15).optional(),
   ALLEGRO_ENV: z
     .enum(['production', 'sandbox', 'simulator'], { message: 'ALLEGRO_ENV must be production, sandbox or simulator' })
     .optional(),
@@ -166,6 +176,15 @@ export interface AppConfig {
   /** Extra CA (PEM text) trusted for mailbox connections. */
   mailTlsCa: string | undefined;
   sessionIdleMs: number;
+  staffSessionIdleMs: number;
+  /** When the mailbox versions stop working for good; the overview counts down to it. */
+  migrationDeadline: Date | null;
+  /** A seller is reminded at most once in this many days. */
+  reminderMinDays: number;
+  /** Bulk job items processed at once, over all jobs. */
+  bulkConcurrency: number;
+  /** Connections open at once to one mail host (never more than one per mailbox). */
+  bulkPerHostConcurrency: number;
   allegro: AllegroConfig;
 }
 
@@ -226,8 +245,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     mailCheckTimeoutMs: e.MAIL_CHECK_TIMEOUT_MS ?? 10_000,
     mailTlsCa: e.MAIL_TLS_CA_FILE ? readFileSync(e.MAIL_TLS_CA_FILE, 'utf8') : undefined,
     sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,
+    staffSessionIdleMs: (e.STAFF_SESSION_IDLE_MINUTES ?? 30) * 60_000,
+    // A bare date means the end of that day in Poland.
+    migrationDeadline: e.MIGRATION_DEADLINE ? new Date(/T/.test(e.MIGRATION_DEADLINE) ? e.MIGRATION_DEADLINE : `${e.MIGRATION_DEADLINE}T23:59:59${warsawOffset(e.MIGRATION_DEADLINE)}`) : null,
+    reminderMinDays: e.REMINDER_MIN_DAYS ?? 3,
+    bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
+    bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
   };
+}
+
+/** Poland's UTC offset on a date (+01:00 in winter, +02:00 in summer), for a bare-date deadline. */
+function warsawOffset(date: string): string {
+  const noon = new Date(`${date}T12:00:00Z`);
+  const part = new Intl.DateTimeFormat('en', { timeZone: 'Europe/Warsaw', timeZoneName: 'longOffset' }).formatToParts(noon).find((p) => p.type === 'timeZoneName');
+  const m = /GMT([+-]\d{2}:\d{2})/.exec(part?.value ?? '');
+  return m ? m[1]! : '+01:00';
 }
 
 function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: number; demo: boolean; publicUrl: string }): AllegroConfig {

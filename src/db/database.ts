@@ -5,6 +5,14 @@ import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 
+/**
+ * Case-folding for search: Unicode lower case (SQLite's own lower() knows only ASCII, so "ŁÓDŹ"
+ * would not find "łódź"). Registered on every connection; the schema's triggers use it.
+ */
+export function fold(value: unknown): string {
+  return typeof value === 'string' ? value.normalize('NFC').toLocaleLowerCase('pl') : '';
+}
+
 export interface MigrateResult {
   from: number;
   to: number;
@@ -22,6 +30,7 @@ export function openDatabase(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
+  db.function('fold', { deterministic: true }, fold);
   return db;
 }
 

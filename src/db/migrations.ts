@@ -223,4 +223,166 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE connection_checks ADD COLUMN authorization_id INTEGER REFERENCES allegro_authorizations (id) ON DELETE SET NULL;
   CREATE INDEX connection_checks_autoresponder ON connection_checks (autoresponder_id, at);
   `,
+  // 4: the staff console: a list index kept by triggers, bulk jobs, reminders, staff sign-in failures.
+  `
+  -- When a seller last signed in, and when a migration last changed state: together, "activity".
+  ALTER TABLE sellers ADD COLUMN last_seen_at TEXT;
+  ALTER TABLE migrations ADD COLUMN state_changed_at TEXT NOT NULL DEFAULT '';
+  UPDATE migrations SET state_changed_at = updated_at;
+
+  -- One row per autoresponder with a migration, flattened for the staff list: filters, sorting and
+  -- keyset paging read one table. Triggers keep it equal to its sources; nothing else writes it.
+  -- fold() is the app's Unicode lower-case (Polish letters included), registered on every connection.
+  CREATE TABLE account_index (
+    autoresponder_id INTEGER PRIMARY KEY REFERENCES autoresponders (id) ON DELETE CASCADE,
+    migration_id     INTEGER NOT NULL,
+    seller_id        INTEGER NOT NULL,
+    seller_name      TEXT NOT NULL,
+    seller_email     TEXT NOT NULL,
+    allegro_login    TEXT,
+    mailbox_id       INTEGER,
+    mailbox_email    TEXT,
+    mail_host        TEXT,
+    provider         TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    state            TEXT NOT NULL,
+    path             TEXT,
+    last_error_code  TEXT,
+    last_checked_at  TEXT NOT NULL,                -- '' when never checked (sorts first, keeps keyset paging simple)
+    activity_at      TEXT NOT NULL,
+    search           TEXT NOT NULL,
+    sort_name        TEXT NOT NULL
+  );
+  CREATE INDEX account_index_state ON account_index (state, autoresponder_id);
+  CREATE INDEX account_index_name ON account_index (sort_name, autoresponder_id);
+  CREATE INDEX account_index_checked ON account_index (last_checked_at, autoresponder_id);
+  CREATE INDEX account_index_activity ON account_index (activity_at, autoresponder_id);
+  CREATE INDEX account_index_error ON account_index (last_error_code, autoresponder_id);
+  CREATE INDEX account_index_provider ON account_index (provider, version, autoresponder_id);
+  CREATE INDEX account_index_seller ON account_index (seller_id);
+  CREATE INDEX account_index_mailbox ON account_index (mailbox_id);
+  CREATE INDEX migrations_completed ON migrations (completed_at) WHERE completed_at IS NOT NULL;
+
+  CREATE TRIGGER account_index_migration_insert AFTER INSERT ON migrations BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '')),
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE m.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_migration_update AFTER UPDATE ON migrations BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '')),
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE m.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_autoresponder_update AFTER UPDATE ON autoresponders BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '')),
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE a.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_seller_update AFTER UPDATE ON sellers BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '')),
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE s.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_mailbox_update AFTER UPDATE OF email, imap_host, provider ON mailboxes BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '')),
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE mb.id = NEW.id;
+  END;
+  INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '')),
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE 1;
+
+  -- Bulk actions. The job keeps what the agent confirmed; items are made when the job starts (the
+  -- filter is evaluated then), one per autoresponder, and are never redone once finished.
+  CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('recheck', 'remind', 'review')),
+    status          TEXT NOT NULL CHECK (status IN ('queued', 'running', 'cancelling', 'cancelled', 'done')),
+    selection       TEXT NOT NULL CHECK (selection IN ('ids', 'filter')),
+    filter          TEXT,                           -- JSON list filter, for selection = 'filter'
+    ids             TEXT,                           -- JSON array of autoresponder ids, for selection = 'ids'
+    note            TEXT,
+    confirmed_count INTEGER NOT NULL,               -- the count the agent saw and confirmed
+    total           INTEGER,                        -- items made when the job started
+    created_by      INTEGER NOT NULL REFERENCES staff_users (id),
+    cancelled_by    INTEGER REFERENCES staff_users (id),
+    created_at      TEXT NOT NULL,
+    started_at      TEXT,
+    finished_at     TEXT,
+    updated_at      TEXT NOT NULL
+  );
+  CREATE INDEX jobs_status ON jobs (status, id);
+
+  CREATE TABLE job_items (
+    id               INTEGER PRIMARY KEY,
+    job_id           INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    autoresponder_id INTEGER NOT NULL REFERENCES autoresponders (id) ON DELETE CASCADE,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'skipped', 'cancelled', 'unknown')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT,
+    outcome          TEXT,                          -- ok, an error code, or why it was skipped
+    error            TEXT,                          -- a short explanation for support; never a secret
+    updated_at       TEXT NOT NULL,
+    UNIQUE (job_id, autoresponder_id)
+  );
+  CREATE INDEX job_items_job ON job_items (job_id, status, id);
+
+  -- Every reminder e-mail, written before sending. 'committing' is set just before the end of the
+  -- message is sent: a row left in 'sending' after a crash was never accepted by the SMTP server.
+  CREATE TABLE reminders (
+    id         INTEGER PRIMARY KEY,
+    seller_id  INTEGER NOT NULL REFERENCES sellers (id) ON DELETE CASCADE,
+    job_id     INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    item_id    INTEGER REFERENCES job_items (id) ON DELETE SET NULL,
+    staff_id   INTEGER REFERENCES staff_users (id),
+    status     TEXT NOT NULL CHECK (status IN ('sending', 'committing', 'sent', 'unknown', 'failed')),
+    error      TEXT,
+    created_at TEXT NOT NULL,
+    sent_at    TEXT
+  );
+  CREATE INDEX reminders_seller ON reminders (seller_id, created_at);
+  CREATE UNIQUE INDEX reminders_once_per_job ON reminders (job_id, seller_id) WHERE job_id IS NOT NULL AND status != 'failed';
+
+  CREATE TABLE staff_sign_in_failures (
+    email TEXT NOT NULL COLLATE NOCASE,
+    at    TEXT NOT NULL
+  );
+  CREATE INDEX staff_sign_in_failures_email ON staff_sign_in_failures (email, at);
+  `,
 ];

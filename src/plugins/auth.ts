@@ -74,6 +74,7 @@ export default fp(
     fastify.decorateReply('signInSeller', function (this: FastifyReply, sellerId: number) {
       dropSession(this.request);
       this.setCookie(SESSION_COOKIE, sessions.create('seller', sellerId, idleMs), cookieOptions);
+      sellers.markSeen(sellerId);
     });
     fastify.decorateReply('signOut', function (this: FastifyReply) {
       dropSession(this.request);

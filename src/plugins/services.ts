@@ -87,7 +87,7 @@ export default fp(
     const tidy = () => {
       try {
         const purged = purgeExpired(services);
-        if (purged.sessions + purged.loginTokens + purged.oauthStates > 0) fastify.log.info({ purged }, 'expired sessions and links deleted');
+        if (Object.values(purged).some((n) => n > 0)) fastify.log.info({ purged }, 'expired sessions and links deleted');
       } catch (err) {
         fastify.log.error({ err }, 'maintenance failed');
       }

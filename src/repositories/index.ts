@@ -11,6 +11,8 @@ import { createAllegroAuthorizationsRepository } from './allegro-authorizations.
 import { createOAuthStatesRepository } from './oauth-states.js';
 import { createV3DraftsRepository } from './v3-drafts.js';
 import { createStaffRepository } from './staff.js';
+import { createAccountsRepository } from './accounts.js';
+import { createJobsRepository, createRemindersRepository } from './jobs.js';
 
 /** Every repository over one connection, prepared once. */
 export function createRepositories(db: Db, now: () => Date = () => new Date()) {
@@ -28,6 +30,9 @@ export function createRepositories(db: Db, now: () => Date = () => new Date()) {
     oauthStates: createOAuthStatesRepository(db, now),
     v3Drafts: createV3DraftsRepository(db, now),
     staff: createStaffRepository(db, now),
+    accounts: createAccountsRepository(db, now),
+    jobs: createJobsRepository(db, now),
+    reminders: createRemindersRepository(db, now),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -34,14 +34,15 @@ export function createMigrationsRepository(db: Db, now: () => Date = () => new D
   const byId = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE id = ?`);
   const byAutoresponder = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE autoresponder_id = ?`);
   const insert = db.prepare(
-    `INSERT INTO migrations (autoresponder_id, state, verdict_rule, verdict_detail, created_at, updated_at)
-     VALUES (@autoresponderId, @state, @verdictRule, @verdictDetail, @at, @at)`,
+    `INSERT INTO migrations (autoresponder_id, state, verdict_rule, verdict_detail, created_at, updated_at, state_changed_at)
+     VALUES (@autoresponderId, @state, @verdictRule, @verdictDetail, @at, @at, @at)`,
   );
   const save = db.prepare(
     `UPDATE migrations SET state = @state, previous_state = @previousState, path = @path, reason_code = @reasonCode,
        verdict_rule = @verdictRule, verdict_detail = @verdictDetail, attempts = @attempts,
        last_error_code = @lastErrorCode, last_checked_at = @lastCheckedAt, started_at = @startedAt,
-       completed_at = @completedAt, updated_at = @at
+       completed_at = @completedAt, updated_at = @at,
+       state_changed_at = CASE WHEN state = @state THEN state_changed_at ELSE @at END
      WHERE id = @id`,
   );
   const recordAttempt = db.prepare(

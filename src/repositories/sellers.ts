@@ -32,6 +32,7 @@ export function createSellersRepository(db: Db, now: () => Date = () => new Date
   const setLanguage = db.prepare(`UPDATE sellers SET language = ?, updated_at = ? WHERE id = ?`);
   const count = db.prepare(`SELECT count(*) FROM sellers`).pluck();
   const firstEmails = db.prepare(`SELECT email FROM sellers ORDER BY id LIMIT ?`).pluck();
+  const markSeen = db.prepare(`UPDATE sellers SET last_seen_at = ? WHERE id = ?`);
   return {
     getById: (id: number) => byId.get(id) as Seller | undefined,
     findByExternalId: (externalId: string) => byExternalId.get(externalId) as Seller | undefined,
@@ -44,6 +45,10 @@ export function createSellersRepository(db: Db, now: () => Date = () => new Date
     },
     setLanguage(id: number, language: Language): void {
       setLanguage.run(language, now().toISOString(), id);
+    },
+    /** A seller signed in: "activity" on the staff list. */
+    markSeen(id: number): void {
+      markSeen.run(now().toISOString(), id);
     },
     count: () => count.get() as number,
     /** The first few sellers' addresses (the demo's sign-in hint). */

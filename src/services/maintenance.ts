@@ -8,6 +8,7 @@ export interface PurgeResult {
   sessions: number;
   loginTokens: number;
   oauthStates: number;
+  staffSignInFailures: number;
 }
 
 /**
@@ -21,5 +22,7 @@ export function purgeExpired(services: Services): PurgeResult {
     sessions: repos.sessions.purgeExpired(),
     loginTokens: repos.loginTokens.purgeExpired(new Date(now().getTime() - EXPIRED_LINK_KEPT_MS)),
     oauthStates: repos.oauthStates.purgeExpired(),
+    // Failed staff sign-ins count for 15 minutes; a day is kept for support questions.
+    staffSignInFailures: repos.staff.purgeFailures(new Date(now().getTime() - 24 * 3_600_000)),
   }))();
 }

@@ -1,0 +1,148 @@
+import type { Db } from '../db/database.js';
+
+export const JOB_KINDS = ['recheck', 'remind', 'review'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobStatus = 'queued' | 'running' | 'cancelling' | 'cancelled' | 'done';
+export type ItemStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled' | 'unknown';
+export const FINISHED_ITEM: readonly ItemStatus[] = ['done', 'failed', 'skipped', 'cancelled', 'unknown'];
+
+export interface Job {
+  id: number;
+  kind: JobKind;
+  status: JobStatus;
+  selection: 'ids' | 'filter';
+  filter: string | null;
+  ids: string | null;
+  note: string | null;
+  confirmedCount: number;
+  total: number | null;
+  createdBy: number;
+  cancelledBy: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobItem {
+  id: number;
+  jobId: number;
+  autoresponderId: number;
+  status: ItemStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  outcome: string | null;
+  error: string | null;
+  updatedAt: string;
+}
+
+const JOB_COLUMNS = `id, kind, status, selection, filter, ids, note, confirmed_count AS confirmedCount, total, created_by AS createdBy,
+  cancelled_by AS cancelledBy, created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt`;
+const ITEM_COLUMNS = `id, job_id AS jobId, autoresponder_id AS autoresponderId, status, attempts, next_attempt_at AS nextAttemptAt,
+  outcome, error, updated_at AS updatedAt`;
+
+/** Bulk jobs and their items. The runner is the only writer of item status; pages only read. */
+export function createJobsRepository(db: Db, now: () => Date = () => new Date()) {
+  const insertJob = db.prepare(
+    `INSERT INTO jobs (kind, status, selection, filter, ids, note, confirmed_count, created_by, created_at, updated_at)
+     VALUES (@kind, 'queued', @selection, @filter, @ids, @note, @confirmedCount, @createdBy, @at, @at)`,
+  );
+  const byId = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
+  const recent = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?`);
+  const unfinished = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running', 'cancelling') ORDER BY id`);
+  const setStatus = db.prepare(`UPDATE jobs SET status = @status, updated_at = @at WHERE id = @id`);
+  const start = db.prepare(`UPDATE jobs SET status = 'running', total = @total, started_at = @at, updated_at = @at WHERE id = @id AND status = 'queued'`);
+  const finish = db.prepare(`UPDATE jobs SET status = @status, finished_at = @at, updated_at = @at WHERE id = @id`);
+  const cancel = db.prepare(`UPDATE jobs SET status = 'cancelling', cancelled_by = @by, updated_at = @at WHERE id = @id AND status IN ('queued', 'running')`);
+  const insertItem = db.prepare(`INSERT OR IGNORE INTO job_items (job_id, autoresponder_id, status, updated_at) VALUES (?, ?, 'pending', ?)`);
+  const itemById = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE id = ?`);
+  const pendingItems = db.prepare(
+    `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+  );
+  const claim = db.prepare(`UPDATE job_items SET status = 'running', attempts = attempts + 1, updated_at = @at WHERE id = @id AND status = 'pending'`);
+  const settle = db.prepare(
+    `UPDATE job_items SET status = @status, outcome = @outcome, error = @error, next_attempt_at = NULL, updated_at = @at WHERE id = @id AND status = 'running'`,
+  );
+  const retry = db.prepare(
+    `UPDATE job_items SET status = 'pending', outcome = @outcome, error = @error, next_attempt_at = @nextAt, updated_at = @at WHERE id = @id AND status = 'running'`,
+  );
+  const cancelPending = db.prepare(`UPDATE job_items SET status = 'cancelled', updated_at = ? WHERE job_id = ? AND status = 'pending'`);
+  const counts = db.prepare(`SELECT status, count(*) AS n FROM job_items WHERE job_id = ? GROUP BY status`);
+  const outcomes = db.prepare(`SELECT status, outcome, count(*) AS n FROM job_items WHERE job_id = ? AND status != 'pending' GROUP BY status, outcome ORDER BY n DESC`);
+  const problems = db.prepare(
+    `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status IN ('failed', 'unknown') ORDER BY id LIMIT ?`,
+  );
+  const running = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'running'`);
+  const remaining = db.prepare(`SELECT count(*) FROM job_items WHERE job_id = ? AND status IN ('pending', 'running')`).pluck();
+  const nextRetryAt = db.prepare(`SELECT min(next_attempt_at) FROM job_items WHERE job_id = ? AND status = 'pending'`).pluck();
+
+  return {
+    create(j: { kind: JobKind; selection: 'ids' | 'filter'; filter: string | null; ids: string | null; note: string | null; confirmedCount: number; createdBy: number }): number {
+      return Number(insertJob.run({ ...j, at: now().toISOString() }).lastInsertRowid);
+    },
+    get: (id: number) => byId.get(id) as Job | undefined,
+    recent: (limit = 20) => recent.all(limit) as Job[],
+    unfinished: () => unfinished.all() as Job[],
+    /** Makes the items and marks the job running, in one transaction: a crash leaves it queued, not half-made. */
+    start(jobId: number, autoresponderIds: number[]): boolean {
+      return db.transaction(() => {
+        const at = now().toISOString();
+        for (const id of autoresponderIds) insertItem.run(jobId, id, at);
+        return start.run({ id: jobId, total: autoresponderIds.length, at }).changes === 1;
+      })();
+    },
+    setStatus: (id: number, status: JobStatus) => setStatus.run({ id, status, at: now().toISOString() }),
+    finish: (id: number, status: 'done' | 'cancelled') => finish.run({ id, status, at: now().toISOString() }),
+    requestCancel: (id: number, by: number) => cancel.run({ id, by, at: now().toISOString() }).changes === 1,
+    cancelPending: (jobId: number) => cancelPending.run(now().toISOString(), jobId).changes,
+    item: (id: number) => itemById.get(id) as JobItem | undefined,
+    pending: (jobId: number, afterId: number, limit: number) => pendingItems.all(jobId, afterId, limit) as JobItem[],
+    /** Takes an item for processing; false when someone else did (or it is no longer pending). */
+    claim: (id: number) => claim.run({ id, at: now().toISOString() }).changes === 1,
+    settle(id: number, status: Exclude<ItemStatus, 'pending' | 'running'>, outcome: string | null, error: string | null = null): void {
+      settle.run({ id, status, outcome, error: error?.slice(0, 500) ?? null, at: now().toISOString() });
+    },
+    retryLater(id: number, nextAt: Date, outcome: string | null, error: string | null): void {
+      retry.run({ id, nextAt: nextAt.toISOString(), outcome, error: error?.slice(0, 500) ?? null, at: now().toISOString() });
+    },
+    running: (jobId: number) => running.all(jobId) as JobItem[],
+    remaining: (jobId: number) => remaining.get(jobId) as number,
+    nextRetryAt: (jobId: number) => nextRetryAt.get(jobId) as string | null,
+    counts(jobId: number): Record<ItemStatus, number> {
+      const c: Record<ItemStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, skipped: 0, cancelled: 0, unknown: 0 };
+      for (const r of counts.all(jobId) as { status: ItemStatus; n: number }[]) c[r.status] = r.n;
+      return c;
+    },
+    outcomes: (jobId: number) => outcomes.all(jobId) as { status: ItemStatus; outcome: string | null; n: number }[],
+    problems: (jobId: number, limit = 100) => problems.all(jobId, limit) as JobItem[],
+  };
+}
+export type JobsRepository = ReturnType<typeof createJobsRepository>;
+
+export type ReminderStatus = 'sending' | 'committing' | 'sent' | 'unknown' | 'failed';
+
+/**
+ * Reminder e-mails. A row is written before the send and moved on as it goes; the minimum-interval
+ * rule counts every row that may have reached the seller (all but 'failed').
+ */
+export function createRemindersRepository(db: Db, now: () => Date = () => new Date()) {
+  const insert = db.prepare(
+    `INSERT INTO reminders (seller_id, job_id, item_id, staff_id, status, created_at) VALUES (@sellerId, @jobId, @itemId, @staffId, 'sending', @at)`,
+  );
+  const set = db.prepare(`UPDATE reminders SET status = @status, error = @error, sent_at = CASE WHEN @status = 'sent' THEN @at ELSE sent_at END WHERE id = @id`);
+  const lastFor = db.prepare(`SELECT max(created_at) FROM reminders WHERE seller_id = ? AND status != 'failed'`).pluck();
+  const inJob = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE job_id = ? AND seller_id = ? AND status != 'failed'`);
+  const byItem = db.prepare(`SELECT id, status FROM reminders WHERE item_id = ? ORDER BY id DESC LIMIT 1`);
+  const interrupted = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE status IN ('sending', 'committing')`);
+  const countSent = db.prepare(`SELECT count(*) FROM reminders WHERE status = 'sent'`).pluck();
+  return {
+    begin: (r: { sellerId: number; jobId: number | null; itemId: number | null; staffId: number | null }) =>
+      Number(insert.run({ ...r, at: now().toISOString() }).lastInsertRowid),
+    set: (id: number, status: ReminderStatus, error: string | null = null) => set.run({ id, status, error, at: now().toISOString() }),
+    lastFor: (sellerId: number) => lastFor.get(sellerId) as string | null,
+    inJob: (jobId: number, sellerId: number) => inJob.get(jobId, sellerId) as { id: number; status: ReminderStatus; itemId: number | null } | undefined,
+    byItem: (itemId: number) => byItem.get(itemId) as { id: number; status: ReminderStatus } | undefined,
+    interrupted: () => interrupted.all() as { id: number; status: ReminderStatus; itemId: number | null }[],
+    countSent: () => countSent.get() as number,
+  };
+}
+export type RemindersRepository = ReturnType<typeof createRemindersRepository>;
