@@ -12,6 +12,8 @@ import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
 import sellerRoutes from './routes/seller.js';
 import v3Routes from './routes/v3.js';
+import staffAuthPlugin from './plugins/staff-auth.js';
+import staffRoutes from './routes/staff.js';
 
 export type AppOptions = ServicesPluginOptions;
 
@@ -47,12 +49,14 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(fastifyRateLimit, { global: false });
   await fastify.register(viewsPlugin);
   await fastify.register(authPlugin);
+  await fastify.register(staffAuthPlugin);
   await fastify.register(errorsPlugin);
 
   await fastify.register(healthRoutes);
   await fastify.register(homeRoutes);
   await fastify.register(sellerRoutes);
   await fastify.register(v3Routes);
+  await fastify.register(staffRoutes);
 }
 
 export default fp(app, { name: 'app', fastify: '5.x' });

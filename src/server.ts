@@ -3,7 +3,7 @@ import app from './app.js';
 import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './config.js';
 import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
-import { loadDemoIfEmpty } from './services/demo.js';
+import { ensureDemoAdmin, loadDemoIfEmpty } from './services/demo.js';
 import { startSimulator } from './simulator/server.js';
 
 /**
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
 
   // ALLEGRO_ENV=simulator (the demo default): a local Allegro runs beside the app, so the whole v3
   // path can be clicked through offline. It is a separate server, as the real Allegro is.
+  let demoAdmin: { email: string; password: string } | undefined;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   try {
     if (config.allegro.simulatorPort) {
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       if (demo.loaded) {
         fastify.log.info({ sellers: fastify.services.repos.sellers.count(), autoresponders: fastify.services.repos.autoresponders.count() }, 'demo data loaded');
       }
+      demoAdmin = await ensureDemoAdmin(fastify.services);
     }
     await fastify.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -59,6 +61,8 @@ async function main(): Promise<void> {
   }
 
   fastify.log.info(`Open ${config.publicUrl}/ in a browser.${config.demo ? ' Demo mode is on (DEMO=0 turns it off).' : ''}`);
+  // Printed on the console, not logged: demo credentials, new on every start.
+  if (demoAdmin) console.log(`\nDemo support console: ${config.publicUrl}/staff/login\n  e-mail:   ${demoAdmin.email}\n  password: ${demoAdmin.password}   (new on every start)\n`);
   if (simulator) fastify.log.info(`Allegro simulator (ALLEGRO_ENV=simulator) at ${config.allegro.authUrl}; version 3 is authorized there, not at allegro.pl.`);
 
   let closing = false;

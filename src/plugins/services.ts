@@ -14,6 +14,8 @@ import { createAllegroClient } from '../allegro/client.js';
 import { createAuthorizationService, type AuthorizationService } from '../services/allegro-authorization.js';
 import { createV3Service, type V3Service } from '../services/v3-switch.js';
 import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../services/maintenance.js';
+import { createStaffActions, type StaffActions } from '../services/staff-actions.js';
+import { createJobRunner, type JobRunner } from '../services/job-runner.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +27,8 @@ declare module 'fastify' {
     relink: RelinkService;
     allegro: AuthorizationService;
     v3: V3Service;
+    staffActions: StaffActions;
+    jobs: JobRunner;
   }
 }
 
@@ -81,7 +85,31 @@ export default fp(
     if (!client) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
     const allegro = createAuthorizationService(services, client, fastify.log);
     fastify.decorate('allegro', allegro);
-    fastify.decorate('v3', createV3Service(services, allegro));
+    const v3 = createV3Service(services, allegro);
+    fastify.decorate('v3', v3);
+    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
+    const staffActions = createStaffActions({
+      services,
+      v3,
+      allegro,
+      mailer,
+      i18n,
+      log: fastify.log,
+      publicUrl: config.publicUrl,
+      reminderMinDays: config.reminderMinDays,
+      migrationDeadline: config.migrationDeadline,
+      checkOptions,
+    });
+    fastify.decorate('staffActions', staffActions);
+    const jobs = createJobRunner({ services, actions: staffActions, log: fastify.log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency });
+    fastify.decorate('jobs', jobs);
+    // Unfinished bulk jobs go on where they stopped.
+    fastify.addHook('onReady', async () => {
+      const recovered = jobs.recover();
+      if (recovered.resumed + recovered.uncertain > 0) fastify.log.warn(recovered, 'bulk jobs resumed after a restart');
+      jobs.start();
+    });
+    fastify.addHook('onClose', async () => jobs.stop());
     fastify.addHook('onClose', async () => mailer.close());
     // Expired sessions, sign-in links and authorization requests are deleted now and then.
     const tidy = () => {

@@ -36,6 +36,12 @@ export default fp(
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+    hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
+    hbs.registerHelper('not', (v: unknown) => !v);
+    hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
+      return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
+    });
+    hbs.registerHelper('includes', (list: unknown, v: unknown) => Array.isArray(list) && list.includes(v));
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),
@@ -76,6 +82,7 @@ export default fp(
         langSwitchUrl: url.pathname + url.search,
         demo: fastify.config.demo,
         seller: this.request.seller,
+        staff: this.request.staff,
         // Every page gets a CSRF token: the sign-out form sits in the layout.
         csrfToken: this.generateCsrf(),
         ...data,

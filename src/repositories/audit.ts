@@ -49,6 +49,11 @@ export function createAuditRepository(db: Db, now: () => Date = () => new Date()
        FROM audit_log WHERE target_type = ? AND target_id = ? ORDER BY id`,
   );
   const count = db.prepare(`SELECT count(*) AS n FROM audit_log`).pluck();
+  const byTargets = db.prepare(
+    `SELECT id, at, actor_type AS actorType, actor_id AS actorId, action, target_type AS targetType, target_id AS targetId, details
+       FROM audit_log WHERE (target_type = 'autoresponder' AND target_id = @a) OR (target_type = 'mailbox' AND target_id = @m)
+         OR (target_type = 'seller' AND target_id = @s) ORDER BY id DESC LIMIT @limit`,
+  );
   const parse = (r: Omit<AuditEntry, 'details'> & { details: string }): AuditEntry => ({ ...r, details: JSON.parse(r.details) });
   return {
     append(e: AuditEntryInput): number {
@@ -65,6 +70,10 @@ export function createAuditRepository(db: Db, now: () => Date = () => new Date()
     },
     listForTarget(targetType: string, targetId: string | number): AuditEntry[] {
       return (byTarget.all(targetType, String(targetId)) as (Omit<AuditEntry, 'details'> & { details: string })[]).map(parse);
+    },
+    /** The timeline of an account: its autoresponder, mailbox and seller, newest first. */
+    timeline(autoresponderId: number, mailboxId: number | null, sellerId: number, limit = 200): AuditEntry[] {
+      return (byTargets.all({ a: String(autoresponderId), m: mailboxId == null ? null : String(mailboxId), s: String(sellerId), limit }) as (Omit<AuditEntry, 'details'> & { details: string })[]).map(parse);
     },
     count(): number {
       return count.get() as number;

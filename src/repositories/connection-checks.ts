@@ -25,6 +25,9 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
   const windowStats = db.prepare(`SELECT count(*) AS count, min(at) AS oldest FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`);
   const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? ORDER BY id DESC LIMIT ?`);
   const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' ORDER BY id DESC LIMIT 1`);
+  const forAutoresponder = db.prepare(
+    `SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?) ORDER BY id DESC LIMIT ?`,
+  );
   const toCheck = (r: Omit<ConnectionCheck, 'ok'> & { ok: number }): ConnectionCheck => ({ ...r, ok: r.ok === 1 });
   return {
     record(c: Omit<ConnectionCheck, 'id' | 'at'>): number {
@@ -38,6 +41,9 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
     /** How many checks of this trigger since a time, and when the oldest of them was. */
     since: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) =>
       windowStats.get(mailboxId, trigger, since.toISOString()) as { count: number; oldest: string | null },
+    /** Checks of an autoresponder and of its mailbox (seller relinks included), newest first. */
+    listForAutoresponder: (autoresponderId: number, mailboxId: number | null, limit = 100) =>
+      (forAutoresponder.all(autoresponderId, mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
     listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
   };
 }

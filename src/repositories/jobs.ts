@@ -56,7 +56,8 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
   const insertItem = db.prepare(`INSERT OR IGNORE INTO job_items (job_id, autoresponder_id, status, updated_at) VALUES (?, ?, 'pending', ?)`);
   const itemById = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE id = ?`);
   const pendingItems = db.prepare(
-    `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+    `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'pending' AND id > ?
+       AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`,
   );
   const claim = db.prepare(`UPDATE job_items SET status = 'running', attempts = attempts + 1, updated_at = @at WHERE id = @id AND status = 'pending'`);
   const settle = db.prepare(
@@ -95,7 +96,8 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     requestCancel: (id: number, by: number) => cancel.run({ id, by, at: now().toISOString() }).changes === 1,
     cancelPending: (jobId: number) => cancelPending.run(now().toISOString(), jobId).changes,
     item: (id: number) => itemById.get(id) as JobItem | undefined,
-    pending: (jobId: number, afterId: number, limit: number) => pendingItems.all(jobId, afterId, limit) as JobItem[],
+    /** Pending items due now (a retry waits for its time), in id order after an id. */
+    pending: (jobId: number, afterId: number, limit: number, at: Date) => pendingItems.all(jobId, afterId, at.toISOString(), limit) as JobItem[],
     /** Takes an item for processing; false when someone else did (or it is no longer pending). */
     claim: (id: number) => claim.run({ id, at: now().toISOString() }).changes === 1,
     settle(id: number, status: Exclude<ItemStatus, 'pending' | 'running'>, outcome: string | null, error: string | null = null): void {
@@ -133,6 +135,7 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
   const inJob = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE job_id = ? AND seller_id = ? AND status != 'failed'`);
   const byItem = db.prepare(`SELECT id, status FROM reminders WHERE item_id = ? ORDER BY id DESC LIMIT 1`);
   const interrupted = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE status IN ('sending', 'committing')`);
+  const statusOf = db.prepare(`SELECT status FROM reminders WHERE id = ?`).pluck();
   const countSent = db.prepare(`SELECT count(*) FROM reminders WHERE status = 'sent'`).pluck();
   return {
     begin: (r: { sellerId: number; jobId: number | null; itemId: number | null; staffId: number | null }) =>
@@ -143,6 +146,7 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
     byItem: (itemId: number) => byItem.get(itemId) as { id: number; status: ReminderStatus } | undefined,
     interrupted: () => interrupted.all() as { id: number; status: ReminderStatus; itemId: number | null }[],
     countSent: () => countSent.get() as number,
+    statusOf: (id: number) => statusOf.get(id) as ReminderStatus | undefined,
   };
 }
 export type RemindersRepository = ReturnType<typeof createRemindersRepository>;

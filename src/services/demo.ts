@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hashPassword } from '../crypto/password.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -122,4 +124,20 @@ export async function loadDemoIfEmpty(services: Services, demoDir: string): Prom
     return imported;
   })();
   return { loaded: true, import: result };
+}
+
+export const DEMO_ADMIN_EMAIL = 'admin@demo.example';
+
+/**
+ * Demo mode only: the demo staff admin, with a fresh random password on every start (only its hash
+ * is stored, so it cannot be shown again later). The caller prints it once.
+ */
+export async function ensureDemoAdmin(services: Services): Promise<{ email: string; password: string }> {
+  const password = randomBytes(12).toString('base64url');
+  const passwordHash = await hashPassword(password);
+  services.db.transaction(() => {
+    const { id, created } = services.repos.staff.upsert({ email: DEMO_ADMIN_EMAIL, passwordHash, role: 'admin' });
+    services.repos.audit.append({ actor: { type: 'system', id: 'demo' }, action: created ? 'staff.created' : 'staff.password_reset', targetType: 'staff', targetId: id, details: { email: DEMO_ADMIN_EMAIL, role: 'admin' } });
+  })();
+  return { email: DEMO_ADMIN_EMAIL, password };
 }

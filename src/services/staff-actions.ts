@@ -1,0 +1,227 @@
+import Handlebars from 'handlebars';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { PROJECT_ROOT } from '../config.js';
+import { canTransition } from '../domain/migration-states.js';
+import type { MailCheckCode } from '../domain/mail-errors.js';
+import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
+import type { Actor } from '../repositories/audit.js';
+import type { Services } from './index.js';
+import type { Mailer } from './mailer.js';
+import { checkImap, type MailCheckOptions } from './mail-check.js';
+import type { V3Service } from './v3-switch.js';
+import type { AuthorizationService } from './allegro-authorization.js';
+
+/** A one-time sign-in link in a reminder stays valid this long (a sign-in e-mail's is 30 minutes). */
+export const REMINDER_LINK_TTL_MS = 72 * 3_600_000;
+
+/** Mail codes worth trying again later: the server was busy or unreachable, not refusing the password. */
+export const TRANSIENT_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS', 'MAIL_TIMEOUT', 'MAIL_CONNECTION_REFUSED'];
+const TRANSIENT_ALLEGRO_CODES = ['MIG_ERR_ALLEGRO_UNAVAILABLE'];
+
+/** What happened to one autoresponder in an action; `retry` asks the job runner to try again later. */
+export type ActionOutcome =
+  | { status: 'done'; outcome: string; detail?: string | null }
+  | { status: 'failed'; outcome: string; detail?: string | null; retry?: boolean }
+  | { status: 'skipped'; outcome: string; detail?: string | null }
+  | { status: 'unknown'; outcome: string; detail?: string | null };
+
+/** States a reminder is about: the seller still has something to do. */
+const OPEN_STATES = new Set(['affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention']);
+
+export interface StaffActionsDeps {
+  services: Services;
+  v3: V3Service;
+  allegro: AuthorizationService;
+  mailer: Mailer;
+  i18n: I18n;
+  log: FastifyBaseLogger;
+  publicUrl: string;
+  reminderMinDays: number;
+  migrationDeadline: Date | null;
+  checkOptions: MailCheckOptions;
+}
+
+/**
+ * What staff do to one autoresponder: re-check its connection, remind its seller, mark it reviewed,
+ * reopen it, add a note. The account page calls these directly; bulk jobs call them per item. Each
+ * is audited with the staff member as actor.
+ */
+export function createStaffActions(deps: StaffActionsDeps) {
+  const { services, v3, allegro, mailer, i18n } = deps;
+  const { db, repos, migrationService, secrets, now } = services;
+
+  const hbs = Handlebars.create();
+  hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
+    return i18n.t(options.data?.root?.lang ?? 'pl')(key, options.hash);
+  });
+  const load = (name: string, noEscape: boolean) =>
+    hbs.compile(readFileSync(path.join(PROJECT_ROOT, 'views/mail', name), 'utf8'), { noEscape, strict: false });
+  const reminderHtml = load('reminder.html.hbs', false);
+  const reminderText = load('reminder.txt.hbs', true);
+
+  // ---- re-check ------------------------------------------------------------------------------
+
+  /**
+   * Logs in to the mailbox with the stored secret (IMAP), or for v3 reads the Message Center with the
+   * seller's authorization. Same codes as the seller's own check; recorded as a connection check.
+   */
+  async function recheck(autoresponderId: number, trigger: 'staff' | 'bulk', actor: Actor): Promise<ActionOutcome> {
+    const a = repos.autoresponders.getById(autoresponderId);
+    const m = repos.migrations.findByAutoresponder(autoresponderId);
+    if (!a || !m) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
+
+    if (a.version === 3) {
+      if (!allegro.client) return { status: 'failed', outcome: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' };
+      if (!a.authorizationId) {
+        db.transaction(() => {
+          repos.connectionChecks.record({ mailboxId: null, autoresponderId: a.id, kind: 'allegro', trigger, ok: false, code: 'MIG_ERR_AUTHORIZE_AGAIN', protocol: 'allegro', detail: 'no authorization' });
+          repos.migrations.recordAttempt(m.id, 'MIG_ERR_AUTHORIZE_AGAIN');
+        })();
+        return { status: 'failed', outcome: 'MIG_ERR_AUTHORIZE_AGAIN' };
+      }
+      const r = await v3.check(a.sellerId, a.id, a.authorizationId, trigger);
+      repos.migrations.recordAttempt(m.id, r.ok ? null : r.code);
+      if (r.ok) return { status: 'done', outcome: 'ok', detail: `threads=${r.count}${r.more ? '+' : ''}` };
+      return { status: 'failed', outcome: r.code, detail: r.status ? `HTTP ${r.status}` : null, retry: TRANSIENT_ALLEGRO_CODES.includes(r.code) };
+    }
+
+    const mailbox = a.mailboxId ? repos.mailboxes.getById(a.mailboxId) : undefined;
+    const stored = mailbox ? repos.mailboxes.getEncryptedSecret(mailbox.id) : null;
+    if (!mailbox || !stored) return { status: 'skipped', outcome: 'MIG_ERR_NO_SECRET' };
+    const result = await checkImap(mailbox, secrets.decrypt(stored, 'mailbox-secret'), deps.checkOptions);
+    const code = result.ok ? null : result.code;
+    const transient = !result.ok && TRANSIENT_MAIL_CODES.includes(result.code);
+    db.transaction(() => {
+      repos.connectionChecks.record({
+        mailboxId: mailbox.id,
+        autoresponderId: a.id,
+        kind: 'mail',
+        trigger,
+        ok: result.ok,
+        code,
+        protocol: result.ok ? 'imap' : result.protocol,
+        detail: result.ok ? null : result.serverText,
+      });
+      repos.migrations.recordAttempt(m.id, code);
+      const current = repos.migrations.getById(m.id)!;
+      // A relinked mailbox that stops working needs the seller again; one that works again recovers.
+      if (!result.ok && !transient && current.state === 'relinked_app_password') {
+        migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'connection_failed', errorCode: result.code, details: { trigger } });
+      } else if (result.ok && current.state === 'needs_attention' && current.reasonCode === 'connection_failed' && mailbox.secretKind === 'app_password') {
+        migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor, details: { trigger, recovered: true } });
+      }
+    })();
+    if (result.ok) return { status: 'done', outcome: 'ok' };
+    return { status: 'failed', outcome: result.code, detail: result.serverText, retry: transient };
+  }
+
+  // ---- reminder ------------------------------------------------------------------------------
+
+  type ReminderContext = { jobId: number | null; itemId: number | null; staffId: number };
+
+  /** Why a seller may not be reminded now, or null. Synchronous on purpose: check and insert must not interleave. */
+  function reminderBlock(sellerId: number, ctx: ReminderContext): string | null {
+    if (ctx.jobId !== null && repos.reminders.inJob(ctx.jobId, sellerId)) return 'already_in_job';
+    const last = repos.reminders.lastFor(sellerId);
+    if (last && now().getTime() - Date.parse(last) < deps.reminderMinDays * 86_400_000) return 'recently_reminded';
+    return null;
+  }
+
+  function reminderMail(sellerId: number, link: string) {
+    const seller = repos.sellers.getById(sellerId)!;
+    const lang: Lang = seller.language;
+    const t = i18n.t(lang);
+    const open = repos.autoresponders
+      .listBySeller(sellerId)
+      .map((a) => ({ a, m: repos.migrations.findByAutoresponder(a.id) }))
+      .filter(({ m }) => m && OPEN_STATES.has(m.state))
+      .map(({ a }) => {
+        const mb = a.mailboxId ? repos.mailboxes.getById(a.mailboxId) : undefined;
+        return { name: t('mail.reminder.autoresponder', { version: a.version }), mailbox: mb?.email ?? '' };
+      });
+    const data = {
+      lang,
+      name: seller.name,
+      link,
+      autoresponders: open,
+      deadline: deps.migrationDeadline ? formatDateTime(deps.migrationDeadline.toISOString(), lang) : null,
+      expiryHours: REMINDER_LINK_TTL_MS / 3_600_000,
+    };
+    return { seller, open, subject: t('mail.reminder.subject'), html: reminderHtml(data), text: reminderText(data) };
+  }
+
+  /**
+   * Sends the seller a reminder with a personal one-time sign-in link. Never twice within
+   * REMINDER_MIN_DAYS, never twice in one job, and never again once the end of the message may have
+   * reached the mail server.
+   */
+  async function remind(autoresponderId: number, ctx: ReminderContext): Promise<ActionOutcome> {
+    const a = repos.autoresponders.getById(autoresponderId);
+    if (!a) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
+    if (mailer.mode === 'none') return { status: 'failed', outcome: 'MIG_ERR_MAIL_NOT_CONFIGURED', retry: false };
+    const block = reminderBlock(a.sellerId, ctx);
+    if (block) return { status: 'skipped', outcome: block };
+    const token = repos.loginTokens.issue(a.sellerId, REMINDER_LINK_TTL_MS);
+    const link = `${deps.publicUrl}/login/verify?token=${encodeURIComponent(token)}&next=${encodeURIComponent('/migration')}`;
+    const mail = reminderMail(a.sellerId, link);
+    if (mail.open.length === 0) return { status: 'skipped', outcome: 'nothing_to_do' };
+    let reminderId: number;
+    try {
+      reminderId = repos.reminders.begin({ sellerId: a.sellerId, jobId: ctx.jobId, itemId: ctx.itemId, staffId: ctx.staffId });
+    } catch (err) {
+      // The unique index: another item of this job reminded the same seller a moment ago.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return { status: 'skipped', outcome: 'already_in_job' };
+      throw err;
+    }
+    try {
+      await mailer.sendTracked({ to: mail.seller.email, subject: mail.subject, text: mail.text, html: mail.html }, () => repos.reminders.set(reminderId, 'committing'));
+    } catch (err) {
+      const committed = repos.reminders.statusOf(reminderId) === 'committing';
+      const message = err instanceof Error ? err.message.replace(/\s+/g, ' ').slice(0, 200) : 'send failed';
+      if (committed) {
+        // The end of the message was sent and no answer came: it may have been delivered. Not retried.
+        repos.reminders.set(reminderId, 'unknown', message);
+        audit('reminder.uncertain', a, ctx, { error: message });
+        return { status: 'unknown', outcome: 'MIG_ERR_SEND_UNCERTAIN', detail: message };
+      }
+      repos.reminders.set(reminderId, 'failed', message);
+      return { status: 'failed', outcome: 'MIG_ERR_SEND_FAILED', detail: message, retry: true };
+    }
+    db.transaction(() => {
+      repos.reminders.set(reminderId, 'sent');
+      audit('reminder.sent', a, ctx, { language: mail.seller.language, autoresponders: mail.open.length });
+    })();
+    return { status: 'done', outcome: 'sent' };
+  }
+
+  function audit(action: string, a: { id: number; sellerId: number }, ctx: ReminderContext, details: Record<string, unknown>) {
+    repos.audit.append({ actor: { type: 'staff', id: ctx.staffId }, action, targetType: 'seller', targetId: a.sellerId, details: { autoresponderId: a.id, jobId: ctx.jobId, ...details } });
+  }
+
+  // ---- review, reopen, note ------------------------------------------------------------------
+
+  function review(autoresponderId: number, note: string | null, actor: Actor, jobId: number | null = null): ActionOutcome {
+    const m = repos.migrations.findByAutoresponder(autoresponderId);
+    if (!m) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
+    if (m.state === 'reviewed') return { status: 'skipped', outcome: 'already_reviewed' };
+    if (!canTransition(m.state, 'reviewed', 'reviewed')) return { status: 'skipped', outcome: 'not_allowed' };
+    migrationService.transition(m.id, 'reviewed', 'reviewed', { actor, details: { ...(note ? { note } : {}), ...(jobId ? { jobId } : {}) } });
+    return { status: 'done', outcome: 'reviewed' };
+  }
+
+  function reopen(autoresponderId: number, actor: Actor): ActionOutcome {
+    const m = repos.migrations.findByAutoresponder(autoresponderId);
+    if (!m || m.state !== 'reviewed') return { status: 'skipped', outcome: 'not_reviewed' };
+    migrationService.reopen(m.id, actor);
+    return { status: 'done', outcome: 'reopened' };
+  }
+
+  function note(autoresponderId: number, text: string, actor: Actor): void {
+    repos.audit.append({ actor, action: 'staff.note', targetType: 'autoresponder', targetId: autoresponderId, details: { note: text } });
+  }
+
+  return { recheck, remind, review, reopen, note, reminderBlock };
+}
+export type StaffActions = ReturnType<typeof createStaffActions>;
