@@ -59,7 +59,9 @@ const userChange = z.object({ role: z.enum(STAFF_ROLES).optional(), disabled: z.
 
 /** A local /staff path to return to after sign-in; anything else becomes the overview. */
 export function safeStaffNext(next: unknown): string {
-  return typeof next === 'string' && /^\/staff(\/[^\s\\]*)?(\?[^\s\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/staff';
+  if (typeof next !== 'string' || !/^\/staff(\/[^\s\\?#]*)?(\?[^\s\\#]*)?$/.test(next)) return '/staff';
+  const pathPart = next.split('?')[0]!;
+  return /(^|\/)\.\.?(\/|$)|\/\//.test(pathPart) ? '/staff' : next;
 }
 
 const staff: FastifyPluginAsync = async (fastify) => {

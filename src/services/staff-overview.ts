@@ -51,7 +51,8 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
   const { listed, migratedByDay, firstDay } = repos.accounts.progress();
   const today = Date.parse(isoDay(now.getTime()));
   // At most 180 days back: older history is a straight line and would squeeze the recent weeks.
-  const start = Math.max(firstDay ? Date.parse(firstDay) : today, today - 180 * DAY, Date.parse(migratedByDay[0]?.day ?? isoDay(today)) - DAY);
+  // At least a week, so a new database still draws lines rather than a dot.
+  const start = Math.min(today - 7 * DAY, Math.max(firstDay ? Date.parse(firstDay) : today, today - 180 * DAY, Date.parse(migratedByDay[0]?.day ?? isoDay(today)) - DAY));
   const end = Math.max(today, deadline ? Date.parse(isoDay(deadline.getTime())) : today, start + 7 * DAY);
   const perDay = new Map(migratedByDay.map((r) => [r.day, r.n]));
   let cumulative = migratedByDay.filter((r) => Date.parse(r.day) < start).reduce((n, r) => n + r.n, 0);
@@ -65,7 +66,7 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
   const y = (v: number) => PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom);
   const path = (key: 'migrated' | 'remaining') =>
     table.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(Date.parse(p.day)).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ');
-  const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: Number(y(Math.round(max * f)).toFixed(1)), label: Math.round(max * f) }));
+  const yTicks = [...new Set([0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(max * f)))].map((v) => ({ y: Number(y(v).toFixed(1)), label: v }));
   const span = end - start;
   const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const t = start + Math.round((span * f) / DAY) * DAY;

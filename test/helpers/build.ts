@@ -22,6 +22,8 @@ export interface Built {
   config: AppConfig;
   /** Every log line the app wrote, as text. */
   logs: string[];
+  /** The app's own route table (method and URL of every route it registered). */
+  routes: { method: string; url: string }[];
 }
 
 /** Builds the very app plugin the server runs, on an in-memory database; closed after the test. */
@@ -36,9 +38,13 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
   });
   const logger = { ...(loggerOptions(config.logLevel) as object), stream };
   const fastify = Fastify({ logger });
+  const routes: { method: string; url: string }[] = [];
+  fastify.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
   await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now });
   if (opts.extra) await opts.extra(fastify);
   await fastify.ready();
   t.after(() => fastify.close());
-  return { app: fastify, config, logs };
+  return { app: fastify, config, logs, routes };
 }
