@@ -56,13 +56,26 @@ function imapClient(s: ServerSettings, password: string, opts: MailCheckOptions)
   return client;
 }
 
+/** Resolves once the TCP socket is really closed (imapflow's own 'close' event comes before that). */
+function socketGone(client: ImapFlow): Promise<void> {
+  const socket = (client as unknown as { socket?: import('node:net').Socket | null }).socket;
+  if (!socket || socket.closed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    socket.once('close', () => setImmediate(resolve));
+    setTimeout(resolve, 2000).unref();
+  });
+}
+
+/** Logs out and waits for the socket to close, so a caller counting connections frees its slot only then. */
 async function closeImap(client: ImapFlow): Promise<void> {
+  const gone = socketGone(client);
   try {
     if (client.usable) await client.logout();
   } catch {
     /* already gone */
   } finally {
     client.close();
+    await gone;
   }
 }
 

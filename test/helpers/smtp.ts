@@ -69,5 +69,7 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
 
 /** Decodes a quoted-printable body enough to find links in it. */
 export function decodeQuotedPrintable(raw: string): string {
-  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  const bytes = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  // The escapes are bytes of UTF-8: read them back as such.
+  return Buffer.from(bytes, 'latin1').toString('utf8');
 }
