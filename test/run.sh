@@ -41,11 +41,15 @@ FILES=(
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts
   test/integration/v3-switch.test.ts
+  test/integration/staff-jobs.test.ts
+  test/integration/staff-jobs-restart.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
+  test/routes/staff.test.ts
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
+  test/browser/staff-bulk.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.

@@ -15,6 +15,8 @@ export interface SmtpOptions {
   users?: Record<string, string>;
   /** A password that makes the server answer with this reply (e.g. Gmail's 534-5.7.9). */
   replies?: Record<string, { code: number; text: string }>;
+  /** Wait this long after the end of DATA before answering 250 (a slow server: widens the window in which a client may die). */
+  acceptDelayMs?: number;
 }
 
 export interface TestSmtp {
@@ -48,6 +50,13 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        if (opts.acceptDelayMs) {
+          // The message is complete once the final "." arrived: a real server queues it then, whatever happens to the client.
+          const mail = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') };
+          received.push(mail);
+          setTimeout(() => cb(), opts.acceptDelayMs);
+          return;
+        }
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
