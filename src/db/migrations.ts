@@ -385,4 +385,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX staff_sign_in_failures_email ON staff_sign_in_failures (email, at);
   `,
+  // 5: the staff list's default order (by name) within the usual filters, without sorting the whole filter.
+  `
+  CREATE INDEX account_index_state_name ON account_index (state, sort_name, autoresponder_id);
+  CREATE INDEX account_index_version_name ON account_index (version, sort_name, autoresponder_id);
+  `,
 ];

@@ -130,6 +130,11 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       return prepared(`SELECT ${COLUMNS} FROM account_index WHERE autoresponder_id = ?`).get(autoresponderId) as AccountRow | undefined;
     },
 
+    /** The error codes that occur (the list's filter options); read from the index, not by counting rows. */
+    codes(): string[] {
+      return prepared(`SELECT DISTINCT last_error_code FROM account_index WHERE last_error_code IS NOT NULL ORDER BY 1`).pluck().all() as string[];
+    },
+
     /** Counts for the overview; `state` covers every migration, the others the listed ones. */
     counts(): { state: Record<string, number>; version: Record<string, number>; provider: Record<string, number>; code: Record<string, number> } {
       const group = (sql: string) =>

@@ -150,7 +150,7 @@ const staff: FastifyPluginAsync = async (fastify) => {
   });
 
   // ---- accounts list -------------------------------------------------------------------------
-  const errorCodes = () => [...new Set(['none', ...MAIL_CHECK_CODES, ...Object.keys(repos.accounts.counts().code)])];
+  const errorCodes = () => [...new Set(['none', ...MAIL_CHECK_CODES, ...repos.accounts.codes()])];
 
   function listModel(req: FastifyRequest, filter: AccountFilter, view: ListView) {
     const page = repos.accounts.page(filter, view);

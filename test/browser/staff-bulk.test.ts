@@ -99,7 +99,7 @@ test('support agent: sign in, filter the list, re-check all matching, confirm th
   await p2.goto(`${base}/staff`);
   await p2.getByRole('heading', { name: 'Przegląd migracji' }).waitFor();
   assert.match(await p2.locator('.countdown').innerText(), /Do terminu 31 mar 2027/);
-  const overflow = await p2.evaluate(() => document.documentElement.scrollWidth > window.innerWidth).catch(() => null);
+  const overflow = await p2.evaluate('document.documentElement.scrollWidth > window.innerWidth').catch(() => null);
   if (overflow !== null) assert.equal(overflow, false, 'no sideways scrolling on a phone');
   await p2.screenshot({ path: path.join(shots, '7-overview-phone.png'), fullPage: true });
 });

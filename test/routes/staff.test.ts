@@ -190,7 +190,7 @@ test('the list: filters, Polish search regardless of case, sorting, paging with 
     Array.from({ length: 60 }, (_, i) => ({ name: `Sprzedawca ${String(i).padStart(2, '0')}`, email: `s${i}@gmail.com`, login: `s_${i}`, mailbox: `s${i}@gmail.com`, version: (i % 2 ? 1 : 2) as 1 | 2 })),
   );
   const a = await staffAgent(app, 'viewer');
-  const names = (body: string) => [...body.matchAll(/<a href="\/staff\/accounts\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]);
+  const names = (body: string): string[] => [...body.matchAll(/<a href="\/staff\/accounts\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]!);
 
   const search = await a.get(`/staff/accounts?q=${encodeURIComponent('łódź')}`);
   assert.deepEqual(names(search.body), ['Sklep ŁÓDŹ Żółw']);
@@ -218,7 +218,7 @@ test('the list: filters, Polish search regardless of case, sorting, paging with 
   assert.equal(seen.length, 63);
   assert.equal(new Set(seen).size, 63, 'no row twice, none skipped');
   const collator = new Intl.Collator('en', { sensitivity: 'base' });
-  assert.deepEqual([...seen].sort((x, y) => (x!.toLocaleLowerCase('pl') < y!.toLocaleLowerCase('pl') ? -1 : 1)), seen, 'sorted by name');
+  assert.deepEqual([...seen].sort((x, y) => (x.toLocaleLowerCase('pl') < y.toLocaleLowerCase('pl') ? -1 : 1)), seen, 'sorted by name');
   void collator;
   const prev = /<a href="([^"]+)" rel="prev">/.exec(body)![1]!.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
   const back = await a.get(prev);
