@@ -355,11 +355,10 @@ const staff: FastifyPluginAsync = async (fastify) => {
   const bulkError = (req: FastifyRequest, reply: FastifyReply, field: string) =>
     staffPage(req, reply.code(422), 'bulk-error', { title: t(req)('staff.bulk.errorTitle'), message: `staff.bulk.errors.${['ids', 'action', 'scope', 'note', 'confirmedCount'].includes(field) ? field : 'action'}`, back: listUrl('/staff/accounts', formFilter(body(req)), {}) });
 
-  // Step 1: the agent picked rows or "all matching"; this page states the exact count and asks to confirm.
-  fastify.post('/staff/jobs/confirm', agent, async (req, reply) => {
-    const s = bulkSelection(req);
-    if (!s.ok) return bulkError(req, reply, s.field);
-    return staffPage(req, reply, 'confirm', {
+  type Selection = Extract<ReturnType<typeof bulkSelection>, { ok: true }>;
+  /** The confirmation page: the exact count, what will happen, and the selection carried in hidden fields. */
+  const confirmPage = (req: FastifyRequest, reply: FastifyReply, s: Selection, values = { note: '' }, errors: Record<string, string> = {}) =>
+    staffPage(req, reply, 'confirm', {
       title: t(req)(`staff.bulk.confirm.${s.data.action}`, { count: s.count }),
       action: s.data.action,
       scope: s.data.scope,
@@ -368,9 +367,15 @@ const staff: FastifyPluginAsync = async (fastify) => {
       filterHidden: Object.entries(filterParams(s.filter)).map(([name, value]) => ({ name, value })),
       filterText: Object.entries(filterParams(s.filter)).map(([k, v]) => `${t(req)(`staff.filters.${k}`)}: ${v}`).join(', '),
       back: listUrl('/staff/accounts', s.filter, {}),
-      values: { note: '' },
-      errors: {},
+      values,
+      errors,
     });
+
+  // Step 1: the agent picked rows or "all matching"; this page states the exact count and asks to confirm.
+  fastify.post('/staff/jobs/confirm', agent, async (req, reply) => {
+    const s = bulkSelection(req);
+    if (!s.ok) return bulkError(req, reply, s.field);
+    return confirmPage(req, reply, s);
   });
 
   // Step 2: confirmed. The job is stored; the runner takes it from the database.
@@ -381,17 +386,8 @@ const staff: FastifyPluginAsync = async (fastify) => {
     if (s.data.action === 'review') {
       const n = noteText.safeParse(s.data.note ?? '');
       if (!n.success) {
-        return staffPage(req, reply.code(422), 'confirm', {
-          title: t(req)(`staff.bulk.confirm.${s.data.action}`, { count: s.count }),
-          action: s.data.action,
-          scope: s.data.scope,
-          count: s.count,
-          ids: s.ids,
-          filterHidden: Object.entries(filterParams(s.filter)).map(([name, value]) => ({ name, value })),
-          back: listUrl('/staff/accounts', s.filter, {}),
-          values: { note: typeof s.data.note === 'string' ? s.data.note : '' },
-          errors: { note: (s.data.note ?? '').length > NOTE_MAX ? 'staff.account.errors.noteLong' : 'staff.bulk.errors.note' },
-        });
+        const typed = typeof s.data.note === 'string' ? s.data.note : '';
+        return confirmPage(req, reply.code(422), s, { note: typed }, { note: typed.length > NOTE_MAX ? 'staff.account.errors.noteLong' : 'staff.bulk.errors.note' });
       }
       note = n.data;
     }
