@@ -390,4 +390,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX account_index_state_name ON account_index (state, sort_name, autoresponder_id);
   CREATE INDEX account_index_version_name ON account_index (version, sort_name, autoresponder_id);
   `,
+  // 6: a trigram index over the list's folded search text: a substring search reads the index, not every row.
+  `
+  CREATE VIRTUAL TABLE account_search USING fts5(search, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1');
+  INSERT INTO account_search (rowid, search) SELECT autoresponder_id, search FROM account_index;
+  -- account_index is written with INSERT OR REPLACE, which fires no delete trigger: the insert trigger replaces.
+  CREATE TRIGGER account_search_insert AFTER INSERT ON account_index BEGIN
+    DELETE FROM account_search WHERE rowid = NEW.autoresponder_id;
+    INSERT INTO account_search (rowid, search) VALUES (NEW.autoresponder_id, NEW.search);
+  END;
+  CREATE TRIGGER account_search_delete AFTER DELETE ON account_index BEGIN
+    DELETE FROM account_search WHERE rowid = OLD.autoresponder_id;
+  END;
+  `,
 ];

@@ -61,7 +61,13 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     if (f.code === 'none') parts.push('last_error_code IS NULL');
     else if (f.code) (parts.push('last_error_code = ?'), params.push(f.code));
     if (f.inactiveDays) (parts.push('activity_at < ?'), params.push(new Date(now().getTime() - f.inactiveDays * 86_400_000).toISOString()));
-    if (f.q) (parts.push('instr(search, ?) > 0'), params.push(fold(f.q)));
+    if (f.q) {
+      const q = fold(f.q);
+      // Three characters or more: the trigram index (a quoted phrase of trigrams is an exact substring);
+      // shorter: a scan, as a trigram index cannot answer it.
+      if ([...q].length >= 3) (parts.push('autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)'), params.push(`"${q.replace(/"/g, '""')}"`));
+      else (parts.push('instr(search, ?) > 0'), params.push(q));
+    }
     return { sql: parts.join(' AND '), params };
   }
 

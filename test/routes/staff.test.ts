@@ -349,3 +349,15 @@ test('bulk review: confirm page shows the exact count; the job runs in the backg
   const items = app.services.db.prepare(`SELECT count(*) FROM audit_log WHERE action = 'job.item.done'`).pluck().get();
   assert.equal(items, 2);
 });
+
+test('search follows changes: a renamed seller is found by the new name only; a short query still works', async (t) => {
+  const { app, rows } = await setup(t);
+  const a = await staffAgent(app, 'viewer');
+  const s = app.services;
+  const jan = s.repos.sellers.getById(rows[0]!.sellerId)!;
+  s.repos.sellers.update(jan.id, { email: jan.email, name: 'Żaneta Źdźbło', allegroLogin: jan.allegroLogin });
+  assert.match((await a.get(`/staff/accounts?q=${encodeURIComponent('ŹDŹBŁO')}`)).body, /Żaneta Źdźbło/);
+  assert.match((await a.get(`/staff/accounts?q=${encodeURIComponent('kowalski')}`)).body, /Nic nie pasuje do filtrów/);
+  assert.match((await a.get(`/staff/accounts?q=${encodeURIComponent('ŁW')}`)).body, /Sklep ŁÓDŹ Żółw/, 'two letters: scanned');
+  assert.match((await a.get(`/staff/accounts?q=${encodeURIComponent('"; DROP')}`)).body, /Nic nie pasuje do filtrów/, 'quotes are data');
+});
