@@ -41,7 +41,6 @@ export default fp(
     hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
       return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
     });
-    hbs.registerHelper('includes', (list: unknown, v: unknown) => Array.isArray(list) && list.includes(v));
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),

@@ -4,7 +4,6 @@ export const JOB_KINDS = ['recheck', 'remind', 'review'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export type JobStatus = 'queued' | 'running' | 'cancelling' | 'cancelled' | 'done';
 export type ItemStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled' | 'unknown';
-export const FINISHED_ITEM: readonly ItemStatus[] = ['done', 'failed', 'skipped', 'cancelled', 'unknown'];
 
 export interface Job {
   id: number;
@@ -49,12 +48,10 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
   const byId = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
   const recent = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?`);
   const unfinished = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running', 'cancelling') ORDER BY id`);
-  const setStatus = db.prepare(`UPDATE jobs SET status = @status, updated_at = @at WHERE id = @id`);
   const start = db.prepare(`UPDATE jobs SET status = 'running', total = @total, started_at = @at, updated_at = @at WHERE id = @id AND status = 'queued'`);
   const finish = db.prepare(`UPDATE jobs SET status = @status, finished_at = @at, updated_at = @at WHERE id = @id`);
   const cancel = db.prepare(`UPDATE jobs SET status = 'cancelling', cancelled_by = @by, updated_at = @at WHERE id = @id AND status IN ('queued', 'running')`);
   const insertItem = db.prepare(`INSERT OR IGNORE INTO job_items (job_id, autoresponder_id, status, updated_at) VALUES (?, ?, 'pending', ?)`);
-  const itemById = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE id = ?`);
   const pendingItems = db.prepare(
     `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'pending' AND id > ?
        AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`,
@@ -91,11 +88,9 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
         return start.run({ id: jobId, total: autoresponderIds.length, at }).changes === 1;
       })();
     },
-    setStatus: (id: number, status: JobStatus) => setStatus.run({ id, status, at: now().toISOString() }),
     finish: (id: number, status: 'done' | 'cancelled') => finish.run({ id, status, at: now().toISOString() }),
     requestCancel: (id: number, by: number) => cancel.run({ id, by, at: now().toISOString() }).changes === 1,
     cancelPending: (jobId: number) => cancelPending.run(now().toISOString(), jobId).changes,
-    item: (id: number) => itemById.get(id) as JobItem | undefined,
     /** Pending items due now (a retry waits for its time), in id order after an id. */
     pending: (jobId: number, afterId: number, limit: number, at: Date) => pendingItems.all(jobId, afterId, at.toISOString(), limit) as JobItem[],
     /** Takes an item for processing; false when someone else did (or it is no longer pending). */
@@ -133,7 +128,6 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
   const set = db.prepare(`UPDATE reminders SET status = @status, error = @error, sent_at = CASE WHEN @status = 'sent' THEN @at ELSE sent_at END WHERE id = @id`);
   const lastFor = db.prepare(`SELECT max(created_at) FROM reminders WHERE seller_id = ? AND status != 'failed'`).pluck();
   const inJob = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE job_id = ? AND seller_id = ? AND status != 'failed'`);
-  const byItem = db.prepare(`SELECT id, status FROM reminders WHERE item_id = ? ORDER BY id DESC LIMIT 1`);
   const interrupted = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE status IN ('sending', 'committing')`);
   const statusOf = db.prepare(`SELECT status FROM reminders WHERE id = ?`).pluck();
   const countSent = db.prepare(`SELECT count(*) FROM reminders WHERE status = 'sent'`).pluck();
@@ -143,7 +137,6 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
     set: (id: number, status: ReminderStatus, error: string | null = null) => set.run({ id, status, error, at: now().toISOString() }),
     lastFor: (sellerId: number) => lastFor.get(sellerId) as string | null,
     inJob: (jobId: number, sellerId: number) => inJob.get(jobId, sellerId) as { id: number; status: ReminderStatus; itemId: number | null } | undefined,
-    byItem: (itemId: number) => byItem.get(itemId) as { id: number; status: ReminderStatus } | undefined,
     interrupted: () => interrupted.all() as { id: number; status: ReminderStatus; itemId: number | null }[],
     countSent: () => countSent.get() as number,
     statusOf: (id: number) => statusOf.get(id) as ReminderStatus | undefined,

@@ -25,7 +25,6 @@ export interface RunnerStats {
   /** The most items in flight at once since start, overall and per host. */
   peak: number;
   peakPerHost: Record<string, number>;
-  peakPerMailbox: number;
 }
 
 /** Backoff with full jitter: a busy server is not hit by every item at the same moment. */
@@ -47,7 +46,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
   const inFlight = new Map<number, Promise<void>>();
   const hostLoad = new Map<string, number>();
   const busyKeys = new Set<string>();
-  const stats: RunnerStats = { inFlight: 0, peak: 0, peakPerHost: {}, peakPerMailbox: 0 };
+  const stats: RunnerStats = { inFlight: 0, peak: 0, peakPerHost: {} };
   let stopping = false;
   let pumping = false;
   let again = false;
@@ -146,7 +145,6 @@ export function createJobRunner(opts: JobRunnerOptions) {
       hostLoad.set(res.host, n);
       stats.peakPerHost[res.host] = Math.max(stats.peakPerHost[res.host] ?? 0, n);
     }
-    if (res.key?.startsWith('mailbox:')) stats.peakPerMailbox = Math.max(stats.peakPerMailbox, 1);
     const p = process(job, item, res).finally(() => {
       inFlight.delete(item.id);
       stats.inFlight = inFlight.size;
