@@ -34,6 +34,14 @@ export interface JobItem {
   updatedAt: string;
 }
 
+/** A pending item with its account's seller, mailbox, mail host and version (null when the account is gone). */
+export interface PendingItem extends JobItem {
+  sellerId: number | null;
+  mailboxId: number | null;
+  mailHost: string | null;
+  version: number | null;
+}
+
 const JOB_COLUMNS = `id, kind, status, selection, filter, ids, note, confirmed_count AS confirmedCount, total, created_by AS createdBy,
   cancelled_by AS cancelledBy, created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt`;
 const ITEM_COLUMNS = `id, job_id AS jobId, autoresponder_id AS autoresponderId, status, attempts, next_attempt_at AS nextAttemptAt,
@@ -52,9 +60,13 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
   const finish = db.prepare(`UPDATE jobs SET status = @status, finished_at = @at, updated_at = @at WHERE id = @id`);
   const cancel = db.prepare(`UPDATE jobs SET status = 'cancelling', cancelled_by = @by, updated_at = @at WHERE id = @id AND status IN ('queued', 'running')`);
   const insertItem = db.prepare(`INSERT OR IGNORE INTO job_items (job_id, autoresponder_id, status, updated_at) VALUES (?, ?, 'pending', ?)`);
+  // With what each item competes for (its seller, mailbox, mail host), read in the same query.
   const pendingItems = db.prepare(
-    `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'pending' AND id > ?
-       AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`,
+    `SELECT i.id, i.job_id AS jobId, i.autoresponder_id AS autoresponderId, i.status, i.attempts, i.next_attempt_at AS nextAttemptAt,
+            i.outcome, i.error, i.updated_at AS updatedAt, a.seller_id AS sellerId, a.mailbox_id AS mailboxId, a.mail_host AS mailHost, a.version
+       FROM job_items i LEFT JOIN account_index a ON a.autoresponder_id = i.autoresponder_id
+      WHERE i.job_id = ? AND i.status = 'pending' AND i.id > ? AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= ?)
+      ORDER BY i.id LIMIT ?`,
   );
   const claim = db.prepare(`UPDATE job_items SET status = 'running', attempts = attempts + 1, updated_at = @at WHERE id = @id AND status = 'pending'`);
   const settle = db.prepare(
@@ -92,7 +104,7 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     requestCancel: (id: number, by: number) => cancel.run({ id, by, at: now().toISOString() }).changes === 1,
     cancelPending: (jobId: number) => cancelPending.run(now().toISOString(), jobId).changes,
     /** Pending items due now (a retry waits for its time), in id order after an id. */
-    pending: (jobId: number, afterId: number, limit: number, at: Date) => pendingItems.all(jobId, afterId, at.toISOString(), limit) as JobItem[],
+    pending: (jobId: number, afterId: number, limit: number, at: Date) => pendingItems.all(jobId, afterId, at.toISOString(), limit) as PendingItem[],
     /** Takes an item for processing; false when someone else did (or it is no longer pending). */
     claim: (id: number) => claim.run({ id, at: now().toISOString() }).changes === 1,
     settle(id: number, status: Exclude<ItemStatus, 'pending' | 'running'>, outcome: string | null, error: string | null = null): void {

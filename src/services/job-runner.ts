@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { filterFromJson } from '../domain/account-filter.js';
-import type { Job, JobItem } from '../repositories/jobs.js';
+import type { Job, JobItem, PendingItem } from '../repositories/jobs.js';
 import type { Services } from './index.js';
 import type { ActionOutcome, StaffActions } from './staff-actions.js';
 
@@ -102,12 +102,11 @@ export function createJobRunner(opts: JobRunnerOptions) {
   }
 
   /** What an item competes for: its mailbox and mail host (re-check), its seller (reminder). */
-  function resourcesOf(job: Job, item: JobItem): { key: string | null; host: string | null } {
-    if (job.kind === 'review') return { key: null, host: null };
-    const row = repos.accounts.get(item.autoresponderId);
-    if (job.kind === 'remind') return { key: row ? `seller:${row.sellerId}` : null, host: null };
-    if (!row || row.version === 3) return { key: row ? `seller:${row.sellerId}:allegro` : null, host: row?.version === 3 ? 'allegro' : null };
-    return { key: row.mailboxId ? `mailbox:${row.mailboxId}` : null, host: row.mailHost };
+  function resourcesOf(job: Job, item: PendingItem): { key: string | null; host: string | null } {
+    if (job.kind === 'review' || item.sellerId === null) return { key: null, host: null };
+    if (job.kind === 'remind') return { key: `seller:${item.sellerId}`, host: null };
+    if (item.version === 3) return { key: `seller:${item.sellerId}:allegro`, host: 'allegro' };
+    return { key: item.mailboxId ? `mailbox:${item.mailboxId}` : null, host: item.mailHost };
   }
 
   async function process(job: Job, item: JobItem, res: { key: string | null; host: string | null }): Promise<void> {
