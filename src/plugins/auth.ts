@@ -5,6 +5,7 @@ import type { Keyring } from '../crypto/secret-box.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isLang } from '../i18n/index.js';
 import type { Seller } from '../repositories/sellers.js';
+import type { SessionKind, SessionsRepository } from '../repositories/sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +36,38 @@ export function safeNext(next: unknown): string {
 }
 
 /**
+ * A server-side session carried in one cookie: read it back (sliding its expiry), start a fresh one
+ * (a new id; the old session, if any, is destroyed) and end it. Seller and staff sessions both use it,
+ * each with its own cookie, path, kind and idle timeout.
+ */
+export function cookieSession(
+  sessions: SessionsRepository,
+  opts: { cookie: string; kind: SessionKind; path: string; idleMs: number; secure: boolean },
+) {
+  const cookieOptions = { path: opts.path, httpOnly: true, sameSite: 'lax' as const, secure: opts.secure };
+  const drop = (request: FastifyRequest) => {
+    const old = request.cookies[opts.cookie];
+    if (old) sessions.destroy(old);
+  };
+  return {
+    /** The subject of the live session of this kind, if any. */
+    resume(request: FastifyRequest): number | null {
+      const value = request.cookies[opts.cookie];
+      const session = value ? sessions.resume(value, opts.idleMs) : undefined;
+      return session?.kind === opts.kind ? session.subjectId : null;
+    },
+    start(reply: FastifyReply, subjectId: number): void {
+      drop(reply.request);
+      reply.setCookie(opts.cookie, sessions.create(opts.kind, subjectId, opts.idleMs), cookieOptions);
+    },
+    end(reply: FastifyReply): void {
+      drop(reply.request);
+      reply.clearCookie(opts.cookie, cookieOptions);
+    },
+  };
+}
+
+/**
  * Cookies (signed with a key derived from the encryption key), CSRF on every state-changing request,
  * and server-side seller sessions in SQLite.
  */
@@ -53,32 +86,21 @@ export default fp(
     });
 
     const { sessions, sellers } = fastify.services.repos;
-    const idleMs = fastify.config.sessionIdleMs;
+    const session = cookieSession(sessions, { cookie: SESSION_COOKIE, kind: 'seller', path: '/', idleMs: fastify.config.sessionIdleMs, secure });
     fastify.decorateRequest('seller', null);
     fastify.addHook('onRequest', async (request) => {
-      const value = request.cookies[SESSION_COOKIE];
-      if (!value) return;
-      const session = sessions.resume(value, idleMs);
-      if (session?.kind === 'seller') {
-        request.seller = sellers.getById(session.subjectId) ?? null;
-        // The seller's own language, unless they picked one with the switch.
-        if (request.seller && !isLang(request.cookies.lang) && !isLang((request.query as Record<string, unknown>)?.lang)) request.lang = request.seller.language;
-      }
+      const sellerId = session.resume(request);
+      if (sellerId === null) return;
+      request.seller = sellers.getById(sellerId) ?? null;
+      // The seller's own language, unless they picked one with the switch.
+      if (request.seller && !isLang(request.cookies.lang) && !isLang((request.query as Record<string, unknown>)?.lang)) request.lang = request.seller.language;
     });
-
-    const cookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure };
-    const dropSession = (request: FastifyRequest) => {
-      const old = request.cookies[SESSION_COOKIE];
-      if (old) sessions.destroy(old);
-    };
     fastify.decorateReply('signInSeller', function (this: FastifyReply, sellerId: number) {
-      dropSession(this.request);
-      this.setCookie(SESSION_COOKIE, sessions.create('seller', sellerId, idleMs), cookieOptions);
+      session.start(this, sellerId);
       sellers.markSeen(sellerId);
     });
     fastify.decorateReply('signOut', function (this: FastifyReply) {
-      dropSession(this.request);
-      this.clearCookie(SESSION_COOKIE, cookieOptions);
+      session.end(this);
     });
     fastify.decorate('requireSeller', async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.seller) return;

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, preHandlerAsyncHookHandler } from 'fastify';
+import { cookieSession } from './auth.js';
 import type { StaffRole, StaffUser } from '../repositories/staff.js';
 
 declare module 'fastify' {
@@ -31,32 +32,26 @@ export const hasRole = (have: StaffRole, need: StaffRole) => RANK[have] >= RANK[
 export default fp(
   async (fastify) => {
     const { sessions, staff } = fastify.services.repos;
-    const idleMs = fastify.config.staffSessionIdleMs;
-    const secure = fastify.config.publicUrl.startsWith('https:');
-    const cookieOptions = { path: '/staff', httpOnly: true, sameSite: 'lax' as const, secure };
+    const session = cookieSession(sessions, {
+      cookie: STAFF_COOKIE,
+      kind: 'staff',
+      path: '/staff',
+      idleMs: fastify.config.staffSessionIdleMs,
+      secure: fastify.config.publicUrl.startsWith('https:'),
+    });
 
     fastify.decorateRequest('staff', null);
     fastify.addHook('onRequest', async (request) => {
       if (!request.url.startsWith('/staff')) return;
-      const value = request.cookies[STAFF_COOKIE];
-      if (!value) return;
-      const session = sessions.resume(value, idleMs);
-      if (session?.kind !== 'staff') return;
-      const user = staff.getById(session.subjectId);
+      const staffId = session.resume(request);
+      const user = staffId === null ? undefined : staff.getById(staffId);
       if (user && !user.disabledAt) request.staff = user;
     });
-
-    const drop = (request: FastifyRequest) => {
-      const old = request.cookies[STAFF_COOKIE];
-      if (old) sessions.destroy(old);
-    };
     fastify.decorateReply('signInStaff', function (this: FastifyReply, staffId: number) {
-      drop(this.request);
-      this.setCookie(STAFF_COOKIE, sessions.create('staff', staffId, idleMs), cookieOptions);
+      session.start(this, staffId);
     });
     fastify.decorateReply('signOutStaff', function (this: FastifyReply) {
-      drop(this.request);
-      this.clearCookie(STAFF_COOKIE, cookieOptions);
+      session.end(this);
     });
 
     fastify.decorate('requireStaff', (role: StaffRole): preHandlerAsyncHookHandler => {
