@@ -17,7 +17,7 @@ import { MAIL_CHECK_CODES } from '../domain/mail-errors.js';
 import { NotFoundError } from '../errors.js';
 import { hasRole } from '../plugins/staff-auth.js';
 import type { AccountRow } from '../repositories/accounts.js';
-import { JOB_KINDS, type JobKind } from '../repositories/jobs.js';
+import { JOB_KINDS, type Job, type JobKind } from '../repositories/jobs.js';
 import { STAFF_ROLES, type StaffRole } from '../repositories/staff.js';
 import { csvLine, CSV_BOM } from '../services/csv.js';
 import { countdown, progressChart } from '../services/staff-overview.js';
@@ -145,23 +145,22 @@ const staff: FastifyPluginAsync = async (fastify) => {
       remaining: listed - migrated - (counts.state.reviewed ?? 0),
       chart: progressChart(repos, now(), config.migrationDeadline),
       countdown: countdown(config.migrationDeadline, now()),
-      recentJobs: repos.jobs.recent(5).map((j) => jobSummary(j.id)),
+      recentJobs: repos.jobs.recent(5).map(jobSummary),
     });
   });
 
   // ---- accounts list -------------------------------------------------------------------------
   const errorCodes = () => [...new Set(['none', ...MAIL_CHECK_CODES, ...repos.accounts.codes()])];
 
-  function listModel(req: FastifyRequest, filter: AccountFilter, view: ListView) {
+  function listModel(filter: AccountFilter, view: ListView) {
     const page = repos.accounts.page(filter, view);
-    const lang = req.lang;
     const sortLink = (s: (typeof SORTS)[number]) => {
       const dir = view.sort === s && view.dir === 'asc' ? 'desc' : 'asc';
       return { key: s, href: listUrl('/staff/accounts', filter, { sort: s, dir, size: view.size }), active: view.sort === s, dir: view.sort === s ? view.dir : null, aria: view.sort === s ? (view.dir === 'asc' ? 'ascending' : 'descending') : null };
     };
     const pages = Math.max(1, Math.ceil(page.total / view.size));
     return {
-      rows: page.rows.map((r) => rowView(r, lang)),
+      rows: page.rows.map(rowView),
       total: page.total,
       page: view.page,
       pages,
@@ -174,13 +173,13 @@ const staff: FastifyPluginAsync = async (fastify) => {
     };
   }
 
-  function rowView(r: AccountRow, _lang: string) {
+  function rowView(r: AccountRow) {
     return { ...r, lastCheckedAt: r.lastCheckedAt || null, href: `/staff/accounts/${r.autoresponderId}` };
   }
 
   fastify.get('/staff/accounts', viewer, async (req, reply) => {
     const { filter, view, errors } = parseListQuery(req.query as Record<string, unknown>);
-    const model = listModel(req, filter, view);
+    const model = listModel(filter, view);
     const hasErrors = Object.keys(errors).length > 0;
     return staffPage(req, reply.code(hasErrors ? 400 : 200), 'accounts', {
       title: t(req)('staff.accounts.title'),
@@ -271,9 +270,10 @@ const staff: FastifyPluginAsync = async (fastify) => {
     };
   }
 
+  /** The autoresponder id from the URL, when it is on the list; otherwise 404. */
   const accountId = (req: FastifyRequest) => {
     const p = idParam.safeParse(req.params);
-    if (!p.success) throw new NotFoundError();
+    if (!p.success || !repos.accounts.get(p.data.id)) throw new NotFoundError();
     return p.data.id;
   };
 
@@ -294,7 +294,6 @@ const staff: FastifyPluginAsync = async (fastify) => {
 
   fastify.post('/staff/accounts/:id/recheck', agent, async (req, reply) => {
     const id = accountId(req);
-    accountModel(id);
     const o = await staffActions.recheck(id, 'staff', actor(req));
     repos.audit.append({ actor: actor(req), action: 'staff.recheck', targetType: 'autoresponder', targetId: id, details: { outcome: o.outcome } });
     return afterAction(reply, id, 'recheck', o);
@@ -302,7 +301,6 @@ const staff: FastifyPluginAsync = async (fastify) => {
 
   fastify.post('/staff/accounts/:id/remind', agent, async (req, reply) => {
     const id = accountId(req);
-    accountModel(id);
     const o = await staffActions.remind(id, { jobId: null, itemId: null, staffId: req.staff!.id });
     if (o.status !== 'done') repos.audit.append({ actor: actor(req), action: 'staff.remind_not_sent', targetType: 'autoresponder', targetId: id, details: { outcome: o.outcome } });
     return afterAction(reply, id, 'remind', o);
@@ -315,7 +313,6 @@ const staff: FastifyPluginAsync = async (fastify) => {
       const raw = typeof body(req).note === 'string' ? (body(req).note as string).slice(0, NOTE_MAX + 100) : '';
       return showAccount(req, reply.code(422), id, { noteError: raw.length > NOTE_MAX ? 'staff.account.errors.noteLong' : 'staff.account.errors.noteEmpty', noteValue: raw });
     }
-    accountModel(id);
     staffActions.note(id, parsed.data, actor(req));
     return reply.redirect(`/staff/accounts/${id}?done=note&outcome=ok#result`, 303);
   });
@@ -325,14 +322,12 @@ const staff: FastifyPluginAsync = async (fastify) => {
     const raw = body(req).note;
     const parsed = raw === undefined || raw === '' ? { success: true as const, data: null } : noteText.safeParse(raw);
     if (!parsed.success) return showAccount(req, reply.code(422), id, { reviewError: 'staff.account.errors.noteLong' });
-    accountModel(id);
     const o = staffActions.review(id, parsed.data, actor(req));
     return afterAction(reply, id, 'review', o);
   });
 
   fastify.post('/staff/accounts/:id/reopen', agent, async (req, reply) => {
     const id = accountId(req);
-    accountModel(id);
     const o = staffActions.reopen(id, actor(req));
     return afterAction(reply, id, 'reopen', o);
   });
@@ -409,10 +404,8 @@ const staff: FastifyPluginAsync = async (fastify) => {
     return reply.redirect(`/staff/jobs/${jobId}`, 303);
   });
 
-  function jobSummary(id: number) {
-    const job = repos.jobs.get(id);
-    if (!job) throw new NotFoundError();
-    const counts = repos.jobs.counts(id);
+  function jobSummary(job: Job) {
+    const counts = repos.jobs.counts(job.id);
     const total = job.total ?? job.confirmedCount;
     const finished = counts.done + counts.failed + counts.skipped + counts.cancelled + counts.unknown;
     const active = ['queued', 'running', 'cancelling'].includes(job.status);
@@ -431,13 +424,15 @@ const staff: FastifyPluginAsync = async (fastify) => {
   }
 
   fastify.get('/staff/jobs', viewer, async (req, reply) =>
-    staffPage(req, reply, 'jobs', { title: t(req)('staff.jobs.title'), jobs: repos.jobs.recent(50).map((j) => jobSummary(j.id)) }),
+    staffPage(req, reply, 'jobs', { title: t(req)('staff.jobs.title'), jobs: repos.jobs.recent(50).map(jobSummary) }),
   );
 
   fastify.get('/staff/jobs/:id', viewer, async (req, reply) => {
     const p = idParam.safeParse(req.params);
     if (!p.success) throw new NotFoundError();
-    const job = jobSummary(p.data.id);
+    const found = repos.jobs.get(p.data.id);
+    if (!found) throw new NotFoundError();
+    const job = jobSummary(found);
     const problems = repos.jobs.problems(job.id).map((i) => ({ ...i, account: repos.accounts.get(i.autoresponderId) }));
     return staffPage(req, reply, 'job', {
       title: t(req)(`staff.jobs.kind.${job.kind}`) + ` #${job.id}`,
