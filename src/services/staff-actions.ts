@@ -129,27 +129,27 @@ export function createStaffActions(deps: StaffActionsDeps) {
     return null;
   }
 
-  function reminderMail(sellerId: number, link: string) {
+  /** The seller's autoresponders that still need something from them (what a reminder is about). */
+  function openAutoresponders(sellerId: number): { version: number; mailbox: string }[] {
+    return repos.autoresponders
+      .listBySeller(sellerId)
+      .filter((a) => OPEN_STATES.has(repos.migrations.findByAutoresponder(a.id)?.state ?? ''))
+      .map((a) => ({ version: a.version, mailbox: (a.mailboxId ? repos.mailboxes.getById(a.mailboxId)?.email : undefined) ?? '' }));
+  }
+
+  function reminderMail(sellerId: number, open: { version: number; mailbox: string }[], link: string) {
     const seller = repos.sellers.getById(sellerId)!;
     const lang: Lang = seller.language;
     const t = i18n.t(lang);
-    const open = repos.autoresponders
-      .listBySeller(sellerId)
-      .map((a) => ({ a, m: repos.migrations.findByAutoresponder(a.id) }))
-      .filter(({ m }) => m && OPEN_STATES.has(m.state))
-      .map(({ a }) => {
-        const mb = a.mailboxId ? repos.mailboxes.getById(a.mailboxId) : undefined;
-        return { name: t('mail.reminder.autoresponder', { version: a.version }), mailbox: mb?.email ?? '' };
-      });
     const data = {
       lang,
       name: seller.name,
       link,
-      autoresponders: open,
+      autoresponders: open.map((o) => ({ name: t('mail.reminder.autoresponder', { version: o.version }), mailbox: o.mailbox })),
       deadline: deps.migrationDeadline ? formatDateTime(deps.migrationDeadline.toISOString(), lang) : null,
       expiryHours: REMINDER_LINK_TTL_MS / 3_600_000,
     };
-    return { seller, open, subject: t('mail.reminder.subject'), html: reminderHtml(data), text: reminderText(data) };
+    return { seller, subject: t('mail.reminder.subject'), html: reminderHtml(data), text: reminderText(data) };
   }
 
   /**
@@ -163,10 +163,8 @@ export function createStaffActions(deps: StaffActionsDeps) {
     if (mailer.mode === 'none') return { status: 'failed', outcome: 'MIG_ERR_MAIL_NOT_CONFIGURED', retry: false };
     const block = reminderBlock(a.sellerId, ctx);
     if (block) return { status: 'skipped', outcome: block };
-    const token = repos.loginTokens.issue(a.sellerId, REMINDER_LINK_TTL_MS);
-    const link = `${deps.publicUrl}/login/verify?token=${encodeURIComponent(token)}&next=${encodeURIComponent('/migration')}`;
-    const mail = reminderMail(a.sellerId, link);
-    if (mail.open.length === 0) return { status: 'skipped', outcome: 'nothing_to_do' };
+    const open = openAutoresponders(a.sellerId);
+    if (open.length === 0) return { status: 'skipped', outcome: 'nothing_to_do' };
     let reminderId: number;
     try {
       reminderId = repos.reminders.begin({ sellerId: a.sellerId, jobId: ctx.jobId, itemId: ctx.itemId, staffId: ctx.staffId });
@@ -175,7 +173,12 @@ export function createStaffActions(deps: StaffActionsDeps) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return { status: 'skipped', outcome: 'already_in_job' };
       throw err;
     }
+    let language: string;
     try {
+      // The sign-in link is made only for a reminder that is really going out.
+      const token = repos.loginTokens.issue(a.sellerId, REMINDER_LINK_TTL_MS);
+      const mail = reminderMail(a.sellerId, open, `${deps.publicUrl}/login/verify?token=${encodeURIComponent(token)}&next=${encodeURIComponent('/migration')}`);
+      language = mail.seller.language;
       await mailer.sendTracked({ to: mail.seller.email, subject: mail.subject, text: mail.text, html: mail.html }, () => repos.reminders.set(reminderId, 'committing'));
     } catch (err) {
       const committed = repos.reminders.statusOf(reminderId) === 'committing';
@@ -191,7 +194,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
     }
     db.transaction(() => {
       repos.reminders.set(reminderId, 'sent');
-      audit('reminder.sent', a, ctx, { language: mail.seller.language, autoresponders: mail.open.length });
+      audit('reminder.sent', a, ctx, { language, autoresponders: open.length });
     })();
     return { status: 'done', outcome: 'sent' };
   }
