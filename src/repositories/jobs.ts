@@ -65,7 +65,7 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     `SELECT i.id, i.job_id AS jobId, i.autoresponder_id AS autoresponderId, i.status, i.attempts, i.next_attempt_at AS nextAttemptAt,
             i.outcome, i.error, i.updated_at AS updatedAt, a.seller_id AS sellerId, a.mailbox_id AS mailboxId, a.mail_host AS mailHost, a.version
        FROM job_items i LEFT JOIN account_index a ON a.autoresponder_id = i.autoresponder_id
-      WHERE i.job_id = ? AND i.status = 'pending' AND i.id > ? AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= ?)
+      WHERE i.job_id = ? AND i.status = 'pending' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= ?)
       ORDER BY i.id LIMIT ?`,
   );
   const claim = db.prepare(`UPDATE job_items SET status = 'running', attempts = attempts + 1, updated_at = @at WHERE id = @id AND status = 'pending'`);
@@ -103,8 +103,8 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     finish: (id: number, status: 'done' | 'cancelled') => finish.run({ id, status, at: now().toISOString() }),
     requestCancel: (id: number, by: number) => cancel.run({ id, by, at: now().toISOString() }).changes === 1,
     cancelPending: (jobId: number) => cancelPending.run(now().toISOString(), jobId).changes,
-    /** Pending items due now (a retry waits for its time), in id order after an id. */
-    pending: (jobId: number, afterId: number, limit: number, at: Date) => pendingItems.all(jobId, afterId, at.toISOString(), limit) as PendingItem[],
+    /** The oldest pending items due now (a retry waits for its time), in id order. */
+    pending: (jobId: number, limit: number, at: Date) => pendingItems.all(jobId, at.toISOString(), limit) as PendingItem[],
     /** Takes an item for processing; false when someone else did (or it is no longer pending). */
     claim: (id: number) => claim.run({ id, at: now().toISOString() }).changes === 1,
     settle(id: number, status: Exclude<ItemStatus, 'pending' | 'running'>, outcome: string | null, error: string | null = null): void {

@@ -8,6 +8,8 @@ import type { ActionOutcome, StaffActions } from './staff-actions.js';
 export const MAX_ATTEMPTS = 4;
 export const BACKOFF_BASE_MS = 2_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
+/** Pending items a pump looks at per job: enough to get past a few busy hosts, bounded for large jobs. */
+export const LOOKAHEAD = 400;
 
 export interface JobRunnerOptions {
   services: Services;
@@ -156,21 +158,17 @@ export function createJobRunner(opts: JobRunnerOptions) {
   }
 
   function fill(job: Job): void {
-    let after = 0;
-    // Look a little further than the free slots: items waiting for a busy host or mailbox are passed over.
-    while (!stopping && inFlight.size < opts.concurrency) {
-      const batch = repos.jobs.pending(job.id, after, 200, now());
-      if (batch.length === 0) return;
-      for (const item of batch) {
-        after = item.id;
-        if (inFlight.size >= opts.concurrency) return;
-        if (inFlight.has(item.id)) continue;
-        const res = resourcesOf(job, item);
-        if (res.key && busyKeys.has(res.key)) continue;
-        if (res.host && res.host !== 'allegro' && (hostLoad.get(res.host) ?? 0) >= opts.perHost) continue;
-        if (!repos.jobs.claim(item.id)) continue;
-        launch(job, item, res);
-      }
+    // Look a little further than the free slots (items waiting for a busy host or mailbox are passed
+    // over), but not through every pending item on each pump: the oldest LOOKAHEAD are enough.
+    const batch = repos.jobs.pending(job.id, LOOKAHEAD, now());
+    for (const item of batch) {
+      if (stopping || inFlight.size >= opts.concurrency) return;
+      if (inFlight.has(item.id)) continue;
+      const res = resourcesOf(job, item);
+      if (res.key && busyKeys.has(res.key)) continue;
+      if (res.host && res.host !== 'allegro' && (hostLoad.get(res.host) ?? 0) >= opts.perHost) continue;
+      if (!repos.jobs.claim(item.id)) continue;
+      launch(job, item, res);
     }
   }
 
