@@ -37,6 +37,7 @@ FILES=(
   test/unit/contract-copy.test.ts
   test/unit/maintenance.test.ts
   test/unit/password.test.ts
+  test/unit/i18n.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts
@@ -62,6 +63,9 @@ if [[ "${on_disk[*]}" != "${listed[*]}" ]]; then
 fi
 
 mkdir -p test-output
+# What the app logs, renders and exports during the run, and the secrets the tests give it (see
+# test/helpers/transcript.ts); scanned after the last test.
+rm -rf test-output/transcripts
 echo "== typecheck"
 npx --no-install tsc --noEmit
 
@@ -84,4 +88,6 @@ if empty=$(grep -E '^(ok|not ok) [0-9]+ - .*\.test\.ts$' test-output/results.tap
   echo "${empty}" >&2
   exit 1
 fi
+echo "== secrets in logs, pages and exports"
+npx --no-install tsx test/secret-scan.ts || status=1
 exit "${status}"

@@ -27,20 +27,86 @@ export async function createI18n() {
     interpolation: { escapeValue: false }, // handlebars escapes
     returnNull: false,
   });
+  // One translate function per language, built once. A key asked for without options always gives
+  // the same text, so it is looked up once (the catalogs never change while the process runs); the
+  // cache is bounded in case a key is ever built from data.
+  const plain = new Map<string, string>();
+  // Texts with simple {{name}} placeholders and simple values are filled in here: i18next's general
+  // path (plurals, context, nesting, formats) costs several microseconds a call, and a page makes
+  // dozens. Anything else, or a placeholder left without a value, goes to i18next.
+  const templates = new Map<string, string | null>();
+  const template = (lang: Lang, key: string): string | null => {
+    const k = `${lang}:${key}`;
+    let v = templates.get(k);
+    if (v === undefined) {
+      const raw = instance.getResource(lang, 'translation', key) ?? instance.getResource(DEFAULT_LANG, 'translation', key);
+      v = typeof raw === 'string' && !raw.includes('$t(') && !/\{\{[^}]*[^\w\s}][^}]*\}\}/.test(raw) ? raw : null;
+      if (templates.size < 10_000) templates.set(k, v);
+    }
+    return v;
+  };
+  const fill = (raw: string, vars: Record<string, unknown>): string | null => {
+    let missing = false;
+    const out = raw.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
+      const value = vars[name];
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      missing = true;
+      return '';
+    });
+    return missing ? null : out;
+  };
+  const fixed = Object.fromEntries(
+    LANGUAGES.map((lang) => {
+      const ft = instance.getFixedT(lang);
+      const t = (key: string | string[], opts?: unknown) => {
+        if (typeof key !== 'string') return ft(key as never, opts as never);
+        if (opts !== undefined) {
+          if (isSimpleOptions(opts)) {
+            const raw = template(lang, key);
+            const text = raw === null ? null : fill(raw, opts);
+            if (text !== null) return text;
+          }
+          return ft(key as never, opts as never);
+        }
+        const k = `${lang}:${key}`;
+        let v = plain.get(k);
+        if (v === undefined) {
+          v = ft(key) as string;
+          if (plain.size < 10_000) plain.set(k, v);
+        }
+        return v;
+      };
+      return [lang, t as unknown as TFunction];
+    }),
+  ) as Record<Lang, TFunction>;
   return {
     t(lang: Lang): TFunction {
-      return instance.getFixedT(lang);
+      return fixed[lang] ?? fixed[DEFAULT_LANG];
     },
     exists: (key: string, lang: Lang) => instance.exists(key, { lng: lang }),
+    /** i18next itself, without the shortcuts above: the tests check both give the same text. */
+    exact: (lang: Lang): TFunction => instance.getFixedT(lang),
   };
 }
 export type I18n = Awaited<ReturnType<typeof createI18n>>;
 
+/** i18next options that change what is looked up or how: these calls always go through i18next. */
+const SPECIAL_OPTIONS = new Set(['count', 'context', 'defaultValue', 'lng', 'lngs', 'ns', 'returnObjects', 'returnDetails', 'joinArrays', 'postProcess', 'interpolation', 'replace', 'ordinal', 'keySeparator', 'nsSeparator', 'fallbackLng', 'skipInterpolation']);
+
+function isSimpleOptions(opts: unknown): opts is Record<string, unknown> {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return false;
+  for (const k in opts) if (SPECIAL_OPTIONS.has(k) || k.startsWith('defaultValue')) return false;
+  return true;
+}
+
+// Making an Intl.DateTimeFormat costs far more than using one: one per language, made once.
+const dateTimeFormats: Record<Lang, Intl.DateTimeFormat> = {
+  pl: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, dateStyle: 'medium', timeStyle: 'short' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, dateStyle: 'medium', timeStyle: 'short' }),
+};
+
 export function formatDateTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return '';
-  return new Intl.DateTimeFormat(lang === 'pl' ? 'pl-PL' : 'en-GB', {
-    timeZone: TIME_ZONE,
-    dateStyle: 'medium',
-    timeStyle: 'short',
-  }).format(new Date(iso));
+  return (dateTimeFormats[lang] ?? dateTimeFormats.pl).format(new Date(iso));
 }

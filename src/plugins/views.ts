@@ -28,7 +28,9 @@ export default fp(
     const hbs = Handlebars.create();
     hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
       const lang: Lang = options.data?.root?.lang ?? DEFAULT_LANG;
-      return i18n.t(lang)(key, options.hash);
+      // Without parameters the text is the same every time (and cached by i18n).
+      for (const _ in options.hash) return i18n.t(lang)(key, options.hash);
+      return i18n.t(lang)(key);
     });
     hbs.registerHelper('datetime', function (iso: string, options: Handlebars.HelperOptions) {
       return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);

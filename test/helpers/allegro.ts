@@ -2,6 +2,7 @@ import type { TestContext } from 'node:test';
 import { buildSimulator, type Exchange, type SimulatorOptions } from '../../src/simulator/app.js';
 import { demoAccount, type SimAccount } from '../../src/simulator/accounts.js';
 import { createAllegroClient, type AllegroClientOptions } from '../../src/allegro/client.js';
+import { registerSecret } from './transcript.js';
 
 export const CLIENT = { id: 'test-client', secret: 'test-client-secret-0123456789' };
 export const REDIRECT_URI = 'http://app.test/allegro/callback';
@@ -24,6 +25,20 @@ export async function startSimulator(
     clients: [{ id: CLIENT.id, secret: CLIENT.secret, name: 'Test', redirectUris: [REDIRECT_URI] }],
     ...opts,
     accounts,
+  });
+  // Every token the simulator hands out is a secret the app must never show or log.
+  registerSecret(CLIENT.secret);
+  sim.app.addHook('onSend', async (_req, _reply, payload) => {
+    if (typeof payload === 'string' && payload.includes('_token')) {
+      try {
+        const body = JSON.parse(payload) as Record<string, unknown>;
+        registerSecret(body.access_token as string | undefined);
+        registerSecret(body.refresh_token as string | undefined);
+      } catch {
+        /* not JSON */
+      }
+    }
+    return payload;
   });
   await sim.app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => sim.app.close());

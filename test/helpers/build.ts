@@ -6,7 +6,8 @@ import { loadConfig, type AppConfig } from '../../src/config.js';
 import { loggerOptions } from '../../src/logger.js';
 import type { MxResolver } from '../../src/domain/mx-lookup.js';
 import type { Db } from '../../src/db/database.js';
-import { memoryDb, tableResolver, testKeyring } from './core.js';
+import { memoryDb, tableResolver, testKeyring, TEST_KEY_TEXT } from './core.js';
+import { record, recordResponses, registerSecret } from './transcript.js';
 
 export interface BuildOptions {
   env?: Record<string, string>;
@@ -33,11 +34,16 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
   const stream = new Writable({
     write(chunk, _enc, cb) {
       logs.push(String(chunk));
+      record('log', '', String(chunk));
       cb();
     },
   });
   const logger = { ...(loggerOptions(config.logLevel) as object), stream };
   const fastify = Fastify({ logger });
+  registerSecret(TEST_KEY_TEXT);
+  registerSecret(opts.env?.APP_SECRET_KEY);
+  registerSecret(config.allegro.clientSecret);
+  recordResponses(fastify);
   const routes: { method: string; url: string }[] = [];
   fastify.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url });

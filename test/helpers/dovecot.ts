@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 import { testCert } from './tls.js';
+import { registerSecret } from './transcript.js';
 
 export interface DovecotUser {
   user: string;
@@ -41,6 +42,7 @@ export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
   const port = await freePort();
   const starttlsPort = await freePort();
 
+  for (const u of users) registerSecret(u.password);
   writeFileSync(path.join(dir, 'passwd'), users.map((u) => `${u.user}:{PLAIN}${u.password}::::::`).join('\n') + '\n', { mode: 0o644 });
   for (const u of users) {
     const maildir = path.join(mailRoot, u.user, 'Maildir');

@@ -4,12 +4,14 @@ import type { Services } from '../../src/services/index.js';
 import type { StaffRole } from '../../src/repositories/staff.js';
 import type { MigrationState } from '../../src/domain/migration-states.js';
 import { Agent } from './agent.js';
+import { registerSecret } from './transcript.js';
 
 export const STAFF_PASSWORD = 'Haslo-Wsparcia-2026!';
 let cachedHash: Promise<string> | undefined;
 
 /** Creates a staff member (one hash per test run: scrypt is slow on purpose). */
 export async function createStaff(services: Services, email: string, role: StaffRole): Promise<number> {
+  registerSecret(STAFF_PASSWORD);
   cachedHash ??= hashPassword(STAFF_PASSWORD);
   return services.repos.staff.upsert({ email, passwordHash: await cachedHash, role }).id;
 }
@@ -73,6 +75,7 @@ export function seedAccounts(services: Services, accounts: SeedAccount[]): { aut
         });
         const provider = a.provider ?? 'gmail';
         repos.mailboxes.setDetection(mailboxId, { google: provider === 'gmail' || provider === 'workspace', provider, rule: provider === 'gmail' ? 'gmail_address' : 'workspace_mx', detail: null } as never);
+        registerSecret(a.secret);
         if (a.secret) repos.mailboxes.setEncryptedSecret(mailboxId, { ciphertext: secrets.encrypt(a.secret, 'mailbox-secret'), kind: a.secretKind ?? 'account_password', verifiedAt: a.secretKind === 'app_password' ? new Date().toISOString() : null });
       }
       const version = a.version ?? 2;

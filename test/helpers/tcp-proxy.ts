@@ -12,9 +12,10 @@ export interface TcpProxy {
 
 /**
  * A counting TCP pass-through on 127.0.0.1 (TLS goes through untouched): put it in front of a real
- * server to observe, from outside the app, how many connections the app opens at once.
+ * server to observe, from outside the app, how many connections the app opens at once. `listenHost`
+ * may be another loopback address (127.0.0.2, …) so that one server looks like several hosts.
  */
-export async function startProxy(targetPort: number): Promise<TcpProxy> {
+export async function startProxy(targetPort: number, listenHost = '127.0.0.1'): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<net.Socket>();
   const proxy: TcpProxy = {
@@ -50,6 +51,6 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(port, listenHost, () => resolve()));
   return proxy;
 }

@@ -12,7 +12,10 @@ export interface TestCert {
 
 let cached: TestCert | undefined;
 
-/** A self-signed certificate for 127.0.0.1/localhost, made once per test process with openssl. */
+/**
+ * A self-signed certificate for localhost and 127.0.0.1–127.0.0.4 (the benchmark spreads mailboxes over
+ * several loopback addresses, each a separate mail host), made once per process with openssl.
+ */
 export function testCert(): TestCert {
   if (cached) return cached;
   const dir = mkdtempSync(path.join(tmpdir(), 'cert-'));
@@ -20,7 +23,7 @@ export function testCert(): TestCert {
   const keyFile = path.join(dir, 'key.pem');
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,IP:127.0.0.4,DNS:localhost',
   ], { stdio: 'ignore' });
   cached = { certFile, keyFile, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
   return cached;

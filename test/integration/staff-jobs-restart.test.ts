@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../../src/config.js';
 import { TEST_KEY_TEXT, testServices } from '../helpers/core.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { startSmtp } from '../helpers/smtp.js';
+import { record } from '../helpers/transcript.js';
 import { createStaff, seedAccounts, type SeedAccount } from '../helpers/staff.js';
 
 const SELLERS = 220;
@@ -106,5 +107,6 @@ test('a reminder job killed (SIGKILL) halfway resumes after a restart: every sel
   // Every seller with a certain send got it; the uncertain ones were in fact received by the server here.
   assert.equal(perRecipient.size, SELLERS, 'every seller reminded');
   const log = readFileSync(path.join(dir, 'server.log'), 'utf8');
+  record('server-log', 'staff-jobs-restart child server', log);
   assert.match(log, /bulk jobs resumed after a restart/);
 });
