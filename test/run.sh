@@ -38,6 +38,8 @@ FILES=(
   test/unit/maintenance.test.ts
   test/unit/password.test.ts
   test/unit/i18n.test.ts
+  test/security/routes.test.ts
+  test/security/fuzz.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts

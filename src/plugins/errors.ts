@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { migErrorCode } from '../errors.js';
 
-const KNOWN_STATUS = new Set([400, 401, 403, 404, 409, 429, 500, 503]);
+const KNOWN_STATUS = new Set([400, 401, 403, 404, 409, 413, 415, 429, 500, 503]);
 /** Errors whose code has a more helpful message than their status. */
 const MESSAGE_BY_CODE: Record<string, string> = { FST_CSRF_INVALID_TOKEN: 'errors.csrf', FST_CSRF_MISSING_SECRET: 'errors.csrf' };
 
