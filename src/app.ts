@@ -51,6 +51,12 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(authPlugin);
   await fastify.register(staffAuthPlugin);
   await fastify.register(errorsPlugin);
+  // A signed-in page holds personal data: no browser or proxy may keep it (a shared computer's back
+  // button after signing out shows nothing).
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if ((request.seller || request.staff) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
 
   await fastify.register(healthRoutes);
   await fastify.register(homeRoutes);

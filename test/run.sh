@@ -40,6 +40,7 @@ FILES=(
   test/unit/i18n.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
+  test/security/headers.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts

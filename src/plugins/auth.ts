@@ -30,9 +30,12 @@ export function cookieSecret(keyring: Keyring): string {
   return Buffer.from(hkdfSync('sha256', keyring.primary.bytes, 'cookies', 'mig cookie signing', 32)).toString('base64');
 }
 
-/** A local path to return to after sign-in; anything pointing off-site becomes the migration page. */
+/**
+ * A local path to return to after sign-in; anything pointing off-site (or that a browser could read
+ * as off-site: a leading // or \\, any backslash or white space) becomes the migration page.
+ */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![\/\\])[^\s]*$/.test(next) ? next : '/migration';
+  return typeof next === 'string' && next.length <= 2000 && /^\/(?![\/\\])[^\s\\]*$/.test(next) ? next : '/migration';
 }
 
 /**
