@@ -109,6 +109,7 @@ const envSchema = z.object({
   REMINDER_MIN_DAYS: positiveNumber('REMINDER_MIN_DAYS', 365).optional(),
   BULK_CONCURRENCY: positiveNumber('BULK_CONCURRENCY', 64).optional(),
   BULK_PER_HOST_CONCURRENCY: positiveNumber('BULK_PER_HOST_CONCURRENCY', 15).optional(),
+  BULK_RETRY_BASE_MS: positiveNumber('BULK_RETRY_BASE_MS', 600_000).optional(),
   ALLEGRO_ENV: z
     .enum(['production', 'sandbox', 'simulator'], { message: 'ALLEGRO_ENV must be production, sandbox or simulator' })
     .optional(),
@@ -185,6 +186,8 @@ export interface AppConfig {
   bulkConcurrency: number;
   /** Connections open at once to one mail host (never more than one per mailbox). */
   bulkPerHostConcurrency: number;
+  /** First wait before a failed item is tried again; doubled each attempt, jittered, at most 5 minutes. */
+  bulkRetryBaseMs: number;
   allegro: AllegroConfig;
 }
 
@@ -251,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     reminderMinDays: e.REMINDER_MIN_DAYS ?? 3,
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
+    bulkRetryBaseMs: Math.floor(e.BULK_RETRY_BASE_MS ?? 2000),
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
   };
 }

@@ -101,7 +101,7 @@ export default fp(
       checkOptions,
     });
     fastify.decorate('staffActions', staffActions);
-    const jobs = createJobRunner({ services, actions: staffActions, log: fastify.log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency });
+    const jobs = createJobRunner({ services, actions: staffActions, log: fastify.log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency, backoffBaseMs: config.bulkRetryBaseMs });
     fastify.decorate('jobs', jobs);
     // Unfinished bulk jobs go on where they stopped.
     fastify.addHook('onReady', async () => {

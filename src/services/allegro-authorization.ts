@@ -133,7 +133,8 @@ export function createAuthorizationService(services: Services, client: AllegroCl
     log?.warn({ code: err.code, status: err.status, traceId: err.traceId, failure }, 'Allegro authorization failed');
     return {
       ok: false,
-      failure: err.code === 'MIG_ERR_ALLEGRO_UNAVAILABLE' ? 'unavailable' : failure,
+      // Allegro's own failure (5xx, a timeout) is not the seller's code expiring: say it is unavailable.
+      failure: err.code === 'MIG_ERR_ALLEGRO_UNAVAILABLE' || (err.status ?? 0) >= 500 ? 'unavailable' : failure,
       autoresponderId,
       allegroCode: err instanceof AllegroOAuthError ? err.error : err.code,
       traceId: err.traceId,

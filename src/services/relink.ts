@@ -82,6 +82,8 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
     }
 
     db.transaction(() => {
+      // Read again: what the new password replaces is what is stored now, not before the check.
+      const replaced = repos.mailboxes.getById(mailbox.id)?.secretKind ?? 'none';
       repos.connectionChecks.record({ mailboxId: mailbox.id, autoresponderId: null, kind: 'mail', trigger: 'seller', ok: true, code: null, protocol: null, detail: null });
       repos.mailboxes.updateServers(mailbox.id, args.servers);
       repos.mailboxes.setEncryptedSecret(mailbox.id, {
@@ -94,7 +96,7 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
         action: 'mailbox.relinked',
         targetType: 'mailbox',
         targetId: mailbox.id,
-        details: { imapHost: args.servers.imapHost, smtpHost: args.servers.smtpHost, smtpPort: args.servers.smtpPort, replaced: mailbox.secretKind ?? 'none' },
+        details: { imapHost: args.servers.imapHost, smtpHost: args.servers.smtpHost, smtpPort: args.servers.smtpPort, replaced },
       });
       for (const a of autoresponders) {
         const m = repos.migrations.findByAutoresponder(a.id);

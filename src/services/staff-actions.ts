@@ -93,7 +93,13 @@ export function createStaffActions(deps: StaffActionsDeps) {
     const result = await checkImap(mailbox, secrets.decrypt(stored, 'mailbox-secret'), deps.checkOptions);
     const code = result.ok ? null : result.code;
     const transient = !result.ok && TRANSIENT_MAIL_CODES.includes(result.code);
-    db.transaction(() => {
+    // The check took a while: if the seller saved a new password meanwhile, this result is about the
+    // old one. It is recorded as a check of that password, and the migration is left as the seller made it.
+    const superseded = db.transaction(() => {
+      if (repos.mailboxes.getEncryptedSecret(mailbox.id) !== stored) {
+        repos.connectionChecks.record({ mailboxId: mailbox.id, autoresponderId: a.id, kind: 'mail', trigger, ok: result.ok, code, protocol: result.ok ? 'imap' : result.protocol, detail: 'superseded: the mailbox password changed during this check' });
+        return true;
+      }
       repos.connectionChecks.record({
         mailboxId: mailbox.id,
         autoresponderId: a.id,
@@ -112,7 +118,9 @@ export function createStaffActions(deps: StaffActionsDeps) {
       } else if (result.ok && current.state === 'needs_attention' && current.reasonCode === 'connection_failed' && mailbox.secretKind === 'app_password') {
         migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor, details: { trigger, recovered: true } });
       }
+      return false;
     })();
+    if (superseded) return { status: 'skipped', outcome: 'MIG_ERR_CHANGED_DURING_CHECK' };
     if (result.ok) return { status: 'done', outcome: 'ok' };
     return { status: 'failed', outcome: result.code, detail: result.serverText, retry: transient };
   }

@@ -52,7 +52,10 @@ export interface Exchange {
 interface Fault {
   method: string;
   path: string;
-  status: number;
+  /** The answer's status; without one, the call is only delayed and then answered normally. */
+  status?: number;
+  /** Wait this long before answering (longer than the client's timeout: a timeout). */
+  delayMs?: number;
   times: number;
 }
 
@@ -97,8 +100,11 @@ interface TokenPair {
 
 export interface SimulatorState {
   stats: { authorizationCode: number; refresh: number; refreshRejected: number; api: number; sends: number };
-  /** Makes the next `times` calls of a method + path answer with `status` (429 or 5xx bodies as Allegro's). */
-  injectFault(f: { method: string; path: string; status: number; times?: number }): void;
+  /**
+   * Makes the next `times` calls of a method + path (the REST API or the token endpoint) answer with
+   * `status` (429 or 5xx bodies as Allegro's), after `delayMs` if given; a delay alone only slows them.
+   */
+  injectFault(f: { method: string; path: string; status?: number; delayMs?: number; times?: number }): void;
   /** Every access token issued so far stops working (as after 12 hours). */
   expireAccessTokens(): void;
   /** Every token of an account is revoked (the seller changed the password). */
@@ -273,9 +279,20 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
     return pair;
   }
 
+  /** The fault planned for this call, if any, after its delay. */
+  async function takeFault(req: FastifyRequest): Promise<Fault | undefined> {
+    const fault = faults.find((f) => f.method === req.method && f.path === req.url.split('?')[0] && f.times > 0);
+    if (!fault) return undefined;
+    fault.times--;
+    if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    return fault;
+  }
+
   const invalidGrant = (reply: FastifyReply, description: string) => reply.code(400).send({ error: 'invalid_grant', error_description: description });
 
   app.post('/auth/oauth/token', async (req, reply) => {
+    const fault = await takeFault(req);
+    if (fault?.status) return reply.code(fault.status).send({ error: 'server_error', error_description: 'Service temporarily unavailable' });
     // Allegro takes the parameters in the query or the form body.
     const p = { ...(req.query as Record<string, unknown>), ...((req.body as Record<string, unknown>) ?? {}) } as Record<string, string | undefined>;
     const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '');
@@ -327,9 +344,8 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
   const api = async (req: FastifyRequest, reply: FastifyReply) => {
     stats.api++;
     reply.header('trace-id', randomUUID());
-    const fault = faults.find((f) => f.method === req.method && f.path === req.url.split('?')[0] && f.times > 0);
-    if (fault) {
-      fault.times--;
+    const fault = await takeFault(req);
+    if (fault?.status) {
       reply.code(fault.status).type(MEDIA_TYPE);
       return fault.status === 429
         ? reply.send(errors('TOO_MANY_REQUESTS', 'Too Many Requests.', 'Zbyt wiele zapytań. Spróbuj ponownie za chwilę.'))

@@ -17,6 +17,10 @@ export interface SmtpOptions {
   replies?: Record<string, { code: number; text: string }>;
   /** Wait this long after the end of DATA before answering 250 (a slow server: widens the window in which a client may die). */
   acceptDelayMs?: number;
+  /** Wait this long before answering AUTH (a slow login: a window in which the app may be killed). */
+  authDelayMs?: number;
+  /** Listen on this port (to bring a stopped server back where the app expects it). */
+  port?: number;
 }
 
 export interface TestSmtp {
@@ -28,7 +32,7 @@ export interface TestSmtp {
 /** A real SMTP server on 127.0.0.1 (the smtp-server package), recording every message it accepts. */
 export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
   const cert = testCert();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const received: ReceivedMail[] = [];
   const needsAuth = !!opts.users;
   const server = new SMTPServer({
@@ -40,7 +44,8 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
     disabledCommands: needsAuth ? [] : ['AUTH'],
     authMethods: ['PLAIN', 'LOGIN'],
     logger: false,
-    onAuth(auth: SMTPServerAuthentication, _session, cb) {
+    onAuth(auth: SMTPServerAuthentication, _session, done) {
+      const cb = (...args: Parameters<typeof done>) => (opts.authDelayMs ? void setTimeout(() => done(...args), opts.authDelayMs) : done(...args));
       const reply = auth.password ? opts.replies?.[auth.password] : undefined;
       if (reply) return cb(Object.assign(new Error(reply.text), { responseCode: reply.code }));
       if (auth.username && opts.users?.[auth.username] === auth.password) return cb(null, { user: auth.username });
@@ -72,7 +77,12 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
   return {
     port,
     received,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Closes the listener and every open connection (a server going down, not draining politely).
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const c of (server as unknown as { connections: Set<{ close(): void }> }).connections ?? []) c.close();
+      }),
   };
 }
 

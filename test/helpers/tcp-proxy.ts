@@ -15,7 +15,7 @@ export interface TcpProxy {
  * server to observe, from outside the app, how many connections the app opens at once. `listenHost`
  * may be another loopback address (127.0.0.2, …) so that one server looks like several hosts.
  */
-export async function startProxy(targetPort: number, listenHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startProxy(targetPort: number, listenHost = '127.0.0.1', opts: { delayMs?: number } = {}): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<net.Socket>();
   const proxy: TcpProxy = {
@@ -33,7 +33,12 @@ export async function startProxy(targetPort: number, listenHost = '127.0.0.1'): 
     proxy.active++;
     proxy.total++;
     proxy.max = Math.max(proxy.max, proxy.active);
-    const upstream = net.connect(targetPort, '127.0.0.1');
+    // With a delay, the server is reached only after it (a slow network: the app's check stays in flight).
+    client.pause();
+    const upstream = new net.Socket();
+    setTimeout(() => {
+      if (!closed) upstream.connect(targetPort, '127.0.0.1', () => client.resume());
+    }, opts.delayMs ?? 0);
     sockets.add(client);
     sockets.add(upstream);
     let closed = false;

@@ -403,3 +403,32 @@ test('every v3 page is complete in Polish and in English: no catalog key shows t
   assert.match(pages.at(-2)!, /The autoresponder runs on version 3\./);
   assert.match(pages.at(-2)!, /Go back to version 2/);
 });
+
+test('Allegro answers 5xx at the token exchange or times out during the check: the seller is told what happened, and trying again works', async (t) => {
+  const s = await setup(t, { env: { ALLEGRO_TIMEOUT_MS: '700' } });
+  await approveTemplates(s, s.ar);
+  // The token exchange fails (Allegro's side is down): nothing is saved, the seller is told and can go again.
+  s.sim.state.injectFault({ method: 'POST', path: '/auth/oauth/token', status: 503, times: 1 });
+  const down = await authorizeVia(s, s.ar);
+  assert.equal(down.res.statusCode, 303);
+  const told = await s.agent.get(down.res.headers.location as string);
+  assert.equal(told.statusCode, 200);
+  assert.match(told.body, /role="alert"|class="error/);
+  assert.match(told.body, /Allegro nie odpowiada\. Spróbuj ponownie za kilka minut\./, 'Allegro is down, not the seller\'s fault');
+  assert.match(told.body, /action="\/autoresponders\/\d+\/v3\/authorize"/, 'the button to try again');
+  assert.equal(s.repos.authorizations.findUsable(s.seller), undefined, 'no authorization saved');
+  const retried = await authorizeVia(s, s.ar);
+  assert.equal(retried.res.statusCode, 303);
+  assert.ok(s.repos.authorizations.findUsable(s.seller), 'authorized on the next try');
+
+  // Allegro does not answer the check in time: said plainly, with a way to check again.
+  s.sim.state.injectFault({ method: 'GET', path: '/messaging/threads', delayMs: 1500, times: 4 }); // the first try and the client's three retries
+  const slow = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.ok(slow.statusCode >= 500 && slow.statusCode !== 500, `check answered ${slow.statusCode}`);
+  assert.match(slow.body, /nie odpowiedzia|nie odpowiada|czas/i, 'says Allegro did not answer in time');
+  assert.match(slow.body, /href="\/autoresponders\/\d+\/v3\/check"/, 'a way to check again');
+  assert.equal(s.repos.autoresponders.getById(s.ar)!.version, 2, 'nothing switched');
+  const again = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.equal(again.statusCode, 200);
+  assert.match(again.body, /Widzimy co najmniej 20 rozmów/);
+});
