@@ -47,6 +47,7 @@ FILES=(
   test/integration/v3-switch.test.ts
   test/integration/staff-jobs.test.ts
   test/integration/staff-jobs-restart.test.ts
+  test/integration/resilience.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/staff.test.ts

@@ -33,12 +33,7 @@ export async function startProxy(targetPort: number, listenHost = '127.0.0.1', o
     proxy.active++;
     proxy.total++;
     proxy.max = Math.max(proxy.max, proxy.active);
-    // With a delay, the server is reached only after it (a slow network: the app's check stays in flight).
-    client.pause();
     const upstream = new net.Socket();
-    setTimeout(() => {
-      if (!closed) upstream.connect(targetPort, '127.0.0.1', () => client.resume());
-    }, opts.delayMs ?? 0);
     sockets.add(client);
     sockets.add(upstream);
     let closed = false;
@@ -53,8 +48,16 @@ export async function startProxy(targetPort: number, listenHost = '127.0.0.1', o
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // With a delay, the server is reached only after it (a slow network: the app's check stays in
+    // flight); until then what the client sends waits in its socket.
+    const connect = () => {
+      if (closed) return;
+      upstream.connect(targetPort, '127.0.0.1');
+      client.pipe(upstream);
+      upstream.pipe(client);
+    };
+    if (opts.delayMs) setTimeout(connect, opts.delayMs);
+    else connect();
   });
   await new Promise<void>((resolve) => server.listen(port, listenHost, () => resolve()));
   return proxy;
