@@ -48,6 +48,7 @@ FILES=(
   test/integration/staff-jobs.test.ts
   test/integration/staff-jobs-restart.test.ts
   test/integration/resilience.test.ts
+  test/integration/app-password-restart.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/staff.test.ts

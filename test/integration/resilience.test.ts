@@ -8,6 +8,7 @@ import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { startProxy } from '../helpers/tcp-proxy.js';
 import { testCert } from '../helpers/tls.js';
 import { seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
+import { until } from '../helpers/child-server.js';
 
 const GOOD = 'mnbvlkjhpoiuytre';
 let dovecot: Dovecot;
@@ -21,14 +22,6 @@ after(async () => {
   await dovecot?.stop();
   await smtp?.stop();
 });
-
-async function until(cond: () => boolean, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function remindJob(t: TestContext, relayPort: number, env: Record<string, string>) {
   const { app } = await build(t, { env: { SMTP_URL: `smtp://127.0.0.1:${relayPort}`, PUBLIC_URL: 'https://migracja.example.pl', ...env } });

@@ -1,38 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase } from '../../src/db/database.js';
-import { PROJECT_ROOT } from '../../src/config.js';
 import { TEST_KEY_TEXT, testServices } from '../helpers/core.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { startSmtp } from '../helpers/smtp.js';
 import { record } from '../helpers/transcript.js';
+import { exited, startServer, until } from '../helpers/child-server.js';
 import { createStaff, seedAccounts, type SeedAccount } from '../helpers/staff.js';
 
 const SELLERS = 220;
-
-/** The real server as a separate process, on a database file. */
-function startServer(dir: string, env: Record<string, string>): ChildProcess {
-  const log = openSync(path.join(dir, 'server.log'), 'a');
-  return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', log, log],
-  });
-}
-
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-
-async function until(cond: () => boolean, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('a reminder job killed (SIGKILL) halfway resumes after a restart: every seller gets exactly one e-mail, none twice, the job finishes', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'mig-restart-'));
