@@ -269,6 +269,16 @@ function markdown(r: Record<string, unknown>): string {
     '',
     `Ratio to the ceiling: **${tp.ratio}** (target ≥ 0.35); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator.`,
     '',
+    ...(tp.ratio >= 0.35
+      ? []
+      : [
+          '### Why the ratio target is missed, and what was done',
+          '',
+          'Profiling the page under this load (`node --cpu-prof`) found three costs, all fixed: i18next\'s general translate path ran for each of the ~40 texts on the page (texts are now looked up once per key and `{{name}}` placeholders filled directly; `test/unit/i18n.test.ts` checks that both paths give identical text for every key of both catalogs), and a new `Intl.DateTimeFormat` was built for every date shown (now one per language); the benchmark\'s seed also named a verdict rule that does not exist, so every card went down i18next\'s slow missing-key path. Together they took the page from 818 req/s (p99 178 ms) to the figure above, inside the p99 target. (The load also carries the CSRF cookie a signed-in browser holds, so a new CSRF secret is not minted per request; and the `/healthz` baseline no longer compiles its SQL per call.)',
+          '',
+          `What remains is the page's own work. The app's hook stack alone (security headers, cookies, the session lookup, the language) costs more than half of the ceiling: \`/healthz\` through it reaches ${(tp.appHealth.rps / tp.ceiling.rps).toFixed(2)}; the page adds five SQLite reads, the CSRF token and a handlebars render of ${tp.pageBytes} bytes. Reaching 0.35 (${Math.round(tp.ceiling.rps * 0.35)} req/s) would take caching whole rendered pages per seller, with the invalidation that needs, for a page each seller opens a few times; at ${tp.sellerPage.rps} req/s with p99 ${tp.sellerPage.p99} ms one process serves every affected seller many times over, so the target is reported as missed rather than met by a cache.`,
+          '',
+        ]),
     `## Staff list (one connection, ${SAMPLES} requests each, after 10 warm-up requests; times in ms)`,
     '',
     '| Scenario | p50 | p95 | p99 | max | Target | Met |',
@@ -285,6 +295,8 @@ function markdown(r: Record<string, unknown>): string {
     `Finished in ${rc.seconds} s: **${rc.checksPerSecond} checks/s**. Outcomes: ${Object.entries(rc.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `Most connections open at once, seen by the proxies: ${rc.maxOpenAtOnce} overall, per host ${Object.entries(rc.maxOpenPerHost).map(([h, n]) => `${h} ${n}`).join(', ')}; the runner's own peak: ${rc.runnerPeak}. Caps held: ${yes(rc.met)}.`,
     '',
+    'Profiling found that with an extra certificate authority (the private CA of this Dovecot, `MAIL_TLS_CA_FILE`) every connection built a trust store from all of Node\'s root certificates plus that one, about 20 ms of CPU per login; it is now built once. That took this run from 35.7 to over 100 checks/s. With no extra CA (production against Google) Node\'s default store is shared anyway. What remains is TLS: the handshake is most of a raw login, both cores are busy, and the caps, not the app, decide how hard a mail host is pushed.',
+    '',
     'Where the time goes (ms):',
     '',
     '| Layer | Time |',
@@ -298,6 +310,13 @@ function markdown(r: Record<string, unknown>): string {
     '',
   ];
   return lines.join('\n');
+}
+
+if (process.env.BENCH_REPORT_ONLY) {
+  // Rewrites REPORT.md from the last report.json (after a change to the wording, without measuring again).
+  const { readFileSync } = await import('node:fs');
+  writeFileSync(path.join(PROJECT_ROOT, 'bench', 'REPORT.md'), markdown(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'bench', 'report.json'), 'utf8')) as Record<string, unknown>));
+  process.exit(0);
 }
 
 main().catch((err) => {
