@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase } from '../../src/db/database.js';
 import { SESSION_COOKIE } from '../../src/plugins/auth.js';
-import { TEST_KEY_TEXT, testServices } from '../helpers/core.js';
+import { testServices } from '../helpers/core.js';
 import { startDovecot } from '../helpers/dovecot.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { startSmtp } from '../helpers/smtp.js';
 import { testCert } from '../helpers/tls.js';
 import { record } from '../helpers/transcript.js';
-import { exited, startServer } from '../helpers/child-server.js';
+import { exited, serverEnv, startServer } from '../helpers/child-server.js';
 import { seedAccounts } from '../helpers/staff.js';
 
 const MAILBOX = 'biuro@firma-restart.pl';
@@ -44,18 +44,13 @@ test('the server killed (SIGKILL) at any moment of an app-password save: nothing
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = {
-    DATABASE_PATH: dbFile,
-    APP_SECRET_KEY: TEST_KEY_TEXT,
-    DEMO: '0',
-    HOST: '127.0.0.1',
-    PORT: String(port),
+  const env = serverEnv(dbFile, port, {
     LOG_LEVEL: 'info',
     MAIL_TLS_CA_FILE: testCert().certFile,
     MAIL_HOST_ALLOWLIST: '127.0.0.1',
     MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port}`,
     MAIL_CHECK_TIMEOUT_MS: '5000',
-  };
+  });
 
   /** What is stored now, read from the file as a fresh process would. */
   const stored = () => {

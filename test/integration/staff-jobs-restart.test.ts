@@ -4,11 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase } from '../../src/db/database.js';
-import { TEST_KEY_TEXT, testServices } from '../helpers/core.js';
+import { testServices } from '../helpers/core.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { startSmtp } from '../helpers/smtp.js';
 import { record } from '../helpers/transcript.js';
-import { exited, startServer, until } from '../helpers/child-server.js';
+import { exited, serverEnv, startServer, until } from '../helpers/child-server.js';
 import { createStaff, seedAccounts, type SeedAccount } from '../helpers/staff.js';
 
 const SELLERS = 220;
@@ -36,16 +36,7 @@ test('a reminder job killed (SIGKILL) halfway resumes after a restart: every sel
   db.close();
 
   const port = await freePort();
-  const env = {
-    DATABASE_PATH: dbFile,
-    APP_SECRET_KEY: TEST_KEY_TEXT,
-    DEMO: '0',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    SMTP_URL: `smtp://127.0.0.1:${relay.port}`,
-    LOG_LEVEL: 'warn',
-    BULK_CONCURRENCY: '4',
-  };
+  const env = serverEnv(dbFile, port, { SMTP_URL: `smtp://127.0.0.1:${relay.port}`, LOG_LEVEL: 'warn', BULK_CONCURRENCY: '4' });
   const first = startServer(dir, env);
   t.after(() => void first.kill('SIGKILL'));
   await until(() => relay.received.length >= 100, 60_000, '100 e-mails');

@@ -5,30 +5,10 @@ import { Agent, signIn } from '../helpers/agent.js';
 import { createStaff, seedAccounts, staffAgent, STAFF_PASSWORD, waitForJob } from '../helpers/staff.js';
 import { STAFF_COOKIE } from '../../src/plugins/staff-auth.js';
 import type { StaffRole } from '../../src/repositories/staff.js';
+import { ACCESS } from '../helpers/security.js';
 
-/** The least role each staff route needs; a new route under /staff fails the test until it is listed here. */
-const STAFF_ROUTES: Record<string, StaffRole | 'public'> = {
-  'GET /staff/login': 'public',
-  'POST /staff/login': 'public',
-  'POST /staff/logout': 'public',
-  'GET /staff': 'viewer',
-  'GET /staff/accounts': 'viewer',
-  'GET /staff/accounts.csv': 'agent',
-  'GET /staff/accounts/:id': 'viewer',
-  'POST /staff/accounts/:id/recheck': 'agent',
-  'POST /staff/accounts/:id/remind': 'agent',
-  'POST /staff/accounts/:id/note': 'agent',
-  'POST /staff/accounts/:id/review': 'agent',
-  'POST /staff/accounts/:id/reopen': 'agent',
-  'POST /staff/jobs/confirm': 'agent',
-  'POST /staff/jobs': 'agent',
-  'GET /staff/jobs': 'viewer',
-  'GET /staff/jobs/:id': 'viewer',
-  'POST /staff/jobs/:id/cancel': 'agent',
-  'GET /staff/users': 'admin',
-  'POST /staff/users': 'admin',
-  'POST /staff/users/:id': 'admin',
-};
+/** The least role each staff route needs (from the app-wide access table, which must list every route). */
+const STAFF_ROUTES = Object.fromEntries(Object.entries(ACCESS).filter(([route]) => route.includes(' /staff'))) as Record<string, StaffRole | 'public'>;
 const RANK = { viewer: 1, agent: 2, admin: 3 } as const;
 
 async function setup(t: import('node:test').TestContext, env: Record<string, string> = {}, now?: () => Date) {
