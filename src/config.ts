@@ -254,7 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     reminderMinDays: e.REMINDER_MIN_DAYS ?? 3,
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
-    bulkRetryBaseMs: Math.floor(e.BULK_RETRY_BASE_MS ?? 2000),
+    bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
   };
 }
