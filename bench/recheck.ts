@@ -14,15 +14,15 @@ import { startProxy, type TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { seedAccounts } from '../test/helpers/staff.js';
 import { testCert } from '../test/helpers/tls.js';
 import type { Dovecot } from '../test/helpers/dovecot.js';
+import { stats } from './stats.js';
 
 export const RECHECK_PASSWORD = 'abcdefghijklmnop';
 export const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
-const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0);
 const round = (n: number, d = 2) => Number(n.toFixed(d));
-const sortedAt = (a: number[], q: number) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+const meanAndP95 = (samples: number[]) => {
+  const { mean, p95 } = stats(samples);
+  return { mean, p95 };
 };
 
 export interface RawPhases {
@@ -174,8 +174,8 @@ export async function benchRecheck(fastify: FastifyInstance, dovecot: Dovecot, c
 
     const outcomes = Object.fromEntries(s.repos.jobs.outcomes(jobId).map((o) => [`${o.status}:${o.outcome}`, o.n]));
     const maxOpenPerHost = Object.fromEntries(HOSTS.map((h, i) => [h, proxies[i]!.max]));
-    const stats = fastify.jobs.stats();
-    const phases = Object.fromEntries((Object.keys(raw[0]!) as (keyof RawPhases)[]).map((k) => [k, round(mean(raw.map((r) => r[k])))])) as Record<keyof RawPhases, number>;
+    const runner = fastify.jobs.stats();
+    const phases = Object.fromEntries((Object.keys(raw[0]!) as (keyof RawPhases)[]).map((k) => [k, stats(raw.map((r) => r[k])).mean])) as Record<keyof RawPhases, number>;
     return {
       mailboxes: count,
       hosts: HOSTS.length,
@@ -185,12 +185,12 @@ export async function benchRecheck(fastify: FastifyInstance, dovecot: Dovecot, c
       outcomes,
       maxOpenAtOnce: maxOpen,
       maxOpenPerHost,
-      runnerPeak: stats.peak,
+      runnerPeak: runner.peak,
       capsHeld: maxOpen <= caps.concurrency && Object.values(maxOpenPerHost).every((n) => n <= caps.perHost),
       where: {
         rawSequential: phases,
-        imapflowSequentialMs: { mean: round(mean(flow)), p95: round(sortedAt(flow, 0.95)) },
-        itemInJobMs: { mean: round(mean(itemMs)), p95: round(sortedAt(itemMs, 0.95)) },
+        imapflowSequentialMs: meanAndP95(flow),
+        itemInJobMs: meanAndP95(itemMs),
         appCpuMsPerCheck: round((cpu.user + cpu.system) / 1000 / count),
         machineCpuBusyPercent: round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100, 0),
         eventLoopUtilization: round(elu.utilization),

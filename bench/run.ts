@@ -23,6 +23,7 @@ import { testCert } from '../test/helpers/tls.js';
 import { load, type LoadResult } from './http-load.js';
 import { benchRecheck, RECHECK_PASSWORD, type RecheckReport } from './recheck.js';
 import { seed } from './seed.js';
+import { stats, type Stats } from './stats.js';
 
 const AUTORESPONDERS = Number(process.env.BENCH_ROWS ?? 100_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -31,20 +32,6 @@ const CONNECTIONS = 50;
 const MAILBOXES = Number(process.env.BENCH_MAILBOXES ?? 1000);
 const CAPS = { concurrency: 8, perHost: 4 };
 const KEY = 'GzLCjLOMBUgOzMG9YP+XAptXoFyWcYuW2tfp2EiU9Uk='; // a fixed throwaway key: the bench database is deleted after the run
-
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => Number(s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2));
-  return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: Number(s[s.length - 1]!.toFixed(2)) };
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function get(port: number, url: string, cookie: string): Promise<{ status: number; body: string; ms: number; bytes: number; setCookies: string[] }> {
