@@ -96,10 +96,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
     // The check took a while: if the seller saved a new password meanwhile, this result is about the
     // old one. It is recorded as a check of that password, and the migration is left as the seller made it.
     const superseded = db.transaction(() => {
-      if (repos.mailboxes.getEncryptedSecret(mailbox.id) !== stored) {
-        repos.connectionChecks.record({ mailboxId: mailbox.id, autoresponderId: a.id, kind: 'mail', trigger, ok: result.ok, code, protocol: result.ok ? 'imap' : result.protocol, detail: 'superseded: the mailbox password changed during this check' });
-        return true;
-      }
+      const changed = repos.mailboxes.getEncryptedSecret(mailbox.id) !== stored;
       repos.connectionChecks.record({
         mailboxId: mailbox.id,
         autoresponderId: a.id,
@@ -108,8 +105,9 @@ export function createStaffActions(deps: StaffActionsDeps) {
         ok: result.ok,
         code,
         protocol: result.ok ? 'imap' : result.protocol,
-        detail: result.ok ? null : result.serverText,
+        detail: changed ? 'superseded: the mailbox password changed during this check' : result.ok ? null : result.serverText,
       });
+      if (changed) return true;
       repos.migrations.recordAttempt(m.id, code);
       const current = repos.migrations.getById(m.id)!;
       // A relinked mailbox that stops working needs the seller again; one that works again recovers.
