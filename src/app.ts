@@ -44,7 +44,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
     },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'same-origin' },
-    strictTransportSecurity: opts.config.publicUrl.startsWith('https:'),
+    strictTransportSecurity: opts.config.https,
   });
   await fastify.register(fastifyRateLimit, { global: false });
   await fastify.register(viewsPlugin);

@@ -155,6 +155,8 @@ export interface AppConfig {
   host: string;
   port: number;
   publicUrl: string;
+  /** Served over HTTPS (PUBLIC_URL is https:): cookies are Secure and HSTS is sent. */
+  https: boolean;
   databasePath: string;
   demo: boolean;
   /** Encryption keys from APP_SECRET_KEY (comma-separated, newest first), if set. */
@@ -227,10 +229,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
   const port = e.PORT ?? 3000;
   const demo = e.DEMO ?? true;
   const resolvePath = (p: string) => (p === ':memory:' ? p : path.resolve(root, p));
+  const publicUrl = e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     host,
     port,
-    publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publicUrl,
+    https: publicUrl.startsWith('https:'),
     databasePath: resolvePath(e.DATABASE_PATH ?? 'data/app.db'),
     demo,
     secretKeys: e.APP_SECRET_KEY ? e.APP_SECRET_KEY.split(',').map((k) => k.trim()).filter(Boolean) : undefined,

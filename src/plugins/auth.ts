@@ -76,9 +76,8 @@ export function cookieSession(
  */
 export default fp(
   async (fastify) => {
-    const secure = fastify.config.publicUrl.startsWith('https:');
     await fastify.register(fastifyCsrf, {
-      cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/', secure },
+      cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/', secure: fastify.config.https },
       // Forms post the token as a field; scripts may send the header.
       getToken: (req: FastifyRequest) => ((req.body as Record<string, unknown> | undefined)?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
     });
@@ -89,7 +88,7 @@ export default fp(
     });
 
     const { sessions, sellers } = fastify.services.repos;
-    const session = cookieSession(sessions, { cookie: SESSION_COOKIE, kind: 'seller', path: '/', idleMs: fastify.config.sessionIdleMs, secure });
+    const session = cookieSession(sessions, { cookie: SESSION_COOKIE, kind: 'seller', path: '/', idleMs: fastify.config.sessionIdleMs, secure: fastify.config.https });
     fastify.decorateRequest('seller', null);
     fastify.addHook('onRequest', async (request) => {
       const sellerId = session.resume(request);

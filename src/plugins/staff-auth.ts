@@ -37,7 +37,7 @@ export default fp(
       kind: 'staff',
       path: '/staff',
       idleMs: fastify.config.staffSessionIdleMs,
-      secure: fastify.config.publicUrl.startsWith('https:'),
+      secure: fastify.config.https,
     });
 
     fastify.decorateRequest('staff', null);

@@ -58,14 +58,13 @@ export default fp(
       production: true,
     });
 
-    const secure = fastify.config.publicUrl.startsWith('https:');
     fastify.decorateRequest('lang', DEFAULT_LANG);
     fastify.addHook('onRequest', async (request, reply) => {
       const query = request.query as Record<string, unknown> | undefined;
       const fromQuery = query?.lang;
       if (isLang(fromQuery)) {
         request.lang = fromQuery;
-        reply.setCookie(LANG_COOKIE, fromQuery, { path: '/', sameSite: 'lax', httpOnly: true, secure, maxAge: 365 * 24 * 3600 });
+        reply.setCookie(LANG_COOKIE, fromQuery, { path: '/', sameSite: 'lax', httpOnly: true, secure: fastify.config.https, maxAge: 365 * 24 * 3600 });
       } else if (isLang(request.cookies[LANG_COOKIE])) {
         request.lang = request.cookies[LANG_COOKIE] as Lang;
       }
