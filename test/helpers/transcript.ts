@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../src/config.js';
 export const TRANSCRIPT_DIR = path.join(PROJECT_ROOT, 'test-output', 'transcripts');
 const MAX_RECORD = 512 * 1024;
 let ready = false;
+const registered = new Set<string>();
 
 function file(kind: 'out' | 'secrets'): string {
   if (!ready) {
@@ -29,7 +30,8 @@ export function record(kind: 'log' | 'page' | 'export' | 'server-log', label: st
 
 /** A value that must never appear in the app's output. Short values would match by chance and are left out. */
 export function registerSecret(value: string | null | undefined): void {
-  if (!value || value.length < 8) return;
+  if (!value || value.length < 8 || registered.has(value)) return;
+  registered.add(value);
   appendFileSync(file('secrets'), JSON.stringify(value) + '\n');
 }
 
