@@ -1,16 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyImapError, classifySmtpError } from '../../src/domain/mail-errors.js';
+import { GMAIL_IMAP, GMAIL_SMTP, smtpReplyText, type GmailImapAnswer, type GmailSmtpAnswer } from '../../src/domain/gmail-answers.js';
 
-// Gmail's documented IMAP answers, as imapflow reports them (serverResponseCode + responseText).
+// Gmail's texts come from the one module the demo's Google simulator sends them from.
+const gi = (a: GmailImapAnswer) => ({ serverResponseCode: a.responseCode, text: a.text });
+const gs = (a: GmailSmtpAnswer) => ({ code: 'EAUTH', responseCode: a.responseCode, text: smtpReplyText(a) });
+
+// Gmail's documented IMAP answers, as imapflow reports them (serverResponseCode + responseText), and other servers'.
 const imap: [string, { serverResponseCode?: string; text: string; code?: string }, string][] = [
-  ['account password', { serverResponseCode: 'ALERT', text: 'Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)' }, 'MAIL_APP_PASSWORD_REQUIRED'],
-  ['wrong app password', { serverResponseCode: 'AUTHENTICATIONFAILED', text: 'Invalid credentials (Failure)' }, 'MAIL_AUTH_FAILED'],
+  ['account password', gi(GMAIL_IMAP.appPasswordRequired), 'MAIL_APP_PASSWORD_REQUIRED'],
+  ['wrong app password', gi(GMAIL_IMAP.invalidCredentials), 'MAIL_AUTH_FAILED'],
   ['dovecot refusal', { serverResponseCode: 'AUTHENTICATIONFAILED', text: 'Authentication failed.' }, 'MAIL_AUTH_FAILED'],
-  ['web login', { serverResponseCode: 'ALERT', text: 'Please log in via your web browser: https://support.google.com/mail/accounts/answer/78754 (Failure)' }, 'MAIL_WEB_LOGIN_REQUIRED'],
-  ['imap off', { serverResponseCode: 'ALERT', text: 'Your account is not enabled for IMAP use. Please visit your Gmail settings page and enable your account for IMAP access. (Failure)' }, 'MAIL_IMAP_DISABLED'],
-  ['imap off for domain', { serverResponseCode: 'ALERT', text: 'IMAP access is disabled for your domain. Please contact your domain administrator for questions about this feature. (Failure)' }, 'MAIL_IMAP_DISABLED'],
-  ['too many connections', { serverResponseCode: 'ALERT', text: 'Too many simultaneous connections. (Failure)' }, 'MAIL_TOO_MANY_CONNECTIONS'],
+  ['web login', gi(GMAIL_IMAP.webLoginRequired), 'MAIL_WEB_LOGIN_REQUIRED'],
+  ['imap off', gi(GMAIL_IMAP.imapDisabled), 'MAIL_IMAP_DISABLED'],
+  ['imap off for domain', gi(GMAIL_IMAP.imapDisabledForDomain), 'MAIL_IMAP_DISABLED'],
+  ['too many connections', gi(GMAIL_IMAP.tooManyConnections), 'MAIL_TOO_MANY_CONNECTIONS'],
   ['dns', { code: 'ENOTFOUND', text: 'getaddrinfo ENOTFOUND imap.gmial.com' }, 'MAIL_DNS_FAILED'],
   ['refused', { code: 'ECONNREFUSED', text: 'connect ECONNREFUSED 127.0.0.1:993' }, 'MAIL_CONNECTION_REFUSED'],
   ['tls', { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', text: 'self-signed certificate' }, 'MAIL_TLS_FAILED'],
@@ -21,10 +26,10 @@ const imap: [string, { serverResponseCode?: string; text: string; code?: string 
 
 // Gmail's documented SMTP answers, as nodemailer reports them (code EAUTH, responseCode, response).
 const smtp: [string, { code?: string; responseCode?: number; text: string }, string][] = [
-  ['account password', { code: 'EAUTH', responseCode: 534, text: '534-5.7.9 Application-specific password required. For more information, go to 534 5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor' }, 'MAIL_APP_PASSWORD_REQUIRED'],
-  ['wrong app password', { code: 'EAUTH', responseCode: 535, text: '535-5.7.8 Username and Password not accepted. For more information, go to 535 5.7.8  https://support.google.com/mail/?p=BadCredentials' }, 'MAIL_AUTH_FAILED'],
-  ['web login', { code: 'EAUTH', responseCode: 534, text: '534-5.7.14 <https://accounts.google.com/signin/continue?...> Please log in via your web browser and then try again.' }, 'MAIL_WEB_LOGIN_REQUIRED'],
-  ['too many logins', { code: 'EAUTH', responseCode: 454, text: '454 4.7.0 Too many login attempts, please try again later.' }, 'MAIL_TOO_MANY_LOGINS'],
+  ['account password', gs(GMAIL_SMTP.appPasswordRequired), 'MAIL_APP_PASSWORD_REQUIRED'],
+  ['wrong app password', gs(GMAIL_SMTP.invalidCredentials), 'MAIL_AUTH_FAILED'],
+  ['web login', gs(GMAIL_SMTP.webLoginRequired), 'MAIL_WEB_LOGIN_REQUIRED'],
+  ['too many logins', gs(GMAIL_SMTP.tooManyLogins), 'MAIL_TOO_MANY_LOGINS'],
   ['dns', { code: 'EDNS', text: 'getaddrinfo ENOTFOUND smtp.gmial.com' }, 'MAIL_DNS_FAILED'],
   ['refused', { code: 'ESOCKET', text: 'connect ECONNREFUSED 127.0.0.1:465' }, 'MAIL_CONNECTION_REFUSED'],
   ['tls', { code: 'ESOCKET', text: 'self-signed certificate' }, 'MAIL_TLS_FAILED'],
