@@ -121,6 +121,11 @@ const envSchema = z.object({
   ALLEGRO_TIMEOUT_MS: positiveNumber('ALLEGRO_TIMEOUT_MS', 120_000).optional(),
   ALLEGRO_INFO_URL: httpUrl('ALLEGRO_INFO_URL').optional(),
   ALLEGRO_SIMULATOR_PORT: port('ALLEGRO_SIMULATOR_PORT').optional(),
+  GOOGLE_SIMULATOR: bool('GOOGLE_SIMULATOR').optional(),
+  GOOGLE_SIMULATOR_IMAP_PORT: port('GOOGLE_SIMULATOR_IMAP_PORT').optional(),
+  GOOGLE_SIMULATOR_SMTP_PORT: port('GOOGLE_SIMULATOR_SMTP_PORT').optional(),
+  GOOGLE_SIMULATOR_SUBMISSION_PORT: port('GOOGLE_SIMULATOR_SUBMISSION_PORT').optional(),
+  GOOGLE_SIMULATOR_DIR: z.string().trim().min(1, 'GOOGLE_SIMULATOR_DIR must not be empty').optional(),
 });
 
 /** Where each Allegro environment lives: OAuth on the marketplace host, the REST API on api.*. */
@@ -149,6 +154,22 @@ export interface AllegroConfig {
   userAgent: string;
   /** When set, `npm start` runs the Allegro simulator itself on this port (demo, offline). */
   simulatorPort: number | null;
+}
+
+/**
+ * Demo only: the local Google mail simulator (src/simulator/google/), on loopback. Connections the app
+ * opens to Google's mail hosts go there instead, trusting only its certificate authority.
+ */
+export interface GoogleSimulatorConfig {
+  host: '127.0.0.1';
+  /** IMAP over TLS (imap.gmail.com:993). */
+  imapPort: number;
+  /** SMTP with implicit TLS (smtp.gmail.com:465). */
+  smtpPort: number;
+  /** SMTP with STARTTLS (smtp.gmail.com:587). */
+  submissionPort: number;
+  /** Where its CA and server certificate are kept (made on first start). */
+  dir: string;
 }
 
 export interface AppConfig {
@@ -191,6 +212,8 @@ export interface AppConfig {
   /** First wait before a failed item is tried again; doubled each attempt, jittered, at most 5 minutes. */
   bulkRetryBaseMs: number;
   allegro: AllegroConfig;
+  /** Set only in demo mode (GOOGLE_SIMULATOR, default on in the demo); null otherwise. */
+  googleSimulator: GoogleSimulatorConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -260,6 +283,34 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
+    googleSimulator: googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root }),
+  };
+}
+
+/**
+ * The Google simulator's settings, in the demo only. Outside it the mapping of Google's hosts to the
+ * simulator cannot be switched on: any GOOGLE_SIMULATOR* variable stops the process.
+ * @throws {ConfigError} when asked for outside demo mode
+ */
+function googleSimulatorConfig(e: z.infer<typeof envSchema>, app: { port: number; demo: boolean; databasePath: string | undefined; root: string }): GoogleSimulatorConfig | null {
+  const asked = (['GOOGLE_SIMULATOR_IMAP_PORT', 'GOOGLE_SIMULATOR_SMTP_PORT', 'GOOGLE_SIMULATOR_SUBMISSION_PORT', 'GOOGLE_SIMULATOR_DIR'] as const).find((k) => e[k] !== undefined);
+  if (!app.demo) {
+    if (e.GOOGLE_SIMULATOR || asked) {
+      const variable = e.GOOGLE_SIMULATOR ? 'GOOGLE_SIMULATOR' : asked!;
+      throw new ConfigError(variable, `Invalid configuration: ${variable}: the Google simulator works only in demo mode (DEMO=1); Google's mail servers cannot be redirected otherwise`);
+    }
+    return null;
+  }
+  if (e.GOOGLE_SIMULATOR === false) return null;
+  // Next to the Allegro simulator (PORT+1), unless set; certificates beside the database.
+  const next = (n: number) => (app.port + n <= 65535 ? app.port + n : app.port - n);
+  const dbDir = app.databasePath && app.databasePath !== ':memory:' ? path.dirname(path.resolve(app.root, app.databasePath)) : path.resolve(app.root, 'data');
+  return {
+    host: '127.0.0.1',
+    imapPort: e.GOOGLE_SIMULATOR_IMAP_PORT ?? next(2),
+    smtpPort: e.GOOGLE_SIMULATOR_SMTP_PORT ?? next(3),
+    submissionPort: e.GOOGLE_SIMULATOR_SUBMISSION_PORT ?? next(4),
+    dir: path.resolve(app.root, e.GOOGLE_SIMULATOR_DIR ?? path.join(dbDir, 'google-simulator')),
   };
 }
 

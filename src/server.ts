@@ -5,6 +5,7 @@ import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { ensureDemoAdmin, loadDemoIfEmpty } from './services/demo.js';
 import { startSimulator } from './simulator/server.js';
+import { describeGoogleSimulator, startGoogleSimulator } from './simulator/google/server.js';
 
 /**
  * The process shell: validate config, build Fastify with timeouts and a logger, register the app,
@@ -36,7 +37,14 @@ async function main(): Promise<void> {
   // path can be clicked through offline. It is a separate server, as the real Allegro is.
   let demoAdmin: { email: string; password: string } | undefined;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  // Demo only (GOOGLE_SIMULATOR, on by default there): Gmail's IMAP and SMTP, so the app-password path
+  // works offline too. The app's connections to imap.gmail.com and smtp.gmail.com are routed to it.
+  let google: Awaited<ReturnType<typeof startGoogleSimulator>> | undefined;
   try {
+    if (config.googleSimulator) {
+      google = await startGoogleSimulator(config.googleSimulator, { demoDir: config.demoDir });
+      fastify.addHook('onClose', async () => google?.close());
+    }
     if (config.allegro.simulatorPort) {
       simulator = await startSimulator(config, { level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       fastify.addHook('onClose', async () => simulator?.close());
@@ -57,6 +65,7 @@ async function main(): Promise<void> {
     console.error(code ? `${code}: ${(err as Error).message}` : err);
     await fastify.close().catch(() => {});
     await simulator?.close().catch(() => {});
+    await google?.close().catch(() => {});
     process.exit(1);
   }
 
@@ -64,6 +73,7 @@ async function main(): Promise<void> {
   // Printed on the console, not logged: demo credentials, new on every start.
   if (demoAdmin) console.log(`\nDemo support console: ${config.publicUrl}/staff/login\n  e-mail:   ${demoAdmin.email}\n  password: ${demoAdmin.password}   (new on every start)\n`);
   if (simulator) fastify.log.info(`Allegro simulator (ALLEGRO_ENV=simulator) at ${config.allegro.authUrl}; version 3 is authorized there, not at allegro.pl.`);
+  if (google) fastify.log.info(`${describeGoogleSimulator(google)}; the demo sign-in page lists what each demo mailbox answers.`);
 
   let closing = false;
   const shutdown = (signal: string) => {

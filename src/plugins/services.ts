@@ -16,6 +16,7 @@ import { createV3Service, type V3Service } from '../services/v3-switch.js';
 import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../services/maintenance.js';
 import { createStaffActions, type StaffActions } from '../services/staff-actions.js';
 import { createJobRunner, type JobRunner } from '../services/job-runner.js';
+import { demoMailRoutes } from '../simulator/google/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -76,7 +77,10 @@ export default fp(
     fastify.decorate('i18n', i18n);
     fastify.decorate('mailer', mailer);
     fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
-    fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
+    // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
+    const routes = config.googleSimulator ? await demoMailRoutes(config.googleSimulator) : undefined;
+    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa, routes };
+    fastify.decorate('relink', createRelinkService(services, checkOptions));
     const a = config.allegro;
     const client =
       a.clientId && a.clientSecret
@@ -87,7 +91,6 @@ export default fp(
     fastify.decorate('allegro', allegro);
     const v3 = createV3Service(services, allegro);
     fastify.decorate('v3', v3);
-    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
     const staffActions = createStaffActions({
       services,
       v3,

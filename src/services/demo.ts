@@ -8,6 +8,7 @@ import { DemoDataError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
 import { applyImport, prepareImport, type ImportResult } from './import.js';
 import type { Services } from './index.js';
+import { SEEDED_APP_PASSWORD } from '../simulator/google/demo-passwords.js';
 
 const template = z.object({
   name: z.string().min(1),
@@ -38,8 +39,8 @@ export interface DemoResult {
   import?: ImportResult;
 }
 
-/** A made-up app password in Google's format, so demo mailboxes look like relinked ones. */
-const DEMO_APP_PASSWORD = 'demoappxpassword';
+/** A made-up app password in Google's format, so demo mailboxes look like relinked ones (the Google simulator accepts it). */
+const DEMO_APP_PASSWORD = SEEDED_APP_PASSWORD;
 
 /**
  * Loads the demo data on an empty database: the seller-tools export through the real import, then

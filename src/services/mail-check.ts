@@ -3,12 +3,15 @@ import nodemailer from 'nodemailer';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from '../domain/mail-errors.js';
 import type { ServerSettings } from '../repositories/mailboxes.js';
+import { mailEndpoint, type MailEndpoint, type MailRoutes } from '../mail/mail-route.js';
 
 export interface MailCheckOptions {
   /** Connect, greeting and socket timeout, each. */
   timeoutMs: number;
   /** An extra trusted CA (PEM), added to the system's. */
   extraCa?: string | undefined;
+  /** Demo only: Google's mail hosts routed to the local Google simulator (see mail/mail-route.ts). */
+  routes?: MailRoutes | undefined;
 }
 
 export type MailCheckResult =
@@ -34,11 +37,22 @@ function trustedWith(extraCa: string): SecureContext {
   return ctx;
 }
 
-function tlsOptions(host: string, opts: MailCheckOptions) {
+// A routed (demo) connection trusts its route's CA alone: the simulator can never pass for anything else.
+const routeContexts = new Map<string, SecureContext>();
+function trustingOnly(ca: string): SecureContext {
+  let ctx = routeContexts.get(ca);
+  if (!ctx) {
+    ctx = createSecureContext({ ca, minVersion: 'TLSv1.2' });
+    routeContexts.set(ca, ctx);
+  }
+  return ctx;
+}
+
+function tlsOptions(to: MailEndpoint, opts: MailCheckOptions) {
   return {
     minVersion: 'TLSv1.2' as const,
-    servername: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? undefined : host,
-    ...(opts.extraCa ? { secureContext: trustedWith(opts.extraCa) } : {}),
+    servername: to.servername,
+    ...(to.ca ? { secureContext: trustingOnly(to.ca) } : opts.extraCa ? { secureContext: trustedWith(opts.extraCa) } : {}),
   };
 }
 
@@ -50,14 +64,15 @@ function serverText(text: string | undefined, password: string): string | null {
 
 function imapClient(s: ServerSettings, password: string, opts: MailCheckOptions): ImapFlow {
   if (s.imapSecurity === 'none') throw new Error('refusing to send a password without TLS');
+  const to = mailEndpoint(s.imapHost, s.imapPort, opts.routes);
   const client = new ImapFlow({
-    host: s.imapHost,
-    port: s.imapPort,
+    host: to.host,
+    port: to.port,
     secure: s.imapSecurity === 'tls',
     doSTARTTLS: s.imapSecurity === 'starttls' ? true : undefined,
     auth: { user: s.username, pass: password },
     logger: false,
-    tls: tlsOptions(s.imapHost, opts),
+    tls: tlsOptions(to, opts),
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs * 2,
@@ -112,13 +127,14 @@ export async function checkImap(s: ServerSettings, password: string, opts: MailC
 /** A real SMTP AUTH (nodemailer's verify: connect, TLS, AUTH, QUIT). Never throws. */
 export async function checkSmtp(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
   if (s.smtpSecurity === 'none') throw new Error('refusing to send a password without TLS');
+  const to = mailEndpoint(s.smtpHost, s.smtpPort, opts.routes);
   const transport = nodemailer.createTransport({
-    host: s.smtpHost,
-    port: s.smtpPort,
+    host: to.host,
+    port: to.port,
     secure: s.smtpSecurity === 'tls',
     requireTLS: s.smtpSecurity === 'starttls',
     auth: { user: s.username, pass: password },
-    tls: tlsOptions(s.smtpHost, opts),
+    tls: tlsOptions(to, opts),
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs * 2,
