@@ -5,7 +5,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import servicesPlugin, { type ServicesPluginOptions } from './plugins/services.js';
 import viewsPlugin from './plugins/views.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { rateLimitError } from './plugins/errors.js';
 import authPlugin, { cookieSecret } from './plugins/auth.js';
 import fastifyCookie from '@fastify/cookie';
 import healthRoutes from './routes/health.js';
@@ -46,7 +46,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
     referrerPolicy: { policy: 'same-origin' },
     strictTransportSecurity: opts.config.https,
   });
-  await fastify.register(fastifyRateLimit, { global: false });
+  await fastify.register(fastifyRateLimit, { global: false, errorResponseBuilder: (_request, ctx) => rateLimitError(ctx) });
   await fastify.register(viewsPlugin);
   await fastify.register(authPlugin);
   await fastify.register(staffAuthPlugin);

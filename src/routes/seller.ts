@@ -7,6 +7,8 @@ import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../services/seller-overview.js';
 import { MAX_VERIFICATIONS } from '../services/relink.js';
 import { NotFoundError } from '../errors.js';
+import { demoSignInList } from '../demo/demo-sign-in.js';
+import { DEMO_APP_PASSWORD, formatAppPassword } from '../simulator/google/demo-passwords.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 
@@ -38,16 +40,26 @@ const seller: FastifyPluginAsync = async (fastify) => {
   };
 
   // ---- sign-in -------------------------------------------------------------------------------
-  /** In demo mode the sign-in page names a few demo sellers, so the offline demo can be clicked through. */
-  const demoEmails = () =>
-    config.demo ? repos.sellers.firstEmails(2).join(', ') || null : null;
+  /** In demo mode the sign-in page lists demo sellers by situation, each signed in with one click. */
+  const demoList = config.demo ? demoSignInList(repos, config) : null;
 
   const signInLimit = { rateLimit: { max: 10, timeWindow: '15 minutes' } };
 
   fastify.get('/login', async (req, reply) => {
     if (req.seller) return reply.redirect('/migration', 303);
     const next = safeNext((req.query as Record<string, unknown>).next);
-    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demoEmails: demoEmails() });
+    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demo: demoList?.() });
+  });
+
+  // Demo only: "Zaloguj jako" signs in a listed demo seller at once (outside the demo: 404, nothing done).
+  fastify.post('/login/demo', { config: { rateLimit: { max: 60, timeWindow: '15 minutes' } } }, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const id = typeof body.seller === 'string' && /^\d{1,10}$/.test(body.seller) ? Number(body.seller) : NaN;
+    const listed = demoList?.().groups.some((g) => g.sellers.some((s) => s.id === id));
+    if (!listed) throw new NotFoundError();
+    reply.signInSeller(id);
+    repos.audit.append({ actor: { type: 'seller', id }, action: 'seller.signed_in', targetType: 'seller', targetId: id, details: { demo: true } });
+    return reply.redirect('/migration', 303);
   });
 
   fastify.post('/login', { config: signInLimit }, async (req, reply) => {
@@ -60,6 +72,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
         next: safeNext(body.next),
         values: { email: typeof body.email === 'string' ? body.email.slice(0, 254) : '' },
         errors: { email: 'login.errors.email' },
+        demo: demoList?.(),
       });
     }
     fastify.signIn.request(parsed.data.email);
@@ -108,6 +121,9 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return reply.redirect(`/mailboxes/${mailbox.id}/app-password/1`, 303);
     });
 
+    // Demo with the Google simulator: the wizard says so, and names the app password it accepts.
+    const googleSimulator = config.googleSimulator ? { appPassword: formatAppPassword(DEMO_APP_PASSWORD) } : null;
+
     const isWorkspace = (m: Mailbox) => m.provider !== 'gmail';
     /** The servers to verify against: Google's for Workspace (editable), the stored ones for gmail.com. */
     const defaultServers = (m: Mailbox) => {
@@ -138,6 +154,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
         canonicalUrl: `/mailboxes/${mailbox.id}/app-password/3`,
         mailbox,
         step: 3,
+        googleSimulator,
         showServers: isWorkspace(mailbox),
         serverFields: [
           field('imap_host', 'imapHost', d.imapHost),
@@ -158,7 +175,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       const mailbox = mailboxOf(req);
       if (p.data.step === 3) return renderStep3(req, reply, mailbox);
       if (p.data.step === 4 && mailbox.secretKind !== 'app_password') return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
-      return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: p.data.step });
+      return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: p.data.step, googleSimulator });
     });
 
     app.post('/mailboxes/:id/app-password', async (req, reply) => {
@@ -209,7 +226,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       const mailbox = mailboxOf(req);
       const result = await relink.proof(req.seller!.id, mailbox.id);
       if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
-      const base = { title: t(req)('wizard.title', { email: mailbox.email }), canonicalUrl: `/mailboxes/${mailbox.id}/app-password/4`, mailbox, step: 4 };
+      const base = { title: t(req)('wizard.title', { email: mailbox.email }), canonicalUrl: `/mailboxes/${mailbox.id}/app-password/4`, mailbox, step: 4, googleSimulator };
       if ('total' in result) {
         return reply.page('wizard', { ...base, proof: { ...result, allegro: result.latest.filter((m) => m.fromAllegro).slice(0, 5) } });
       }

@@ -24,6 +24,7 @@ export const ACCESS: Record<string, Access> = {
   'GET /': 'public',
   'GET /login': 'public',
   'POST /login': 'public',
+  'POST /login/demo': 'public',
   'GET /login/sent': 'public',
   'GET /login/verify': 'public',
   'POST /login/verify': 'public',

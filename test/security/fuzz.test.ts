@@ -10,6 +10,7 @@ import { allegroEnv, startSimulator } from '../helpers/allegro.js';
  */
 const FORMS: Record<string, { as: Principal; fields: string[] }> = {
   'POST /login': { as: 'anonymous', fields: ['email', 'next'] },
+  'POST /login/demo': { as: 'anonymous', fields: ['seller'] },
   'POST /login/verify': { as: 'anonymous', fields: ['token'] },
   'POST /logout': { as: 'seller', fields: [] },
   'POST /mailboxes/:id/app-password/start': { as: 'seller', fields: [] },
