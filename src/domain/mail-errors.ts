@@ -52,7 +52,8 @@ function networkCode(f: MailErrorFacts): MailCheckCode | undefined {
   if (DNS_CODES.has(code) || /ENOTFOUND|EAI_AGAIN/.test(text)) return 'MAIL_DNS_FAILED';
   if (TIMEOUT_CODES.has(code) || /timed? ?out/i.test(text)) return 'MAIL_TIMEOUT';
   if (REFUSED_CODES.has(code) || /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(text)) return 'MAIL_CONNECTION_REFUSED';
-  if (code.startsWith('CERT_') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'EPROTO') return 'MAIL_TLS_FAILED';
+  // UNABLE_TO_VERIFY_LEAF_SIGNATURE: a certificate from an authority nobody trusts ("unable to verify the first certificate").
+  if (code.startsWith('CERT_') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.startsWith('UNABLE_TO_') || code === 'EPROTO') return 'MAIL_TLS_FAILED';
   if ((code === 'ESOCKET' || code === 'ETLS') && TLS_TEXT.test(text)) return 'MAIL_TLS_FAILED';
   return undefined;
 }

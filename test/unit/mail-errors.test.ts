@@ -20,6 +20,7 @@ const imap: [string, { serverResponseCode?: string; text: string; code?: string 
   ['refused', { code: 'ECONNREFUSED', text: 'connect ECONNREFUSED 127.0.0.1:993' }, 'MAIL_CONNECTION_REFUSED'],
   ['tls', { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', text: 'self-signed certificate' }, 'MAIL_TLS_FAILED'],
   ['altname', { code: 'ERR_TLS_CERT_ALTNAME_INVALID', text: "Hostname/IP does not match certificate's altnames" }, 'MAIL_TLS_FAILED'],
+  ['unknown authority', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', text: 'unable to verify the first certificate' }, 'MAIL_TLS_FAILED'],
   ['timeout', { code: 'CONNECT_TIMEOUT', text: 'Failed to establish connection in required time' }, 'MAIL_TIMEOUT'],
   ['other', { serverResponseCode: 'UNAVAILABLE', text: 'Server busy' }, 'MAIL_SERVER_ERROR'],
 ];

@@ -1,0 +1,178 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { PROJECT_ROOT } from '../../src/config.js';
+import { GMAIL_IMAP, GMAIL_SMTP, smtpReplyText, type GmailImapAnswer, type GmailSmtpAnswer } from '../../src/domain/gmail-answers.js';
+import { checkImap, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/services/mail-check.js';
+import type { ServerSettings } from '../../src/repositories/mailboxes.js';
+import { ensureSimulatorCertificates } from '../../src/simulator/google/certificates.js';
+import { DEMO_APP_PASSWORD, SEEDED_APP_PASSWORD } from '../../src/simulator/google/demo-passwords.js';
+import { MAX_CONNECTIONS_PER_ACCOUNT } from '../../src/simulator/google/imap.js';
+import { googleSimulatorRoutes } from '../../src/simulator/google/routes.js';
+import { startGoogleSimulator, type GoogleSimulator } from '../../src/simulator/google/server.js';
+import { registerSecret } from '../helpers/transcript.js';
+
+const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
+const GOOD = 'anna.nowak.sklep@gmail.com';
+const ACCOUNT_PASSWORD = 'Demo-Haslo-001'; // its mailbox_password in the demo export
+let sim: GoogleSimulator;
+let certDir: string;
+
+before(async () => {
+  certDir = path.join(mkdtempSync(path.join(tmpdir(), 'google-sim-')), 'google-simulator');
+  sim = await startGoogleSimulator({ host: '127.0.0.1', imapPort: 0, smtpPort: 0, submissionPort: 0, dir: certDir }, { demoDir: DEMO_DIR });
+  registerSecret(ACCOUNT_PASSWORD);
+});
+after(async () => sim?.close());
+
+const trust = () => ({ ca: sim.ca, servername: 'imap.gmail.com', minVersion: 'TLSv1.2' as const });
+
+/** imapflow straight at the simulator (no app code in between), with the chosen login command. */
+async function imapLogin(user: string, pass: string, loginMethod: 'LOGIN' | 'AUTH=PLAIN') {
+  const client = new ImapFlow({ host: '127.0.0.1', port: sim.imapPort, secure: true, auth: { user, pass, loginMethod }, logger: false, tls: trust(), connectionTimeout: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return { ok: true as const, client };
+  } catch (err) {
+    client.close();
+    const e = err as { serverResponseCode?: string; responseText?: string };
+    return { ok: false as const, serverResponseCode: e.serverResponseCode, responseText: e.responseText };
+  }
+}
+
+async function smtpLogin(user: string, pass: string, security: 'tls' | 'starttls') {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: security === 'tls' ? sim.smtpPort : sim.submissionPort,
+    secure: security === 'tls',
+    requireTLS: security === 'starttls',
+    auth: { user, pass },
+    tls: { ...trust(), servername: 'smtp.gmail.com' },
+    connectionTimeout: 5000,
+  });
+  try {
+    await transport.verify();
+    return { ok: true as const };
+  } catch (err) {
+    const e = err as { responseCode?: number; response?: string };
+    return { ok: false as const, responseCode: e.responseCode, response: e.response };
+  } finally {
+    transport.close();
+  }
+}
+
+const expectImap = (r: Awaited<ReturnType<typeof imapLogin>>, a: GmailImapAnswer, what: string) => {
+  assert.equal(r.ok, false, `${what}: refused`);
+  if (!r.ok) assert.deepEqual({ code: r.serverResponseCode, text: r.responseText }, { code: a.responseCode, text: a.text }, what);
+};
+const expectSmtp = (r: Awaited<ReturnType<typeof smtpLogin>>, a: GmailSmtpAnswer, what: string) => {
+  assert.equal(r.ok, false, `${what}: refused`);
+  if (!r.ok) assert.deepEqual({ code: r.responseCode, text: r.response }, { code: a.responseCode, text: smtpReplyText(a) }, what);
+};
+
+test('the simulator answers with exactly the texts the classifier\'s unit tests use (IMAP LOGIN and AUTHENTICATE, SMTP 465 and 587)', async () => {
+  const refusing: [string, GmailImapAnswer | null, GmailSmtpAnswer | null][] = [
+    ['czesci.auto.grzes@gmail.com', GMAIL_IMAP.appPasswordRequired, GMAIL_SMTP.appPasswordRequired],
+    ['sklep@kawiarnia-aromat.pl', GMAIL_IMAP.invalidCredentials, GMAIL_SMTP.invalidCredentials],
+    ['kubaelektronika@gmail.com', GMAIL_IMAP.webLoginRequired, GMAIL_SMTP.webLoginRequired],
+    ['narzedzia.stolarz@gmail.com', GMAIL_IMAP.imapDisabled, null],
+    ['handel@kosmetyki-natura.pl', GMAIL_IMAP.imapDisabledForDomain, null],
+    ['zabawki.malgosia@gmail.com', GMAIL_IMAP.tooManyConnections, null],
+    ['herbaciarnia.zen@gmail.com', null, GMAIL_SMTP.tooManyLogins],
+  ];
+  for (const method of ['LOGIN', 'AUTH=PLAIN'] as const) {
+    const good = await imapLogin(GOOD, DEMO_APP_PASSWORD, method);
+    assert.equal(good.ok, true, `${method}: the demo app password is accepted`);
+    if (good.ok) await good.client.logout();
+    const spaced = await imapLogin(GOOD, 'demo demo demo demo', method);
+    assert.equal(spaced.ok, true, `${method}: with Google's spaces too`);
+    if (spaced.ok) await spaced.client.logout();
+    expectImap(await imapLogin(GOOD, ACCOUNT_PASSWORD, method), GMAIL_IMAP.appPasswordRequired, `${method}: the account password`);
+    expectImap(await imapLogin(GOOD, 'zlehaslozlehaslo', method), GMAIL_IMAP.invalidCredentials, `${method}: a wrong app password`);
+    expectImap(await imapLogin('nikogo.tu.nie.ma@gmail.com', DEMO_APP_PASSWORD, method), GMAIL_IMAP.invalidCredentials, `${method}: an unknown address`);
+    for (const [user, answer] of refusing) {
+      if (answer) expectImap(await imapLogin(user, DEMO_APP_PASSWORD, method), answer, `${method} ${user}`);
+    }
+  }
+  for (const security of ['tls', 'starttls'] as const) {
+    assert.deepEqual(await smtpLogin(GOOD, DEMO_APP_PASSWORD, security), { ok: true }, `${security}: accepted`);
+    expectSmtp(await smtpLogin(GOOD, ACCOUNT_PASSWORD, security), GMAIL_SMTP.appPasswordRequired, `${security}: the account password`);
+    expectSmtp(await smtpLogin(GOOD, 'zlehaslozlehaslo', security), GMAIL_SMTP.invalidCredentials, `${security}: a wrong app password`);
+    for (const [user, , answer] of refusing) {
+      if (answer) expectSmtp(await smtpLogin(user, DEMO_APP_PASSWORD, security), answer, `${security} ${user}`);
+    }
+  }
+  // The app password the demo data stored is accepted, except where the demo says it was revoked.
+  assert.equal((await smtpLogin('gry.planszowe.olek@gmail.com', SEEDED_APP_PASSWORD, 'tls')).ok, true);
+  expectSmtp(await smtpLogin('amber.gifts.gdansk@gmail.com', SEEDED_APP_PASSWORD, 'tls'), GMAIL_SMTP.invalidCredentials, 'revoked');
+});
+
+test('through the demo route the app\'s own check gets each code, and the inbox proof the seeded messages', async () => {
+  const opts = { timeoutMs: 5000, routes: googleSimulatorRoutes({ host: '127.0.0.1', ...sim }, sim.ca) };
+  const gmail = (username: string, smtpPort = 465): ServerSettings => ({ imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort, smtpSecurity: smtpPort === 465 ? 'tls' : 'starttls', username });
+  assert.deepEqual(await verifyMailbox(gmail(GOOD), DEMO_APP_PASSWORD, opts), { ok: true });
+  assert.deepEqual(await verifyMailbox({ ...gmail(GOOD, 587), imapHost: 'IMAP.GMAIL.COM.' }, DEMO_APP_PASSWORD, opts), { ok: true }, 'host written differently, STARTTLS');
+  const codes: Record<string, string> = {
+    'czesci.auto.grzes@gmail.com': 'MAIL_APP_PASSWORD_REQUIRED',
+    'sklep@kawiarnia-aromat.pl': 'MAIL_AUTH_FAILED',
+    'kubaelektronika@gmail.com': 'MAIL_WEB_LOGIN_REQUIRED',
+    'narzedzia.stolarz@gmail.com': 'MAIL_IMAP_DISABLED',
+    'handel@kosmetyki-natura.pl': 'MAIL_IMAP_DISABLED',
+    'zabawki.malgosia@gmail.com': 'MAIL_TOO_MANY_CONNECTIONS',
+    'herbaciarnia.zen@gmail.com': 'MAIL_TOO_MANY_LOGINS',
+  };
+  for (const [user, code] of Object.entries(codes)) {
+    const r = await verifyMailbox(gmail(user), DEMO_APP_PASSWORD, opts);
+    assert.equal(r.ok ? 'ok' : r.code, code, user);
+  }
+  const proof = (await fetchInboxProof(gmail(GOOD), DEMO_APP_PASSWORD, opts)) as InboxProof;
+  const seeded = sim.directory.inbox(GOOD);
+  assert.equal(proof.total, seeded.length);
+  assert.ok(seeded.length >= 5 && proof.allegroCount >= 1, 'a handful of messages, some from allegro.pl');
+  assert.equal(proof.latest[0]!.subject, seeded.at(-1)!.subject, 'newest first');
+  assert.ok(proof.latest.every((m) => m.date), 'dates are read');
+  // Each mailbox has its own INBOX.
+  const other = (await fetchInboxProof(gmail('gry.planszowe.olek@gmail.com'), DEMO_APP_PASSWORD, opts)) as InboxProof;
+  assert.equal(other.total, sim.directory.inbox('gry.planszowe.olek@gmail.com').length);
+
+  // Without the route's CA the simulator's certificate is not trusted: it cannot pass for Google.
+  const untrusted = googleSimulatorRoutes({ host: '127.0.0.1', ...sim }, (await ensureSimulatorCertificates(path.join(mkdtempSync(path.join(tmpdir(), 'other-ca-')), 'x'))).ca);
+  const tls = await checkImap(gmail(GOOD), DEMO_APP_PASSWORD, { timeoutMs: 5000, routes: untrusted });
+  assert.equal(tls.ok ? 'ok' : tls.code, 'MAIL_TLS_FAILED', JSON.stringify(tls));
+});
+
+test('Gmail\'s 15 simultaneous connections: the 16th login is refused until one closes', async () => {
+  const open: ImapFlow[] = [];
+  try {
+    for (let i = 0; i < MAX_CONNECTIONS_PER_ACCOUNT; i++) {
+      const r = await imapLogin('ogrod.marzen.pl@gmail.com', DEMO_APP_PASSWORD, 'LOGIN');
+      assert.equal(r.ok, true, `connection ${i + 1}`);
+      if (r.ok) open.push(r.client);
+    }
+    expectImap(await imapLogin('ogrod.marzen.pl@gmail.com', DEMO_APP_PASSWORD, 'LOGIN'), GMAIL_IMAP.tooManyConnections, 'the 16th');
+    await open.pop()!.logout();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await imapLogin('ogrod.marzen.pl@gmail.com', DEMO_APP_PASSWORD, 'LOGIN');
+    assert.equal(again.ok, true, 'a slot is free again');
+    if (again.ok) open.push(again.client);
+  } finally {
+    await Promise.all(open.map((c) => c.logout().catch(() => c.close())));
+  }
+});
+
+test('the certificate authority is made once and kept: a second start reuses it', async () => {
+  const before = { ca: readFileSync(path.join(certDir, 'ca.pem'), 'utf8'), mtime: statSync(path.join(certDir, 'server-key.pem')).mtimeMs };
+  assert.equal(statSync(path.join(certDir, 'server-key.pem')).mode & 0o077, 0, 'the key is readable by its owner only');
+  const again = await startGoogleSimulator({ host: '127.0.0.1', imapPort: 0, smtpPort: 0, submissionPort: 0, dir: certDir }, { demoDir: DEMO_DIR });
+  try {
+    assert.equal(again.ca, before.ca);
+    assert.equal(statSync(path.join(certDir, 'server-key.pem')).mtimeMs, before.mtime);
+  } finally {
+    await again.close();
+  }
+});
