@@ -1,0 +1,93 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { build } from '../helpers/build.js';
+import { Agent } from '../helpers/agent.js';
+import { PROJECT_ROOT } from '../../src/config.js';
+import { fileMxResolver } from '../../src/domain/mx-lookup.js';
+import { loadDemoIfEmpty } from '../../src/services/demo.js';
+import { readGoogleDemoFile } from '../../src/simulator/google/directory.js';
+import { readFileSync } from 'node:fs';
+
+const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
+const pl = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'src/i18n/pl.json'), 'utf8')) as { demoSignIn: { situations: Record<string, { title: string }> } };
+
+async function demoApp(t: TestContext, env: Record<string, string> = {}) {
+  const built = await build(t, { env: { DEMO: '1', ...env }, resolver: fileMxResolver(path.join(DEMO_DIR, 'mx.json')) });
+  await loadDemoIfEmpty(built.app.services, DEMO_DIR);
+  return built;
+}
+
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;').replace(/</g, '&lt;');
+
+test('the demo sign-in page lists every demo situation with its seller, a one-click button and the simulator\'s app password', async (t) => {
+  const { app } = await demoApp(t);
+  const a = new Agent(app);
+  const page = await a.get('/login');
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /Demo: zaloguj się jednym kliknięciem/);
+  assert.match(page.body, /Symulator Google/, 'the simulator is named as such');
+  assert.match(page.body, /<code class="app-password">demo demo demo demo<\/code>/);
+  for (const entry of readGoogleDemoFile(DEMO_DIR).signIn) {
+    const seller = app.services.repos.sellers.findByExternalId(entry.seller)!;
+    const situation = pl.demoSignIn.situations[entry.situation]!;
+    assert.ok(page.body.includes(escape(situation.title)), `${entry.situation} is listed`);
+    assert.ok(page.body.includes(`name="seller" value="${seller.id}"`), `${entry.seller} has a button`);
+    assert.ok(page.body.includes(`Zaloguj jako ${escape(seller.name)}`));
+  }
+  assert.doesNotMatch(page.body, /MAIL_|MIG_ERR_/, 'no internal codes on a seller page');
+
+  // A validation error keeps the list.
+  const bad = await a.post('/login', { email: 'to nie adres' });
+  assert.equal(bad.statusCode, 422);
+  assert.match(bad.body, /Zaloguj jako Anna Nowak/);
+
+  // One click: signed in, on the migration page.
+  const anna = app.services.repos.sellers.findByExternalId('S-1001')!;
+  const res = await a.post('/login/demo', { seller: String(anna.id) });
+  assert.equal(res.statusCode, 303);
+  assert.equal(res.headers.location, '/migration');
+  const migration = await a.get('/migration');
+  assert.equal(migration.statusCode, 200);
+  assert.ok(migration.body.includes('anna.nowak.sklep@gmail.com'));
+  const audit = app.services.repos.audit.listForTarget('seller', anna.id).find((e) => e.action === 'seller.signed_in');
+  assert.deepEqual(audit?.details, { demo: true }, 'the demo sign-in is audited as such');
+});
+
+test('"Zaloguj jako" is refused for a seller not on the list, and outside the demo altogether', async (t) => {
+  const { app } = await demoApp(t);
+  const a = new Agent(app);
+  await a.get('/login');
+  const unlisted = app.services.repos.sellers.findByExternalId('S-1030')!;
+  for (const seller of [String(unlisted.id), '999999', 'x', '']) {
+    const res = await a.post('/login/demo', { seller });
+    assert.equal(res.statusCode, 404, seller);
+    assert.equal((await a.get('/migration')).statusCode, 303, 'still signed out');
+  }
+
+  const off = await build(t, { env: { DEMO: '0' } });
+  off.app.services.repos.sellers.insert({ externalId: 'S-1001', email: 'anna.nowak.sklep@gmail.com', name: 'Anna', allegroLogin: 'anna' });
+  const b = new Agent(off.app);
+  const login = await b.get('/login');
+  assert.doesNotMatch(login.body, /Zaloguj jako|demo demo/);
+  const refused = await b.post('/login/demo', { seller: '1' });
+  assert.equal(refused.statusCode, 404);
+  assert.equal((await b.get('/migration')).statusCode, 303, 'not signed in');
+});
+
+test('a rate limit names the exact time of the next try, never "a moment"', async (t) => {
+  const { app } = await demoApp(t);
+  const a = new Agent(app);
+  await a.get('/login');
+  let last;
+  for (let i = 0; i < 11; i++) last = await a.post('/login', { email: `kto${i}@gmail.com` });
+  assert.equal(last!.statusCode, 429);
+  const m = /Zbyt wiele prób w krótkim czasie\. Spróbuj ponownie o (\d{2}):(\d{2})\./.exec(last!.body);
+  assert.ok(m, last!.body);
+  assert.doesNotMatch(last!.body, /chwil/);
+  // The time is about 15 minutes from now, in Poland.
+  const now = new Intl.DateTimeFormat('pl', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Warsaw' }).formatToParts(new Date(Date.now() + 15 * 60_000));
+  const expected = Number(now.find((p) => p.type === 'hour')!.value) * 60 + Number(now.find((p) => p.type === 'minute')!.value);
+  const shown = Number(m[1]) * 60 + Number(m[2]);
+  assert.ok(Math.abs(((shown - expected + 1440) % 1440)) <= 1 || Math.abs(((expected - shown + 1440) % 1440)) <= 1, `${m[0]} vs ${expected}`);
+});
