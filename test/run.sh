@@ -38,6 +38,7 @@ FILES=(
   test/unit/maintenance.test.ts
   test/unit/password.test.ts
   test/unit/i18n.test.ts
+  test/unit/demo-mail-route.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
@@ -49,13 +50,16 @@ FILES=(
   test/integration/staff-jobs-restart.test.ts
   test/integration/resilience.test.ts
   test/integration/app-password-restart.test.ts
+  test/integration/google-simulator.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/staff.test.ts
+  test/routes/demo-sign-in.test.ts
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/staff-bulk.test.ts
+  test/browser/demo-google.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.

@@ -15,6 +15,9 @@ import { MAX_CONNECTIONS_PER_ACCOUNT } from '../../src/simulator/google/imap.js'
 import { googleSimulatorRoutes } from '../../src/simulator/google/routes.js';
 import { startGoogleSimulator, type GoogleSimulator } from '../../src/simulator/google/server.js';
 import { registerSecret } from '../helpers/transcript.js';
+import { build } from '../helpers/build.js';
+import { fileMxResolver } from '../../src/domain/mx-lookup.js';
+import { loadDemoIfEmpty } from '../../src/services/demo.js';
 
 const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
 const GOOD = 'anna.nowak.sklep@gmail.com';
@@ -175,4 +178,32 @@ test('the certificate authority is made once and kept: a second start reuses it'
   } finally {
     await again.close();
   }
+});
+
+test('staff re-checks in the demo go to the simulator: every demo autoresponder re-checked gives a realistic mix, none fails on DNS for Google', async (t) => {
+  const { app } = await build(t, {
+    env: { DEMO: '1', GOOGLE_SIMULATOR_IMAP_PORT: String(sim.imapPort), GOOGLE_SIMULATOR_SMTP_PORT: String(sim.smtpPort), GOOGLE_SIMULATOR_SUBMISSION_PORT: String(sim.submissionPort), GOOGLE_SIMULATOR_DIR: certDir, MAIL_CHECK_TIMEOUT_MS: '3000' },
+    resolver: fileMxResolver(path.join(DEMO_DIR, 'mx.json')),
+  });
+  await loadDemoIfEmpty(app.services, DEMO_DIR);
+  const { repos } = app.services;
+  const outcomes = new Map<string, string>();
+  for (const ar of ['AR-2001', 'AR-2002', 'AR-2005', 'AR-2007', 'AR-2017', 'AR-2036', 'AR-2040', 'AR-2042', 'AR-2045']) {
+    const a = repos.autoresponders.findByExternalId(ar)!;
+    const r = await app.staffActions.recheck(a.id, 'staff', { type: 'staff', id: 1 });
+    outcomes.set(ar, r.outcome);
+  }
+  assert.deepEqual(Object.fromEntries(outcomes), {
+    'AR-2001': 'MAIL_APP_PASSWORD_REQUIRED', // the account password from the export
+    'AR-2002': 'MAIL_WEB_LOGIN_REQUIRED',
+    'AR-2005': 'MAIL_TOO_MANY_CONNECTIONS',
+    'AR-2007': 'MAIL_APP_PASSWORD_REQUIRED', // its refusal is SMTP's; a re-check logs in over IMAP
+    'AR-2017': 'MAIL_AUTH_FAILED',
+    'AR-2036': 'ok', // relinked in the demo data
+    'AR-2040': 'ok',
+    'AR-2042': 'MAIL_AUTH_FAILED', // its stored app password was revoked
+    'AR-2045': 'MAIL_IMAP_DISABLED',
+  });
+  // A relinked autoresponder whose app password stopped working needs the seller again.
+  assert.equal(repos.migrations.findByAutoresponder(repos.autoresponders.findByExternalId('AR-2042')!.id)!.state, 'needs_attention');
 });
