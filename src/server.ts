@@ -5,7 +5,7 @@ import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { ensureDemoAdmin, loadDemoIfEmpty } from './services/demo.js';
 import { startSimulator } from './simulator/server.js';
-import { describeGoogleSimulator, startGoogleSimulator } from './simulator/google/server.js';
+import type { GoogleSimulator } from './simulator/google/server.js';
 
 /**
  * The process shell: validate config, build Fastify with timeouts and a logger, register the app,
@@ -38,19 +38,21 @@ async function main(): Promise<void> {
   let demoAdmin: { email: string; password: string } | undefined;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   // Demo only (GOOGLE_SIMULATOR, on by default there): Gmail's IMAP and SMTP, so the app-password path
-  // works offline too. The app's connections to imap.gmail.com and smtp.gmail.com are routed to it.
-  let google: Awaited<ReturnType<typeof startGoogleSimulator>> | undefined;
+  // works offline too. The app's connections to imap.gmail.com and smtp.gmail.com are routed to it. It
+  // starts while the app is built (and is not even loaded outside the demo).
+  let google: GoogleSimulator | undefined;
+  const googleModule = config.googleSimulator ? import('./simulator/google/server.js') : undefined;
+  const googleStarting = googleModule?.then((m) => m.startGoogleSimulator(config.googleSimulator!, { demoDir: config.demoDir }));
+  googleStarting?.catch(() => {}); // awaited below; a failure is reported there
+  if (googleStarting) fastify.addHook('onClose', async () => (await googleStarting.catch(() => undefined))?.close());
   try {
-    if (config.googleSimulator) {
-      google = await startGoogleSimulator(config.googleSimulator, { demoDir: config.demoDir });
-      fastify.addHook('onClose', async () => google?.close());
-    }
     if (config.allegro.simulatorPort) {
       simulator = await startSimulator(config, { level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       fastify.addHook('onClose', async () => simulator?.close());
     }
     await fastify.register(app, { config });
     await fastify.ready();
+    if (googleStarting) google = await googleStarting;
     if (config.demo) {
       const demo = await loadDemoIfEmpty(fastify.services, config.demoDir);
       if (demo.loaded) {
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
     console.error(code ? `${code}: ${(err as Error).message}` : err);
     await fastify.close().catch(() => {});
     await simulator?.close().catch(() => {});
-    await google?.close().catch(() => {});
+    await (await googleStarting?.catch(() => undefined))?.close().catch(() => {});
     process.exit(1);
   }
 
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   // Printed on the console, not logged: demo credentials, new on every start.
   if (demoAdmin) console.log(`\nDemo support console: ${config.publicUrl}/staff/login\n  e-mail:   ${demoAdmin.email}\n  password: ${demoAdmin.password}   (new on every start)\n`);
   if (simulator) fastify.log.info(`Allegro simulator (ALLEGRO_ENV=simulator) at ${config.allegro.authUrl}; version 3 is authorized there, not at allegro.pl.`);
-  if (google) fastify.log.info(`${describeGoogleSimulator(google)}; the demo sign-in page lists what each demo mailbox answers.`);
+  if (google) fastify.log.info(`${(await googleModule!).describeGoogleSimulator(google)}; the demo sign-in page lists what each demo mailbox answers.`);
 
   let closing = false;
   const shutdown = (signal: string) => {

@@ -56,6 +56,7 @@ FILES=(
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
   test/cli/cli.test.ts
+  test/cli/demo-start.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/staff-bulk.test.ts

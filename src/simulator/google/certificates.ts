@@ -99,7 +99,19 @@ async function generate(): Promise<SimulatorCertificates> {
  * reads them). Written into a temporary folder that is then renamed into place, so two processes
  * starting at once (the app and `npm run simulator:google`) end up with one set, never a mix.
  */
-export async function ensureSimulatorCertificates(dir: string): Promise<SimulatorCertificates> {
+export function ensureSimulatorCertificates(dir: string): Promise<SimulatorCertificates> {
+  // The app (for its routes) and the simulator ask at the same start: one generation per process.
+  let pending = inProcess.get(dir);
+  if (!pending) {
+    pending = ensure(dir);
+    inProcess.set(dir, pending);
+    pending.catch(() => inProcess.delete(dir));
+  }
+  return pending;
+}
+const inProcess = new Map<string, Promise<SimulatorCertificates>>();
+
+async function ensure(dir: string): Promise<SimulatorCertificates> {
   if (existsSync(path.join(dir, FILES.key))) return read(dir);
   const parent = path.dirname(dir);
   mkdirSync(parent, { recursive: true });

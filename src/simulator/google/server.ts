@@ -26,6 +26,7 @@ export async function startGoogleSimulator(sim: GoogleSimulatorConfig, opts: { d
   const directory = createDirectory({ demoDir: opts.demoDir, now: opts.now ?? new Date() });
   const common = { host: sim.host, key: certs.key, cert: certs.cert, directory };
   const started: { close(): Promise<void> }[] = [];
+  let closing: Promise<void> | undefined;
   try {
     const imap = await startImapSimulator({ ...common, port: sim.imapPort });
     started.push(imap);
@@ -39,9 +40,8 @@ export async function startGoogleSimulator(sim: GoogleSimulatorConfig, opts: { d
       submissionPort: submission.port,
       ca: certs.ca,
       directory,
-      close: async () => {
-        await Promise.all(started.map((s) => s.close()));
-      },
+      // Once, however often it is asked (the app's onClose and a failed start may both ask).
+      close: () => (closing ??= Promise.all(started.map((s) => s.close())).then(() => undefined)),
     };
   } catch (err) {
     await Promise.all(started.map((s) => s.close().catch(() => {})));
