@@ -82,6 +82,7 @@ export default fp(
         otherLang: other,
         langSwitchUrl: url.pathname + url.search,
         demo: fastify.config.demo,
+        demoGoogleSimulator: !!fastify.config.googleSimulator,
         seller: this.request.seller,
         staff: this.request.staff,
         // Every page gets a CSRF token: the sign-out form sits in the layout.
