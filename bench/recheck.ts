@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { checkImap } from '../src/services/mail-check.js';
+import { checkImap } from '../src/mail/check.js';
 import { startProxy, type TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { seedAccounts } from '../test/helpers/staff.js';
 import { testCert } from '../test/helpers/tls.js';

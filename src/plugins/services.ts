@@ -3,19 +3,19 @@ import type { AppConfig } from '../config.js';
 import { loadKeys, type LoadedKeys } from '../crypto/key-store.js';
 import type { Keyring } from '../crypto/secret-box.js';
 import { migrate, openDatabase, type Db } from '../db/database.js';
-import { fileMxResolver, systemMxResolver, type MxResolver } from '../domain/mx-lookup.js';
-import { createServices, type Services } from '../services/index.js';
+import { fileMxResolver, systemMxResolver, type MxResolver } from '../detection/mx-lookup.js';
+import { createServices, type Services } from '../composition.js';
 import path from 'node:path';
 import { createI18n, type I18n } from '../i18n/index.js';
-import { createMailer, type Mailer } from '../services/mailer.js';
-import { createSignInService, type SignInService } from '../services/sign-in.js';
-import { createRelinkService, type RelinkService } from '../services/relink.js';
+import { createMailer, type Mailer } from '../mail/mailer.js';
+import { createSignInService, type SignInService } from '../seller/sign-in.js';
+import { createRelinkService, type RelinkService } from '../app-password/relink.js';
 import { createAllegroClient } from '../allegro/client.js';
-import { createAuthorizationService, type AuthorizationService } from '../services/allegro-authorization.js';
-import { createV3Service, type V3Service } from '../services/v3-switch.js';
-import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../services/maintenance.js';
-import { createStaffActions, type StaffActions } from '../services/staff-actions.js';
-import { createJobRunner, type JobRunner } from '../services/job-runner.js';
+import { createAuthorizationService, type AuthorizationService } from '../allegro/authorization.js';
+import { createV3Service, type V3Service } from '../v3/switch.js';
+import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../ops/maintenance.js';
+import { createStaffActions, type StaffActions } from '../staff/actions.js';
+import { createJobRunner, type JobRunner } from '../jobs/runner.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

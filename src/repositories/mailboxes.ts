@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { MailboxRule, MailboxVerdict, Provider } from '../domain/detection.js';
+import type { MailboxRule, MailboxVerdict, Provider } from '../detection/rules.js';
 
 export type Security = 'tls' | 'starttls' | 'none';
 export type SecretKind = 'account_password' | 'app_password';

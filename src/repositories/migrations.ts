@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { MigrationState } from '../domain/migration-states.js';
+import type { MigrationState } from '../migration/states.js';
 
 export type MigrationPath = 'v3' | 'app_password';
 

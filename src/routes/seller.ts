@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { normalizeHost } from '../domain/detection.js';
-import { securityForPort } from '../domain/mail-servers.js';
+import { normalizeHost } from '../detection/rules.js';
+import { securityForPort } from '../mail/servers.js';
 import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
 import { safeNext } from '../plugins/auth.js';
-import { sellerOverview } from '../services/seller-overview.js';
-import { MAX_VERIFICATIONS } from '../services/relink.js';
+import { sellerOverview } from '../seller/overview.js';
+import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };

@@ -12,16 +12,16 @@ import {
   SORTS,
   type AccountFilter,
   type ListView,
-} from '../domain/account-filter.js';
-import { MAIL_CHECK_CODES } from '../domain/mail-errors.js';
+} from '../staff/account-filter.js';
+import { MAIL_CHECK_CODES } from '../mail/classify.js';
 import { NotFoundError } from '../errors.js';
 import { hasRole } from '../plugins/staff-auth.js';
 import type { AccountRow } from '../repositories/accounts.js';
 import { JOB_KINDS, type Job, type JobKind } from '../repositories/jobs.js';
 import { STAFF_ROLES, type StaffRole } from '../repositories/staff.js';
-import { csvLine, CSV_BOM } from '../services/csv.js';
-import { countdown, progressChart } from '../services/staff-overview.js';
-import type { ActionOutcome } from '../services/staff-actions.js';
+import { csvLine, CSV_BOM } from '../staff/csv.js';
+import { countdown, progressChart } from '../staff/overview.js';
+import type { ActionOutcome } from '../staff/actions.js';
 
 /** Failed sign-ins per address in the window before that address is locked out for the rest of it. */
 export const STAFF_FAILURES_PER_ADDRESS = 5;

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ALLEGRO_CALLBACK_PATH } from '../config.js';
-import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../domain/v3-templates.js';
+import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../v3/templates.js';
 import { NotFoundError } from '../errors.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
 import type { Autoresponder } from '../repositories/autoresponders.js';
-import type { CallbackFailure } from '../services/allegro-authorization.js';
-import { switchBackPossible, type TemplateReview } from '../services/v3-switch.js';
+import type { CallbackFailure } from '../allegro/authorization.js';
+import { switchBackPossible, type TemplateReview } from '../v3/switch.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
 const CALLBACK_FAILURES = ['state_unknown', 'state_used', 'state_expired', 'state_other_session', 'denied', 'allegro_error', 'exchange_failed', 'me_failed', 'unavailable'] as const satisfies readonly CallbackFailure[];

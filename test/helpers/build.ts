@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import app from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { loggerOptions } from '../../src/logger.js';
-import type { MxResolver } from '../../src/domain/mx-lookup.js';
+import type { MxResolver } from '../../src/detection/mx-lookup.js';
 import type { Db } from '../../src/db/database.js';
 import { memoryDb, tableResolver, testKeyring, TEST_KEY_TEXT } from './core.js';
 import { record, recordResponses, registerSecret } from './transcript.js';

@@ -1,7 +1,7 @@
 import { openDatabase, migrate, type Db } from '../../src/db/database.js';
 import { makeKeyring, parseKey, generateKeyText, type Keyring } from '../../src/crypto/secret-box.js';
-import type { MxResolver } from '../../src/domain/mx-lookup.js';
-import { createServices } from '../../src/services/index.js';
+import type { MxResolver } from '../../src/detection/mx-lookup.js';
+import { createServices } from '../../src/composition.js';
 
 /** A fixed test key (never used outside tests). */
 export const TEST_KEY_TEXT = 'dGVzdC1rZXktZm9yLXVuaXQtdGVzdHMtb25seS0wMDE=';

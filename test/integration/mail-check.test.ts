@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkImap, checkSmtp, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/services/mail-check.js';
+import { checkImap, checkSmtp, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/mail/check.js';
 import type { ServerSettings } from '../../src/repositories/mailboxes.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importCsv, IMPORT_COLUMNS } from '../../src/services/import.js';
+import { importCsv, IMPORT_COLUMNS } from '../../src/import/import.js';
 import { migErrorCode } from '../../src/errors.js';
 import { tableResolver, testServices } from '../helpers/core.js';
 import type { Db } from '../../src/db/database.js';

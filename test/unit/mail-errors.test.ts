@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyImapError, classifySmtpError } from '../../src/domain/mail-errors.js';
+import { classifyImapError, classifySmtpError } from '../../src/mail/classify.js';
 
 // Gmail's documented IMAP answers, as imapflow reports them (serverResponseCode + responseText).
 const imap: [string, { serverResponseCode?: string; text: string; code?: string }, string][] = [

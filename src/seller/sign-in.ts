@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { I18n } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
-import type { Mailer } from './mailer.js';
+import type { Mailer } from '../mail/mailer.js';
 
 export const SIGN_IN_TOKEN_TTL_MS = 30 * 60_000;
 /** At most this many links per seller per window: enough for "it did not arrive", not for a mail bomb. */

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { filterFromJson } from '../domain/account-filter.js';
+import { filterFromJson } from '../staff/account-filter.js';
 import type { Job, JobItem, PendingItem } from '../repositories/jobs.js';
-import type { Services } from './index.js';
-import type { ActionOutcome, StaffActions } from './staff-actions.js';
+import type { Services } from '../composition.js';
+import type { ActionOutcome, StaffActions } from '../staff/actions.js';
 
 /** Attempts per item before a transient failure is final, and the backoff between them. */
 export const MAX_ATTEMPTS = 4;

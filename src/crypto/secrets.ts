@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { decryptSecret, encryptSecret, storedKeyId, type Keyring, type SecretPurpose } from '../crypto/secret-box.js';
+import { decryptSecret, encryptSecret, storedKeyId, type Keyring, type SecretPurpose } from './secret-box.js';
 import type { Actor, AuditRepository } from '../repositories/audit.js';
 
 /** Every encrypted column in the schema. Rotation walks exactly this list. */

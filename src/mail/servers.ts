@@ -1,5 +1,5 @@
 import type { Security } from '../repositories/mailboxes.js';
-import { normalizeHost } from './detection.js';
+import { normalizeHost } from '../detection/rules.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

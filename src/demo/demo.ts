@@ -3,11 +3,11 @@ import { hashPassword } from '../crypto/password.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ATTENTION_REASONS } from '../domain/migration-states.js';
+import { ATTENTION_REASONS } from '../migration/states.js';
 import { DemoDataError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
-import { applyImport, prepareImport, type ImportResult } from './import.js';
-import type { Services } from './index.js';
+import { applyImport, prepareImport, type ImportResult } from '../import/import.js';
+import type { Services } from '../composition.js';
 
 const template = z.object({
   name: z.string().min(1),

@@ -1,7 +1,7 @@
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from '../domain/mail-errors.js';
+import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from './classify.js';
 import type { ServerSettings } from '../repositories/mailboxes.js';
 
 export interface MailCheckOptions {

@@ -3,15 +3,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { PROJECT_ROOT } from '../config.js';
-import { canTransition } from '../domain/migration-states.js';
-import type { MailCheckCode } from '../domain/mail-errors.js';
+import { canTransition } from '../migration/states.js';
+import type { MailCheckCode } from '../mail/classify.js';
 import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
 import type { Actor } from '../repositories/audit.js';
-import type { Services } from './index.js';
-import type { Mailer } from './mailer.js';
-import { checkImap, type MailCheckOptions } from './mail-check.js';
-import type { V3Service } from './v3-switch.js';
-import type { AuthorizationService } from './allegro-authorization.js';
+import type { Services } from '../composition.js';
+import type { Mailer } from '../mail/mailer.js';
+import { checkImap, type MailCheckOptions } from '../mail/check.js';
+import type { V3Service } from '../v3/switch.js';
+import type { AuthorizationService } from '../allegro/authorization.js';
 
 /** A one-time sign-in link in a reminder stays valid this long (a sign-in e-mail's is 30 minutes). */
 export const REMINDER_LINK_TTL_MS = 72 * 3_600_000;

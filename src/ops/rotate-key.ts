@@ -3,7 +3,7 @@ import type { KeySource } from '../crypto/key-store.js';
 import { readKeyFileTexts, writeKeyFile } from '../crypto/key-store.js';
 import { generateKeyText, makeKeyring, parseKey } from '../crypto/secret-box.js';
 import type { Actor, AuditRepository } from '../repositories/audit.js';
-import { reencryptAll, type RotationResult } from './secrets.js';
+import { reencryptAll, type RotationResult } from '../crypto/secrets.js';
 
 export interface RotateKeyResult extends RotationResult {
   /** Whether a new key was generated (key file) or the configured first key was used (APP_SECRET_KEY). */

@@ -6,11 +6,11 @@ import {
   type MailboxFacts,
   type MailboxVerdict,
   type MxLookup,
-} from '../domain/detection.js';
+} from './rules.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict } from '../repositories/mailboxes.js';
-import type { MigrationService } from './migration-service.js';
+import type { MigrationService } from '../migration/service.js';
 
 export interface RedetectSummary {
   mailboxes: number;

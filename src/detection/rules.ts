@@ -1,4 +1,4 @@
-import type { DetectionState } from './migration-states.js';
+import type { DetectionState } from '../migration/states.js';
 
 /**
  * Which rule decided a verdict. Kept with the verdict and shown to sellers and staff, so

@@ -1,4 +1,4 @@
-import type { Services } from './index.js';
+import type { Services } from '../composition.js';
 
 /** How often the app tidies up, and how long an expired sign-in link still says "expired". */
 export const MAINTENANCE_INTERVAL_MS = 10 * 60_000;

@@ -1,11 +1,11 @@
 import type { Db } from '../db/database.js';
-import type { AutoresponderVerdict } from '../domain/detection.js';
+import type { AutoresponderVerdict } from '../detection/rules.js';
 import {
   assertTransition,
   DETECTION_STATES,
   type MigrationEvent,
   type MigrationState,
-} from '../domain/migration-states.js';
+} from './states.js';
 import { IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { Actor, AuditRepository } from '../repositories/audit.js';
 import type { Migration, MigrationPath, MigrationsRepository } from '../repositories/migrations.js';

@@ -1,15 +1,15 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { normalizeHost, type MailboxVerdict } from '../domain/detection.js';
-import { isHostname, securityForPort } from '../domain/mail-servers.js';
-import { DETECTION_STATES } from '../domain/migration-states.js';
+import { normalizeHost, type MailboxVerdict } from '../detection/rules.js';
+import { isHostname, securityForPort } from '../mail/servers.js';
+import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Repositories } from '../repositories/index.js';
-import type { DetectionService } from './detection-service.js';
-import { mapLimit } from './detection-service.js';
-import type { SecretsService } from './secrets.js';
+import type { DetectionService } from '../detection/service.js';
+import { mapLimit } from '../detection/service.js';
+import type { SecretsService } from '../crypto/secrets.js';
 
 export const IMPORT_COLUMNS = [
   'seller_id',

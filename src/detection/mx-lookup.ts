@@ -1,8 +1,8 @@
 import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { MxAnswer, MxLookup } from './detection.js';
-import { normalizeHost } from './detection.js';
+import type { MxAnswer, MxLookup } from './rules.js';
+import { normalizeHost } from './rules.js';
 
 /** The part of node's dns Resolver that detection needs; tests and demo mode inject their own. */
 export interface MxResolver {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MIGRATION_STATES } from './migration-states.js';
+import { MIGRATION_STATES } from '../migration/states.js';
 
 export const PROVIDERS = ['gmail', 'workspace', 'other', 'unknown'] as const;
 export const SORTS = ['name', 'state', 'version', 'provider', 'checked', 'activity'] as const;

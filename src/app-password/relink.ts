@@ -1,10 +1,10 @@
-import type { MailCheckCode } from '../domain/mail-errors.js';
-import { canTransition } from '../domain/migration-states.js';
+import type { MailCheckCode } from '../mail/classify.js';
+import { canTransition } from '../migration/states.js';
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
-import type { Services } from './index.js';
-import { fetchInboxProof, verifyMailbox, type InboxProof, type MailCheckOptions } from './mail-check.js';
+import type { Services } from '../composition.js';
+import { fetchInboxProof, verifyMailbox, type InboxProof, type MailCheckOptions } from '../mail/check.js';
 
 /** Google locks an account that fails too often: at most this many seller verifications per window. */
 export const MAX_VERIFICATIONS = 5;

@@ -1,10 +1,10 @@
-import type { Db } from '../db/database.js';
-import type { Keyring } from '../crypto/secret-box.js';
-import { createMxLookup, type MxResolver } from '../domain/mx-lookup.js';
-import { createRepositories } from '../repositories/index.js';
-import { createDetectionService } from './detection-service.js';
-import { createMigrationService } from './migration-service.js';
-import { createSecretsService } from './secrets.js';
+import type { Db } from './db/database.js';
+import type { Keyring } from './crypto/secret-box.js';
+import { createMxLookup, type MxResolver } from './detection/mx-lookup.js';
+import { createRepositories } from './repositories/index.js';
+import { createDetectionService } from './detection/service.js';
+import { createMigrationService } from './migration/service.js';
+import { createSecretsService } from './crypto/secrets.js';
 
 export interface ServicesOptions {
   db: Db;

@@ -1,7 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict, type Mailbox } from '../repositories/mailboxes.js';
-import { switchBackPossible } from './v3-switch.js';
+import { switchBackPossible } from '../v3/switch.js';
 
 /** States in which the seller still has to choose (or finish) a path. */
 const OPEN_STATES = new Set(['affected', 'unknown', 'needs_attention', 'in_progress_v3', 'in_progress_app_password', 'reviewed']);

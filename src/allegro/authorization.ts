@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AllegroClient } from '../allegro/client.js';
-import { AllegroError, AllegroOAuthError, AllegroTokenError, AuthorizationInvalidError } from '../allegro/errors.js';
-import type { Me } from '../allegro/schemas.js';
-import { canTransition } from '../domain/migration-states.js';
+import type { AllegroClient } from './client.js';
+import { AllegroError, AllegroOAuthError, AllegroTokenError, AuthorizationInvalidError } from './errors.js';
+import type { Me } from './schemas.js';
+import { canTransition } from '../migration/states.js';
 import type { Actor } from '../repositories/audit.js';
-import type { Services } from './index.js';
+import type { Services } from '../composition.js';
 
 /** How long the seller has between leaving for Allegro and coming back. */
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;

@@ -1,13 +1,13 @@
 import { AllegroApiError, AllegroError, AuthorizationInvalidError } from '../allegro/errors.js';
-import { canTransition } from '../domain/migration-states.js';
-import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_TEXT, type TemplatePreflight, type TemplateProblem } from '../domain/v3-templates.js';
+import { canTransition } from '../migration/states.js';
+import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_TEXT, type TemplatePreflight, type TemplateProblem } from './templates.js';
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Autoresponder, ReplyTemplate } from '../repositories/autoresponders.js';
 import type { Mailbox } from '../repositories/mailboxes.js';
 import { templateHash, type V3Draft } from '../repositories/v3-drafts.js';
-import type { AuthorizationService } from './allegro-authorization.js';
-import type { Services } from './index.js';
+import type { AuthorizationService } from '../allegro/authorization.js';
+import type { Services } from '../composition.js';
 
 /** Switching back is possible from v3 to the mailbox version it came from, while that mailbox's password is stored. */
 export function switchBackPossible(a: Pick<Autoresponder, 'version' | 'previousVersion'>, mailbox: Pick<Mailbox, 'hasSecret'> | undefined): boolean {
