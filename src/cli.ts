@@ -4,9 +4,8 @@ import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './conf
 import { generateKeyText } from './crypto/secret-box.js';
 import { migrate, openDatabase } from './db/database.js';
 import { migErrorCode } from './errors.js';
-import { keysFor, resolverFor } from './plugins/services.js';
 import { importCsv } from './import/import.js';
-import { createServices } from './composition.js';
+import { createServices, keysFor, resolverFor } from './composition.js';
 import { rotateKey } from './ops/rotate-key.js';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';

@@ -1,6 +1,19 @@
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppConfig } from './config.js';
 import type { Db } from './db/database.js';
+import { loadKeys, type LoadedKeys } from './crypto/key-store.js';
 import type { Keyring } from './crypto/secret-box.js';
-import { createMxLookup, type MxResolver } from './detection/mx-lookup.js';
+import { createMxLookup, fileMxResolver, systemMxResolver, type MxResolver } from './detection/mx-lookup.js';
+import type { I18n } from './i18n/index.js';
+import { createMailer } from './mail/mailer.js';
+import { createSignInService } from './seller/sign-in.js';
+import { createRelinkService } from './app-password/relink.js';
+import { createAllegroClient } from './allegro/client.js';
+import { createAuthorizationService } from './allegro/authorization.js';
+import { createV3Service } from './v3/switch.js';
+import { createStaffActions } from './staff/actions.js';
+import { createJobRunner } from './jobs/runner.js';
 import { createRepositories } from './repositories/index.js';
 import { createDetectionService } from './detection/service.js';
 import { createMigrationService } from './migration/service.js';
@@ -16,8 +29,8 @@ export interface ServicesOptions {
 }
 
 /**
- * The composition root of the domain: repositories and services over one connection. The HTTP
- * app, the CLI and the tests all build the same object, so no one wires services differently.
+ * The domain core: repositories and the services every entry point needs, over one connection. The
+ * HTTP app, the CLI and the tests all build the same object, so no one wires services differently.
  */
 export function createServices(opts: ServicesOptions) {
   const now = opts.now ?? (() => new Date());
@@ -29,3 +42,54 @@ export function createServices(opts: ServicesOptions) {
   return { db: opts.db, repos, migrationService, detection, secrets, now };
 }
 export type Services = ReturnType<typeof createServices>;
+
+/** Where MX answers come from for this configuration: the demo file or real DNS. */
+export function resolverFor(config: AppConfig): MxResolver {
+  return config.mxResolver === 'demo' ? fileMxResolver(path.join(config.demoDir, 'mx.json')) : systemMxResolver(config.dnsTimeoutMs);
+}
+
+/** The encryption keys of this configuration (APP_SECRET_KEY, or the key file, created on first use). */
+export function keysFor(config: AppConfig): LoadedKeys {
+  return loadKeys(config.secretKeys ? { kind: 'env', keys: config.secretKeys } : { kind: 'file', file: config.secretKeyFile });
+}
+
+export interface AppDeps {
+  config: AppConfig;
+  i18n: I18n;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * The composition root of the whole application: every service the app's routes use, built once
+ * over the domain core with explicit dependencies. The Fastify plugin only decorates what this
+ * returns and ties the background parts (job runner, mailer) to the server's life.
+ */
+export function composeApp(services: Services, deps: AppDeps) {
+  const { config, i18n, log } = deps;
+  const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log, extraCa: config.mailTlsCa });
+  const signIn = createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log, now: services.now });
+  const relink = createRelinkService(services, checkOptions);
+  const a = config.allegro;
+  const allegroClient =
+    a.clientId && a.clientSecret
+      ? createAllegroClient({ authUrl: a.authUrl, apiUrl: a.apiUrl, clientId: a.clientId, clientSecret: a.clientSecret, redirectUri: a.redirectUri, userAgent: a.userAgent, timeoutMs: a.timeoutMs, log })
+      : null;
+  const allegro = createAuthorizationService(services, allegroClient, log);
+  const v3 = createV3Service(services, allegro, allegroClient);
+  const staffActions = createStaffActions({
+    services,
+    v3,
+    allegroClient,
+    mailer,
+    i18n,
+    log,
+    publicUrl: config.publicUrl,
+    reminderMinDays: config.reminderMinDays,
+    migrationDeadline: config.migrationDeadline,
+    checkOptions,
+  });
+  const jobs = createJobRunner({ services, actions: staffActions, log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency, backoffBaseMs: config.bulkRetryBaseMs });
+  return { i18n, mailer, signIn, relink, allegroClient, allegro, v3, staffActions, jobs };
+}
+export type AppServices = ReturnType<typeof composeApp>;

@@ -250,6 +250,6 @@ export function createAuthorizationService(services: Services, client: AllegroCl
     }
   }
 
-  return { configured: !!client, start, complete, confirm, discard, invalidate, refresh, withToken, client };
+  return { configured: !!client, start, complete, confirm, discard, invalidate, refresh, withToken };
 }
 export type AuthorizationService = ReturnType<typeof createAuthorizationService>;

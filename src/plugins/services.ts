@@ -1,34 +1,16 @@
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.js';
-import { loadKeys, type LoadedKeys } from '../crypto/key-store.js';
 import type { Keyring } from '../crypto/secret-box.js';
 import { migrate, openDatabase, type Db } from '../db/database.js';
-import { fileMxResolver, systemMxResolver, type MxResolver } from '../detection/mx-lookup.js';
-import { createServices, type Services } from '../composition.js';
-import path from 'node:path';
-import { createI18n, type I18n } from '../i18n/index.js';
-import { createMailer, type Mailer } from '../mail/mailer.js';
-import { createSignInService, type SignInService } from '../seller/sign-in.js';
-import { createRelinkService, type RelinkService } from '../app-password/relink.js';
-import { createAllegroClient } from '../allegro/client.js';
-import { createAuthorizationService, type AuthorizationService } from '../allegro/authorization.js';
-import { createV3Service, type V3Service } from '../v3/switch.js';
+import type { MxResolver } from '../detection/mx-lookup.js';
+import { composeApp, createServices, keysFor, resolverFor, type AppServices, type Services } from '../composition.js';
+import { createI18n } from '../i18n/index.js';
 import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../ops/maintenance.js';
-import { createStaffActions, type StaffActions } from '../staff/actions.js';
-import { createJobRunner, type JobRunner } from '../jobs/runner.js';
 
 declare module 'fastify' {
-  interface FastifyInstance {
+  interface FastifyInstance extends AppServices {
     config: AppConfig;
     services: Services;
-    i18n: I18n;
-    mailer: Mailer;
-    signIn: SignInService;
-    relink: RelinkService;
-    allegro: AuthorizationService;
-    v3: V3Service;
-    staffActions: StaffActions;
-    jobs: JobRunner;
   }
 }
 
@@ -41,17 +23,10 @@ export interface ServicesPluginOptions {
   now?: () => Date;
 }
 
-export function resolverFor(config: AppConfig): MxResolver {
-  return config.mxResolver === 'demo' ? fileMxResolver(path.join(config.demoDir, 'mx.json')) : systemMxResolver(config.dnsTimeoutMs);
-}
-
-export function keysFor(config: AppConfig): LoadedKeys {
-  return loadKeys(config.secretKeys ? { kind: 'env', keys: config.secretKeys } : { kind: 'file', file: config.secretKeyFile });
-}
-
 /**
- * Infrastructure: the database (migrated on boot), the keyring, and the domain services, exposed
- * as typed decorators. Routes reach data only through `fastify.services`.
+ * Infrastructure: opens and migrates the database, loads the keyring, builds every service through
+ * the composition root (src/composition.ts) and exposes them as typed decorators. It also ties the
+ * background work (bulk jobs, clean-up of expired rows, the mailer) to the server's life.
  */
 export default fp(
   async (fastify, opts: ServicesPluginOptions) => {
@@ -68,41 +43,14 @@ export default fp(
     }
     const config = opts.config;
     const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now });
-    const i18n = await createI18n();
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log: fastify.log, extraCa: config.mailTlsCa });
-    if (mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
+    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log });
+    if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
+    if (!app.allegroClient) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
     fastify.decorate('config', config);
     fastify.decorate('services', services);
-    fastify.decorate('i18n', i18n);
-    fastify.decorate('mailer', mailer);
-    fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
-    fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
-    const a = config.allegro;
-    const client =
-      a.clientId && a.clientSecret
-        ? createAllegroClient({ authUrl: a.authUrl, apiUrl: a.apiUrl, clientId: a.clientId, clientSecret: a.clientSecret, redirectUri: a.redirectUri, userAgent: a.userAgent, timeoutMs: a.timeoutMs, log: fastify.log })
-        : null;
-    if (!client) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
-    const allegro = createAuthorizationService(services, client, fastify.log);
-    fastify.decorate('allegro', allegro);
-    const v3 = createV3Service(services, allegro);
-    fastify.decorate('v3', v3);
-    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
-    const staffActions = createStaffActions({
-      services,
-      v3,
-      allegro,
-      mailer,
-      i18n,
-      log: fastify.log,
-      publicUrl: config.publicUrl,
-      reminderMinDays: config.reminderMinDays,
-      migrationDeadline: config.migrationDeadline,
-      checkOptions,
-    });
-    fastify.decorate('staffActions', staffActions);
-    const jobs = createJobRunner({ services, actions: staffActions, log: fastify.log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency, backoffBaseMs: config.bulkRetryBaseMs });
-    fastify.decorate('jobs', jobs);
+    for (const [name, value] of Object.entries(app)) fastify.decorate(name as keyof AppServices, value as never);
+
+    const { jobs, mailer } = app;
     // Unfinished bulk jobs go on where they stopped.
     fastify.addHook('onReady', async () => {
       const recovered = jobs.recover();

@@ -11,7 +11,7 @@ import type { Services } from '../composition.js';
 import type { Mailer } from '../mail/mailer.js';
 import { checkImap, type MailCheckOptions } from '../mail/check.js';
 import type { V3Service } from '../v3/switch.js';
-import type { AuthorizationService } from '../allegro/authorization.js';
+import type { AllegroClient } from '../allegro/client.js';
 
 /** A one-time sign-in link in a reminder stays valid this long (a sign-in e-mail's is 30 minutes). */
 export const REMINDER_LINK_TTL_MS = 72 * 3_600_000;
@@ -33,7 +33,8 @@ const OPEN_STATES = new Set(['affected', 'unknown', 'in_progress_v3', 'in_progre
 export interface StaffActionsDeps {
   services: Services;
   v3: V3Service;
-  allegro: AuthorizationService;
+  /** Null when Allegro is not configured: v3 re-checks then fail with MIG_ERR_ALLEGRO_NOT_CONFIGURED. */
+  allegroClient: AllegroClient | null;
   mailer: Mailer;
   i18n: I18n;
   log: FastifyBaseLogger;
@@ -49,7 +50,7 @@ export interface StaffActionsDeps {
  * is audited with the staff member as actor.
  */
 export function createStaffActions(deps: StaffActionsDeps) {
-  const { services, v3, allegro, mailer, i18n } = deps;
+  const { services, v3, mailer, i18n } = deps;
   const { db, repos, migrationService, secrets, now } = services;
 
   const hbs = Handlebars.create();
@@ -73,7 +74,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
     if (!a || !m) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
 
     if (a.version === 3) {
-      if (!allegro.client) return { status: 'failed', outcome: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' };
+      if (!deps.allegroClient) return { status: 'failed', outcome: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' };
       if (!a.authorizationId) {
         db.transaction(() => {
           repos.connectionChecks.record({ mailboxId: null, autoresponderId: a.id, kind: 'allegro', trigger, ok: false, code: 'MIG_ERR_AUTHORIZE_AGAIN', protocol: 'allegro', detail: 'no authorization' });

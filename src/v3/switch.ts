@@ -7,6 +7,7 @@ import type { Autoresponder, ReplyTemplate } from '../repositories/autoresponder
 import type { Mailbox } from '../repositories/mailboxes.js';
 import { templateHash, type V3Draft } from '../repositories/v3-drafts.js';
 import type { AuthorizationService } from '../allegro/authorization.js';
+import type { AllegroClient } from '../allegro/client.js';
 import type { Services } from '../composition.js';
 
 /** Switching back is possible from v3 to the mailbox version it came from, while that mailbox's password is stored. */
@@ -42,8 +43,12 @@ export type SwitchOutcome =
  * migration, audit, and the stored mailbox password deleted unless the seller keeps it). Switching
  * back restores the mailbox version and its templates while the mailbox password is still stored.
  */
-export function createV3Service(services: Services, auth: AuthorizationService) {
+export function createV3Service(services: Services, auth: AuthorizationService, client: AllegroClient | null) {
   const { db, repos, migrationService, detection, now } = services;
+  const requireClient = () => {
+    if (!client) throw new AllegroError('MIG_ERR_ALLEGRO_NOT_CONFIGURED', 'ALLEGRO_CLIENT_ID and ALLEGRO_CLIENT_SECRET are not set');
+    return client;
+  };
 
   function own(sellerId: number, autoresponderId: number): Autoresponder {
     const a = repos.autoresponders.getById(autoresponderId);
@@ -132,7 +137,7 @@ export function createV3Service(services: Services, auth: AuthorizationService) 
       if (!authorization || authorization.sellerId !== sellerId) throw new NotFoundError();
       let result: CheckResult;
       try {
-        const list = await auth.withToken(authorizationId, (token) => auth.client!.listThreads(token, { limit: 20 }));
+        const list = await auth.withToken(authorizationId, (token) => requireClient().listThreads(token, { limit: 20 }));
         const first = list.threads[0];
         result = {
           ok: true,

@@ -266,7 +266,7 @@ test('an expired access token is refreshed exactly once under concurrent request
   await authorizeVia(s, s.ar);
   const id = s.repos.authorizations.findUsable(s.seller)!.id;
   const { allegro } = s.app;
-  const read = () => allegro.withToken(id, (tok) => allegro.client!.listThreads(tok, { limit: 5 }));
+  const read = () => allegro.withToken(id, (tok) => s.app.allegroClient!.listThreads(tok, { limit: 5 }));
 
   // Allegro says the token is dead while the app still thinks it is fresh: five 401s, one refresh.
   s.sim.state.expireAccessTokens();
@@ -296,7 +296,7 @@ test('a rotated refresh token reused after the grace: needs attention, then the 
   simClock += 61_000;
   s.sim.state.expireAccessTokens();
 
-  const read = await s.app.allegro.withToken(id, (tok) => s.app.allegro.client!.me(tok)).catch((e: Error & { code: string }) => e.code);
+  const read = await s.app.allegro.withToken(id, (tok) => s.app.allegroClient!.me(tok)).catch((e: Error & { code: string }) => e.code);
   assert.equal(read, 'MIG_ERR_AUTHORIZE_AGAIN');
   assert.equal(s.sim.state.stats.refreshRejected, 1);
   assert.equal(s.repos.authorizations.getById(id)!.status, 'invalid');
