@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AllegroClient } from './client.js';
 import { AllegroError, AllegroOAuthError, AllegroTokenError, AuthorizationInvalidError } from './errors.js';
 import type { Me } from './schemas.js';
-import { canTransition } from '../migration/states.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Services } from '../composition.js';
 
@@ -119,9 +118,7 @@ export function createAuthorizationService(services: Services, client: AllegroCl
       });
       if (mismatch && autoresponderId != null) {
         const m = repos.migrations.findByAutoresponder(autoresponderId);
-        if (m && canTransition(m.state, 'needs_attention', 'needs_attention')) {
-          migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'allegro_account_mismatch', details: { allegroLogin: me.login, expectedLogin } });
-        }
+        if (m) migrationService.transitionIfAllowed(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'allegro_account_mismatch', details: { allegroLogin: me.login, expectedLogin } });
       }
       return id;
     })();
@@ -172,8 +169,8 @@ export function createAuthorizationService(services: Services, client: AllegroCl
       repos.audit.append({ actor, action: 'allegro.authorization_invalid', targetType: 'authorization', targetId: authorizationId, details: { reason } });
       for (const a of repos.autoresponders.listByAuthorization(authorizationId)) {
         const m = repos.migrations.findByAutoresponder(a.id);
-        if (a.version === 3 && m && canTransition(m.state, 'needs_attention', 'needs_attention') && m.reasonCode !== 'authorize_again') {
-          migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'authorize_again', errorCode: reason });
+        if (a.version === 3 && m && m.reasonCode !== 'authorize_again') {
+          migrationService.transitionIfAllowed(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'authorize_again', errorCode: reason });
         }
       }
     })();

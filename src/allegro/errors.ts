@@ -1,5 +1,9 @@
 import type { AllegroErrorItem } from './schemas.js';
 
+/** Codes worth trying again later: Allegro did not answer, the request itself was fine. */
+export const TRANSIENT_ALLEGRO_CODES: readonly string[] = ['MIG_ERR_ALLEGRO_UNAVAILABLE'];
+export const isTransientAllegroCode = (code: string): boolean => TRANSIENT_ALLEGRO_CODES.includes(code);
+
 /**
  * Errors from Allegro, with a stable code each. They carry what support needs (HTTP status, Allegro's
  * error codes and userMessage, the trace-id) and never a token or a request configuration: axios

@@ -1,5 +1,4 @@
 import type { MailCheckCode } from '../mail/classify.js';
-import { canTransition } from '../migration/states.js';
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
@@ -52,8 +51,8 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
     db.transaction(() => {
       for (const a of repos.autoresponders.listByMailbox(mailboxId)) {
         const m = repos.migrations.findByAutoresponder(a.id);
-        if (a.version !== 3 && m && canTransition(m.state, 'start_app_password', 'in_progress_app_password') && m.state !== 'in_progress_app_password') {
-          migrationService.transition(m.id, 'start_app_password', 'in_progress_app_password', { actor });
+        if (a.version !== 3 && m && m.state !== 'in_progress_app_password') {
+          migrationService.transitionIfAllowed(m.id, 'start_app_password', 'in_progress_app_password', { actor });
         }
       }
     })();
@@ -75,7 +74,7 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
         repos.connectionChecks.record({ mailboxId: mailbox.id, autoresponderId: null, kind: 'mail', trigger: 'seller', ok: false, code: result.code, protocol: result.protocol, detail: result.serverText });
         for (const a of autoresponders) {
           const m = repos.migrations.findByAutoresponder(a.id);
-          if (m) repos.migrations.recordAttempt(m.id, result.code);
+          if (m) migrationService.recordCheck(m.id, result.code);
         }
       })();
       return result;
@@ -101,10 +100,8 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
       for (const a of autoresponders) {
         const m = repos.migrations.findByAutoresponder(a.id);
         if (!m) continue;
-        repos.migrations.recordAttempt(m.id, null);
-        if (canTransition(m.state, 'relinked', 'relinked_app_password')) {
-          migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor: args.actor, details: { mailboxId: mailbox.id } });
-        }
+        migrationService.recordCheck(m.id, null);
+        migrationService.transitionIfAllowed(m.id, 'relinked', 'relinked_app_password', { actor: args.actor, details: { mailboxId: mailbox.id } });
       }
     })();
     return { ok: true };

@@ -18,6 +18,10 @@ export const MAIL_CHECK_CODES = [
 ] as const;
 export type MailCheckCode = (typeof MAIL_CHECK_CODES)[number];
 
+/** Codes worth trying again later: the server was busy or unreachable, not refusing the password. */
+export const TRANSIENT_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS', 'MAIL_TIMEOUT', 'MAIL_CONNECTION_REFUSED'];
+export const isTransientMailCode = (code: string): boolean => (TRANSIENT_MAIL_CODES as readonly string[]).includes(code);
+
 export interface MailErrorFacts {
   /** Node/network code (ENOTFOUND, ECONNREFUSED, ETIMEDOUT, CERT_…) or the library's (EAUTH, ESOCKET…). */
   code?: string | undefined;

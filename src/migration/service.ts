@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import type { AutoresponderVerdict } from '../detection/rules.js';
 import {
   assertTransition,
+  canTransition,
   DETECTION_STATES,
   type MigrationEvent,
   type MigrationState,
@@ -96,6 +97,32 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
 
   return {
     transition,
+
+    /**
+     * Moves the migration when the state machine allows it from the state it has now (read in the
+     * same transaction); otherwise leaves it as it is and returns null. For callers to whom a refused
+     * transition is not an error (a re-check, an authorization that turns out to be for another account).
+     */
+    transitionIfAllowed(migrationId: number, event: MigrationEvent, to: MigrationState, opts: TransitionOptions): Migration | null {
+      return db.transaction(() => {
+        const m = migrations.getById(migrationId);
+        if (!m || !canTransition(m.state, event, to)) return null;
+        return transition(migrationId, event, to, opts);
+      })();
+    },
+
+    /** Whether the state machine allows this transition from the migration's current state. */
+    allows(m: Pick<Migration, 'state'>, event: MigrationEvent, to: MigrationState): boolean {
+      return canTransition(m.state, event, to);
+    },
+
+    /**
+     * Records the outcome of a connection check on the migration (its last error code and when it
+     * was tried); the state does not change. The check itself is stored by the caller with its detail.
+     */
+    recordCheck(migrationId: number, code: string | null): void {
+      migrations.recordAttempt(migrationId, code);
+    },
 
     /** Creates the migration record of a new autoresponder from its first verdict. */
     create(autoresponderId: number, verdict: AutoresponderVerdict, actor: Actor): Migration {

@@ -82,6 +82,11 @@ export const TRANSITIONS: Readonly<Record<MigrationEvent, TransitionRule>> = {
   reopened: { from: ['reviewed'], to: ALL_BUT_REVIEWED },
 };
 
+/** States in which the seller may still choose a way out (v3 or an app password) on their page. */
+export const CHOOSABLE_STATES: readonly MigrationState[] = ['affected', 'unknown', 'needs_attention', 'in_progress_v3', 'in_progress_app_password', 'reviewed'];
+/** States in which the seller still has something to do: what a reminder is about (reviewed is settled by staff). */
+export const AWAITING_SELLER_STATES: readonly MigrationState[] = ['affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention'];
+
 export function isMigrationState(v: unknown): v is MigrationState {
   return typeof v === 'string' && (MIGRATION_STATES as readonly string[]).includes(v);
 }

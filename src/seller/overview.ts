@@ -2,9 +2,7 @@ import type { TFunction } from 'i18next';
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict, type Mailbox } from '../repositories/mailboxes.js';
 import { switchBackPossible } from '../v3/switch.js';
-
-/** States in which the seller still has to choose (or finish) a path. */
-const OPEN_STATES = new Set(['affected', 'unknown', 'needs_attention', 'in_progress_v3', 'in_progress_app_password', 'reviewed']);
+import { CHOOSABLE_STATES } from '../migration/states.js';
 
 function reasonText(t: TFunction, rule: string, detail: string | null): string {
   return t(`rules.${rule}`, { detail: detail ?? '' });
@@ -31,7 +29,7 @@ export function sellerOverview(repos: Repositories, sellerId: number, t: TFuncti
       state,
       reason: reasonText(t, m?.verdictRule ?? 'version_3', m?.verdictDetail ?? null),
       attention: state === 'needs_attention' && m?.reasonCode ? t(`reasons.${m.reasonCode}`, { defaultValue: m.reasonCode }) : null,
-      canChoose: mailboxPath && OPEN_STATES.has(state),
+      canChoose: mailboxPath && CHOOSABLE_STATES.includes(state),
       inProgress: state === 'in_progress_app_password',
       v3InProgress: state === 'in_progress_v3',
       // A v3 autoresponder: its details page, with the way back while the mailbox password is kept.

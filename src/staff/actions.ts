@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { PROJECT_ROOT } from '../config.js';
-import { canTransition } from '../migration/states.js';
-import type { MailCheckCode } from '../mail/classify.js';
+import { AWAITING_SELLER_STATES } from '../migration/states.js';
+import { isTransientMailCode } from '../mail/classify.js';
+import { isTransientAllegroCode } from '../allegro/errors.js';
 import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
 import type { Actor } from '../repositories/audit.js';
 import type { Services } from '../composition.js';
@@ -16,9 +17,6 @@ import type { AllegroClient } from '../allegro/client.js';
 /** A one-time sign-in link in a reminder stays valid this long (a sign-in e-mail's is 30 minutes). */
 export const REMINDER_LINK_TTL_MS = 72 * 3_600_000;
 
-/** Mail codes worth trying again later: the server was busy or unreachable, not refusing the password. */
-export const TRANSIENT_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS', 'MAIL_TIMEOUT', 'MAIL_CONNECTION_REFUSED'];
-const TRANSIENT_ALLEGRO_CODES = ['MIG_ERR_ALLEGRO_UNAVAILABLE'];
 
 /** What happened to one autoresponder in an action; `retry` asks the job runner to try again later. */
 export type ActionOutcome =
@@ -27,8 +25,6 @@ export type ActionOutcome =
   | { status: 'skipped'; outcome: string; detail?: string | null }
   | { status: 'unknown'; outcome: string; detail?: string | null };
 
-/** States a reminder is about: the seller still has something to do. */
-const OPEN_STATES = new Set(['affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention']);
 
 export interface StaffActionsDeps {
   services: Services;
@@ -78,14 +74,14 @@ export function createStaffActions(deps: StaffActionsDeps) {
       if (!a.authorizationId) {
         db.transaction(() => {
           repos.connectionChecks.record({ mailboxId: null, autoresponderId: a.id, kind: 'allegro', trigger, ok: false, code: 'MIG_ERR_AUTHORIZE_AGAIN', protocol: 'allegro', detail: 'no authorization' });
-          repos.migrations.recordAttempt(m.id, 'MIG_ERR_AUTHORIZE_AGAIN');
+          migrationService.recordCheck(m.id, 'MIG_ERR_AUTHORIZE_AGAIN');
         })();
         return { status: 'failed', outcome: 'MIG_ERR_AUTHORIZE_AGAIN' };
       }
       const r = await v3.check(a.sellerId, a.id, a.authorizationId, trigger);
-      repos.migrations.recordAttempt(m.id, r.ok ? null : r.code);
+      migrationService.recordCheck(m.id, r.ok ? null : r.code);
       if (r.ok) return { status: 'done', outcome: 'ok', detail: `threads=${r.count}${r.more ? '+' : ''}` };
-      return { status: 'failed', outcome: r.code, detail: r.status ? `HTTP ${r.status}` : null, retry: TRANSIENT_ALLEGRO_CODES.includes(r.code) };
+      return { status: 'failed', outcome: r.code, detail: r.status ? `HTTP ${r.status}` : null, retry: isTransientAllegroCode(r.code) };
     }
 
     const mailbox = a.mailboxId ? repos.mailboxes.getById(a.mailboxId) : undefined;
@@ -93,7 +89,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
     if (!mailbox || !stored) return { status: 'skipped', outcome: 'MIG_ERR_NO_SECRET' };
     const result = await checkImap(mailbox, secrets.decrypt(stored, 'mailbox-secret'), deps.checkOptions);
     const code = result.ok ? null : result.code;
-    const transient = !result.ok && TRANSIENT_MAIL_CODES.includes(result.code);
+    const transient = !result.ok && isTransientMailCode(result.code);
     // The check took a while: if the seller saved a new password meanwhile, this result is about the
     // old one. It is recorded as a check of that password, and the migration is left as the seller made it.
     const superseded = db.transaction(() => {
@@ -109,7 +105,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
         detail: changed ? 'superseded: the mailbox password changed during this check' : result.ok ? null : result.serverText,
       });
       if (changed) return true;
-      repos.migrations.recordAttempt(m.id, code);
+      migrationService.recordCheck(m.id, code);
       const current = repos.migrations.getById(m.id)!;
       // A relinked mailbox that stops working needs the seller again; one that works again recovers.
       if (!result.ok && !transient && current.state === 'relinked_app_password') {
@@ -140,7 +136,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
   function openAutoresponders(sellerId: number): { version: number; mailbox: string }[] {
     return repos.autoresponders
       .listBySeller(sellerId)
-      .filter((a) => OPEN_STATES.has(repos.migrations.findByAutoresponder(a.id)?.state ?? ''))
+      .filter((a) => { const state = repos.migrations.findByAutoresponder(a.id)?.state; return !!state && AWAITING_SELLER_STATES.includes(state); })
       .map((a) => ({ version: a.version, mailbox: (a.mailboxId ? repos.mailboxes.getById(a.mailboxId)?.email : undefined) ?? '' }));
   }
 
@@ -216,8 +212,8 @@ export function createStaffActions(deps: StaffActionsDeps) {
     const m = repos.migrations.findByAutoresponder(autoresponderId);
     if (!m) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
     if (m.state === 'reviewed') return { status: 'skipped', outcome: 'already_reviewed' };
-    if (!canTransition(m.state, 'reviewed', 'reviewed')) return { status: 'skipped', outcome: 'not_allowed' };
-    migrationService.transition(m.id, 'reviewed', 'reviewed', { actor, details: { ...(note ? { note } : {}), ...(jobId ? { jobId } : {}) } });
+    const moved = migrationService.transitionIfAllowed(m.id, 'reviewed', 'reviewed', { actor, details: { ...(note ? { note } : {}), ...(jobId ? { jobId } : {}) } });
+    if (!moved) return { status: 'skipped', outcome: 'not_allowed' };
     return { status: 'done', outcome: 'reviewed' };
   }
 

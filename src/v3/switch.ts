@@ -1,5 +1,4 @@
 import { AllegroApiError, AllegroError, AuthorizationInvalidError } from '../allegro/errors.js';
-import { canTransition } from '../migration/states.js';
 import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_TEXT, type TemplatePreflight, type TemplateProblem } from './templates.js';
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
@@ -103,8 +102,8 @@ export function createV3Service(services: Services, auth: AuthorizationService, 
     start(sellerId: number, autoresponderId: number, actor: Actor): void {
       const a = own(sellerId, autoresponderId);
       const m = repos.migrations.findByAutoresponder(a.id);
-      if (a.version !== 3 && m && m.state !== 'in_progress_v3' && canTransition(m.state, 'start_v3', 'in_progress_v3')) {
-        migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor });
+      if (a.version !== 3 && m && m.state !== 'in_progress_v3') {
+        migrationService.transitionIfAllowed(m.id, 'start_v3', 'in_progress_v3', { actor });
       }
     },
 
@@ -188,7 +187,7 @@ export function createV3Service(services: Services, auth: AuthorizationService, 
       if (!m) return { ok: false, reason: 'state' };
       const reauthorize = a.version === 3;
       if (reauthorize ? m.state !== 'needs_attention' : !draftsReady(a.id)) return { ok: false, reason: reauthorize ? 'state' : 'templates' };
-      if (!reauthorize && !canTransition(m.state, 'start_v3', 'in_progress_v3')) return { ok: false, reason: 'state' };
+      if (!reauthorize && !migrationService.allows(m, 'start_v3', 'in_progress_v3')) return { ok: false, reason: 'state' };
 
       return db.transaction((): SwitchOutcome => {
         if (reauthorize) {
@@ -247,9 +246,8 @@ export function createV3Service(services: Services, auth: AuthorizationService, 
         }
         repos.autoresponders.switchVersion(a.id, { version: a.previousVersion!, previousVersion: null, authorizationId: null });
         const verdict = detection.verdictOfAutoresponder(a.id);
-        if (m && canTransition(m.state, 'switched_back', verdict.state)) {
-          migrationService.transition(m.id, 'switched_back', verdict.state, { actor, verdict, details: { toVersion: a.previousVersion, templatesRestored: snapshot.length } });
-        } else {
+        const moved = m && migrationService.transitionIfAllowed(m.id, 'switched_back', verdict.state, { actor, verdict, details: { toVersion: a.previousVersion, templatesRestored: snapshot.length } });
+        if (!moved) {
           repos.audit.append({ actor, action: 'autoresponder.switched_back', targetType: 'autoresponder', targetId: a.id, details: { toVersion: a.previousVersion, migrationState: m?.state ?? null } });
         }
         return true;
