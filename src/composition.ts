@@ -14,6 +14,10 @@ import { createAuthorizationService } from './allegro/authorization.js';
 import { createV3Service } from './v3/switch.js';
 import { createStaffActions } from './staff/actions.js';
 import { createJobRunner } from './jobs/runner.js';
+import { createJobsService } from './jobs/jobs.js';
+import { createStaffSignInService } from './staff/sign-in.js';
+import { createStaffUsersService } from './staff/users.js';
+import { createAccountsExport } from './staff/export.js';
 import { createRepositories } from './repositories/index.js';
 import { createDetectionService } from './detection/service.js';
 import { createMigrationService } from './migration/service.js';
@@ -90,6 +94,10 @@ export function composeApp(services: Services, deps: AppDeps) {
     checkOptions,
   });
   const jobs = createJobRunner({ services, actions: staffActions, log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency, backoffBaseMs: config.bulkRetryBaseMs });
-  return { i18n, mailer, signIn, relink, allegroClient, allegro, v3, staffActions, jobs };
+  const jobService = createJobsService({ db: services.db, repos: services.repos, runner: jobs });
+  const staffSignIn = createStaffSignInService({ db: services.db, repos: services.repos, now: services.now });
+  const staffUsers = createStaffUsersService({ db: services.db, repos: services.repos });
+  const accountsExport = createAccountsExport({ repos: services.repos, now: services.now });
+  return { i18n, mailer, signIn, relink, allegroClient, allegro, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport };
 }
 export type AppServices = ReturnType<typeof composeApp>;

@@ -82,11 +82,12 @@ const seller: FastifyPluginAsync = async (fastify) => {
   fastify.post('/login/verify', { config: signInLimit }, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const token = typeof body.token === 'string' ? body.token.slice(0, 200) : '';
-    const result = repos.loginTokens.consume(token);
-    if ('error' in result) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${result.error}` });
+    // Where to go is settled before the one-time link is used up.
+    const next = safeNext(body.next);
+    const result = fastify.signIn.useLink(token);
+    if (!result.ok) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${result.error}` });
     reply.signInSeller(result.sellerId);
-    repos.audit.append({ actor: { type: 'seller', id: result.sellerId }, action: 'seller.signed_in', targetType: 'seller', targetId: result.sellerId });
-    return reply.redirect(safeNext(body.next), 303);
+    return reply.redirect(next, 303);
   });
 
   fastify.post('/logout', async (req, reply) => {

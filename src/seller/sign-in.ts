@@ -43,6 +43,14 @@ export function createSignInService(deps: { repos: Repositories; mailer: Mailer;
       sendLink(seller.id).catch((err) => log.error({ err, sellerId: seller.id }, 'sign-in link could not be sent'));
     },
     sendLink,
+
+    /** Uses up a one-time link and records the sign-in; the caller starts the session. */
+    useLink(token: string): { ok: true; sellerId: number } | { ok: false; error: 'unknown' | 'used' | 'expired' } {
+      const result = repos.loginTokens.consume(token);
+      if ('error' in result) return { ok: false, error: result.error };
+      repos.audit.append({ actor: { type: 'seller', id: result.sellerId }, action: 'seller.signed_in', targetType: 'seller', targetId: result.sellerId });
+      return { ok: true, sellerId: result.sellerId };
+    },
   };
 }
 export type SignInService = ReturnType<typeof createSignInService>;

@@ -228,6 +228,23 @@ export function createStaffActions(deps: StaffActionsDeps) {
     repos.audit.append({ actor, action: 'staff.note', targetType: 'autoresponder', targetId: autoresponderId, details: { note: text } });
   }
 
-  return { recheck, remind, review, reopen, note, reminderBlock };
+  // ---- one account, from its page ------------------------------------------------------------
+
+  /** "Re-check now" on the account page: the check, and the agent's action in the audit log. */
+  async function recheckNow(autoresponderId: number, staffId: number): Promise<ActionOutcome> {
+    const actor: Actor = { type: 'staff', id: staffId };
+    const o = await recheck(autoresponderId, 'staff', actor);
+    repos.audit.append({ actor, action: 'staff.recheck', targetType: 'autoresponder', targetId: autoresponderId, details: { outcome: o.outcome } });
+    return o;
+  }
+
+  /** "Send a reminder" on the account page; a reminder that did not go out is audited with its reason. */
+  async function remindNow(autoresponderId: number, staffId: number): Promise<ActionOutcome> {
+    const o = await remind(autoresponderId, { jobId: null, itemId: null, staffId });
+    if (o.status !== 'done') repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.remind_not_sent', targetType: 'autoresponder', targetId: autoresponderId, details: { outcome: o.outcome } });
+    return o;
+  }
+
+  return { recheck, remind, review, reopen, note, reminderBlock, recheckNow, remindNow };
 }
 export type StaffActions = ReturnType<typeof createStaffActions>;

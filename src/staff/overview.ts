@@ -1,4 +1,5 @@
 import type { Repositories } from '../repositories/index.js';
+import { LISTED_STATES, listUrl, PROVIDERS } from './account-filter.js';
 
 const DAY = 86_400_000;
 const W = 640;
@@ -84,5 +85,28 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
     // The table lists weekly points (and today), enough to read the trend without 180 rows.
     table: table.filter((_, i) => (table.length - 1 - i) % 7 === 0),
     max,
+  };
+}
+
+/** The overview page: counts by state, version, provider and last error (each linking to the list), progress and deadline. */
+export function overviewModel(repos: Repositories, now: Date, deadline: Date | null) {
+  const counts = repos.accounts.counts();
+  const listed = Object.entries(counts.state).filter(([s]) => s !== 'not_affected').reduce((n, [, c]) => n + c, 0);
+  const migrated = (counts.state.switched_v3 ?? 0) + (counts.state.relinked_app_password ?? 0);
+  return {
+    counts: {
+      state: [
+        ...LISTED_STATES.map((s) => ({ key: s as string, n: counts.state[s] ?? 0, href: listUrl('/staff/accounts', { state: s }, {}) as string | null })),
+        { key: 'not_affected', n: counts.state.not_affected ?? 0, href: null },
+      ],
+      version: ['1', '2', '3'].map((v) => ({ key: v, n: counts.version[v] ?? 0, href: listUrl('/staff/accounts', { version: Number(v) as 1 }, {}) })),
+      provider: PROVIDERS.map((p) => ({ key: p, n: counts.provider[p] ?? 0, href: listUrl('/staff/accounts', { provider: p }, {}) })),
+      code: Object.entries(counts.code).map(([k, n]) => ({ key: k, n, href: listUrl('/staff/accounts', { code: k }, {}) })),
+    },
+    listed,
+    migrated,
+    remaining: listed - migrated - (counts.state.reviewed ?? 0),
+    chart: progressChart(repos, now, deadline),
+    countdown: countdown(deadline, now),
   };
 }

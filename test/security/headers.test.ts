@@ -5,7 +5,7 @@ import { Agent } from '../helpers/agent.js';
 import { allegroEnv, startSimulator } from '../helpers/allegro.js';
 import { STAFF_PASSWORD } from '../helpers/staff.js';
 import { safeNext } from '../../src/plugins/auth.js';
-import { safeStaffNext } from '../../src/routes/staff.js';
+import { safeStaffNext } from '../../src/routes/staff/sign-in.js';
 
 const asWho = (route: string): Principal => (ACCESS[route] === 'public' ? 'anonymous' : ACCESS[route] === 'seller' ? 'seller' : 'admin');
 
