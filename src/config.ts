@@ -1,3 +1,4 @@
+import { MigError } from './errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import path from 'node:path';
@@ -193,10 +194,11 @@ export interface AppConfig {
   allegro: AllegroConfig;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'MIG_ERR_CONFIG';
+/** A bad environment variable: one readable line naming it, printed at boot instead of a stack. */
+export class ConfigError extends MigError {
   constructor(readonly variable: string, message: string) {
-    super(message);
+    super('MIG_ERR_CONFIG', variable);
+    this.message = message;
     this.name = 'ConfigError';
   }
 }

@@ -1,13 +1,13 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
-import createError from '@fastify/error';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import addressparser from 'nodemailer/lib/addressparser';
 
-export const MailNotConfiguredError = createError('MIG_ERR_MAIL_NOT_CONFIGURED', 'Outgoing mail is not configured (SMTP_URL)', 503);
+import { MailNotConfiguredError } from '../errors.js';
+
 
 export interface OutgoingMail {
   to: string;

@@ -35,6 +35,9 @@ export default fp(
     hbs.registerHelper('datetime', function (iso: string, options: Handlebars.HelperOptions) {
       return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);
     });
+    // A job item's or action's outcome: registered error codes have their text in errorCodes, the
+    // other outcomes (sent, reviewed, recently_reminded…) in staff.outcomes.
+    hbs.registerHelper('outcomeKey', (outcome: unknown) => (typeof outcome === 'string' && outcome.startsWith('MIG_ERR_') ? `errorCodes.${outcome}` : `staff.outcomes.${outcome}`));
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));

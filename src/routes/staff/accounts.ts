@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { BadFilterError } from '../../errors.js';
 import { parseListQuery } from '../../staff/account-filter.js';
 import { listModel } from '../../staff/list-page.js';
 import { staffKit } from './common.js';
@@ -16,7 +17,7 @@ const accounts: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/staff/accounts.csv', agent, async (req, reply) => {
     const { filter, errors } = parseListQuery(req.query as Record<string, unknown>);
-    if (Object.keys(errors).length) throw Object.assign(new Error('bad filter'), { statusCode: 400, code: 'MIG_ERR_BAD_FILTER' });
+    if (Object.keys(errors).length) throw new BadFilterError();
     const { filename, stream } = fastify.accountsExport.start(filter, staffId(req));
     return reply
       .type('text/csv; charset=utf-8')
