@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './crypto/password.js';
-import { STAFF_ROLES } from './repositories/staff.js';
+import { STAFF_ROLES } from './domain/model.js';
 
 /** The password for staff:create: STAFF_PASSWORD, or one line of standard input (a prompt on a terminal). */
 async function readPassword(): Promise<string> {

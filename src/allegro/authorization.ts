@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AllegroClient } from './client.js';
 import { AllegroError, AllegroOAuthError, AllegroTokenError, AuthorizationInvalidError } from './errors.js';
 import type { Me } from './schemas.js';
-import type { Actor } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import type { Services } from '../composition.js';
 
 /** How long the seller has between leaving for Allegro and coming back. */

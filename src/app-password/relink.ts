@@ -1,7 +1,7 @@
 import type { MailCheckCode } from '../mail/classify.js';
 import { NotFoundError } from '../errors.js';
-import type { Actor } from '../repositories/audit.js';
-import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
+import type { Actor } from '../domain/model.js';
+import type { Mailbox, ServerSettings } from '../domain/model.js';
 import type { Services } from '../composition.js';
 import { fetchInboxProof, verifyMailbox, type InboxProof, type MailCheckOptions } from '../mail/check.js';
 

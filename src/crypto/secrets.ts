@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import { decryptSecret, encryptSecret, storedKeyId, type Keyring, type SecretPurpose } from './secret-box.js';
-import type { Actor, AuditRepository } from '../repositories/audit.js';
+import type { AuditRepository } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 
 /** Every encrypted column in the schema. Rotation walks exactly this list. */
 export const ENCRYPTED_COLUMNS: readonly { table: string; column: string; purpose: SecretPurpose }[] = [

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ATTENTION_REASONS } from '../migration/states.js';
 import { DemoDataError } from '../errors.js';
-import type { Actor } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import { applyImport, prepareImport, type ImportResult } from '../import/import.js';
 import type { Services } from '../composition.js';
 

@@ -1,4 +1,5 @@
 import type { DetectionState } from '../migration/states.js';
+import type { Mailbox } from '../domain/model.js';
 
 /**
  * Which rule decided a verdict. Kept with the verdict and shown to sellers and staff, so
@@ -125,4 +126,11 @@ export function autoresponderVerdict(a: AutoresponderFacts): AutoresponderVerdic
   }
   if (verdict.google === null) return { state: 'unknown', rule: verdict.rule, detail: verdict.detail };
   return { state: 'affected', rule: verdict.rule, detail: verdict.detail };
+}
+
+/** The stored verdict of a mailbox, in the shape detection produces. */
+export function mailboxVerdict(m: Mailbox): MailboxVerdict | undefined {
+  if (m.detectionRule === 'not_checked') return undefined;
+  const google = m.detectionRule === 'not_google' ? false : m.detectionRule === 'mx_lookup_failed' ? null : true;
+  return { google, provider: m.provider, rule: m.detectionRule, detail: m.detectionDetail };
 }

@@ -2,14 +2,14 @@ import type { Db } from '../db/database.js';
 import {
   autoresponderVerdict,
   detectMailbox,
+  mailboxVerdict,
   type AutoresponderVerdict,
   type MailboxFacts,
   type MailboxVerdict,
   type MxLookup,
 } from './rules.js';
-import type { Actor } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
-import { mailboxVerdict } from '../repositories/mailboxes.js';
 import type { MigrationService } from '../migration/service.js';
 
 export interface RedetectSummary {

@@ -5,7 +5,7 @@ import { normalizeHost, type MailboxVerdict } from '../detection/rules.js';
 import { isHostname, securityForPort } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
-import type { Actor } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
 import type { DetectionService } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { Repositories } from '../repositories/index.js';
-import type { Job, JobKind } from '../repositories/jobs.js';
+import type { Job, JobKind } from '../domain/model.js';
 import { filterParams, type AccountFilter } from '../staff/account-filter.js';
 import type { JobRunner } from './runner.js';
 

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { filterFromJson } from '../staff/account-filter.js';
-import type { Job, JobItem, PendingItem } from '../repositories/jobs.js';
+import type { PendingItem } from '../repositories/jobs.js';
+import type { Job, JobItem } from '../domain/model.js';
 import type { Services } from '../composition.js';
 import type { ActionOutcome, StaffActions } from '../staff/actions.js';
 

@@ -2,7 +2,7 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from './classify.js';
-import type { ServerSettings } from '../repositories/mailboxes.js';
+import type { ServerSettings } from '../domain/model.js';
 
 export interface MailCheckOptions {
   /** Connect, greeting and socket timeout, each. */

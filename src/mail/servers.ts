@@ -1,4 +1,4 @@
-import type { Security } from '../repositories/mailboxes.js';
+import type { Security } from '../domain/model.js';
 import { normalizeHost } from '../detection/rules.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;

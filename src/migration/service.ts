@@ -8,8 +8,10 @@ import {
   type MigrationState,
 } from './states.js';
 import { IllegalTransitionError, NotFoundError } from '../errors.js';
-import type { Actor, AuditRepository } from '../repositories/audit.js';
-import type { Migration, MigrationPath, MigrationsRepository } from '../repositories/migrations.js';
+import type { AuditRepository } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
+import type { MigrationsRepository } from '../repositories/migrations.js';
+import type { Migration, MigrationPath } from '../domain/model.js';
 
 export interface TransitionOptions {
   actor: Actor;

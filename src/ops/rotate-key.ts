@@ -2,7 +2,8 @@ import type { Db } from '../db/database.js';
 import type { KeySource } from '../crypto/key-store.js';
 import { readKeyFileTexts, writeKeyFile } from '../crypto/key-store.js';
 import { generateKeyText, makeKeyring, parseKey } from '../crypto/secret-box.js';
-import type { Actor, AuditRepository } from '../repositories/audit.js';
+import type { AuditRepository } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import { reencryptAll, type RotationResult } from '../crypto/secrets.js';
 
 export interface RotateKeyResult extends RotationResult {

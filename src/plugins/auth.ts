@@ -4,8 +4,9 @@ import { hkdfSync } from 'node:crypto';
 import type { Keyring } from '../crypto/secret-box.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isLang } from '../i18n/index.js';
-import type { Seller } from '../repositories/sellers.js';
-import type { SessionKind, SessionsRepository } from '../repositories/sessions.js';
+import type { Seller } from '../domain/model.js';
+import type { SessionsRepository } from '../repositories/sessions.js';
+import type { SessionKind } from '../domain/model.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

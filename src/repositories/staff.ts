@@ -1,16 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export const STAFF_ROLES = ['viewer', 'agent', 'admin'] as const;
-export type StaffRole = (typeof STAFF_ROLES)[number];
-
-export interface StaffUser {
-  id: number;
-  email: string;
-  role: StaffRole;
-  disabledAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import { STAFF_ROLES, type StaffRole, type StaffUser } from '../domain/model.js';
+export { STAFF_ROLES, type StaffRole, type StaffUser };
 
 const COLUMNS = `id, email, role, disabled_at AS disabledAt, created_at AS createdAt, updated_at AS updatedAt`;
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { normalizeHost } from '../detection/rules.js';
 import { securityForPort } from '../mail/servers.js';
-import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
+import type { Mailbox, ServerSettings } from '../domain/model.js';
 import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../seller/overview.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';

@@ -4,7 +4,7 @@ import { ALLEGRO_CALLBACK_PATH } from '../config.js';
 import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../v3/templates.js';
 import { NotFoundError } from '../errors.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
-import type { Autoresponder } from '../repositories/autoresponders.js';
+import type { Autoresponder } from '../domain/model.js';
 import type { CallbackFailure } from '../allegro/authorization.js';
 import { switchBackPossible, type TemplateReview } from '../v3/switch.js';
 

@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { Repositories } from '../repositories/index.js';
-import { mailboxVerdict, type Mailbox } from '../repositories/mailboxes.js';
+import { mailboxVerdict } from '../detection/rules.js';
+import { type Mailbox } from '../domain/model.js';
 import { switchBackPossible } from '../v3/switch.js';
 import { CHOOSABLE_STATES } from '../migration/states.js';
 

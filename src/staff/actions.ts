@@ -7,7 +7,7 @@ import { AWAITING_SELLER_STATES } from '../migration/states.js';
 import { isTransientMailCode } from '../mail/classify.js';
 import { isTransientAllegroCode } from '../allegro/errors.js';
 import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
-import type { Actor } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import type { Services } from '../composition.js';
 import type { Mailer } from '../mail/mailer.js';
 import { checkImap, type MailCheckOptions } from '../mail/check.js';

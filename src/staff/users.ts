@@ -1,8 +1,8 @@
 import type { Db } from '../db/database.js';
 import { hashPassword } from '../crypto/password.js';
-import type { Actor } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
-import type { StaffRole } from '../repositories/staff.js';
+import type { StaffRole } from '../domain/model.js';
 
 export type StaffUserChange = { ok: true } | { ok: false; reason: 'not_found' | 'last_admin' };
 

@@ -1,10 +1,10 @@
 import { AllegroApiError, AllegroError, AuthorizationInvalidError } from '../allegro/errors.js';
-import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_TEXT, type TemplatePreflight, type TemplateProblem } from './templates.js';
+import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_TEXT, type TemplatePreflight, type TemplateProblem, templateHash } from './templates.js';
 import { NotFoundError } from '../errors.js';
-import type { Actor } from '../repositories/audit.js';
-import type { Autoresponder, ReplyTemplate } from '../repositories/autoresponders.js';
-import type { Mailbox } from '../repositories/mailboxes.js';
-import { templateHash, type V3Draft } from '../repositories/v3-drafts.js';
+import type { Actor } from '../domain/model.js';
+import type { Autoresponder, ReplyTemplate } from '../domain/model.js';
+import type { Mailbox } from '../domain/model.js';
+import { type V3Draft } from '../domain/model.js';
 import type { AuthorizationService } from '../allegro/authorization.js';
 import type { AllegroClient } from '../allegro/client.js';
 import type { Services } from '../composition.js';

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { ReplyTemplate } from '../domain/model.js';
 /**
  * What a reply template must become to work in version 3. The Allegro Message Center takes plain
  * text only, at most 2000 characters a message (NewMessageInThread.text, maxLength 2000), and
@@ -204,3 +206,7 @@ export function preflightTemplate(t: TemplateSource): TemplatePreflight {
   problems.push(...textProblems(converted));
   return { converted, length: textLength(converted), problems, ok: !problems.some((p) => p.blocking) };
 }
+
+/** Fingerprint of a template, so a draft made from an older version of it is not used. */
+export const templateHash = (t: Pick<ReplyTemplate, 'name' | 'subject' | 'body' | 'bodyFormat'>) =>
+  createHash('sha256').update(JSON.stringify([t.name, t.subject, t.body, t.bodyFormat])).digest('hex');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { SESSION_COOKIE } from '../../src/plugins/auth.js';
 import { STAFF_COOKIE } from '../../src/plugins/staff-auth.js';
-import type { StaffRole } from '../../src/repositories/staff.js';
+import type { StaffRole } from '../../src/domain/model.js';
 import type { Db } from '../../src/db/database.js';
 import { Agent } from './agent.js';
 import { build } from './build.js';

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkImap, checkSmtp, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/mail/check.js';
-import type { ServerSettings } from '../../src/repositories/mailboxes.js';
+import type { ServerSettings } from '../../src/domain/model.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { freePort } from '../helpers/ports.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
 import { filterParams, listUrl, parseListQuery } from '../../staff/account-filter.js';
 import { hiddenFields } from '../../staff/list-page.js';
-import { JOB_KINDS, type JobKind } from '../../repositories/jobs.js';
+import { JOB_KINDS, type JobKind } from '../../domain/model.js';
 import { idParam, NOTE_MAX, noteText, staffKit } from './common.js';
 
 const idList = z

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../crypto/password.js';
 import { NotFoundError } from '../../errors.js';
-import { STAFF_ROLES } from '../../repositories/staff.js';
+import { STAFF_ROLES } from '../../domain/model.js';
 import { idParam, staffKit } from './common.js';
 
 const userForm = z.object({
