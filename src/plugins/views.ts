@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import fastifyView from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import Handlebars from 'handlebars';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
@@ -43,6 +44,13 @@ export default fp(
     hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
       return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
     });
+
+    // Partials: every views/partials/<name>.hbs is {{> name}} in any view, registered once at boot
+    // (the views are compiled once too: production mode).
+    const partialsDir = path.join(PROJECT_ROOT, 'views/partials');
+    for (const file of await readdir(partialsDir)) {
+      if (file.endsWith('.hbs')) hbs.registerPartial(path.basename(file, '.hbs'), await readFile(path.join(partialsDir, file), 'utf8'));
+    }
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),
