@@ -41,6 +41,10 @@ export default fp(
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
     hbs.registerHelper('not', (v: unknown) => !v);
+    // The step indicator's steps (partials/step-indicator.hbs): 1…total, each current or done relative to step.
+    hbs.registerHelper('stepList', (step: number, total: number) =>
+      Array.from({ length: total }, (_, i) => ({ n: i + 1, current: i + 1 === step, done: i + 1 < step })),
+    );
     hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
       return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
     });

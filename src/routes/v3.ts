@@ -50,7 +50,6 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       autoresponder: a,
       mailbox,
       step,
-      steps: [1, 2, 3].map((n) => ({ n, current: n === step, done: n < step })),
       simulator: fastify.config.allegro.env === 'simulator',
       ...extra,
     };
