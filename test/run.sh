@@ -39,6 +39,7 @@ FILES=(
   test/unit/password.test.ts
   test/unit/i18n.test.ts
   test/unit/error-codes.test.ts
+  test/unit/views.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts

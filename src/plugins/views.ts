@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import fastifyView from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import Handlebars from 'handlebars';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
@@ -43,9 +44,20 @@ export default fp(
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
     hbs.registerHelper('not', (v: unknown) => !v);
+    // The step indicator's steps (partials/step-indicator.hbs): 1…total, each current or done relative to step.
+    hbs.registerHelper('stepList', (step: number, total: number) =>
+      Array.from({ length: total }, (_, i) => ({ n: i + 1, current: i + 1 === step, done: i + 1 < step })),
+    );
     hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
       return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
     });
+
+    // Partials: every views/partials/<name>.hbs is {{> name}} in any view, registered once at boot
+    // (the views are compiled once too: production mode).
+    const partialsDir = path.join(PROJECT_ROOT, 'views/partials');
+    for (const file of await readdir(partialsDir)) {
+      if (file.endsWith('.hbs')) hbs.registerPartial(path.basename(file, '.hbs'), await readFile(path.join(partialsDir, file), 'utf8'));
+    }
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),

@@ -43,14 +43,12 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
     return v3.own(req.seller!.id, p.data.id);
   };
 
-  const base = (req: FastifyRequest, a: Autoresponder, step: number, extra: Record<string, unknown> = {}) => {
+  const base = (req: FastifyRequest, a: Autoresponder, extra: Record<string, unknown> = {}) => {
     const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
     return {
       title: t(req)('v3.title', { id: a.externalId }),
       autoresponder: a,
       mailbox,
-      step,
-      steps: [1, 2, 3].map((n) => ({ n, current: n === step, done: n < step })),
       simulator: fastify.config.allegro.env === 'simulator',
       ...extra,
     };
@@ -95,7 +93,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const a = autoresponderOf(req);
       if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
       const reviews = v3.review(a.id);
-      return reply.page('v3', base(req, a, 1, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
+      return reply.page('v3/templates', base(req, a, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
     });
 
     app.post('/autoresponders/:id/v3/templates', async (req, reply) => {
@@ -110,7 +108,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       }
       const saved = v3.saveDrafts(req.seller!.id, a.id, texts);
       if (!saved.ok) {
-        return reply.code(422).page('v3', base(req, a, 1, { canonicalUrl: `/autoresponders/${a.id}/v3`, templates: templatesView(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
+        return reply.code(422).page('v3/templates', base(req, a, { canonicalUrl: `/autoresponders/${a.id}/v3`, templates: templatesView(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
       }
       const next = allegro.configured && repos.authorizations.findUsable(req.seller!.id) ? 'check' : 'authorize';
       return reply.redirect(`/autoresponders/${a.id}/v3/${next}`, 303);
@@ -123,7 +121,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const q = problemQuery.safeParse(req.query);
       const problem = q.success ? q.data : {};
       const usable = repos.authorizations.findUsable(req.seller!.id);
-      return reply.page('v3', base(req, a, 2, {
+      return reply.page('v3/authorize', base(req, a, {
         canonicalUrl: `/autoresponders/${a.id}/v3/authorize`,
         problem: problem.problem ? { key: `v3.callback.${problem.problem}`, code: problem.code } : null,
         usable,
@@ -170,7 +168,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const id = z.coerce.number().int().positive().safeParse((req.query as Record<string, unknown>).authorization);
       const authorization = id.success ? repos.authorizations.getById(id.data) : undefined;
       if (!authorization || authorization.sellerId !== req.seller!.id || authorization.confirmedAt) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
-      return reply.page('v3', base(req, a, 2, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
+      return reply.page('v3/account', base(req, a, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
     });
 
     app.post('/autoresponders/:id/v3/account', async (req, reply) => {
@@ -194,9 +192,9 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const authorization = repos.authorizations.findUsable(req.seller!.id);
       if (!authorization) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
       const check = await v3.check(req.seller!.id, a.id, authorization.id);
-      const view = base(req, a, 3);
+      const view = base(req, a);
       const mailbox = view.mailbox;
-      return reply.code(check.ok ? 200 : 502).page('v3', {
+      return reply.code(check.ok ? 200 : 502).page('v3/check', {
         ...view,
         check,
         authorization,
@@ -223,10 +221,9 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (a.version !== 3) return reply.redirect('/migration', 303);
       const m = repos.migrations.findByAutoresponder(a.id);
       const authorization = a.authorizationId != null ? repos.authorizations.getById(a.authorizationId) : undefined;
-      const view = base(req, a, 4);
-      return reply.page('v3', {
+      const view = base(req, a);
+      return reply.page('v3/done', {
         ...view,
-        done: true,
         migration: m,
         authorization,
         templates: repos.autoresponders.listTemplates(a.id),
