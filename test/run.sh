@@ -38,6 +38,7 @@ FILES=(
   test/unit/maintenance.test.ts
   test/unit/password.test.ts
   test/unit/i18n.test.ts
+  test/unit/mail-render.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts

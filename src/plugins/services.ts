@@ -8,6 +8,7 @@ import { createServices, type Services } from '../composition.js';
 import path from 'node:path';
 import { createI18n, type I18n } from '../i18n/index.js';
 import { createMailer, type Mailer } from '../mail/mailer.js';
+import { createMailRenderer } from '../mail/render.js';
 import { createSignInService, type SignInService } from '../seller/sign-in.js';
 import { createRelinkService, type RelinkService } from '../app-password/relink.js';
 import { createAllegroClient } from '../allegro/client.js';
@@ -71,11 +72,13 @@ export default fp(
     const i18n = await createI18n();
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log: fastify.log, extraCa: config.mailTlsCa });
     if (mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
+    // Every e-mail (sign-in links, reminders) is rendered by this one renderer from views/mail/.
+    const mail = createMailRenderer(i18n);
     fastify.decorate('config', config);
     fastify.decorate('services', services);
     fastify.decorate('i18n', i18n);
     fastify.decorate('mailer', mailer);
-    fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
+    fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, mail, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
     fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
     const a = config.allegro;
     const client =
@@ -93,6 +96,7 @@ export default fp(
       v3,
       allegro,
       mailer,
+      mail,
       i18n,
       log: fastify.log,
       publicUrl: config.publicUrl,
