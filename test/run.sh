@@ -39,6 +39,7 @@ FILES=(
   test/unit/password.test.ts
   test/unit/i18n.test.ts
   test/unit/mail-render.test.ts
+  test/unit/catalog-strings.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
