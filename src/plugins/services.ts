@@ -78,7 +78,8 @@ export default fp(
     fastify.decorate('services', services);
     fastify.decorate('i18n', i18n);
     fastify.decorate('mailer', mailer);
-    fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, mail, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
+    const signIn = createSignInService({ repos: services.repos, mailer, mail, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now });
+    fastify.decorate('signIn', signIn);
     fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
     const a = config.allegro;
     const client =
@@ -133,6 +134,9 @@ export default fp(
         db.close();
       });
     }
+    // Sign-in links still being sent (after their answers) finish first. onClose hooks run last
+    // added, first run: this one is added after the mailer's and the database's.
+    fastify.addHook('onClose', async () => signIn.idle());
   },
   { name: 'services', fastify: '5.x' },
 );
