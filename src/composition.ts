@@ -7,6 +7,7 @@ import type { Keyring } from './crypto/secret-box.js';
 import { createMxLookup, fileMxResolver, systemMxResolver, type MxResolver } from './detection/mx-lookup.js';
 import type { I18n } from './i18n/index.js';
 import { createMailer } from './mail/mailer.js';
+import { createMailRenderer } from './mail/render.js';
 import { createSignInService } from './seller/sign-in.js';
 import { createRelinkService } from './app-password/relink.js';
 import { createAllegroClient } from './allegro/client.js';
@@ -72,7 +73,9 @@ export function composeApp(services: Services, deps: AppDeps) {
   const { config, i18n, log } = deps;
   const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log, extraCa: config.mailTlsCa });
-  const signIn = createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log, now: services.now });
+  // Every e-mail (sign-in links, reminders) is rendered by this one renderer from views/mail/.
+  const mail = createMailRenderer(i18n);
+  const signIn = createSignInService({ repos: services.repos, mailer, mail, publicUrl: config.publicUrl, demo: config.demo, log, now: services.now });
   const relink = createRelinkService(services, checkOptions);
   const a = config.allegro;
   const allegroClient =
@@ -86,6 +89,7 @@ export function composeApp(services: Services, deps: AppDeps) {
     v3,
     allegroClient,
     mailer,
+    mail,
     i18n,
     log,
     publicUrl: config.publicUrl,

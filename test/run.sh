@@ -40,6 +40,8 @@ FILES=(
   test/unit/i18n.test.ts
   test/unit/error-codes.test.ts
   test/unit/views.test.ts
+  test/unit/mail-render.test.ts
+  test/unit/catalog-strings.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts

@@ -77,6 +77,9 @@ export default fp(
         db.close();
       });
     }
+    // Sign-in links still being sent (after their answers) finish first. onClose hooks run last
+    // added, first run: this one is added after the mailer's and the database's.
+    fastify.addHook('onClose', async () => app.signIn.idle());
   },
   { name: 'services', fastify: '5.x' },
 );
