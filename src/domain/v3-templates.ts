@@ -61,7 +61,11 @@ export interface HtmlConversion {
   links: number;
 }
 
-/** What the formatters collect during one conversion, handed to html-to-text as the document's metadata. */
+/**
+ * What the formatters collect during one conversion, handed to html-to-text as the document's
+ * metadata. @types/html-to-text (written for 9) leaves out that argument of the compiled function and
+ * the builder's `metadata`, though html-to-text 9 and 10 have both: hence the two casts below.
+ */
 interface Found {
   images: string[];
   links: number;
