@@ -113,7 +113,12 @@ const envSchema = z.object({
   ALLEGRO_ENV: z
     .enum(['production', 'sandbox', 'simulator'], { message: 'ALLEGRO_ENV must be production, sandbox or simulator' })
     .optional(),
-  ALLEGRO_AUTH_URL: httpUrl('ALLEGRO_AUTH_URL').optional(),
+  // The app appends /auth/oauth/authorize and /auth/oauth/token itself; a base with a path of its own
+  // would need one joining rule for the browser's address and another for the token request, and a
+  // mismatch only shows when a seller's authorization fails. So the OAuth host is a bare origin.
+  ALLEGRO_AUTH_URL: httpUrl('ALLEGRO_AUTH_URL')
+    .refine((v) => new URL(v).pathname === '/', 'ALLEGRO_AUTH_URL must be the OAuth host without a path, e.g. https://allegro.pl (the app adds /auth/oauth/…)')
+    .optional(),
   ALLEGRO_API_URL: httpUrl('ALLEGRO_API_URL').optional(),
   ALLEGRO_CLIENT_ID: z.string().trim().regex(/^[\x21-\x7e]{1,200}$/, 'ALLEGRO_CLIENT_ID must be the Client ID from apps.developer.allegro.pl').optional(),
   ALLEGRO_CLIENT_SECRET: z.string().trim().regex(/^[\x21-\x7e]{1,500}$/, 'ALLEGRO_CLIENT_SECRET must be the Client Secret from apps.developer.allegro.pl').optional(),

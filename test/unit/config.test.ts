@@ -101,3 +101,15 @@ test('Allegro: the demo runs the simulator next to the app; explicit URLs win ov
   assert.throws(() => loadConfig({ ALLEGRO_ENV: 'staging' }, root), /ALLEGRO_ENV must be production, sandbox or simulator/);
   assert.throws(() => loadConfig({ ALLEGRO_CLIENT_SECRET: 'bad secret with spaces' }, root), (e: Error) => /ALLEGRO_CLIENT_SECRET/.test(e.message) && !e.message.includes('bad secret'));
 });
+
+test('ALLEGRO_AUTH_URL with a path is refused at boot: the authorize and token addresses must come from one base', () => {
+  for (const authUrl of ['http://127.0.0.1:9/auth/oauth', 'https://allegro.pl/oauth/']) {
+    assert.throws(
+      () => loadConfig({ ALLEGRO_AUTH_URL: authUrl, ALLEGRO_API_URL: 'http://127.0.0.1:9' }, root),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'ALLEGRO_AUTH_URL' && /without a path/.test(err.message) && !err.message.includes('\n'),
+      authUrl,
+    );
+  }
+  // A bare host (with or without the trailing slash) is what Allegro's documentation gives.
+  assert.equal(loadConfig({ ALLEGRO_AUTH_URL: 'https://allegro.pl/', ALLEGRO_API_URL: 'https://api.allegro.pl' }, root).allegro.authUrl, 'https://allegro.pl');
+});
