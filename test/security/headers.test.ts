@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { ACCESS, routeKeys, securityFixture, type Principal } from '../helpers/security.js';
 import { Agent } from '../helpers/agent.js';
 import { allegroEnv, startSimulator } from '../helpers/allegro.js';
@@ -125,4 +126,30 @@ test('brute force: seller sign-in links and codes are limited per IP address, an
   const asks = [];
   for (let i = 0; i < 11; i++) asks.push((await b.post('/login', { email: `kto${i}@gmail.com` })).statusCode);
   assert.equal(asks[10], 429, `link requests: ${asks}`);
+});
+
+test('the language link of any page, a 404 included, stays on this site whatever the requested path looks like', async (t) => {
+  const { app } = await securityFixture(t);
+  // Over a real socket: app.inject would parse '//evil.example/x' as a host before the app saw it.
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject).end();
+    });
+  const paths = ['/.//evil.example/x', '//evil.example/x', '/..//evil.example/x', '/./\\evil.example/x', '/.%2F/evil.example/x', '/x/..//evil.example', '/.//evil.example/x?lang=en&a=1', '/./\\/evil.example'];
+  for (const p of paths) {
+    const res = await get(p);
+    assert.ok(res.status < 500, `${p}: ${res.status}`);
+    const hrefs = [...res.body.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&'));
+    assert.ok(hrefs.some((h) => /[?&]lang=(pl|en)/.test(h)), `${p}: a language link (${res.status}: ${hrefs})`);
+    for (const h of hrefs) {
+      assert.match(h, /^(\/(?![\/\\])|#)/, `${p}: ${h} is a local path`);
+      assert.equal(new URL(h, 'https://migracja.example.pl/a/b').host, 'migracja.example.pl', `${p}: ${h}`);
+    }
+  }
 });
