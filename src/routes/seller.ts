@@ -68,9 +68,14 @@ const seller: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle') }));
 
+  // Opening links is limited too, as guessing them would be. One limiter as the route's preHandler:
+  // Fastify's HEAD twin of a GET route shares it, whereas config.rateLimit gives each its own counter.
+  const openLinkLimit = fastify.rateLimit({ max: 10, timeWindow: '15 minutes' });
+
   // The link opens a page with a button, not a session: mail scanners that pre-fetch links must not
-  // use up a one-time token.
-  fastify.get('/login/verify', async (req, reply) => {
+  // use up a one-time token. The page holds the live token, so no browser or proxy may keep it.
+  fastify.get('/login/verify', { preHandler: openLinkLimit }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
     const q = req.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
     const found = token ? repos.loginTokens.peek(token) : undefined;

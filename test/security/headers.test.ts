@@ -153,3 +153,27 @@ test('the language link of any page, a 404 included, stays on this site whatever
     }
   }
 });
+
+test('the page holding a live sign-in link: never cached, and opening links is limited per IP address across GET and HEAD', async (t) => {
+  const { app, own } = await securityFixture(t);
+  const token = app.services.repos.loginTokens.issue(own.sellerId, 60_000);
+  const page = await new Agent(app).get(`/login/verify?token=${token}`);
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, new RegExp(`value="${token}"`), 'the page carries the token to its button');
+  assert.match(String(page.headers['cache-control']), /no-store/, 'no browser or proxy keeps the token');
+  const unknown = await new Agent(app).get('/login/verify?token=nieznany');
+  assert.match(String(unknown.headers['cache-control']), /no-store/);
+
+  // Guessing links by opening them: GET and HEAD draw on one budget of 10 per 15 minutes (the two above included).
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const res = await app.inject({ method: i % 2 ? 'HEAD' : 'GET', url: `/login/verify?token=zgadywany-${i}-${'x'.repeat(30)}` });
+    statuses.push(res.statusCode);
+  }
+  assert.ok(statuses.slice(0, 8).every((s) => s === 400), `the first eight answered: ${statuses}`);
+  assert.deepEqual(statuses.slice(8), [429, 429], `the 11th and 12th are refused: ${statuses}`);
+  const last = await new Agent(app).get(`/login/verify?token=${token}`);
+  assert.equal(last.statusCode, 429);
+  assert.match(last.body, /Zbyt wiele prób/);
+  assert.ok(Number(last.headers['retry-after']) > 0, 'says when to try again');
+});
