@@ -177,3 +177,10 @@ test('the page holding a live sign-in link: never cached, and opening links is l
   assert.match(last.body, /Zbyt wiele prób/);
   assert.ok(Number(last.headers['retry-after']) > 0, 'says when to try again');
 });
+
+test('no GET route is rate limited through its config: that limit is counted per route, and the HEAD twin Fastify adds would get a second budget', async (t) => {
+  const { routes } = await securityFixture(t);
+  const split = routes.filter((r) => (r.method === 'GET' || r.method === 'HEAD') && r.configRateLimit).map((r) => `${r.method} ${r.url}`);
+  assert.deepEqual(split, [], 'use one fastify.rateLimit() preHandler, which the HEAD route shares');
+  assert.ok(routes.some((r) => r.method === 'POST' && r.configRateLimit), 'the table does see route limits');
+});
