@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './conf
 import { generateKeyText } from './crypto/secret-box.js';
 import { migrate, openDatabase } from './db/database.js';
 import { migErrorCode } from './errors.js';
-import { keysFor, resolverFor } from './plugins/services.js';
+import { keysFor, mailServerPolicyFor, resolverFor } from './plugins/services.js';
 import { importCsv } from './services/import.js';
 import { createServices } from './services/index.js';
 import { rotateKey } from './services/rotate-key.js';
@@ -41,7 +41,7 @@ function openServices(config: AppConfig) {
   const db = openDatabase(config.databasePath);
   migrate(db);
   const keys = keysFor(config);
-  return createServices({ db, keyring: keys.keyring, mxResolver: resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs });
+  return createServices({ db, keyring: keys.keyring, mxResolver: resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, mailServers: mailServerPolicyFor(config) });
 }
 
 async function run(argv: string[]): Promise<number> {

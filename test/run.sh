@@ -41,6 +41,7 @@ FILES=(
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
+  test/security/mail-servers.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts

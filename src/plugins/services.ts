@@ -3,6 +3,7 @@ import type { AppConfig } from '../config.js';
 import { loadKeys, type LoadedKeys } from '../crypto/key-store.js';
 import type { Keyring } from '../crypto/secret-box.js';
 import { migrate, openDatabase, type Db } from '../db/database.js';
+import type { MailServerPolicy } from '../domain/mail-servers.js';
 import { fileMxResolver, systemMxResolver, type MxResolver } from '../domain/mx-lookup.js';
 import { createServices, type Services } from '../services/index.js';
 import path from 'node:path';
@@ -45,6 +46,11 @@ export function resolverFor(config: AppConfig): MxResolver {
   return config.mxResolver === 'demo' ? fileMxResolver(path.join(config.demoDir, 'mx.json')) : systemMxResolver(config.dnsTimeoutMs);
 }
 
+/** The mail server policy the configuration sets, for the import and every mail connection. */
+export function mailServerPolicyFor(config: AppConfig): MailServerPolicy {
+  return { ports: config.mailPortAllowlist, allowedAddresses: config.mailAddressAllowlist };
+}
+
 export function keysFor(config: AppConfig): LoadedKeys {
   return loadKeys(config.secretKeys ? { kind: 'env', keys: config.secretKeys } : { kind: 'file', file: config.secretKeyFile });
 }
@@ -67,7 +73,7 @@ export default fp(
       if (keys.tightened) fastify.log.warn({ file: opts.config.secretKeyFile }, 'key file permissions were too open; set to 0600');
     }
     const config = opts.config;
-    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now });
+    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now, mailServers: mailServerPolicyFor(config) });
     const i18n = await createI18n();
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log: fastify.log, extraCa: config.mailTlsCa });
     if (mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
@@ -76,7 +82,8 @@ export default fp(
     fastify.decorate('i18n', i18n);
     fastify.decorate('mailer', mailer);
     fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
-    fastify.decorate('relink', createRelinkService(services, { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa }));
+    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa, policy: services.mailServers };
+    fastify.decorate('relink', createRelinkService(services, checkOptions));
     const a = config.allegro;
     const client =
       a.clientId && a.clientSecret
@@ -87,7 +94,6 @@ export default fp(
     fastify.decorate('allegro', allegro);
     const v3 = createV3Service(services, allegro);
     fastify.decorate('v3', v3);
-    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
     const staffActions = createStaffActions({
       services,
       v3,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { normalizeHost } from '../domain/detection.js';
-import { securityForPort } from '../domain/mail-servers.js';
+import { isAllowedHost, isAllowedPort, securityForPort } from '../domain/mail-servers.js';
 import type { Mailbox, ServerSettings } from '../repositories/mailboxes.js';
 import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../services/seller-overview.js';
@@ -26,7 +26,7 @@ export function normalizeAppPassword(raw: string): string | null {
 type FieldError = { key: string; hosts?: string; ports?: string };
 
 const seller: FastifyPluginAsync = async (fastify) => {
-  const { repos } = fastify.services;
+  const { repos, mailServers } = fastify.services;
   const { relink, config } = fastify;
   const t = (req: FastifyRequest) => fastify.i18n.t(req.lang);
 
@@ -179,20 +179,22 @@ const seller: FastifyPluginAsync = async (fastify) => {
       if (isWorkspace(mailbox)) {
         const hostErr: FieldError = { key: 'wizard.errors.host', hosts: config.mailHostAllowlist.join(', ') };
         const portErr: FieldError = { key: 'wizard.errors.port', ports: config.mailPortAllowlist.join(', ') };
+        // The seller's own list of servers (Google's), within the policy the import and every
+        // connection are held to: an allow-listed name that is an address must be one the app may reach.
         const host = (k: string) => {
           values[k] = str(k).trim().slice(0, 253);
           const h = normalizeHost(values[k]!);
-          if (!config.mailHostAllowlist.includes(h)) errors[k] = hostErr;
+          if (!config.mailHostAllowlist.includes(h) || !isAllowedHost(h, mailServers)) errors[k] = hostErr;
           return h;
         };
         const port = (k: string) => {
           values[k] = str(k).trim().slice(0, 5);
           const n = /^\d{1,5}$/.test(values[k]!) ? Number(values[k]) : NaN;
-          if (!config.mailPortAllowlist.includes(n)) errors[k] = portErr;
+          if (!isAllowedPort(n, mailServers)) errors[k] = portErr;
           return n;
         };
         servers = { imapHost: host('imap_host'), imapPort: port('imap_port'), smtpHost: host('smtp_host'), smtpPort: port('smtp_port') };
-      } else if (![servers.imapPort, servers.smtpPort].every((p) => config.mailPortAllowlist.includes(p))) {
+      } else if (![servers.imapPort, servers.smtpPort].every((p) => isAllowedPort(p, mailServers))) {
         servers = GOOGLE_DEFAULTS;
       }
       if (Object.keys(errors).length) return renderStep3(req, reply.code(422), mailbox, { values, errors });

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { normalizeHost, type MailboxVerdict } from '../domain/detection.js';
-import { isHostname, securityForPort } from '../domain/mail-servers.js';
+import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../domain/mail-servers.js';
 import { DETECTION_STATES } from '../domain/migration-states.js';
 import { ImportFileError } from '../errors.js';
 import type { Actor } from '../repositories/audit.js';
@@ -135,6 +135,24 @@ const rowSchema = z
   });
 type Row = z.infer<typeof rowSchema>;
 
+/**
+ * The mail servers of a row against the policy every connection is held to, so a file cannot point
+ * a later check (a staff re-check, one or bulk) at this machine, its network or another port.
+ */
+function serverProblems(r: Row, policy: MailServerPolicy): { column: Column; reason: string }[] {
+  const out: { column: Column; reason: string }[] = [];
+  for (const [hostColumn, portColumn] of [['imap_host', 'imap_port'], ['smtp_host', 'smtp_port']] as const) {
+    if (!isAllowedHost(r[hostColumn], policy)) {
+      out.push({ column: hostColumn, reason: msg('ten serwer poczty jest niedozwolony (adres lokalny, prywatny albo zastrzeżony)', 'this mail server is not allowed (a local, private or reserved address)') });
+    }
+    if (!isAllowedPort(r[portColumn], policy)) {
+      const allowed = policy.ports.join(', ');
+      out.push({ column: portColumn, reason: msg(`port ${r[portColumn]} jest niedozwolony; dozwolone: ${allowed}`, `port ${r[portColumn]} is not allowed; allowed: ${allowed}`) });
+    }
+  }
+  return out;
+}
+
 interface ParsedRow {
   line: number;
   row: Row;
@@ -147,7 +165,7 @@ const factsKey = (r: Row) => `${r.mailbox_email}\u0000${r.imap_host}\u0000${r.sm
  * Reads and validates a whole file. Whole-file problems throw; row problems are collected.
  * @throws {ImportFileError} when the file is not UTF-8 CSV or misses required columns
  */
-export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
+export function parseImportFile(input: Buffer | string, policy: MailServerPolicy): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
   let text: string;
   if (typeof input === 'string') text = input;
   else {
@@ -210,6 +228,11 @@ export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; p
       for (const issue of parsed.error.issues) problems.push({ line, column: (issue.path[0] as Column) ?? null, reason: issue.message });
       continue;
     }
+    const refused = serverProblems(parsed.data, policy);
+    if (refused.length) {
+      for (const p of refused) problems.push({ line, ...p });
+      continue;
+    }
     valid.push({ line, row: parsed.data });
   }
   return { valid, problems, rows, ignoredColumns };
@@ -258,6 +281,8 @@ export interface ImportDeps {
   repos: Repositories;
   secrets: SecretsService;
   detection: DetectionService;
+  /** Which mail servers a row may name. */
+  mailServers: MailServerPolicy;
 }
 
 /**
@@ -284,8 +309,8 @@ export interface PreparedImport {
  * Parses, validates and runs detection (DNS) for a file, writing nothing.
  * @throws {ImportFileError} for a file that is refused as a whole
  */
-export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection'>): Promise<PreparedImport> {
-  const parsed = parseImportFile(input);
+export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection' | 'mailServers'>): Promise<PreparedImport> {
+  const parsed = parseImportFile(input, deps.mailServers);
   const problems = [...parsed.problems];
   const valid = checkConsistency(parsed.valid, problems);
   // DNS first, outside the transaction: a transaction never waits on the network.

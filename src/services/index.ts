@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { Keyring } from '../crypto/secret-box.js';
+import { STRICT_MAIL_SERVER_POLICY, type MailServerPolicy } from '../domain/mail-servers.js';
 import { createMxLookup, type MxResolver } from '../domain/mx-lookup.js';
 import { createRepositories } from '../repositories/index.js';
 import { createDetectionService } from './detection-service.js';
@@ -13,6 +14,8 @@ export interface ServicesOptions {
   mxResolver: MxResolver;
   mxCacheTtlMs?: number;
   now?: () => Date;
+  /** Where mail servers may be: the import checks rows with it, mail checks connections. Default: strict. */
+  mailServers?: MailServerPolicy;
 }
 
 /**
@@ -26,6 +29,6 @@ export function createServices(opts: ServicesOptions) {
   const lookupMx = createMxLookup({ resolver: opts.mxResolver, cache: repos.mxCache, ttlMs: opts.mxCacheTtlMs ?? 24 * 3_600_000, now });
   const detection = createDetectionService({ db: opts.db, repos, lookupMx, migrationService });
   const secrets = createSecretsService(opts.keyring);
-  return { db: opts.db, repos, migrationService, detection, secrets, now };
+  return { db: opts.db, repos, migrationService, detection, secrets, now, mailServers: opts.mailServers ?? STRICT_MAIL_SERVER_POLICY };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -113,3 +113,15 @@ test('ALLEGRO_AUTH_URL with a path is refused at boot: the authorize and token a
   // A bare host (with or without the trailing slash) is what Allegro's documentation gives.
   assert.equal(loadConfig({ ALLEGRO_AUTH_URL: 'https://allegro.pl/', ALLEGRO_API_URL: 'https://api.allegro.pl' }, root).allegro.authUrl, 'https://allegro.pl');
 });
+
+test('MAIL_ADDRESS_ALLOWLIST: addresses and CIDR ranges, none by default', () => {
+  assert.deepEqual(loadConfig({}, root).mailAddressAllowlist, []);
+  assert.deepEqual(loadConfig({ MAIL_ADDRESS_ALLOWLIST: '127.0.0.1, 10.20.0.0/16,::1,fd00::/8' }, root).mailAddressAllowlist, ['127.0.0.1', '10.20.0.0/16', '::1', 'fd00::/8']);
+  for (const bad of ['localhost', '10.0.0.0/33', '10.0.0/8', '127.0.0.1/8/2', '::1/129']) {
+    assert.throws(
+      () => loadConfig({ MAIL_ADDRESS_ALLOWLIST: bad }, root),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'MAIL_ADDRESS_ALLOWLIST' && !err.message.includes('\n'),
+      bad,
+    );
+  }
+});
