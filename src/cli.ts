@@ -5,7 +5,7 @@ import { generateKeyText } from './crypto/secret-box.js';
 import { migrate, openDatabase } from './db/database.js';
 import { migErrorCode } from './errors.js';
 import { importCsv } from './import/import.js';
-import { createServices, keysFor, resolverFor } from './composition.js';
+import { createServices, keysFor, mailServerPolicyFor, resolverFor } from './composition.js';
 import { rotateKey } from './ops/rotate-key.js';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
@@ -55,7 +55,7 @@ function openServices(config: AppConfig) {
   const db = openDatabase(config.databasePath);
   migrate(db);
   const keys = keysFor(config);
-  return createServices({ db, keyring: keys.keyring, mxResolver: resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs });
+  return createServices({ db, keyring: keys.keyring, mxResolver: resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, mailServers: mailServerPolicyFor(config) });
 }
 
 async function run(argv: string[]): Promise<number> {

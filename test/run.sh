@@ -46,6 +46,7 @@ FILES=(
   test/security/fuzz.test.ts
   test/security/headers.test.ts
   test/security/staff-findings.test.ts
+  test/security/mail-servers.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { normalizeHost, type MailboxVerdict } from '../detection/rules.js';
-import { isHostname, securityForPort } from '../mail/servers.js';
+import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
@@ -131,6 +131,24 @@ const rowSchema = z
   });
 type Row = z.infer<typeof rowSchema>;
 
+/**
+ * The mail servers of a row against the policy every connection is held to, so a file cannot point
+ * a later check (a staff re-check, one or bulk) at this machine, its network or another port.
+ */
+function serverProblems(r: Row, policy: MailServerPolicy): { column: Column; reason: string }[] {
+  const out: { column: Column; reason: string }[] = [];
+  for (const [hostColumn, portColumn] of [['imap_host', 'imap_port'], ['smtp_host', 'smtp_port']] as const) {
+    if (!isAllowedHost(r[hostColumn], policy)) {
+      out.push({ column: hostColumn, reason: msg('row.hostNotAllowed') });
+    }
+    if (!isAllowedPort(r[portColumn], policy)) {
+      const allowed = policy.ports.join(', ');
+      out.push({ column: portColumn, reason: msg('row.portNotAllowed', { port: r[portColumn], allowed }) });
+    }
+  }
+  return out;
+}
+
 interface ParsedRow {
   line: number;
   row: Row;
@@ -143,7 +161,7 @@ const factsKey = (r: Row) => `${r.mailbox_email}\u0000${r.imap_host}\u0000${r.sm
  * Reads and validates a whole file. Whole-file problems throw; row problems are collected.
  * @throws {ImportFileError} when the file is not UTF-8 CSV or misses required columns
  */
-export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
+export function parseImportFile(input: Buffer | string, policy: MailServerPolicy): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
   let text: string;
   if (typeof input === 'string') text = input;
   else {
@@ -194,6 +212,11 @@ export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; p
       for (const issue of parsed.error.issues) problems.push({ line, column: (issue.path[0] as Column) ?? null, reason: issue.message });
       continue;
     }
+    const refused = serverProblems(parsed.data, policy);
+    if (refused.length) {
+      for (const p of refused) problems.push({ line, ...p });
+      continue;
+    }
     valid.push({ line, row: parsed.data });
   }
   return { valid, problems, rows, ignoredColumns };
@@ -242,6 +265,8 @@ export interface ImportDeps {
   repos: Repositories;
   secrets: SecretsService;
   detection: DetectionService;
+  /** Which mail servers a row may name. */
+  mailServers: MailServerPolicy;
 }
 
 /**
@@ -268,8 +293,8 @@ export interface PreparedImport {
  * Parses, validates and runs detection (DNS) for a file, writing nothing.
  * @throws {ImportFileError} for a file that is refused as a whole
  */
-export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection'>): Promise<PreparedImport> {
-  const parsed = parseImportFile(input);
+export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection' | 'mailServers'>): Promise<PreparedImport> {
+  const parsed = parseImportFile(input, deps.mailServers);
   const problems = [...parsed.problems];
   const valid = checkConsistency(parsed.valid, problems);
   // DNS first, outside the transaction: a transaction never waits on the network.

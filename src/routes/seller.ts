@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { normalizeHost } from '../detection/rules.js';
-import { securityForPort } from '../mail/servers.js';
+import { isAllowedHost, isAllowedPort, securityForPort } from '../mail/servers.js';
 import type { Mailbox, ServerSettings } from '../domain/model.js';
 import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../seller/overview.js';
@@ -26,7 +26,7 @@ export function normalizeAppPassword(raw: string): string | null {
 type FieldError = { key: string; hosts?: string; ports?: string };
 
 const seller: FastifyPluginAsync = async (fastify) => {
-  const { repos } = fastify.services;
+  const { repos, mailServers } = fastify.services;
   const { relink, config } = fastify;
   const t = (req: FastifyRequest) => fastify.i18n.t(req.lang);
 
@@ -68,9 +68,14 @@ const seller: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle') }));
 
+  // Opening links is limited too, as guessing them would be. One limiter as the route's preHandler:
+  // Fastify's HEAD twin of a GET route shares it, whereas config.rateLimit gives each its own counter.
+  const openLinkLimit = fastify.rateLimit({ max: 10, timeWindow: '15 minutes' });
+
   // The link opens a page with a button, not a session: mail scanners that pre-fetch links must not
-  // use up a one-time token.
-  fastify.get('/login/verify', async (req, reply) => {
+  // use up a one-time token. The page holds the live token, so no browser or proxy may keep it.
+  fastify.get('/login/verify', { preHandler: openLinkLimit }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
     const q = req.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
     const found = token ? repos.loginTokens.peek(token) : undefined;
@@ -175,20 +180,22 @@ const seller: FastifyPluginAsync = async (fastify) => {
       if (isWorkspace(mailbox)) {
         const hostErr: FieldError = { key: 'wizard.errors.host', hosts: config.mailHostAllowlist.join(', ') };
         const portErr: FieldError = { key: 'wizard.errors.port', ports: config.mailPortAllowlist.join(', ') };
+        // The seller's own list of servers (Google's), within the policy the import and every
+        // connection are held to: an allow-listed name that is an address must be one the app may reach.
         const host = (k: string) => {
           values[k] = str(k).trim().slice(0, 253);
           const h = normalizeHost(values[k]!);
-          if (!config.mailHostAllowlist.includes(h)) errors[k] = hostErr;
+          if (!config.mailHostAllowlist.includes(h) || !isAllowedHost(h, mailServers)) errors[k] = hostErr;
           return h;
         };
         const port = (k: string) => {
           values[k] = str(k).trim().slice(0, 5);
           const n = /^\d{1,5}$/.test(values[k]!) ? Number(values[k]) : NaN;
-          if (!config.mailPortAllowlist.includes(n)) errors[k] = portErr;
+          if (!isAllowedPort(n, mailServers)) errors[k] = portErr;
           return n;
         };
         servers = { imapHost: host('imap_host'), imapPort: port('imap_port'), smtpHost: host('smtp_host'), smtpPort: port('smtp_port') };
-      } else if (![servers.imapPort, servers.smtpPort].every((p) => config.mailPortAllowlist.includes(p))) {
+      } else if (![servers.imapPort, servers.smtpPort].every((p) => isAllowedPort(p, mailServers))) {
         servers = GOOGLE_DEFAULTS;
       }
       if (Object.keys(errors).length) return renderStep3(req, reply.code(422), mailbox, { values, errors });

@@ -180,9 +180,10 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
     });
 
     // Step 3: the live check, and the switch. Each load calls Allegro, so a seller (or a stuck reload
-    // loop) gets a bounded number of checks.
-    const checkLimit = { rateLimit: { max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` } };
-    app.get('/autoresponders/:id/v3/check', { config: checkLimit }, async (req, reply) => {
+    // loop) gets a bounded number of checks. One limiter as the route's preHandler: Fastify's HEAD twin
+    // of the route shares it, whereas config.rateLimit would give HEAD a second budget of its own.
+    const checkLimit = fastify.rateLimit({ max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` });
+    app.get('/autoresponders/:id/v3/check', { preHandler: checkLimit }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
       const m = repos.migrations.findByAutoresponder(a.id);
@@ -191,6 +192,8 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (!reauthorize && !v3.draftsReady(a.id)) return reply.redirect(`/autoresponders/${a.id}/v3`, 303);
       const authorization = repos.authorizations.findUsable(req.seller!.id);
       if (!authorization) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
+      // A HEAD (a link preview, a monitor) gets the page's headers, never a call to Allegro.
+      if (req.method === 'HEAD') return reply.type('text/html; charset=utf-8').send();
       const check = await v3.check(req.seller!.id, a.id, authorization.id);
       const view = base(req, a);
       const mailbox = view.mailbox;

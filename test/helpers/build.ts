@@ -23,8 +23,8 @@ export interface Built {
   config: AppConfig;
   /** Every log line the app wrote, as text. */
   logs: string[];
-  /** The app's own route table (method and URL of every route it registered). */
-  routes: { method: string; url: string }[];
+  /** The app's own route table (method and URL of every route it registered; whether its config sets a rate limit). */
+  routes: { method: string; url: string; configRateLimit?: boolean }[];
 }
 
 /** Builds the very app plugin the server runs, on an in-memory database; closed after the test. */
@@ -44,9 +44,9 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
   registerSecret(opts.env?.APP_SECRET_KEY);
   registerSecret(config.allegro.clientSecret);
   recordResponses(fastify);
-  const routes: { method: string; url: string }[] = [];
+  const routes: Built['routes'] = [];
   fastify.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, configRateLimit: !!(r.config as { rateLimit?: unknown } | undefined)?.rateLimit });
   });
   await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now });
   if (opts.extra) await opts.extra(fastify);
