@@ -7,6 +7,7 @@ import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../seller/overview.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
+import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 
@@ -50,8 +51,8 @@ const seller: FastifyPluginAsync = async (fastify) => {
     return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demoEmails: demoEmails() });
   });
 
-  fastify.post('/login', { config: signInLimit }, async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+  fastify.post('/login', { config: { ...signInLimit, form: formOf(emailForm, 'next') } }, async (req, reply) => {
+    const body = formBody(req);
     const parsed = emailForm.safeParse(body);
     if (!parsed.success) {
       return reply.code(422).page('login', {
@@ -84,8 +85,8 @@ const seller: FastifyPluginAsync = async (fastify) => {
     return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next) });
   });
 
-  fastify.post('/login/verify', { config: signInLimit }, async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+  fastify.post('/login/verify', { config: { ...signInLimit, form: formOf(null, 'token', 'next') } }, async (req, reply) => {
+    const body = formBody(req);
     const token = typeof body.token === 'string' ? body.token.slice(0, 200) : '';
     // Where to go is settled before the one-time link is used up.
     const next = safeNext(body.next);
@@ -95,7 +96,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
     return reply.redirect(next, 303);
   });
 
-  fastify.post('/logout', async (req, reply) => {
+  fastify.post('/logout', { config: { form: NO_FIELDS } }, async (req, reply) => {
     reply.signOut();
     return reply.redirect('/', 303);
   });
@@ -108,7 +109,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return reply.page('migration', { title: t(req)('migration.title'), allegroConfigured: fastify.allegro.configured, ...sellerOverview(repos, req.seller!.id, t(req)) });
     });
 
-    app.post('/mailboxes/:id/app-password/start', async (req, reply) => {
+    app.post('/mailboxes/:id/app-password/start', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
       relink.start(req.seller!.id, mailbox.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/mailboxes/${mailbox.id}/app-password/1`, 303);
@@ -167,9 +168,9 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: p.data.step });
     });
 
-    app.post('/mailboxes/:id/app-password', async (req, reply) => {
+    app.post('/mailboxes/:id/app-password', { config: { form: formOf(null, 'app_password', 'imap_host', 'imap_port', 'smtp_host', 'smtp_port') } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
       const errors: Record<string, FieldError | string> = {};
       const appPassword = normalizeAppPassword(str('app_password').slice(0, 64));
@@ -213,7 +214,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return renderStep3(req, reply.code(422), mailbox, { values, failure: outcome });
     });
 
-    app.post('/mailboxes/:id/app-password/fetch', async (req, reply) => {
+    app.post('/mailboxes/:id/app-password/fetch', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
       const result = await relink.proof(req.seller!.id, mailbox.id);
       if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);

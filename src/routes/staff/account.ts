@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../errors.js';
 import { accountModel } from '../../staff/account-page.js';
 import type { ActionOutcome } from '../../staff/actions.js';
+import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { idParam, NOTE_MAX, noteText, staffKit } from './common.js';
 
 /** One account: its page, and what an agent can do to it there. */
@@ -32,17 +33,17 @@ const account: FastifyPluginAsync = async (fastify) => {
     return showAccount(req, reply, accountId(req), { done, outcome });
   });
 
-  fastify.post('/staff/accounts/:id/recheck', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/recheck', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const id = accountId(req);
     return afterAction(reply, id, 'recheck', await actions.recheckNow(id, staffId(req)));
   });
 
-  fastify.post('/staff/accounts/:id/remind', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/remind', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const id = accountId(req);
     return afterAction(reply, id, 'remind', await actions.remindNow(id, staffId(req)));
   });
 
-  fastify.post('/staff/accounts/:id/note', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/note', { ...agent, config: { form: formOf(null, 'note') } }, async (req, reply) => {
     const id = accountId(req);
     const parsed = noteText.safeParse(body(req).note);
     if (!parsed.success) {
@@ -53,7 +54,7 @@ const account: FastifyPluginAsync = async (fastify) => {
     return reply.redirect(`/staff/accounts/${id}?done=note&outcome=ok#result`, 303);
   });
 
-  fastify.post('/staff/accounts/:id/review', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/review', { ...agent, config: { form: formOf(null, 'note') } }, async (req, reply) => {
     const id = accountId(req);
     const raw = body(req).note;
     const parsed = raw === undefined || raw === '' ? { success: true as const, data: null } : noteText.safeParse(raw);
@@ -61,7 +62,7 @@ const account: FastifyPluginAsync = async (fastify) => {
     return afterAction(reply, id, 'review', actions.review(id, parsed.data, actor(req)));
   });
 
-  fastify.post('/staff/accounts/:id/reopen', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/reopen', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const id = accountId(req);
     return afterAction(reply, id, 'reopen', actions.reopen(id, actor(req)));
   });
