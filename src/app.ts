@@ -13,7 +13,7 @@ import homeRoutes from './routes/home.js';
 import sellerRoutes from './routes/seller.js';
 import v3Routes from './routes/v3.js';
 import staffAuthPlugin from './plugins/staff-auth.js';
-import staffRoutes from './routes/staff.js';
+import staffRoutes from './routes/staff/index.js';
 
 export type AppOptions = ServicesPluginOptions;
 

@@ -3,7 +3,7 @@ import app from './app.js';
 import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './config.js';
 import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
-import { ensureDemoAdmin, loadDemoIfEmpty } from './services/demo.js';
+import { ensureDemoAdmin, loadDemoIfEmpty } from './demo/demo.js';
 import { startSimulator } from './simulator/server.js';
 import type { GoogleSimulator } from './simulator/google/server.js';
 

@@ -1,17 +1,23 @@
 import type { AllegroErrorItem } from './schemas.js';
+import { MigError, type ErrorCode } from '../errors.js';
+
+/** Codes worth trying again later: Allegro did not answer, the request itself was fine. */
+export const TRANSIENT_ALLEGRO_CODES: readonly string[] = ['MIG_ERR_ALLEGRO_UNAVAILABLE'];
+export const isTransientAllegroCode = (code: string): boolean => TRANSIENT_ALLEGRO_CODES.includes(code);
 
 /**
  * Errors from Allegro, with a stable code each. They carry what support needs (HTTP status, Allegro's
  * error codes and userMessage, the trace-id) and never a token or a request configuration: axios
  * errors hold the Authorization header, so they are never thrown or logged as they are.
  */
-export class AllegroError extends Error {
+export class AllegroError extends MigError {
   constructor(
-    readonly code: string,
+    code: ErrorCode,
     message: string,
     readonly details: { status?: number; traceId?: string; path?: string } = {},
   ) {
-    super(message);
+    super(code);
+    this.message = message;
     this.name = 'AllegroError';
   }
   get status() {

@@ -20,10 +20,29 @@ export interface DemoSignIn {
 }
 
 /**
+ * The demo's one-click sign-in: the list for the sign-in page, and signing in as a listed seller
+ * (audited as a demo sign-in). Outside demo mode there is none (the caller gets null).
+ */
+export function createDemoSignIn(repos: Repositories, config: Pick<AppConfig, 'demo' | 'demoDir' | 'googleSimulator'>) {
+  if (!config.demo) return null;
+  const list = demoSignInList(repos, config);
+  return {
+    list,
+    /** The seller id when it is a listed demo seller (the sign-in is then audited), else null. */
+    signInAs(raw: unknown): number | null {
+      const id = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+      if (!list().groups.some((g) => g.sellers.some((s) => s.id === id))) return null;
+      repos.audit.append({ actor: { type: 'seller', id }, action: 'seller.signed_in', targetType: 'seller', targetId: id, details: { demo: true } });
+      return id;
+    },
+  };
+}
+
+/**
  * The demo sign-in page's list (data/demo/google.json "signIn"): demo sellers by situation, in two
  * groups. Sellers not in the database (the demo not loaded, or DEMO data changed) are left out.
  */
-export function demoSignInList(repos: Repositories, config: Pick<AppConfig, 'demoDir' | 'googleSimulator'>): () => DemoSignIn {
+function demoSignInList(repos: Repositories, config: Pick<AppConfig, 'demoDir' | 'googleSimulator'>): () => DemoSignIn {
   const entries = readGoogleDemoFile(config.demoDir).signIn;
   let cached: DemoSignIn | undefined;
   return () => {

@@ -1,4 +1,4 @@
-import { normalizeHost } from '../domain/detection.js';
+import { normalizeHost } from '../detection/rules.js';
 
 /** Where connections to one mail host and port really go, and the only certificate authority trusted there. */
 export interface MailRouteTarget {

@@ -4,8 +4,9 @@ import { hkdfSync } from 'node:crypto';
 import type { Keyring } from '../crypto/secret-box.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isLang } from '../i18n/index.js';
-import type { Seller } from '../repositories/sellers.js';
-import type { SessionKind, SessionsRepository } from '../repositories/sessions.js';
+import type { Seller } from '../domain/model.js';
+import type { SessionsRepository } from '../repositories/sessions.js';
+import type { SessionKind } from '../domain/model.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +36,21 @@ export function cookieSecret(keyring: Keyring): string {
  * as off-site: a leading // or \\, any backslash or white space) becomes the migration page.
  */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.length <= 2000 && /^\/(?![\/\\])[^\s\\]*$/.test(next) ? next : '/migration';
+  return typeof next === 'string' && next.length <= 2000 && /^\/(?![\/\\])[^\s\\]*$/.test(next) ? (localPath(next) ?? '/migration') : '/migration';
+}
+
+/**
+ * A checked local path as it may go into a Location header: characters outside printable ASCII (a
+ * decoded "/staff/ą") are percent-encoded, as a browser would send them, instead of failing the
+ * response. Nothing else changes (no dot segments are resolved: "/a/..//x" must not become "//x").
+ * Null for text that cannot be encoded (a lone surrogate).
+ */
+export function localPath(p: string): string | null {
+  try {
+    return p.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,35 +1,17 @@
 import fp from 'fastify-plugin';
 import type { AppConfig } from '../config.js';
-import { loadKeys, type LoadedKeys } from '../crypto/key-store.js';
 import type { Keyring } from '../crypto/secret-box.js';
 import { migrate, openDatabase, type Db } from '../db/database.js';
-import { fileMxResolver, systemMxResolver, type MxResolver } from '../domain/mx-lookup.js';
-import { createServices, type Services } from '../services/index.js';
-import path from 'node:path';
-import { createI18n, type I18n } from '../i18n/index.js';
-import { createMailer, type Mailer } from '../services/mailer.js';
-import { createSignInService, type SignInService } from '../services/sign-in.js';
-import { createRelinkService, type RelinkService } from '../services/relink.js';
-import { createAllegroClient } from '../allegro/client.js';
-import { createAuthorizationService, type AuthorizationService } from '../services/allegro-authorization.js';
-import { createV3Service, type V3Service } from '../services/v3-switch.js';
-import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../services/maintenance.js';
-import { createStaffActions, type StaffActions } from '../services/staff-actions.js';
-import { createJobRunner, type JobRunner } from '../services/job-runner.js';
+import type { MxResolver } from '../detection/mx-lookup.js';
+import { composeApp, createServices, keysFor, mailServerPolicyFor, resolverFor, type AppServices, type Services } from '../composition.js';
+import { createI18n } from '../i18n/index.js';
+import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../ops/maintenance.js';
 import { demoMailRoutes } from '../simulator/google/routes.js';
 
 declare module 'fastify' {
-  interface FastifyInstance {
+  interface FastifyInstance extends AppServices {
     config: AppConfig;
     services: Services;
-    i18n: I18n;
-    mailer: Mailer;
-    signIn: SignInService;
-    relink: RelinkService;
-    allegro: AuthorizationService;
-    v3: V3Service;
-    staffActions: StaffActions;
-    jobs: JobRunner;
   }
 }
 
@@ -42,17 +24,10 @@ export interface ServicesPluginOptions {
   now?: () => Date;
 }
 
-export function resolverFor(config: AppConfig): MxResolver {
-  return config.mxResolver === 'demo' ? fileMxResolver(path.join(config.demoDir, 'mx.json')) : systemMxResolver(config.dnsTimeoutMs);
-}
-
-export function keysFor(config: AppConfig): LoadedKeys {
-  return loadKeys(config.secretKeys ? { kind: 'env', keys: config.secretKeys } : { kind: 'file', file: config.secretKeyFile });
-}
-
 /**
- * Infrastructure: the database (migrated on boot), the keyring, and the domain services, exposed
- * as typed decorators. Routes reach data only through `fastify.services`.
+ * Infrastructure: opens and migrates the database, loads the keyring, builds every service through
+ * the composition root (src/composition.ts) and exposes them as typed decorators. It also ties the
+ * background work (bulk jobs, clean-up of expired rows, the mailer) to the server's life.
  */
 export default fp(
   async (fastify, opts: ServicesPluginOptions) => {
@@ -68,44 +43,17 @@ export default fp(
       if (keys.tightened) fastify.log.warn({ file: opts.config.secretKeyFile }, 'key file permissions were too open; set to 0600');
     }
     const config = opts.config;
-    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now });
-    const i18n = await createI18n();
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log: fastify.log, extraCa: config.mailTlsCa });
-    if (mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
+    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now, mailServers: mailServerPolicyFor(config) });
+    // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
+    const mailRoutes = config.googleSimulator ? await demoMailRoutes(config.googleSimulator) : undefined;
+    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes });
+    if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
+    if (!app.allegroClient) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
     fastify.decorate('config', config);
     fastify.decorate('services', services);
-    fastify.decorate('i18n', i18n);
-    fastify.decorate('mailer', mailer);
-    fastify.decorate('signIn', createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log: fastify.log, now: services.now }));
-    // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
-    const routes = config.googleSimulator ? await demoMailRoutes(config.googleSimulator) : undefined;
-    const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa, routes };
-    fastify.decorate('relink', createRelinkService(services, checkOptions));
-    const a = config.allegro;
-    const client =
-      a.clientId && a.clientSecret
-        ? createAllegroClient({ authUrl: a.authUrl, apiUrl: a.apiUrl, clientId: a.clientId, clientSecret: a.clientSecret, redirectUri: a.redirectUri, userAgent: a.userAgent, timeoutMs: a.timeoutMs, log: fastify.log })
-        : null;
-    if (!client) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
-    const allegro = createAuthorizationService(services, client, fastify.log);
-    fastify.decorate('allegro', allegro);
-    const v3 = createV3Service(services, allegro);
-    fastify.decorate('v3', v3);
-    const staffActions = createStaffActions({
-      services,
-      v3,
-      allegro,
-      mailer,
-      i18n,
-      log: fastify.log,
-      publicUrl: config.publicUrl,
-      reminderMinDays: config.reminderMinDays,
-      migrationDeadline: config.migrationDeadline,
-      checkOptions,
-    });
-    fastify.decorate('staffActions', staffActions);
-    const jobs = createJobRunner({ services, actions: staffActions, log: fastify.log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency, backoffBaseMs: config.bulkRetryBaseMs });
-    fastify.decorate('jobs', jobs);
+    for (const [name, value] of Object.entries(app)) fastify.decorate(name as keyof AppServices, value as never);
+
+    const { jobs, mailer } = app;
     // Unfinished bulk jobs go on where they stopped.
     fastify.addHook('onReady', async () => {
       const recovered = jobs.recover();
@@ -132,6 +80,9 @@ export default fp(
         db.close();
       });
     }
+    // Sign-in links still being sent (after their answers) finish first. onClose hooks run last
+    // added, first run: this one is added after the mailer's and the database's.
+    fastify.addHook('onClose', async () => app.signIn.idle());
   },
   { name: 'services', fastify: '5.x' },
 );

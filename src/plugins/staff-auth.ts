@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, preHandlerAsyncHookHandler } from 'fastify';
 import { cookieSession } from './auth.js';
-import type { StaffRole, StaffUser } from '../repositories/staff.js';
+import type { StaffRole, StaffUser } from '../domain/model.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

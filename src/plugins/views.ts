@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import fastifyView from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import Handlebars from 'handlebars';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
@@ -35,14 +36,28 @@ export default fp(
     hbs.registerHelper('datetime', function (iso: string, options: Handlebars.HelperOptions) {
       return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);
     });
+    // A job item's or action's outcome: registered error codes have their text in errorCodes, the
+    // other outcomes (sent, reviewed, recently_reminded…) in staff.outcomes.
+    hbs.registerHelper('outcomeKey', (outcome: unknown) => (typeof outcome === 'string' && outcome.startsWith('MIG_ERR_') ? `errorCodes.${outcome}` : `staff.outcomes.${outcome}`));
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
     hbs.registerHelper('not', (v: unknown) => !v);
+    // The step indicator's steps (partials/step-indicator.hbs): 1…total, each current or done relative to step.
+    hbs.registerHelper('stepList', (step: number, total: number) =>
+      Array.from({ length: total }, (_, i) => ({ n: i + 1, current: i + 1 === step, done: i + 1 < step })),
+    );
     hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
       return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
     });
+
+    // Partials: every views/partials/<name>.hbs is {{> name}} in any view, registered once at boot
+    // (the views are compiled once too: production mode).
+    const partialsDir = path.join(PROJECT_ROOT, 'views/partials');
+    for (const file of await readdir(partialsDir)) {
+      if (file.endsWith('.hbs')) hbs.registerPartial(path.basename(file, '.hbs'), await readFile(path.join(partialsDir, file), 'utf8'));
+    }
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),
@@ -77,10 +92,13 @@ export default fp(
       const canonical = typeof data.canonicalUrl === 'string' ? data.canonicalUrl : this.request.method === 'GET' ? this.request.url : this.request.seller ? '/migration' : '/';
       const url = new URL(canonical, 'http://local');
       url.searchParams.set('lang', other);
+      // Parsing resolves '/.//evil.example/x' to the path '//evil.example/x', which a browser reads as
+      // another host: the link is built from the path with its leading slashes collapsed into one.
+      const localPath = url.pathname.replace(/^\/+/, '/');
       return this.view(`${view}.hbs`, {
         lang,
         otherLang: other,
-        langSwitchUrl: url.pathname + url.search,
+        langSwitchUrl: localPath + url.search,
         demo: fastify.config.demo,
         demoGoogleSimulator: !!fastify.config.googleSimulator,
         seller: this.request.seller,

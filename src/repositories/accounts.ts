@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import type { AccountFilter, Cursor, ListView, Sort } from '../domain/account-filter.js';
-import type { MigrationState } from '../domain/migration-states.js';
+import type { AccountFilter, Cursor, ListView, Sort } from '../staff/account-filter.js';
+import type { MigrationState } from '../migration/states.js';
 
 /** One row of the staff list (account_index, kept by triggers). */
 export interface AccountRow {

@@ -1,20 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export interface AllegroAuthorization {
-  id: number;
-  sellerId: number;
-  allegroUserId: string;
-  allegroLogin: string;
-  accessExpiresAt: string;
-  scopes: string;
-  status: 'active' | 'invalid';
-  invalidReason: string | null;
-  /** NULL while the seller has not confirmed an account other than the expected one. */
-  confirmedAt: string | null;
-  refreshedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { AllegroAuthorization } from '../domain/model.js';
+export { type AllegroAuthorization };
 
 /** The encrypted token pair; callers decrypt through the secrets service. */
 export interface StoredTokens {

@@ -1,12 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export type ActorType = 'system' | 'seller' | 'staff' | 'cli';
-
-export interface Actor {
-  type: ActorType;
-  /** Seller id, staff id, or a label such as "import" / "demo". */
-  id?: string | number | null;
-}
+import type { ActorType, Actor } from '../domain/model.js';
+export { type ActorType, type Actor };
 
 export interface AuditEntryInput {
   actor: Actor;

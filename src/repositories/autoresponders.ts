@@ -1,30 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export type Version = 1 | 2 | 3;
-
-export interface Autoresponder {
-  id: number;
-  sellerId: number;
-  externalId: string;
-  version: Version;
-  previousVersion: 1 | 2 | null;
-  mailboxId: number | null;
-  authorizationId: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ReplyTemplate {
-  id: number;
-  autoresponderId: number;
-  position: number;
-  name: string;
-  subject: string;
-  body: string;
-  bodyFormat: 'html' | 'text';
-}
-
-export type ReplyTemplateInput = Pick<ReplyTemplate, 'name' | 'subject' | 'body' | 'bodyFormat'>;
+import type { Version, Autoresponder, ReplyTemplate, ReplyTemplateInput } from '../domain/model.js';
+export { type Version, type Autoresponder, type ReplyTemplate, type ReplyTemplateInput };
 
 const COLUMNS = `id, seller_id AS sellerId, external_id AS externalId, version, previous_version AS previousVersion,
   mailbox_id AS mailboxId, authorization_id AS authorizationId, created_at AS createdAt, updated_at AS updatedAt`;

@@ -1,18 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export interface ConnectionCheck {
-  id: number;
-  mailboxId: number | null;
-  autoresponderId: number | null;
-  kind: 'mail' | 'allegro';
-  trigger: 'seller' | 'staff' | 'bulk';
-  ok: boolean;
-  code: string | null;
-  protocol: string | null;
-  detail: string | null;
-  authorizationId?: number | null;
-  at: string;
-}
+import type { ConnectionCheck } from '../domain/model.js';
+export { type ConnectionCheck };
 
 const COLUMNS = `id, mailbox_id AS mailboxId, autoresponder_id AS autoresponderId, kind, trigger, ok, code, protocol, detail,
   authorization_id AS authorizationId, at`;

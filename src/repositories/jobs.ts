@@ -1,38 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export const JOB_KINDS = ['recheck', 'remind', 'review'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
-export type JobStatus = 'queued' | 'running' | 'cancelling' | 'cancelled' | 'done';
-export type ItemStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled' | 'unknown';
-
-export interface Job {
-  id: number;
-  kind: JobKind;
-  status: JobStatus;
-  selection: 'ids' | 'filter';
-  filter: string | null;
-  ids: string | null;
-  note: string | null;
-  confirmedCount: number;
-  total: number | null;
-  createdBy: number;
-  cancelledBy: number | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface JobItem {
-  id: number;
-  jobId: number;
-  autoresponderId: number;
-  status: ItemStatus;
-  attempts: number;
-  nextAttemptAt: string | null;
-  outcome: string | null;
-  error: string | null;
-  updatedAt: string;
-}
+import { JOB_KINDS, type JobKind, type JobStatus, type ItemStatus, type Job, type JobItem } from '../domain/model.js';
+export { JOB_KINDS, type JobKind, type JobStatus, type ItemStatus, type Job, type JobItem };
 
 /** A pending item with its account's seller, mailbox, mail host and version (null when the account is gone). */
 export interface PendingItem extends JobItem {

@@ -1,34 +1,7 @@
 import type { Db } from '../db/database.js';
-import type { MailboxRule, MailboxVerdict, Provider } from '../domain/detection.js';
-
-export type Security = 'tls' | 'starttls' | 'none';
-export type SecretKind = 'account_password' | 'app_password';
-
-export interface ServerSettings {
-  imapHost: string;
-  imapPort: number;
-  imapSecurity: Security;
-  smtpHost: string;
-  smtpPort: number;
-  smtpSecurity: Security;
-  username: string;
-}
-
-/** A mailbox as the app reads it. The encrypted secret is not part of it: see getSecret. */
-export interface Mailbox extends ServerSettings {
-  id: number;
-  sellerId: number;
-  email: string;
-  hasSecret: boolean;
-  secretKind: SecretKind | null;
-  secretVerifiedAt: string | null;
-  provider: Provider;
-  detectionRule: MailboxRule | 'not_checked';
-  detectionDetail: string | null;
-  detectedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { MailboxRule, MailboxVerdict, Provider } from '../detection/rules.js';
+import type { Security, SecretKind, ServerSettings, Mailbox } from '../domain/model.js';
+export { type Security, type SecretKind, type ServerSettings, type Mailbox };
 
 const COLUMNS = `id, seller_id AS sellerId, email, imap_host AS imapHost, imap_port AS imapPort,
   imap_security AS imapSecurity, smtp_host AS smtpHost, smtp_port AS smtpPort, smtp_security AS smtpSecurity,
@@ -38,13 +11,6 @@ const COLUMNS = `id, seller_id AS sellerId, email, imap_host AS imapHost, imap_p
 
 type Row = Omit<Mailbox, 'hasSecret'> & { hasSecret: number };
 const toMailbox = (r: Row | undefined): Mailbox | undefined => (r ? { ...r, hasSecret: r.hasSecret === 1 } : undefined);
-
-/** The stored verdict of a mailbox, in the shape detection produces. */
-export function mailboxVerdict(m: Mailbox): MailboxVerdict | undefined {
-  if (m.detectionRule === 'not_checked') return undefined;
-  const google = m.detectionRule === 'not_google' ? false : m.detectionRule === 'mx_lookup_failed' ? null : true;
-  return { google, provider: m.provider, rule: m.detectionRule, detail: m.detectionDetail };
-}
 
 export function createMailboxesRepository(db: Db, now: () => Date = () => new Date()) {
   const byId = db.prepare(`SELECT ${COLUMNS} FROM mailboxes WHERE id = ?`);

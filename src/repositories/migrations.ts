@@ -1,25 +1,7 @@
 import type { Db } from '../db/database.js';
-import type { MigrationState } from '../domain/migration-states.js';
-
-export type MigrationPath = 'v3' | 'app_password';
-
-export interface Migration {
-  id: number;
-  autoresponderId: number;
-  state: MigrationState;
-  previousState: MigrationState | null;
-  path: MigrationPath | null;
-  reasonCode: string | null;
-  verdictRule: string;
-  verdictDetail: string | null;
-  attempts: number;
-  lastErrorCode: string | null;
-  lastCheckedAt: string | null;
-  startedAt: string | null;
-  completedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { MigrationState } from '../migration/states.js';
+import type { MigrationPath, Migration } from '../domain/model.js';
+export { type MigrationPath, type Migration };
 
 const COLUMNS = `id, autoresponder_id AS autoresponderId, state, previous_state AS previousState, path,
   reason_code AS reasonCode, verdict_rule AS verdictRule, verdict_detail AS verdictDetail, attempts,

@@ -1,19 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export type Language = 'pl' | 'en';
-
-export interface Seller {
-  id: number;
-  externalId: string;
-  email: string;
-  name: string;
-  allegroLogin: string | null;
-  language: Language;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type SellerInput = Pick<Seller, 'externalId' | 'email' | 'name' | 'allegroLogin'> & { language?: Language };
+import type { Language, Seller, SellerInput } from '../domain/model.js';
+export { type Language, type Seller, type SellerInput };
 
 const COLUMNS = `id, external_id AS externalId, email, name, allegro_login AS allegroLogin, language,
   created_at AS createdAt, updated_at AS updatedAt`;

@@ -1,16 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
-
-export type SessionKind = 'seller' | 'staff';
-
-export interface Session {
-  idHash: string;
-  kind: SessionKind;
-  subjectId: number;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-}
+import type { SessionKind, Session } from '../domain/model.js';
+export { type SessionKind, type Session };
 
 export const hashToken = (value: string) => createHash('sha256').update(value).digest('hex');
 export const newToken = () => randomBytes(32).toString('base64url');
@@ -29,6 +20,7 @@ export function createSessionsRepository(db: Db, now: () => Date = () => new Dat
   const touch = db.prepare(`UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?`);
   const remove = db.prepare(`DELETE FROM sessions WHERE id_hash = ?`);
   const purge = db.prepare(`DELETE FROM sessions WHERE expires_at <= ?`);
+  const removeAllOf = db.prepare(`DELETE FROM sessions WHERE kind = ? AND subject_id = ?`);
   return {
     /** Creates a session and returns the cookie value (shown once, never stored). */
     create(kind: SessionKind, subjectId: number, idleMs: number): string {
@@ -55,6 +47,8 @@ export function createSessionsRepository(db: Db, now: () => Date = () => new Dat
     destroy(value: string): void {
       remove.run(hashToken(value));
     },
+    /** Ends every session of one person (a disabled staff account); returns how many there were. */
+    destroyAllOf: (kind: SessionKind, subjectId: number) => removeAllOf.run(kind, subjectId).changes,
     purgeExpired: () => purge.run(now().toISOString()).changes,
   };
 }

@@ -1,16 +1,6 @@
 import type { Db } from '../db/database.js';
-
-export const STAFF_ROLES = ['viewer', 'agent', 'admin'] as const;
-export type StaffRole = (typeof STAFF_ROLES)[number];
-
-export interface StaffUser {
-  id: number;
-  email: string;
-  role: StaffRole;
-  disabledAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import { STAFF_ROLES, type StaffRole, type StaffUser } from '../domain/model.js';
+export { STAFF_ROLES, type StaffRole, type StaffUser };
 
 const COLUMNS = `id, email, role, disabled_at AS disabledAt, created_at AS createdAt, updated_at AS updatedAt`;
 
@@ -31,7 +21,7 @@ export function createStaffRepository(db: Db, now: () => Date = () => new Date()
   const setDisabled = db.prepare(`UPDATE staff_users SET disabled_at = ?, updated_at = ? WHERE id = ?`);
   const fail = db.prepare(`INSERT INTO staff_sign_in_failures (email, at) VALUES (?, ?)`);
   const failures = db.prepare(`SELECT count(*) AS n, min(at) AS oldest FROM staff_sign_in_failures WHERE email = ? AND at > ?`);
-  const clearFailures = db.prepare(`DELETE FROM staff_sign_in_failures WHERE email = ?`);
+  const forgetAttempt = db.prepare(`DELETE FROM staff_sign_in_failures WHERE rowid = ?`);
   const purgeFailures = db.prepare(`DELETE FROM staff_sign_in_failures WHERE at <= ?`);
   const admins = db.prepare(`SELECT count(*) FROM staff_users WHERE role = 'admin' AND disabled_at IS NULL`).pluck();
   return {
@@ -43,10 +33,11 @@ export function createStaffRepository(db: Db, now: () => Date = () => new Date()
     activeAdmins: () => admins.get() as number,
     setRole: (id: number, role: StaffRole) => setRole.run(role, now().toISOString(), id),
     setDisabled: (id: number, disabled: boolean) => setDisabled.run(disabled ? now().toISOString() : null, now().toISOString(), id),
-    /** Failed sign-ins per address (any address, known or not), for the per-address limit. */
-    recordFailure: (email: string) => fail.run(email.trim().slice(0, 254), now().toISOString()),
+    /** Records a failed (or reserved, not yet checked) sign-in per address, known or not; returns its id. */
+    recordFailure: (email: string) => Number(fail.run(email.trim().slice(0, 254), now().toISOString()).lastInsertRowid),
     failuresSince: (email: string, since: Date) => failures.get(email.trim().slice(0, 254), since.toISOString()) as { n: number; oldest: string | null },
-    clearFailures: (email: string) => clearFailures.run(email.trim().slice(0, 254)),
+    /** Takes back one reserved attempt that turned out to be a successful sign-in. */
+    forgetAttempt: (id: number) => forgetAttempt.run(id),
     purgeFailures: (before: Date) => purgeFailures.run(before.toISOString()).changes,
     /** Creates an account, or (same e-mail) sets its password and role and enables it again. Returns the id and whether it was new. */
     upsert(u: { email: string; passwordHash: string; role: StaffRole }): { id: number; created: boolean } {

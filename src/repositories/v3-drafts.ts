@@ -1,17 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { ReplyTemplate } from './autoresponders.js';
-
-export interface V3Draft {
-  position: number;
-  text: string;
-  sourceHash: string;
-  updatedAt: string;
-}
-
-/** Fingerprint of a template, so a draft made from an older version of it is not used. */
-export const templateHash = (t: Pick<ReplyTemplate, 'name' | 'subject' | 'body' | 'bodyFormat'>) =>
-  createHash('sha256').update(JSON.stringify([t.name, t.subject, t.body, t.bodyFormat])).digest('hex');
+import type { V3Draft } from '../domain/model.js';
+export { type V3Draft };
 
 /**
  * The seller's approved plain-text versions of the templates (step 1 of the switch), and the mailbox

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ALLEGRO_CALLBACK_PATH } from '../config.js';
-import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../domain/v3-templates.js';
+import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../v3/templates.js';
 import { NotFoundError } from '../errors.js';
+import { formBody, formOf, NO_FIELDS, numberedForm } from '../plugins/forms.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
-import type { Autoresponder } from '../repositories/autoresponders.js';
-import type { CallbackFailure } from '../services/allegro-authorization.js';
-import { switchBackPossible, type TemplateReview } from '../services/v3-switch.js';
+import type { Autoresponder } from '../domain/model.js';
+import type { CallbackFailure } from '../allegro/authorization.js';
+import { switchBackPossible, type TemplateReview } from '../v3/switch.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
 const CALLBACK_FAILURES = ['state_unknown', 'state_used', 'state_expired', 'state_other_session', 'denied', 'allegro_error', 'exchange_failed', 'me_failed', 'unavailable'] as const satisfies readonly CallbackFailure[];
@@ -43,14 +44,12 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
     return v3.own(req.seller!.id, p.data.id);
   };
 
-  const base = (req: FastifyRequest, a: Autoresponder, step: number, extra: Record<string, unknown> = {}) => {
+  const base = (req: FastifyRequest, a: Autoresponder, extra: Record<string, unknown> = {}) => {
     const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
     return {
       title: t(req)('v3.title', { id: a.externalId }),
       autoresponder: a,
       mailbox,
-      step,
-      steps: [1, 2, 3].map((n) => ({ n, current: n === step, done: n < step })),
       simulator: fastify.config.allegro.env === 'simulator',
       ...extra,
     };
@@ -83,7 +82,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
   fastify.register(async (app) => {
     app.addHook('preHandler', app.requireSeller);
 
-    app.post('/autoresponders/:id/v3/start', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/start', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
       v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
@@ -95,13 +94,13 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const a = autoresponderOf(req);
       if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
       const reviews = v3.review(a.id);
-      return reply.page('v3', base(req, a, 1, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
+      return reply.page('v3/templates', base(req, a, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
     });
 
-    app.post('/autoresponders/:id/v3/templates', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/templates', { config: { form: numberedForm('text_') } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       const texts = new Map<number, string>();
       for (const [k, v] of Object.entries(body)) {
         const m = /^text_(\d{1,4})$/.exec(k);
@@ -110,7 +109,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       }
       const saved = v3.saveDrafts(req.seller!.id, a.id, texts);
       if (!saved.ok) {
-        return reply.code(422).page('v3', base(req, a, 1, { canonicalUrl: `/autoresponders/${a.id}/v3`, templates: templatesView(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
+        return reply.code(422).page('v3/templates', base(req, a, { canonicalUrl: `/autoresponders/${a.id}/v3`, templates: templatesView(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
       }
       const next = allegro.configured && repos.authorizations.findUsable(req.seller!.id) ? 'check' : 'authorize';
       return reply.redirect(`/autoresponders/${a.id}/v3/${next}`, 303);
@@ -123,7 +122,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const q = problemQuery.safeParse(req.query);
       const problem = q.success ? q.data : {};
       const usable = repos.authorizations.findUsable(req.seller!.id);
-      return reply.page('v3', base(req, a, 2, {
+      return reply.page('v3/authorize', base(req, a, {
         canonicalUrl: `/autoresponders/${a.id}/v3/authorize`,
         problem: problem.problem ? { key: `v3.callback.${problem.problem}`, code: problem.code } : null,
         usable,
@@ -131,10 +130,10 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       }));
     });
 
-    app.post('/autoresponders/:id/v3/authorize', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/authorize', { config: { form: formOf(null, 'discard') } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       // "Try again with the right account": the unconfirmed authorization of the wrong one goes.
       const discard = z.coerce.number().int().positive().safeParse(body.discard);
       if (discard.success) allegro.discard(req.seller!.id, discard.data);
@@ -170,21 +169,22 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const id = z.coerce.number().int().positive().safeParse((req.query as Record<string, unknown>).authorization);
       const authorization = id.success ? repos.authorizations.getById(id.data) : undefined;
       if (!authorization || authorization.sellerId !== req.seller!.id || authorization.confirmedAt) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
-      return reply.page('v3', base(req, a, 2, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
+      return reply.page('v3/account', base(req, a, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
     });
 
-    app.post('/autoresponders/:id/v3/account', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/account', { config: { form: formOf(null, 'authorization') } }, async (req, reply) => {
       const a = autoresponderOf(req);
-      const id = z.coerce.number().int().positive().safeParse(((req.body ?? {}) as Record<string, unknown>).authorization);
+      const id = z.coerce.number().int().positive().safeParse(formBody(req).authorization);
       if (!id.success || !allegro.confirm(req.seller!.id, id.data)) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
       v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/autoresponders/${a.id}/v3/check`, 303);
     });
 
     // Step 3: the live check, and the switch. Each load calls Allegro, so a seller (or a stuck reload
-    // loop) gets a bounded number of checks.
-    const checkLimit = { rateLimit: { max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` } };
-    app.get('/autoresponders/:id/v3/check', { config: checkLimit }, async (req, reply) => {
+    // loop) gets a bounded number of checks. One limiter as the route's preHandler: Fastify's HEAD twin
+    // of the route shares it, whereas config.rateLimit would give HEAD a second budget of its own.
+    const checkLimit = fastify.rateLimit({ max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` });
+    app.get('/autoresponders/:id/v3/check', { preHandler: checkLimit }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
       const m = repos.migrations.findByAutoresponder(a.id);
@@ -193,10 +193,12 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (!reauthorize && !v3.draftsReady(a.id)) return reply.redirect(`/autoresponders/${a.id}/v3`, 303);
       const authorization = repos.authorizations.findUsable(req.seller!.id);
       if (!authorization) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
+      // A HEAD (a link preview, a monitor) gets the page's headers, never a call to Allegro.
+      if (req.method === 'HEAD') return reply.type('text/html; charset=utf-8').send();
       const check = await v3.check(req.seller!.id, a.id, authorization.id);
-      const view = base(req, a, 3);
+      const view = base(req, a);
       const mailbox = view.mailbox;
-      return reply.code(check.ok ? 200 : 502).page('v3', {
+      return reply.code(check.ok ? 200 : 502).page('v3/check', {
         ...view,
         check,
         authorization,
@@ -206,9 +208,9 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       });
     });
 
-    app.post('/autoresponders/:id/v3/switch', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/switch', { config: { form: formOf(null, 'delete_secret') } }, async (req, reply) => {
       const a = autoresponderOf(req);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       const outcome = v3.switchToV3(req.seller!.id, a.id, { deleteSecret: body.delete_secret === '1', actor: { type: 'seller', id: req.seller!.id } });
       if (outcome.ok) {
         req.log.info({ autoresponderId: a.id, secretDeleted: outcome.secretDeleted }, 'switched to version 3');
@@ -223,10 +225,9 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (a.version !== 3) return reply.redirect('/migration', 303);
       const m = repos.migrations.findByAutoresponder(a.id);
       const authorization = a.authorizationId != null ? repos.authorizations.getById(a.authorizationId) : undefined;
-      const view = base(req, a, 4);
-      return reply.page('v3', {
+      const view = base(req, a);
+      return reply.page('v3/done', {
         ...view,
-        done: true,
         migration: m,
         authorization,
         templates: repos.autoresponders.listTemplates(a.id),
@@ -236,13 +237,13 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       });
     });
 
-    app.post('/autoresponders/:id/v3/switch-back', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/switch-back', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!v3.switchBack(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id })) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
       return reply.redirect(`/migration#autoresponder-${a.id}`, 303);
     });
 
-    app.post('/autoresponders/:id/v3/forget-password', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/forget-password', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const a = autoresponderOf(req);
       v3.forgetSecret(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);

@@ -9,8 +9,8 @@ import { launchChromium, screenshotDir } from '../helpers/browser.js';
 import { assertAccessible } from '../helpers/axe.js';
 import { freePort } from '../helpers/ports.js';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { fileMxResolver } from '../../src/domain/mx-lookup.js';
-import { loadDemoIfEmpty } from '../../src/services/demo.js';
+import { fileMxResolver } from '../../src/detection/mx-lookup.js';
+import { loadDemoIfEmpty } from '../../src/demo/demo.js';
 import { startGoogleSimulator } from '../../src/simulator/google/server.js';
 
 const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');

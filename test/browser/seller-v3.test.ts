@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { build } from '../helpers/build.js';
 import { launchChromium, screenshotDir } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
-import { loadDemoIfEmpty } from '../../src/services/demo.js';
+import { loadDemoIfEmpty } from '../../src/demo/demo.js';
 import { startSimulator } from '../../src/simulator/server.js';
 
 let browser: Browser;

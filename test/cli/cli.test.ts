@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { IMPORT_COLUMNS } from '../../src/services/import.js';
+import { IMPORT_COLUMNS } from '../../src/import/import.js';
 import { freePort } from '../helpers/ports.js';
 
 function tempEnv() {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { hashPassword } from '../../src/crypto/password.js';
-import type { Services } from '../../src/services/index.js';
-import type { StaffRole } from '../../src/repositories/staff.js';
-import type { MigrationState } from '../../src/domain/migration-states.js';
+import type { Services } from '../../src/composition.js';
+import type { StaffRole } from '../../src/domain/model.js';
+import type { MigrationState } from '../../src/migration/states.js';
 import { Agent } from './agent.js';
 import { registerSecret } from './transcript.js';
 

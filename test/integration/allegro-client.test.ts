@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { contractRecorder } from '../helpers/contract.js';
 import { consent, startSimulator, testClient, CLIENT } from '../helpers/allegro.js';
-import { pkceChallenge } from '../../src/services/allegro-authorization.js';
+import { pkceChallenge } from '../../src/allegro/authorization.js';
 import { AllegroApiError, AllegroOAuthError, AllegroTokenError } from '../../src/allegro/errors.js';
 
 async function authorize(url: string, accounts: Parameters<typeof consent>[1]['accounts'], login = 'sklep_testowy') {

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { GMAIL_IMAP, GMAIL_SMTP, smtpReplyText, type GmailImapAnswer, type GmailSmtpAnswer } from '../../src/domain/gmail-answers.js';
-import { checkImap, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/services/mail-check.js';
-import type { ServerSettings } from '../../src/repositories/mailboxes.js';
+import { GMAIL_IMAP, GMAIL_SMTP, smtpReplyText, type GmailImapAnswer, type GmailSmtpAnswer } from '../../src/mail/gmail-answers.js';
+import { checkImap, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/mail/check.js';
+import { STRICT_MAIL_SERVER_POLICY } from '../../src/mail/servers.js';
+import type { ServerSettings } from '../../src/domain/model.js';
 import { ensureSimulatorCertificates } from '../../src/simulator/google/certificates.js';
 import { DEMO_APP_PASSWORD, SEEDED_APP_PASSWORD } from '../../src/simulator/google/demo-passwords.js';
 import { MAX_CONNECTIONS_PER_ACCOUNT } from '../../src/simulator/google/imap.js';
@@ -16,8 +17,8 @@ import { googleSimulatorRoutes } from '../../src/simulator/google/routes.js';
 import { startGoogleSimulator, type GoogleSimulator } from '../../src/simulator/google/server.js';
 import { registerSecret } from '../helpers/transcript.js';
 import { build } from '../helpers/build.js';
-import { fileMxResolver } from '../../src/domain/mx-lookup.js';
-import { loadDemoIfEmpty } from '../../src/services/demo.js';
+import { fileMxResolver } from '../../src/detection/mx-lookup.js';
+import { loadDemoIfEmpty } from '../../src/demo/demo.js';
 
 const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
 const GOOD = 'anna.nowak.sklep@gmail.com';
@@ -116,7 +117,8 @@ test('the simulator answers with exactly the texts the classifier\'s unit tests 
 });
 
 test('through the demo route the app\'s own check gets each code, and the inbox proof the seeded messages', async () => {
-  const opts = { timeoutMs: 5000, routes: googleSimulatorRoutes({ host: '127.0.0.1', ...sim }, sim.ca) };
+  // The strict policy (no loopback): the demo route is the one, explicit exemption from it.
+  const opts = { timeoutMs: 5000, policy: STRICT_MAIL_SERVER_POLICY, routes: googleSimulatorRoutes({ host: '127.0.0.1', ...sim }, sim.ca) };
   const gmail = (username: string, smtpPort = 465): ServerSettings => ({ imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort, smtpSecurity: smtpPort === 465 ? 'tls' : 'starttls', username });
   assert.deepEqual(await verifyMailbox(gmail(GOOD), DEMO_APP_PASSWORD, opts), { ok: true });
   assert.deepEqual(await verifyMailbox({ ...gmail(GOOD, 587), imapHost: 'IMAP.GMAIL.COM.' }, DEMO_APP_PASSWORD, opts), { ok: true }, 'host written differently, STARTTLS');
@@ -145,7 +147,7 @@ test('through the demo route the app\'s own check gets each code, and the inbox 
 
   // Without the route's CA the simulator's certificate is not trusted: it cannot pass for Google.
   const untrusted = googleSimulatorRoutes({ host: '127.0.0.1', ...sim }, (await ensureSimulatorCertificates(path.join(mkdtempSync(path.join(tmpdir(), 'other-ca-')), 'x'))).ca);
-  const tls = await checkImap(gmail(GOOD), DEMO_APP_PASSWORD, { timeoutMs: 5000, routes: untrusted });
+  const tls = await checkImap(gmail(GOOD), DEMO_APP_PASSWORD, { timeoutMs: 5000, policy: STRICT_MAIL_SERVER_POLICY, routes: untrusted });
   assert.equal(tls.ok ? 'ok' : tls.code, 'MAIL_TLS_FAILED', JSON.stringify(tls));
 });
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { build } from '../helpers/build.js';
 import { memoryDb, testServices } from '../helpers/core.js';
-import { loadDemoIfEmpty } from '../../src/services/demo.js';
-import { fileMxResolver } from '../../src/domain/mx-lookup.js';
-import { MIGRATION_STATES } from '../../src/domain/migration-states.js';
+import { loadDemoIfEmpty } from '../../src/demo/demo.js';
+import { fileMxResolver } from '../../src/detection/mx-lookup.js';
+import { MIGRATION_STATES } from '../../src/migration/states.js';
 import { PROJECT_ROOT } from '../../src/config.js';
 
 test('GET /healthz answers ok with the database', async (t) => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { build } from '../helpers/build.js';
 import { Agent } from '../helpers/agent.js';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { fileMxResolver } from '../../src/domain/mx-lookup.js';
-import { loadDemoIfEmpty } from '../../src/services/demo.js';
+import { fileMxResolver } from '../../src/detection/mx-lookup.js';
+import { loadDemoIfEmpty } from '../../src/demo/demo.js';
 import { readGoogleDemoFile } from '../../src/simulator/google/directory.js';
 import { readFileSync } from 'node:fs';
 

@@ -4,7 +4,7 @@ import { build } from '../helpers/build.js';
 import { Agent, signIn } from '../helpers/agent.js';
 import { createStaff, seedAccounts, staffAgent, STAFF_PASSWORD, waitForJob } from '../helpers/staff.js';
 import { STAFF_COOKIE } from '../../src/plugins/staff-auth.js';
-import type { StaffRole } from '../../src/repositories/staff.js';
+import type { StaffRole } from '../../src/domain/model.js';
 import { ACCESS } from '../helpers/security.js';
 
 /** The least role each staff route needs (from the app-wide access table, which must list every route). */

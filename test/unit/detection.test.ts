@@ -7,8 +7,8 @@ import {
   normalizeHost,
   verdictFromMx,
   type MxLookup,
-} from '../../src/domain/detection.js';
-import { createMxLookup } from '../../src/domain/mx-lookup.js';
+} from '../../src/detection/rules.js';
+import { createMxLookup } from '../../src/detection/mx-lookup.js';
 import { memoryDb, tableResolver } from '../helpers/core.js';
 import { createMxCacheRepository } from '../../src/repositories/mx-cache.js';
 

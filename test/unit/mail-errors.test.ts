@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyImapError, classifySmtpError } from '../../src/domain/mail-errors.js';
-import { GMAIL_IMAP, GMAIL_SMTP, smtpReplyText, type GmailImapAnswer, type GmailSmtpAnswer } from '../../src/domain/gmail-answers.js';
+import { classifyImapError, classifySmtpError } from '../../src/mail/classify.js';
+import { GMAIL_IMAP, GMAIL_SMTP, smtpReplyText, type GmailImapAnswer, type GmailSmtpAnswer } from '../../src/mail/gmail-answers.js';
 
 // Gmail's texts come from the one module the demo's Google simulator sends them from.
 const gi = (a: GmailImapAnswer) => ({ serverResponseCode: a.responseCode, text: a.text });

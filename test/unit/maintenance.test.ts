@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServices } from '../helpers/core.js';
-import { purgeExpired } from '../../src/services/maintenance.js';
+import { purgeExpired } from '../../src/ops/maintenance.js';
 
 test('maintenance deletes expired sessions, week-old sign-in links and stale authorization requests, nothing live', () => {
   let clock = Date.parse('2026-11-21T10:00:00Z');

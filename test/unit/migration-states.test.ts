@@ -6,7 +6,7 @@ import {
   MIGRATION_EVENTS,
   MIGRATION_STATES,
   TRANSITIONS,
-} from '../../src/domain/migration-states.js';
+} from '../../src/migration/states.js';
 import { migErrorCode } from '../../src/errors.js';
 
 test('every event names only known states', () => {

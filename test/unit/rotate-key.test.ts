@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readKeyFileTexts, loadKeys } from '../../src/crypto/key-store.js';
 import { encryptSecret, makeKeyring, parseKey, storedKeyId } from '../../src/crypto/secret-box.js';
-import { rotateKey } from '../../src/services/rotate-key.js';
-import { ENCRYPTED_COLUMNS } from '../../src/services/secrets.js';
+import { rotateKey } from '../../src/ops/rotate-key.js';
+import { ENCRYPTED_COLUMNS } from '../../src/crypto/secrets.js';
 import { freshKeyText, TEST_KEY_TEXT, testServices } from '../helpers/core.js';
 
 function seed(keyText: string) {

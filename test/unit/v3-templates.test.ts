@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEntities, htmlToText, preflightTemplate, textLength, V3_MAX_TEXT } from '../../src/domain/v3-templates.js';
+import { decodeEntities, htmlToText, preflightTemplate, textLength, V3_MAX_TEXT } from '../../src/v3/templates.js';
 
 test('HTML becomes readable text: paragraphs, line breaks, lists, links, entities', () => {
   const html = `<html><head><style>p{color:red}</style><title>x</title></head><body>

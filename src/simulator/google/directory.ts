@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import { GMAIL_IMAP, GMAIL_SMTP, type GmailImapAnswer, type GmailSmtpAnswer } from '../../domain/gmail-answers.js';
+import { GMAIL_IMAP, GMAIL_SMTP, type GmailImapAnswer, type GmailSmtpAnswer } from '../../mail/gmail-answers.js';
 import { DEMO_APP_PASSWORD, SEEDED_APP_PASSWORD } from './demo-passwords.js';
 import { demoInbox, type DemoMessage } from './inbox.js';
 

@@ -1,8 +1,8 @@
 import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import hoodiecrow, { type CommandHandler, type HoodiecrowServer, type ImapCommand, type ImapConnection } from 'hoodiecrow-imap';
-import type { GmailImapAnswer } from '../../domain/gmail-answers.js';
-import { GMAIL_IMAP } from '../../domain/gmail-answers.js';
+import type { GmailImapAnswer } from '../../mail/gmail-answers.js';
+import { GMAIL_IMAP } from '../../mail/gmail-answers.js';
 import type { GoogleDirectory } from './directory.js';
 import { rawMessage } from './inbox.js';
 

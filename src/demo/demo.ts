@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { hashPassword } from '../crypto/password.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ATTENTION_REASONS } from '../migration/states.js';
+import { DemoDataError } from '../errors.js';
+import type { Actor } from '../domain/model.js';
+import { applyImport, prepareImport, type ImportResult } from '../import/import.js';
+import type { Services } from '../composition.js';
+import { SEEDED_APP_PASSWORD } from '../simulator/google/demo-passwords.js';
+
+const template = z.object({
+  name: z.string().min(1),
+  subject: z.string(),
+  body: z.string().min(1),
+  format: z.enum(['html', 'text']),
+});
+
+const step = z.discriminatedUnion('do', [
+  z.object({ do: z.literal('start_v3'), autoresponder: z.string() }),
+  z.object({ do: z.literal('start_app_password'), autoresponder: z.string() }),
+  z.object({ do: z.literal('switched_v3'), autoresponder: z.string(), keepMailboxSecret: z.boolean().default(false) }),
+  z.object({ do: z.literal('relinked'), autoresponder: z.string() }),
+  z.object({ do: z.literal('needs_attention'), autoresponder: z.string(), reason: z.enum(ATTENTION_REASONS), errorCode: z.string().optional() }),
+  z.object({ do: z.literal('reviewed'), autoresponder: z.string(), note: z.string() }),
+]);
+
+const scenarioSchema = z.object({
+  languages: z.record(z.string(), z.enum(['pl', 'en'])),
+  templates: z.object({ packs: z.record(z.string(), z.array(template)), assign: z.record(z.string(), z.array(z.string())) }),
+  /** Mailboxes (seller id + address) that already use a verified app password. */
+  appPasswords: z.array(z.object({ seller: z.string(), mailbox: z.string() })),
+  steps: z.array(step),
+});
+
+export interface DemoResult {
+  loaded: boolean;
+  import?: ImportResult;
+}
+
+/** A made-up app password in Google's format, so demo mailboxes look like relinked ones (the Google simulator accepts it). */
+const DEMO_APP_PASSWORD = SEEDED_APP_PASSWORD;
+
+/**
+ * Loads the demo data on an empty database: the seller-tools export through the real import, then
+ * the scenario (templates, languages, migrations in every state) through the real services. All of
+ * it in one transaction: a broken demo file leaves the database empty, not half-filled.
+ * @throws {DemoDataError} when a demo file is invalid
+ */
+export async function loadDemoIfEmpty(services: Services, demoDir: string): Promise<DemoResult> {
+  const { db, repos, migrationService, detection, secrets } = services;
+  if (repos.sellers.count() > 0) return { loaded: false };
+  const csv = readFileSync(path.join(demoDir, 'autoresponders.csv'));
+  const parsedScenario = scenarioSchema.safeParse(JSON.parse(readFileSync(path.join(demoDir, 'scenario.json'), 'utf8')));
+  if (!parsedScenario.success) throw new DemoDataError(parsedScenario.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const scenario = parsedScenario.data;
+  const prepared = await prepareImport(csv, services);
+  const actor: Actor = { type: 'system', id: 'demo' };
+
+  const result = db.transaction(() => {
+    const imported = applyImport(prepared, services, { actor, fileName: 'demo/autoresponders.csv' });
+    if (imported.rejected) throw new DemoDataError(imported.problems.map((p) => `line ${p.line}: ${p.reason}`).join('; '));
+
+    const sellerOf = (externalId: string) => {
+      const s = repos.sellers.findByExternalId(externalId);
+      if (!s) throw new DemoDataError(`unknown seller ${externalId}`);
+      return s;
+    };
+    const arOf = (externalId: string) => {
+      const a = repos.autoresponders.findByExternalId(externalId);
+      if (!a) throw new DemoDataError(`unknown autoresponder ${externalId}`);
+      return a;
+    };
+
+    for (const [seller, lang] of Object.entries(scenario.languages)) repos.sellers.setLanguage(sellerOf(seller).id, lang);
+    for (const [ar, packs] of Object.entries(scenario.templates.assign)) {
+      const list = packs.flatMap((p) => {
+        const pack = scenario.templates.packs[p];
+        if (!pack) throw new DemoDataError(`unknown template pack ${p}`);
+        return pack;
+      });
+      repos.autoresponders.replaceTemplates(arOf(ar).id, list.map((t) => ({ name: t.name, subject: t.subject, body: t.body, bodyFormat: t.format })));
+    }
+    const verifiedAt = services.now().toISOString();
+    const setAppPassword = (mailboxId: number) =>
+      repos.mailboxes.setEncryptedSecret(mailboxId, { ciphertext: secrets.encrypt(DEMO_APP_PASSWORD, 'mailbox-secret'), kind: 'app_password', verifiedAt });
+    for (const ap of scenario.appPasswords) {
+      const seller = sellerOf(ap.seller);
+      const box = repos.mailboxes.findBySellerAndEmail(seller.id, ap.mailbox);
+      if (!box) throw new DemoDataError(`unknown mailbox ${ap.mailbox}`);
+      setAppPassword(box.id);
+      for (const a of repos.autoresponders.listByMailbox(box.id)) detection.refreshAutoresponder(a.id, actor);
+    }
+    for (const s of scenario.steps) {
+      const a = arOf(s.autoresponder);
+      const m = repos.migrations.findByAutoresponder(a.id)!;
+      switch (s.do) {
+        case 'start_v3':
+          migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor });
+          break;
+        case 'start_app_password':
+          migrationService.transition(m.id, 'start_app_password', 'in_progress_app_password', { actor });
+          break;
+        case 'switched_v3':
+          migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor });
+          repos.autoresponders.switchVersion(a.id, { version: 3, previousVersion: a.version === 3 ? null : a.version, authorizationId: null });
+          if (!s.keepMailboxSecret && a.mailboxId) repos.mailboxes.setEncryptedSecret(a.mailboxId, null);
+          migrationService.transition(m.id, 'switched_v3', 'switched_v3', { actor });
+          break;
+        case 'relinked':
+          if (!a.mailboxId) throw new DemoDataError(`${s.autoresponder} has no mailbox`);
+          setAppPassword(a.mailboxId);
+          migrationService.transition(m.id, 'start_app_password', 'in_progress_app_password', { actor });
+          migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor });
+          break;
+        case 'needs_attention':
+          migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: s.reason, errorCode: s.errorCode ?? null });
+          break;
+        case 'reviewed':
+          migrationService.transition(m.id, 'reviewed', 'reviewed', { actor, details: { note: s.note } });
+          break;
+      }
+    }
+    return imported;
+  })();
+  return { loaded: true, import: result };
+}
+
+export const DEMO_ADMIN_EMAIL = 'admin@demo.example';
+
+/**
+ * Demo mode only: the demo staff admin, with a fresh random password on every start (only its hash
+ * is stored, so it cannot be shown again later). The caller prints it once.
+ */
+export async function ensureDemoAdmin(services: Services): Promise<{ email: string; password: string }> {
+  const password = randomBytes(12).toString('base64url');
+  const passwordHash = await hashPassword(password);
+  services.db.transaction(() => {
+    const { id, created } = services.repos.staff.upsert({ email: DEMO_ADMIN_EMAIL, passwordHash, role: 'admin' });
+    services.repos.audit.append({ actor: { type: 'system', id: 'demo' }, action: created ? 'staff.created' : 'staff.password_reset', targetType: 'staff', targetId: id, details: { email: DEMO_ADMIN_EMAIL, role: 'admin' } });
+  })();
+  return { email: DEMO_ADMIN_EMAIL, password };
+}

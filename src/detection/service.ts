@@ -1,0 +1,108 @@
+import type { Db } from '../db/database.js';
+import {
+  autoresponderVerdict,
+  detectMailbox,
+  mailboxVerdict,
+  type AutoresponderVerdict,
+  type MailboxFacts,
+  type MailboxVerdict,
+  type MxLookup,
+} from './rules.js';
+import type { Actor } from '../domain/model.js';
+import type { Repositories } from '../repositories/index.js';
+import type { MigrationService } from '../migration/service.js';
+
+export interface RedetectSummary {
+  mailboxes: number;
+  changedMailboxes: number;
+  changedMigrations: number;
+}
+
+const sameVerdict = (a: MailboxVerdict | undefined, b: MailboxVerdict) =>
+  !!a && a.rule === b.rule && a.detail === b.detail && a.provider === b.provider;
+
+/**
+ * Decides who is affected and keeps the stored verdicts current. The DNS part is async and runs
+ * before any transaction; storing verdicts is synchronous so it can join the caller's transaction.
+ */
+export function createDetectionService(deps: { db: Db; repos: Repositories; lookupMx: MxLookup; migrationService: MigrationService }) {
+  const { db, repos, lookupMx, migrationService } = deps;
+
+  /** The verdict of one autoresponder from what is stored now. */
+  function verdictOfAutoresponder(autoresponderId: number): AutoresponderVerdict {
+    const a = repos.autoresponders.getById(autoresponderId)!;
+    const m = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
+    const v = m ? mailboxVerdict(m) : undefined;
+    return autoresponderVerdict({
+      version: a.version,
+      mailbox: m && v ? { verdict: v, secretKind: m.secretKind, secretVerifiedAt: m.secretVerifiedAt } : undefined,
+    });
+  }
+
+  /** Creates or updates the migration of one autoresponder from the stored facts. Returns whether it changed. */
+  function refreshAutoresponder(autoresponderId: number, actor: Actor): boolean {
+    const verdict = verdictOfAutoresponder(autoresponderId);
+    const existing = repos.migrations.findByAutoresponder(autoresponderId);
+    if (!existing) {
+      migrationService.create(autoresponderId, verdict, actor);
+      return true;
+    }
+    return migrationService.applyVerdict(existing, verdict, actor);
+  }
+
+  /**
+   * Stores a mailbox verdict (only when it differs) and refreshes every autoresponder that reads
+   * the mailbox. Synchronous: call inside a transaction.
+   */
+  function applyMailboxVerdict(mailboxId: number, verdict: MailboxVerdict, actor: Actor): { mailbox: boolean; migrations: number } {
+    const m = repos.mailboxes.getById(mailboxId)!;
+    let mailboxChanged = false;
+    if (!sameVerdict(mailboxVerdict(m), verdict)) {
+      repos.mailboxes.setDetection(mailboxId, verdict);
+      repos.audit.append({
+        actor,
+        action: 'mailbox.detected',
+        targetType: 'mailbox',
+        targetId: mailboxId,
+        details: { provider: verdict.provider, rule: verdict.rule, detail: verdict.detail },
+      });
+      mailboxChanged = true;
+    }
+    let changed = 0;
+    for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor)) changed++;
+    return { mailbox: mailboxChanged, migrations: changed };
+  }
+
+  return {
+    verdictOfAutoresponder,
+    refreshAutoresponder,
+    applyMailboxVerdict,
+    detect: (facts: MailboxFacts) => detectMailbox(facts, lookupMx),
+
+    /** Re-runs detection for every mailbox (CLI `detect`, or after DNS recovered). */
+    async redetectAll(actor: Actor): Promise<RedetectSummary> {
+      const all = repos.mailboxes.listAll();
+      const verdicts = new Map<number, MailboxVerdict>();
+      await mapLimit(all, 8, async (m) => verdicts.set(m.id, await detectMailbox(m, lookupMx)));
+      return db.transaction((): RedetectSummary => {
+        const summary: RedetectSummary = { mailboxes: all.length, changedMailboxes: 0, changedMigrations: 0 };
+        for (const m of all) {
+          const r = applyMailboxVerdict(m.id, verdicts.get(m.id)!, actor);
+          if (r.mailbox) summary.changedMailboxes++;
+          summary.changedMigrations += r.migrations;
+        }
+        return summary;
+      })();
+    },
+  };
+}
+export type DetectionService = ReturnType<typeof createDetectionService>;
+
+/** Runs fn over items with at most `limit` running at once. */
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,226 @@
+import type { MailboxRule, Provider } from '../detection/rules.js';
+import type { MigrationState } from '../migration/states.js';
+
+/**
+ * The domain's nouns: what the app stores and passes around, free of storage. Repositories read and
+ * write these; services, presenters and routes import them from here, not from a repository.
+ */
+
+// ---- audit ----------------------------------------------------------------------------------
+
+export type ActorType = 'system' | 'seller' | 'staff' | 'cli';
+
+export interface Actor {
+  type: ActorType;
+  /** Seller id, staff id, or a label such as "import" / "demo". */
+  id?: string | number | null;
+}
+
+// ---- sellers --------------------------------------------------------------------------------
+
+export type Language = 'pl' | 'en';
+
+export interface Seller {
+  id: number;
+  externalId: string;
+  email: string;
+  name: string;
+  allegroLogin: string | null;
+  language: Language;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type SellerInput = Pick<Seller, 'externalId' | 'email' | 'name' | 'allegroLogin'> & { language?: Language };
+
+// ---- mailboxes ------------------------------------------------------------------------------
+
+export type Security = 'tls' | 'starttls' | 'none';
+
+export type SecretKind = 'account_password' | 'app_password';
+
+export interface ServerSettings {
+  imapHost: string;
+  imapPort: number;
+  imapSecurity: Security;
+  smtpHost: string;
+  smtpPort: number;
+  smtpSecurity: Security;
+  username: string;
+}
+
+/** A mailbox as the app reads it. The encrypted secret is not part of it: see getSecret. */
+export interface Mailbox extends ServerSettings {
+  id: number;
+  sellerId: number;
+  email: string;
+  hasSecret: boolean;
+  secretKind: SecretKind | null;
+  secretVerifiedAt: string | null;
+  provider: Provider;
+  detectionRule: MailboxRule | 'not_checked';
+  detectionDetail: string | null;
+  detectedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// ---- autoresponders -------------------------------------------------------------------------
+
+export type Version = 1 | 2 | 3;
+
+export interface Autoresponder {
+  id: number;
+  sellerId: number;
+  externalId: string;
+  version: Version;
+  previousVersion: 1 | 2 | null;
+  mailboxId: number | null;
+  authorizationId: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ReplyTemplate {
+  id: number;
+  autoresponderId: number;
+  position: number;
+  name: string;
+  subject: string;
+  body: string;
+  bodyFormat: 'html' | 'text';
+}
+
+export type ReplyTemplateInput = Pick<ReplyTemplate, 'name' | 'subject' | 'body' | 'bodyFormat'>;
+
+// ---- migrations -----------------------------------------------------------------------------
+
+export type MigrationPath = 'v3' | 'app_password';
+
+export interface Migration {
+  id: number;
+  autoresponderId: number;
+  state: MigrationState;
+  previousState: MigrationState | null;
+  path: MigrationPath | null;
+  reasonCode: string | null;
+  verdictRule: string;
+  verdictDetail: string | null;
+  attempts: number;
+  lastErrorCode: string | null;
+  lastCheckedAt: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// ---- allegro-authorizations -----------------------------------------------------------------
+
+export interface AllegroAuthorization {
+  id: number;
+  sellerId: number;
+  allegroUserId: string;
+  allegroLogin: string;
+  accessExpiresAt: string;
+  scopes: string;
+  status: 'active' | 'invalid';
+  invalidReason: string | null;
+  /** NULL while the seller has not confirmed an account other than the expected one. */
+  confirmedAt: string | null;
+  refreshedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// ---- connection-checks ----------------------------------------------------------------------
+
+export interface ConnectionCheck {
+  id: number;
+  mailboxId: number | null;
+  autoresponderId: number | null;
+  kind: 'mail' | 'allegro';
+  trigger: 'seller' | 'staff' | 'bulk';
+  ok: boolean;
+  code: string | null;
+  protocol: string | null;
+  detail: string | null;
+  authorizationId?: number | null;
+  at: string;
+}
+
+// ---- jobs -----------------------------------------------------------------------------------
+
+export const JOB_KINDS = ['recheck', 'remind', 'review'] as const;
+
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export type JobStatus = 'queued' | 'running' | 'cancelling' | 'cancelled' | 'done';
+
+export type ItemStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled' | 'unknown';
+
+export interface Job {
+  id: number;
+  kind: JobKind;
+  status: JobStatus;
+  selection: 'ids' | 'filter';
+  filter: string | null;
+  ids: string | null;
+  note: string | null;
+  confirmedCount: number;
+  total: number | null;
+  createdBy: number;
+  cancelledBy: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobItem {
+  id: number;
+  jobId: number;
+  autoresponderId: number;
+  status: ItemStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  outcome: string | null;
+  error: string | null;
+  updatedAt: string;
+}
+
+// ---- sessions -------------------------------------------------------------------------------
+
+export type SessionKind = 'seller' | 'staff';
+
+export interface Session {
+  idHash: string;
+  kind: SessionKind;
+  subjectId: number;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+// ---- staff ----------------------------------------------------------------------------------
+
+export const STAFF_ROLES = ['viewer', 'agent', 'admin'] as const;
+
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+export interface StaffUser {
+  id: number;
+  email: string;
+  role: StaffRole;
+  disabledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// ---- v3-drafts ------------------------------------------------------------------------------
+
+export interface V3Draft {
+  position: number;
+  text: string;
+  sourceHash: string;
+  updatedAt: string;
+}

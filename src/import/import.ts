@@ -1,0 +1,441 @@
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import type { Db } from '../db/database.js';
+import { normalizeHost, type MailboxVerdict } from '../detection/rules.js';
+import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
+import { DETECTION_STATES } from '../migration/states.js';
+import { ImportFileError } from '../errors.js';
+import type { Actor } from '../domain/model.js';
+import type { Repositories } from '../repositories/index.js';
+import type { DetectionService } from '../detection/service.js';
+import { mapLimit } from '../detection/service.js';
+import type { SecretsService } from '../crypto/secrets.js';
+import { createI18n } from '../i18n/index.js';
+import { bilingual } from '../i18n/bilingual.js';
+
+export const IMPORT_COLUMNS = [
+  'seller_id',
+  'seller_email',
+  'seller_name',
+  'allegro_login',
+  'autoresponder_id',
+  'autoresponder_version',
+  'mailbox_email',
+  'imap_host',
+  'imap_port',
+  'smtp_host',
+  'smtp_port',
+  'mailbox_password',
+] as const;
+type Column = (typeof IMPORT_COLUMNS)[number];
+
+// Whoever runs an import may read either language, so every message is given in both, Polish first
+// ("pole jest wymagane / required"). The texts are in the catalogs; they do not depend on a request,
+// so they are loaded once, with the module (the schemas below are built from them).
+const i18n = await createI18n();
+const msg = (key: string, vars?: Record<string, unknown>): string => bilingual(i18n, `import.${key}`, vars);
+
+export interface RowProblem {
+  line: number;
+  column: Column | null;
+  reason: string;
+}
+
+export interface ImportResult {
+  rows: number;
+  imported: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  /** Every problem of every rejected row. */
+  problems: RowProblem[];
+  /** Things applied differently than the file says, and why (never an error). */
+  notes: RowProblem[];
+  ignoredColumns: string[];
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const id = (col: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, msg('row.required'))
+    .max(64, msg('row.tooLong', { count: 64 }))
+    .regex(/^[A-Za-z0-9._:-]+$/, msg('row.idChars', { column: col }));
+const email = z
+  .string()
+  .trim()
+  .min(1, msg('row.required'))
+  .max(254, msg('row.emailTooLong'))
+  .pipe(z.email({ message: msg('row.email') }))
+  .transform((e) => e.toLowerCase());
+const host = z
+  .string()
+  .trim()
+  .min(1, msg('row.required'))
+  .refine(isHostname, msg('row.host'))
+  .transform(normalizeHost);
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d{1,5}$/, msg('row.portNumber'))
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 65535, msg('row.portRange'));
+/** An optional column: empty means null, anything else must pass the schema. */
+const optional = <T extends z.ZodType<unknown, string>>(schema: T) =>
+  z.string().transform((v, ctx): z.output<T> | null => {
+    const trimmed = v.trim();
+    if (trimmed === '') return null;
+    // Not a union: a union would replace the inner schema's own message with "Invalid input".
+    const r = schema.safeParse(trimmed);
+    if (r.success) return r.data as z.output<T>;
+    for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  });
+
+const rowSchema = z
+  .object({
+    seller_id: id('seller_id'),
+    seller_email: email,
+    seller_name: z
+      .string()
+      .trim()
+      .min(1, msg('row.required'))
+      .max(200, msg('row.tooLong', { count: 200 }))
+      .refine((v) => !CONTROL.test(v), msg('row.controlCharacters')),
+    allegro_login: optional(z.string().max(64, msg('row.tooLong', { count: 64 })).regex(/^[\p{L}\p{N}._-]+$/u, msg('row.allegroLogin'))),
+    autoresponder_id: optional(id('autoresponder_id')),
+    autoresponder_version: optional(
+      z.enum(['1', '2', '3'], { message: msg('row.version') }).transform(Number),
+    ),
+    mailbox_email: email,
+    imap_host: host,
+    imap_port: port,
+    smtp_host: host,
+    smtp_port: port,
+    // Not trimmed: spaces can be part of a password.
+    mailbox_password: z
+      .string()
+      .max(256, msg('row.passwordTooLong', { count: 256 }))
+      .refine((v) => !/[\r\n\u0000]/.test(v), msg('row.passwordLineBreak'))
+      .transform((v) => (v === '' ? null : v)),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.autoresponder_id === null) !== (r.autoresponder_version === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [r.autoresponder_id === null ? 'autoresponder_id' : 'autoresponder_version'],
+        message: msg('row.autoresponderPair'),
+      });
+    }
+  });
+type Row = z.infer<typeof rowSchema>;
+
+/**
+ * The mail servers of a row against the policy every connection is held to, so a file cannot point
+ * a later check (a staff re-check, one or bulk) at this machine, its network or another port.
+ */
+function serverProblems(r: Row, policy: MailServerPolicy): { column: Column; reason: string }[] {
+  const out: { column: Column; reason: string }[] = [];
+  for (const [hostColumn, portColumn] of [['imap_host', 'imap_port'], ['smtp_host', 'smtp_port']] as const) {
+    if (!isAllowedHost(r[hostColumn], policy)) {
+      out.push({ column: hostColumn, reason: msg('row.hostNotAllowed') });
+    }
+    if (!isAllowedPort(r[portColumn], policy)) {
+      const allowed = policy.ports.join(', ');
+      out.push({ column: portColumn, reason: msg('row.portNotAllowed', { port: r[portColumn], allowed }) });
+    }
+  }
+  return out;
+}
+
+interface ParsedRow {
+  line: number;
+  row: Row;
+}
+
+const mailboxKey = (sellerId: string, mailbox: string) => `${sellerId}\u0000${mailbox}`;
+const factsKey = (r: Row) => `${r.mailbox_email}\u0000${r.imap_host}\u0000${r.smtp_host}`;
+
+/**
+ * Reads and validates a whole file. Whole-file problems throw; row problems are collected.
+ * @throws {ImportFileError} when the file is not UTF-8 CSV or misses required columns
+ */
+export function parseImportFile(input: Buffer | string, policy: MailServerPolicy): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    if (input.includes(0)) throw new ImportFileError(msg('file.binary'));
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      throw new ImportFileError(msg('file.notUtf8'));
+    }
+  }
+  text = text.replace(/^\uFEFF/, '');
+  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
+  if (!firstLine.trim()) throw new ImportFileError(msg('file.empty'));
+  const delimiter = count(firstLine, ';') > count(firstLine, ',') ? ';' : ',';
+
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { delimiter, relax_column_count: true, skip_empty_lines: true, info: true, bom: true }) as unknown as typeof records;
+  } catch (err) {
+    const line = (err as { lines?: number }).lines;
+    throw new ImportFileError(`${line ? msg('file.notCsvAt', { line }) : msg('file.notCsv')} ${(err as Error).message}`);
+  }
+  const [header, ...body] = records;
+  const names = header!.record.map((h) => h.trim().toLowerCase());
+  const missing = IMPORT_COLUMNS.filter((c) => !names.includes(c));
+  if (missing.length) {
+    throw new ImportFileError(`${msg('file.missingColumns', { columns: missing.join(', ') })} ${msg('file.expectedHeader')}: ${IMPORT_COLUMNS.join(',')}`);
+  }
+  const dup = names.find((n, i) => n && names.indexOf(n) !== i);
+  if (dup) throw new ImportFileError(msg('file.duplicateColumn', { column: dup }));
+  const ignoredColumns = names.filter((n) => n && !(IMPORT_COLUMNS as readonly string[]).includes(n));
+
+  const problems: RowProblem[] = [];
+  const valid: ParsedRow[] = [];
+  let rows = 0;
+  for (const { record, info } of body) {
+    // info.lines is where the record ends; a quoted field may span lines.
+    const line = info.lines - record.reduce((n, f) => n + count(f, '\n'), 0);
+    if (record.every((f) => f.trim() === '')) continue;
+    rows++;
+    if (record.length !== names.length) {
+      problems.push({ line, column: null, reason: msg('row.columnCount', { expected: names.length, found: record.length }) });
+      continue;
+    }
+    const raw = Object.fromEntries(IMPORT_COLUMNS.map((c) => [c, record[names.indexOf(c)] ?? '']));
+    const parsed = rowSchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) problems.push({ line, column: (issue.path[0] as Column) ?? null, reason: issue.message });
+      continue;
+    }
+    const refused = serverProblems(parsed.data, policy);
+    if (refused.length) {
+      for (const p of refused) problems.push({ line, ...p });
+      continue;
+    }
+    valid.push({ line, row: parsed.data });
+  }
+  return { valid, problems, rows, ignoredColumns };
+}
+
+/** Rows that contradict an earlier row of the same file are rejected, the first one stands. */
+function checkConsistency(rows: ParsedRow[], problems: RowProblem[]): ParsedRow[] {
+  const sellers = new Map<string, ParsedRow>();
+  const mailboxes = new Map<string, ParsedRow>();
+  const autoresponders = new Map<string, ParsedRow>();
+  return rows.filter((p) => {
+    const r = p.row;
+    const s = sellers.get(r.seller_id);
+    if (s && (s.row.seller_email !== r.seller_email || s.row.seller_name !== r.seller_name || s.row.allegro_login !== r.allegro_login)) {
+      problems.push({ line: p.line, column: 'seller_id', reason: msg('row.sellerDiffers', { seller: r.seller_id, line: s.line }) });
+      return false;
+    }
+    const mk = mailboxKey(r.seller_id, r.mailbox_email);
+    const m = mailboxes.get(mk);
+    if (m && (m.row.imap_host !== r.imap_host || m.row.imap_port !== r.imap_port || m.row.smtp_host !== r.smtp_host || m.row.smtp_port !== r.smtp_port || m.row.mailbox_password !== r.mailbox_password)) {
+      problems.push({ line: p.line, column: 'mailbox_email', reason: msg('row.mailboxDiffers', { mailbox: r.mailbox_email, line: m.line }) });
+      return false;
+    }
+    if (r.autoresponder_id) {
+      const a = autoresponders.get(r.autoresponder_id);
+      if (a) {
+        problems.push({ line: p.line, column: 'autoresponder_id', reason: msg('row.autoresponderRepeated', { autoresponder: r.autoresponder_id, line: a.line }) });
+        return false;
+      }
+      autoresponders.set(r.autoresponder_id, p);
+    }
+    if (!s) sellers.set(r.seller_id, p);
+    if (!m) mailboxes.set(mk, p);
+    return true;
+  });
+}
+
+class RowRejected extends Error {
+  constructor(readonly column: Column, readonly reason: string) {
+    super(reason);
+  }
+}
+
+export interface ImportDeps {
+  db: Db;
+  repos: Repositories;
+  secrets: SecretsService;
+  detection: DetectionService;
+  /** Which mail servers a row may name. */
+  mailServers: MailServerPolicy;
+}
+
+/**
+ * Imports the seller-tools export: validates every row, looks up MX for the mailboxes that need it,
+ * then applies all valid rows in one transaction (each row in its own savepoint, so a row that
+ * conflicts with stored data is rejected without touching anything else). Re-importing the same
+ * file changes nothing.
+ * @throws {ImportFileError} for a file that is refused as a whole; nothing is written then
+ */
+export async function importCsv(input: Buffer | string, deps: ImportDeps, opts: { actor: Actor; fileName?: string }): Promise<ImportResult> {
+  return applyImport(await prepareImport(input, deps), deps, opts);
+}
+
+/** A validated file with its detection verdicts, ready to apply. */
+export interface PreparedImport {
+  rows: number;
+  valid: ParsedRow[];
+  problems: RowProblem[];
+  ignoredColumns: string[];
+  verdicts: Map<string, MailboxVerdict>;
+}
+
+/**
+ * Parses, validates and runs detection (DNS) for a file, writing nothing.
+ * @throws {ImportFileError} for a file that is refused as a whole
+ */
+export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection' | 'mailServers'>): Promise<PreparedImport> {
+  const parsed = parseImportFile(input, deps.mailServers);
+  const problems = [...parsed.problems];
+  const valid = checkConsistency(parsed.valid, problems);
+  // DNS first, outside the transaction: a transaction never waits on the network.
+  const verdicts = new Map<string, MailboxVerdict>();
+  const uniqueFacts = [...new Map(valid.map((p) => [factsKey(p.row), p.row])).values()];
+  await mapLimit(uniqueFacts, 8, async (r) => {
+    verdicts.set(factsKey(r), await deps.detection.detect({ email: r.mailbox_email, imapHost: r.imap_host, smtpHost: r.smtp_host }));
+  });
+  return { rows: parsed.rows, valid, problems, ignoredColumns: parsed.ignoredColumns, verdicts };
+}
+
+/**
+ * Applies a prepared file in one transaction (nested as a savepoint when the caller has one open).
+ */
+export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { actor: Actor; fileName?: string }): ImportResult {
+  const { db, repos, secrets, detection } = deps;
+  const { verdicts } = prepared;
+  const consistent = prepared.valid;
+  const problems = [...prepared.problems];
+  const notes: RowProblem[] = [];
+  const actor = opts.actor;
+  const result: ImportResult = { rows: prepared.rows, imported: 0, updated: 0, unchanged: 0, rejected: 0, problems, notes, ignoredColumns: prepared.ignoredColumns };
+
+  const applyRow = (p: ParsedRow): 'imported' | 'updated' | 'unchanged' => {
+    const r = p.row;
+    let created = false;
+    let changed = false;
+
+    let seller = repos.sellers.findByExternalId(r.seller_id);
+    if (!seller) {
+      const sid = repos.sellers.insert({ externalId: r.seller_id, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
+      repos.audit.append({ actor, action: 'seller.created', targetType: 'seller', targetId: sid, details: { externalId: r.seller_id } });
+      seller = repos.sellers.getById(sid)!;
+      changed = true;
+    } else if (seller.email !== r.seller_email || seller.name !== r.seller_name || seller.allegroLogin !== r.allegro_login) {
+      repos.sellers.update(seller.id, { email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
+      repos.audit.append({ actor, action: 'seller.updated', targetType: 'seller', targetId: seller.id, details: { externalId: r.seller_id } });
+      changed = true;
+    }
+
+    const servers = {
+      imapHost: r.imap_host,
+      imapPort: r.imap_port,
+      imapSecurity: securityForPort('imap', r.imap_port),
+      smtpHost: r.smtp_host,
+      smtpPort: r.smtp_port,
+      smtpSecurity: securityForPort('smtp', r.smtp_port),
+      username: r.mailbox_email,
+    };
+    let mailbox = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
+    if (!mailbox) {
+      const mid = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
+      repos.audit.append({ actor, action: 'mailbox.created', targetType: 'mailbox', targetId: mid, details: { email: r.mailbox_email } });
+      mailbox = repos.mailboxes.getById(mid)!;
+      created = !r.autoresponder_id;
+      changed = true;
+    } else if ((Object.keys(servers) as (keyof typeof servers)[]).some((k) => mailbox![k] !== servers[k])) {
+      if (mailbox.secretKind === 'app_password') {
+        // The seller relinked this mailbox here (often moving a Workspace mailbox to Google's
+        // servers); an older export must not undo that.
+        notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
+      } else {
+        repos.mailboxes.updateServers(mailbox.id, servers);
+        repos.audit.append({ actor, action: 'mailbox.servers_updated', targetType: 'mailbox', targetId: mailbox.id, details: servers });
+        changed = true;
+      }
+    }
+
+    if (r.mailbox_password !== null) {
+      if (mailbox.secretKind === 'app_password') {
+        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
+      } else {
+        const stored = repos.mailboxes.getEncryptedSecret(mailbox.id);
+        if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
+          repos.mailboxes.setEncryptedSecret(mailbox.id, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
+          repos.audit.append({ actor, action: 'mailbox.secret_imported', targetType: 'mailbox', targetId: mailbox.id, details: { kind: 'account_password' } });
+          changed = true;
+        }
+      }
+    }
+
+    if (r.autoresponder_id && r.autoresponder_version) {
+      const version = r.autoresponder_version as 1 | 2 | 3;
+      const mailboxId = version === 3 ? null : mailbox.id;
+      const existing = repos.autoresponders.findByExternalId(r.autoresponder_id);
+      if (!existing) {
+        const aid = repos.autoresponders.insert({ sellerId: seller.id, externalId: r.autoresponder_id, version, mailboxId });
+        repos.audit.append({ actor, action: 'autoresponder.created', targetType: 'autoresponder', targetId: aid, details: { externalId: r.autoresponder_id, version } });
+        created = true;
+        changed = true;
+      } else if (existing.sellerId !== seller.id) {
+        throw new RowRejected('autoresponder_id', msg('row.otherSeller', { autoresponder: r.autoresponder_id }));
+      } else if (existing.version !== version || existing.mailboxId !== mailboxId) {
+        const migration = repos.migrations.findByAutoresponder(existing.id);
+        if (migration && !(DETECTION_STATES as readonly string[]).includes(migration.state)) {
+          notes.push({ line: p.line, column: 'autoresponder_version', reason: msg('note.migrating', { state: migration.state }) });
+        } else {
+          repos.autoresponders.update(existing.id, { version, mailboxId });
+          repos.audit.append({ actor, action: 'autoresponder.updated', targetType: 'autoresponder', targetId: existing.id, details: { version, previous: existing.version } });
+          changed = true;
+        }
+      }
+      // A v3 autoresponder reads no mailbox, so the mailbox refresh below does not reach it.
+      if (version === 3 && detection.refreshAutoresponder(repos.autoresponders.findByExternalId(r.autoresponder_id)!.id, actor)) {
+        changed = true;
+      }
+    }
+
+    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor);
+    if (d.mailbox || d.migrations > 0) changed = true;
+    return created ? 'imported' : changed ? 'updated' : 'unchanged';
+  };
+
+  db.transaction(() => {
+    for (const p of consistent) {
+      try {
+        result[db.transaction(() => applyRow(p))()]++;
+      } catch (err) {
+        if (!(err instanceof RowRejected)) throw err;
+        problems.push({ line: p.line, column: err.column, reason: err.reason });
+      }
+    }
+    if (result.imported + result.updated > 0) {
+      repos.audit.append({
+        actor,
+        action: 'import.completed',
+        targetType: 'import',
+        targetId: opts.fileName ?? null,
+        details: { rows: result.rows, imported: result.imported, updated: result.updated, unchanged: result.unchanged, rejected: new Set(problems.map((x) => x.line)).size },
+      });
+    }
+  })();
+
+  result.rejected = new Set(problems.map((x) => x.line)).size;
+  problems.sort((a, b) => a.line - b.line);
+  notes.sort((a, b) => a.line - b.line);
+  return result;
+}
+
+function count(s: string, ch: string): number {
+  let n = 0;
+  for (const c of s) if (c === ch) n++;
+  return n;
+}

@@ -1,0 +1,87 @@
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
+import type { Job, JobKind } from '../domain/model.js';
+import { filterParams, type AccountFilter } from '../staff/account-filter.js';
+import type { JobRunner } from './runner.js';
+
+export interface NewJob {
+  kind: JobKind;
+  /** The selected autoresponders, or null for "all matching the filter" (evaluated again at start). */
+  ids: number[] | null;
+  filter: AccountFilter;
+  /** What the agent saw on the confirmation page. */
+  confirmedCount: number;
+  note: string | null;
+  /** How the agent chose: the selected rows or all matching. */
+  scope: 'selected' | 'all';
+}
+
+/**
+ * A bulk job's life outside the runner: created (stored and audited in one transaction, then the
+ * runner is woken), cancelled on request, and summarised for the console. The runner
+ * (jobs/runner.ts) takes jobs from the database and processes their items.
+ */
+export function createJobsService(deps: { db: Db; repos: Repositories; runner: Pick<JobRunner, 'wake'> }) {
+  const { db, repos, runner } = deps;
+
+  function summary(job: Job) {
+    const counts = repos.jobs.counts(job.id);
+    const total = job.total ?? job.confirmedCount;
+    const finished = counts.done + counts.failed + counts.skipped + counts.cancelled + counts.unknown;
+    const active = ['queued', 'running', 'cancelling'].includes(job.status);
+    const creator = repos.staff.getById(job.createdBy);
+    return {
+      ...job,
+      counts,
+      total,
+      finished,
+      percent: total ? Math.floor((finished / total) * 100) : active ? 0 : 100,
+      active,
+      creator: creator?.email ?? `#${job.createdBy}`,
+      href: `/staff/jobs/${job.id}`,
+      differs: job.total !== null && job.total !== job.confirmedCount,
+    };
+  }
+
+  return {
+    create(j: NewJob, staffId: number): number {
+      const actor = { type: 'staff' as const, id: staffId };
+      const id = db.transaction(() => {
+        const jobId = repos.jobs.create({
+          kind: j.kind,
+          selection: j.ids ? 'ids' : 'filter',
+          filter: j.ids ? null : JSON.stringify(filterParams(j.filter)),
+          ids: j.ids ? JSON.stringify(j.ids) : null,
+          note: j.note,
+          confirmedCount: j.confirmedCount,
+          createdBy: staffId,
+        });
+        repos.audit.append({ actor, action: 'job.created', targetType: 'job', targetId: jobId, details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter) } });
+        return jobId;
+      })();
+      runner.wake();
+      return id;
+    },
+
+    /** Asks the runner to stop the job; false when it is unknown or already finished. */
+    cancel(jobId: number, staffId: number): boolean {
+      const actor = { type: 'staff' as const, id: staffId };
+      const requested = db.transaction(() => {
+        if (!repos.jobs.requestCancel(jobId, staffId)) return false;
+        repos.audit.append({ actor, action: 'job.cancel_requested', targetType: 'job', targetId: jobId });
+        return true;
+      })();
+      if (requested) runner.wake();
+      return requested;
+    },
+
+    get: (jobId: number) => {
+      const job = repos.jobs.get(jobId);
+      return job ? summary(job) : undefined;
+    },
+    recent: (limit: number) => repos.jobs.recent(limit).map(summary),
+    summary,
+  };
+}
+export type JobsService = ReturnType<typeof createJobsService>;
+export type JobSummary = ReturnType<JobsService['summary']>;

@@ -1,0 +1,168 @@
+import type { Db } from '../db/database.js';
+import type { AutoresponderVerdict } from '../detection/rules.js';
+import {
+  assertTransition,
+  canTransition,
+  DETECTION_STATES,
+  type MigrationEvent,
+  type MigrationState,
+} from './states.js';
+import { IllegalTransitionError, NotFoundError } from '../errors.js';
+import type { AuditRepository } from '../repositories/audit.js';
+import type { Actor } from '../domain/model.js';
+import type { MigrationsRepository } from '../repositories/migrations.js';
+import type { Migration, MigrationPath } from '../domain/model.js';
+
+export interface TransitionOptions {
+  actor: Actor;
+  /** Reason code, required for needs_attention. */
+  reason?: string | null;
+  /** The verdict, for detected / switched_back / abandoned. */
+  verdict?: AutoresponderVerdict;
+  errorCode?: string | null;
+  details?: Record<string, unknown>;
+}
+
+const isDetectionState = (s: MigrationState) => (DETECTION_STATES as readonly string[]).includes(s);
+
+/**
+ * The only way a migration changes state: checks the state machine, updates the record and appends
+ * the audit entry in one transaction.
+ */
+export function createMigrationService(deps: { db: Db; migrations: MigrationsRepository; audit: AuditRepository; now?: () => Date }) {
+  const { db, migrations, audit } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  /**
+   * @throws {IllegalTransitionError} when the state machine refuses the transition
+   * @throws {NotFoundError} when there is no such migration
+   */
+  function transition(migrationId: number, event: MigrationEvent, to: MigrationState, opts: TransitionOptions): Migration {
+    return db.transaction(() => {
+      const m = migrations.getById(migrationId);
+      if (!m) throw new NotFoundError();
+      assertTransition({ from: m.state, event, to, reason: opts.reason });
+      const at = now().toISOString();
+      const next: Migration = { ...m, state: to, previousState: m.state };
+      switch (event) {
+        case 'start_v3':
+        case 'start_app_password': {
+          const path: MigrationPath = event === 'start_v3' ? 'v3' : 'app_password';
+          if (m.path !== path) next.startedAt = at;
+          next.path = path;
+          break;
+        }
+        case 'switched_v3':
+        case 'relinked':
+        case 'reauthorized':
+          next.path = event === 'relinked' ? 'app_password' : 'v3';
+          next.completedAt = at;
+          next.reasonCode = null;
+          next.lastErrorCode = null;
+          break;
+        case 'needs_attention':
+          next.reasonCode = opts.reason!;
+          next.lastErrorCode = opts.errorCode ?? opts.reason!;
+          break;
+        case 'detected':
+        case 'switched_back':
+        case 'abandoned':
+          if (!opts.verdict || opts.verdict.state !== to) throw new IllegalTransitionError(m.state, `${event} → ${to} without its verdict`);
+          next.verdictRule = opts.verdict.rule;
+          next.verdictDetail = opts.verdict.detail;
+          next.reasonCode = null;
+          if (event !== 'detected') {
+            next.path = null;
+            next.startedAt = null;
+            next.completedAt = null;
+          }
+          break;
+        case 'reviewed':
+          break;
+        case 'reopened':
+          // Back to where it was; only needs_attention keeps its reason.
+          if (to !== 'needs_attention') next.reasonCode = null;
+          break;
+      }
+      if (opts.errorCode !== undefined && event !== 'needs_attention') next.lastErrorCode = opts.errorCode;
+      migrations.save(next);
+      audit.append({
+        actor: opts.actor,
+        action: `migration.${event}`,
+        targetType: 'autoresponder',
+        targetId: m.autoresponderId,
+        details: { from: m.state, to, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.details ?? {}) },
+      });
+      return migrations.getById(migrationId)!;
+    })();
+  }
+
+  return {
+    transition,
+
+    /**
+     * Moves the migration when the state machine allows it from the state it has now (read in the
+     * same transaction); otherwise leaves it as it is and returns null. For callers to whom a refused
+     * transition is not an error (a re-check, an authorization that turns out to be for another account).
+     */
+    transitionIfAllowed(migrationId: number, event: MigrationEvent, to: MigrationState, opts: TransitionOptions): Migration | null {
+      return db.transaction(() => {
+        const m = migrations.getById(migrationId);
+        if (!m || !canTransition(m.state, event, to)) return null;
+        return transition(migrationId, event, to, opts);
+      })();
+    },
+
+    /** Whether the state machine allows this transition from the migration's current state. */
+    allows(m: Pick<Migration, 'state'>, event: MigrationEvent, to: MigrationState): boolean {
+      return canTransition(m.state, event, to);
+    },
+
+    /**
+     * Records the outcome of a connection check on the migration (its last error code and when it
+     * was tried); the state does not change. The check itself is stored by the caller with its detail.
+     */
+    recordCheck(migrationId: number, code: string | null): void {
+      migrations.recordAttempt(migrationId, code);
+    },
+
+    /** Creates the migration record of a new autoresponder from its first verdict. */
+    create(autoresponderId: number, verdict: AutoresponderVerdict, actor: Actor): Migration {
+      return db.transaction(() => {
+        const id = migrations.insert({
+          autoresponderId,
+          state: verdict.state,
+          verdictRule: verdict.rule,
+          verdictDetail: verdict.detail,
+        });
+        audit.append({
+          actor,
+          action: 'migration.created',
+          targetType: 'autoresponder',
+          targetId: autoresponderId,
+          details: { state: verdict.state, rule: verdict.rule },
+        });
+        return migrations.getById(id)!;
+      })();
+    },
+
+    /**
+     * Applies a fresh verdict. Only verdict states follow detection; a migration the seller or staff
+     * have acted on keeps its state. Returns whether anything changed.
+     */
+    applyVerdict(m: Migration, verdict: AutoresponderVerdict, actor: Actor): boolean {
+      if (!isDetectionState(m.state)) return false;
+      if (m.state === verdict.state && m.verdictRule === verdict.rule && m.verdictDetail === verdict.detail) return false;
+      transition(m.id, 'detected', verdict.state, { actor, verdict, details: { rule: verdict.rule } });
+      return true;
+    },
+
+    /** Restores the state a reviewed migration had before it was marked reviewed. */
+    reopen(migrationId: number, actor: Actor): Migration {
+      const m = migrations.getById(migrationId);
+      if (!m) throw new NotFoundError();
+      return transition(migrationId, 'reopened', m.previousState ?? 'affected', { actor, reason: m.reasonCode });
+    },
+  };
+}
+export type MigrationService = ReturnType<typeof createMigrationService>;

@@ -1,0 +1,30 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { BadFilterError } from '../../errors.js';
+import { parseListQuery } from '../../staff/account-filter.js';
+import { listModel } from '../../staff/list-page.js';
+import { staffKit } from './common.js';
+
+/** The accounts list (filters, search, keyset paging) and its CSV export. */
+const accounts: FastifyPluginAsync = async (fastify) => {
+  const { t, viewer, agent, staffId, staffPage } = staffKit(fastify);
+  const { repos } = fastify.services;
+
+  fastify.get('/staff/accounts', viewer, async (req, reply) => {
+    const { filter, view, errors } = parseListQuery(req.query as Record<string, unknown>);
+    const hasErrors = Object.keys(errors).length > 0;
+    return staffPage(req, reply.code(hasErrors ? 400 : 200), 'accounts', { title: t(req)('staff.accounts.title'), view, errors, ...listModel(repos, filter, view) });
+  });
+
+  fastify.get('/staff/accounts.csv', agent, async (req, reply) => {
+    const { filter, errors } = parseListQuery(req.query as Record<string, unknown>);
+    if (Object.keys(errors).length) throw new BadFilterError();
+    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req));
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${filename}"`)
+      .header('cache-control', 'no-store')
+      .send(stream);
+  });
+};
+
+export default accounts;

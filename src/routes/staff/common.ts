@@ -1,0 +1,34 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { formBody } from '../../plugins/forms.js';
+import { hasRole } from '../../plugins/staff-auth.js';
+
+/** What every staff route shares: role guards, the page wrapper, the signed-in actor, forms' parts. */
+export function staffKit(fastify: FastifyInstance) {
+  return {
+    t: (req: FastifyRequest) => fastify.i18n.t(req.lang),
+    viewer: { preHandler: fastify.requireStaff('viewer') },
+    agent: { preHandler: fastify.requireStaff('agent') },
+    admin: { preHandler: fastify.requireStaff('admin') },
+    staffId: (req: FastifyRequest) => req.staff!.id,
+    actor: (req: FastifyRequest) => ({ type: 'staff' as const, id: req.staff!.id }),
+    /** The form's declared fields (see plugins/forms.ts). */
+    body: (req: FastifyRequest) => formBody(req),
+    staffPage: (req: FastifyRequest, reply: FastifyReply, view: string, data: Record<string, unknown>) =>
+      reply.page(`staff/${view}`, {
+        ...data,
+        staffArea: true,
+        canAct: hasRole(req.staff!.role, 'agent'),
+        isAdmin: hasRole(req.staff!.role, 'admin'),
+      }),
+  };
+}
+
+export const NOTE_MAX = 2000;
+export const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
+/** A staff note: newlines made uniform, control characters dropped, not empty. */
+export const noteText = z
+  .string()
+  .max(NOTE_MAX)
+  .transform((s) => s.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim())
+  .pipe(z.string().min(1));

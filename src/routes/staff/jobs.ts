@@ -1,0 +1,114 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { NotFoundError } from '../../errors.js';
+import { filterParams, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../staff/account-filter.js';
+import { formOf, NO_FIELDS } from '../../plugins/forms.js';
+import { hiddenFields } from '../../staff/list-page.js';
+import { JOB_KINDS, type JobKind } from '../../domain/model.js';
+import { idParam, NOTE_MAX, noteText, staffKit } from './common.js';
+
+const idList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]))
+  .pipe(z.array(z.string().regex(/^\d{1,10}$/).transform(Number)).max(1000));
+const bulkForm = z.object({
+  action: z.enum(JOB_KINDS),
+  scope: z.enum(['selected', 'all']),
+  ids: idList.optional(),
+  note: z.string().max(NOTE_MAX).optional(),
+  confirmedCount: z.string().regex(/^\d{1,7}$/).transform(Number).optional(),
+});
+
+/** A bulk form: the action and selection, and the list's filter carried in hidden fields. */
+const bulkFields = formOf(bulkForm, ...LIST_QUERY_FIELDS);
+
+/** Bulk jobs: confirm (the exact count), start, follow, cancel. */
+const jobs: FastifyPluginAsync = async (fastify) => {
+  const { t, viewer, agent, staffId, body, staffPage } = staffKit(fastify);
+  const { repos } = fastify.services;
+  const jobService = fastify.jobService;
+
+  /** The list's filter, from the hidden fields that came with a bulk form. */
+  const formFilter = (b: Record<string, unknown>) => parseListQuery(b).filter;
+
+  function bulkSelection(req: FastifyRequest) {
+    const b = body(req);
+    const parsed = bulkForm.safeParse(b);
+    if (!parsed.success) return { ok: false as const, field: String(parsed.error.issues[0]?.path[0] ?? 'action') };
+    const filter = formFilter(b);
+    const ids = parsed.data.scope === 'selected' ? repos.accounts.listedIds([...new Set(parsed.data.ids ?? [])]) : null;
+    if (ids && ids.length === 0) return { ok: false as const, field: 'ids' };
+    const count = ids ? ids.length : repos.accounts.count(filter);
+    return { ok: true as const, data: parsed.data, filter, ids, count };
+  }
+
+  const bulkError = (req: FastifyRequest, reply: FastifyReply, field: string) =>
+    staffPage(req, reply.code(422), 'bulk-error', { title: t(req)('staff.bulk.errorTitle'), message: `staff.bulk.errors.${['ids', 'action', 'scope', 'note', 'confirmedCount'].includes(field) ? field : 'action'}`, back: listUrl('/staff/accounts', formFilter(body(req)), {}) });
+
+  type Selection = Extract<ReturnType<typeof bulkSelection>, { ok: true }>;
+  /** The confirmation page: the exact count, what will happen, and the selection carried in hidden fields. */
+  const confirmPage = (req: FastifyRequest, reply: FastifyReply, s: Selection, values = { note: '' }, errors: Record<string, string> = {}) =>
+    staffPage(req, reply, 'confirm', {
+      title: t(req)(`staff.bulk.confirm.${s.data.action}`, { count: s.count }),
+      action: s.data.action,
+      scope: s.data.scope,
+      count: s.count,
+      ids: s.ids,
+      filterHidden: hiddenFields(s.filter),
+      filterText: Object.entries(filterParams(s.filter)).map(([k, v]) => `${t(req)(`staff.filters.${k}`)}: ${v}`).join(', '),
+      back: listUrl('/staff/accounts', s.filter, {}),
+      values,
+      errors,
+    });
+
+  // Step 1: the agent picked rows or "all matching"; this page states the exact count and asks to confirm.
+  fastify.post('/staff/jobs/confirm', { ...agent, config: { form: bulkFields } }, async (req, reply) => {
+    const s = bulkSelection(req);
+    if (!s.ok) return bulkError(req, reply, s.field);
+    return confirmPage(req, reply, s);
+  });
+
+  // Step 2: confirmed. The job is stored; the runner takes it from the database.
+  fastify.post('/staff/jobs', { ...agent, config: { form: bulkFields } }, async (req, reply) => {
+    const s = bulkSelection(req);
+    if (!s.ok) return bulkError(req, reply, s.field);
+    let note: string | null = null;
+    if (s.data.action === 'review') {
+      const n = noteText.safeParse(s.data.note ?? '');
+      if (!n.success) {
+        const typed = typeof s.data.note === 'string' ? s.data.note : '';
+        return confirmPage(req, reply.code(422), s, { note: typed }, { note: typed.length > NOTE_MAX ? 'staff.account.errors.noteLong' : 'staff.bulk.errors.note' });
+      }
+      note = n.data;
+    }
+    if (s.data.confirmedCount === undefined) return bulkError(req, reply, 'confirmedCount');
+    const jobId = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope }, staffId(req));
+    return reply.redirect(`/staff/jobs/${jobId}`, 303);
+  });
+
+  fastify.get('/staff/jobs', viewer, async (req, reply) => staffPage(req, reply, 'jobs', { title: t(req)('staff.jobs.title'), jobs: jobService.recent(50) }));
+
+  fastify.get('/staff/jobs/:id', viewer, async (req, reply) => {
+    const p = idParam.safeParse(req.params);
+    const job = p.success ? jobService.get(p.data.id) : undefined;
+    if (!job) throw new NotFoundError();
+    const problems = repos.jobs.problems(job.id).map((i) => ({ ...i, account: repos.accounts.get(i.autoresponderId) }));
+    return staffPage(req, reply, 'job', {
+      title: t(req)(`staff.jobs.kind.${job.kind}`) + ` #${job.id}`,
+      job,
+      outcomes: repos.jobs.outcomes(job.id),
+      problems,
+      // Refreshes itself while the job runs: a meta refresh, so no script is needed.
+      refreshSeconds: job.active ? 2 : null,
+    });
+  });
+
+  fastify.post('/staff/jobs/:id/cancel', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
+    const p = idParam.safeParse(req.params);
+    if (!p.success || !repos.jobs.get(p.data.id)) throw new NotFoundError();
+    jobService.cancel(p.data.id, staffId(req));
+    return reply.redirect(`/staff/jobs/${p.data.id}`, 303);
+  });
+};
+
+export default jobs;

@@ -1,0 +1,18 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { overviewModel } from '../../staff/overview.js';
+import { staffKit } from './common.js';
+
+const overview: FastifyPluginAsync = async (fastify) => {
+  const { t, viewer, staffPage } = staffKit(fastify);
+  const { repos, now } = fastify.services;
+
+  fastify.get('/staff', viewer, async (req, reply) =>
+    staffPage(req, reply, 'overview', {
+      title: t(req)('staff.overview.title'),
+      ...overviewModel(repos, now(), fastify.config.migrationDeadline),
+      recentJobs: fastify.jobService.recent(5),
+    }),
+  );
+};
+
+export default overview;

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { MIGRATION_STATES } from '../migration/states.js';
+
+export const PROVIDERS = ['gmail', 'workspace', 'other', 'unknown'] as const;
+export const SORTS = ['name', 'state', 'version', 'provider', 'checked', 'activity'] as const;
+export const PAGE_SIZES = [25, 50, 100] as const;
+/** The staff list shows every autoresponder except those detection found not affected (and nobody reviewed). */
+export const LISTED_STATES = MIGRATION_STATES.filter((s) => s !== 'not_affected');
+
+export type Sort = (typeof SORTS)[number];
+
+/** What the staff list is filtered by; the same object drives the page, the CSV and bulk jobs. */
+export interface AccountFilter {
+  state?: (typeof LISTED_STATES)[number];
+  version?: 1 | 2 | 3;
+  provider?: (typeof PROVIDERS)[number];
+  /** A last error code, or 'none' for "no error". */
+  code?: string;
+  /** No activity (seller sign-in or state change) for at least this many days. */
+  inactiveDays?: number;
+  /** Matches seller name, e-mail, Allegro login or mailbox, regardless of case (Polish letters too). */
+  q?: string;
+}
+
+export interface ListView {
+  sort: Sort;
+  dir: 'asc' | 'desc';
+  size: (typeof PAGE_SIZES)[number];
+  /** Keyset cursor: the page after (or before) this row. */
+  after?: Cursor;
+  before?: Cursor;
+  page: number;
+}
+
+export type Cursor = { value: string | number; id: number };
+
+const fields = {
+  state: z.enum(LISTED_STATES as unknown as [string, ...string[]]),
+  version: z.enum(['1', '2', '3']).transform(Number),
+  provider: z.enum(PROVIDERS),
+  code: z.string().regex(/^(none|[A-Za-z0-9_]{1,64})$/),
+  inactive: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 1 && n <= 3650),
+  q: z.string().max(100).transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, '').trim()),
+};
+
+const viewFields = {
+  sort: z.enum(SORTS),
+  dir: z.enum(['asc', 'desc']),
+  size: z.enum(['25', '50', '100']).transform(Number),
+  page: z.string().regex(/^\d{1,7}$/).transform(Number).refine((n) => n >= 1),
+  after: z.string().max(300).transform(decodeCursor),
+  before: z.string().max(300).transform(decodeCursor),
+};
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.value, c.id])).toString('base64url');
+}
+
+function decodeCursor(s: string, ctx: z.RefinementCtx): Cursor {
+  try {
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && (typeof v[0] === 'string' || typeof v[0] === 'number') && Number.isSafeInteger(v[1])) return { value: v[0], id: v[1] as number };
+  } catch {
+    /* reported below */
+  }
+  ctx.addIssue({ code: 'custom', message: 'bad cursor' });
+  return z.NEVER;
+}
+
+export interface ParsedList {
+  filter: AccountFilter;
+  view: ListView;
+  /** Field name → message key, for values that were refused (and ignored). */
+  errors: Record<string, string>;
+}
+
+const one = (v: unknown): string | undefined => (Array.isArray(v) ? one(v[0]) : typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * Reads the list's filter and view from a query string. Each field is checked on its own: a bad
+ * value is reported next to its field and ignored, the others still apply.
+ */
+export function parseListQuery(query: Record<string, unknown>): ParsedList {
+  const errors: Record<string, string> = {};
+  const get = <T>(name: string, schema: z.ZodType<T>): T | undefined => {
+    const raw = one(query[name]);
+    if (raw === undefined) return undefined;
+    const r = schema.safeParse(raw);
+    if (!r.success) {
+      errors[name] = `staff.filters.errors.${name}`;
+      return undefined;
+    }
+    return r.data;
+  };
+  const filter: AccountFilter = {};
+  const state = get('state', fields.state);
+  if (state) filter.state = state as AccountFilter['state'];
+  const version = get('version', fields.version);
+  if (version) filter.version = version as 1 | 2 | 3;
+  const provider = get('provider', fields.provider);
+  if (provider) filter.provider = provider;
+  const code = get('code', fields.code);
+  if (code) filter.code = code;
+  const inactive = get('inactive', fields.inactive);
+  if (inactive) filter.inactiveDays = inactive;
+  const q = get('q', fields.q);
+  if (q) filter.q = q;
+  const view: ListView = {
+    sort: get('sort', viewFields.sort) ?? 'name',
+    dir: get('dir', viewFields.dir) ?? 'asc',
+    size: (get('size', viewFields.size) ?? 25) as ListView['size'],
+    page: get('page', viewFields.page) ?? 1,
+  };
+  const after = get('after', viewFields.after);
+  const before = get('before', viewFields.before);
+  if (after) view.after = after;
+  else if (before) view.before = before;
+  // Paging without a cursor always starts at page 1.
+  if (!view.after && !view.before) view.page = 1;
+  return { filter, view, errors };
+}
+
+/** The filter as query parameters (for links, hidden fields and stored jobs). */
+export function filterParams(f: AccountFilter): Record<string, string> {
+  const p: Record<string, string> = {};
+  if (f.state) p.state = f.state;
+  if (f.version) p.version = String(f.version);
+  if (f.provider) p.provider = f.provider;
+  if (f.code) p.code = f.code;
+  if (f.inactiveDays) p.inactive = String(f.inactiveDays);
+  if (f.q) p.q = f.q;
+  return p;
+}
+
+export function listUrl(base: string, f: AccountFilter, v: Partial<ListView> & { after?: Cursor; before?: Cursor }): string {
+  const p = new URLSearchParams(filterParams(f));
+  if (v.sort && v.sort !== 'name') p.set('sort', v.sort);
+  if (v.dir && v.dir !== 'asc') p.set('dir', v.dir);
+  if (v.size && v.size !== 25) p.set('size', String(v.size));
+  if (v.after) p.set('after', encodeCursor(v.after));
+  if (v.before) p.set('before', encodeCursor(v.before));
+  if (v.page && v.page > 1 && (v.after || v.before)) p.set('page', String(v.page));
+  const s = p.toString();
+  return s ? `${base}?${s}` : base;
+}
+
+/** A stored job's filter, read back with the same rules. */
+export function filterFromJson(json: string): AccountFilter {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  return parseListQuery(raw).filter;
+}
+
+/** Every query field the list reads (filter and view): a bulk form carries them as hidden fields. */
+export const LIST_QUERY_FIELDS: readonly string[] = [...Object.keys(fields), ...Object.keys(viewFields)];

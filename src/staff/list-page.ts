@@ -1,0 +1,37 @@
+import { MAIL_CHECK_CODES } from '../mail/classify.js';
+import type { AccountRow } from '../repositories/accounts.js';
+import type { Repositories } from '../repositories/index.js';
+import { filterParams, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from './account-filter.js';
+
+/** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
+export function listModel(repos: Repositories, filter: AccountFilter, view: ListView) {
+  const page = repos.accounts.page(filter, view);
+  const sortLink = (s: (typeof SORTS)[number]) => {
+    const dir = view.sort === s && view.dir === 'asc' ? 'desc' : 'asc';
+    return { key: s, href: listUrl('/staff/accounts', filter, { sort: s, dir, size: view.size }), active: view.sort === s, dir: view.sort === s ? view.dir : null, aria: view.sort === s ? (view.dir === 'asc' ? 'ascending' : 'descending') : null };
+  };
+  const pages = Math.max(1, Math.ceil(page.total / view.size));
+  return {
+    rows: page.rows.map(rowView),
+    total: page.total,
+    page: view.page,
+    pages,
+    first: view.after || view.before ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size }) : null,
+    next: page.next ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, after: page.next, page: Math.min(pages, view.page + 1) }) : null,
+    prev: page.prev ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, before: page.prev, page: Math.max(1, view.page - 1) }) : null,
+    sorts: Object.fromEntries(SORTS.map((s) => [s, sortLink(s)])),
+    sizes: PAGE_SIZES.map((n) => ({ n, href: listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: n }), current: n === view.size })),
+    csvUrl: listUrl('/staff/accounts.csv', filter, {}),
+    filter: { ...filterParams(filter), inactive: filter.inactiveDays ?? '' },
+    filterHidden: hiddenFields(filter),
+    filtered: Object.keys(filterParams(filter)).length > 0,
+    options: { states: LISTED_STATES, providers: PROVIDERS, codes: [...new Set(['none', ...MAIL_CHECK_CODES, ...repos.accounts.codes()])] },
+  };
+}
+
+/** The list's filter as hidden form fields (bulk forms carry it to the confirmation and the job). */
+export const hiddenFields = (filter: AccountFilter) => Object.entries(filterParams(filter)).map(([name, value]) => ({ name, value }));
+
+function rowView(r: AccountRow) {
+  return { ...r, lastCheckedAt: r.lastCheckedAt || null, href: `/staff/accounts/${r.autoresponderId}` };
+}

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/config.js';
+
+const VIEWS = path.join(PROJECT_ROOT, 'views');
+const CSRF_PARTIAL = 'partials/csrf.hbs';
+
+/** Every template under views/, by its path relative to views/. */
+function templates(): { name: string; text: string }[] {
+  return readdirSync(VIEWS, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.hbs'))
+    .map((f) => f.split(path.sep).join('/'))
+    .sort()
+    .map((name) => ({ name, text: readFileSync(path.join(VIEWS, name), 'utf8') }));
+}
+
+test('the CSRF field is written only in its partial; every other view uses {{> csrf}}', () => {
+  const all = templates();
+  assert.ok(all.some((v) => v.name === CSRF_PARTIAL), `views/${CSRF_PARTIAL} exists`);
+  const handWritten = all.filter((v) => v.name !== CSRF_PARTIAL && /name\s*=\s*["']?_csrf\b/.test(v.text)).map((v) => v.name);
+  assert.deepEqual(handWritten, [], 'views with a hand-written _csrf field: use {{> csrf}} instead');
+});
+
+test('every POST form in the views sends the CSRF token', () => {
+  const missing: string[] = [];
+  let forms = 0;
+  for (const v of templates()) {
+    for (const m of v.text.matchAll(/<form\b[^>]*\bmethod="post"[^>]*>([\s\S]*?)<\/form>/gi)) {
+      forms++;
+      if (!/\{\{>\s*csrf\s*\}\}/.test(m[1]!)) missing.push(`${v.name}: ${m[0].slice(0, m[0].indexOf('>') + 1)}`);
+    }
+  }
+  assert.ok(forms > 20, `found the views' POST forms (${forms})`);
+  assert.deepEqual(missing, [], 'POST forms without {{> csrf}}');
+});
