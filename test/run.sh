@@ -38,6 +38,8 @@ FILES=(
   test/unit/maintenance.test.ts
   test/unit/password.test.ts
   test/unit/i18n.test.ts
+  test/unit/account-counts.test.ts
+  test/unit/account-list-plans.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
@@ -52,6 +54,7 @@ FILES=(
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/staff.test.ts
+  test/routes/staff-list-total.test.ts
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
