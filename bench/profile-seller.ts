@@ -8,7 +8,7 @@
  * inject) against the whole request and a bare route, so the hook stack's share is seen by hook
  * (HOOK_SRC=1 prints the start of each hook's source beside its number).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { migrate, openDatabase } from '../src/db/database.js';
 import { MIGRATIONS } from '../src/db/migrations.js';
 import { SESSION_COOKIE } from '../src/plugins/auth.js';
 import { createSessionsRepository } from '../src/repositories/sessions.js';
+import { formatHookTiming, hookTiming } from './hook-timing.js';
 import { load } from './http-load.js';
 import { closeAgent, get } from './list-growth.js';
 import { seed } from './seed.js';
@@ -86,77 +87,6 @@ function summarise(p: Profile): string {
   ].join('\n');
 }
 
-/**
- * Wraps every hook the app adds so its time is recorded per hook (plugin hooks are added on child
- * instances, which inherit addHook from this one). A hook's time runs from its call to its done
- * callback or the settling of its promise.
- */
-function timeHooks(fastify: FastifyInstance): Map<string, number[]> {
-  const times = new Map<string, number[]>();
-  const record = (name: string, t0: bigint) => {
-    const ms = Number(process.hrtime.bigint() - t0) / 1000;
-    (times.get(name) ?? times.set(name, []).get(name)!).push(ms);
-  };
-  const addHook = fastify.addHook;
-  let n = 0;
-  (fastify as unknown as { addHook: unknown }).addHook = function (this: FastifyInstance, name: string, fn: (...a: unknown[]) => unknown) {
-    if (typeof fn !== 'function' || !['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onSend', 'onResponse'].includes(name)) return addHook.call(this, name as never, fn as never);
-    const label = `${name} #${++n} ${fn.name || '(anonymous)'} ${process.env.HOOK_SRC ? fn.toString().slice(0, 160).replace(/\s+/g, ' ') : ''}`;
-    const async = fn.constructor.name === 'AsyncFunction';
-    const wrapped = async
-      ? async function (this: unknown, ...args: unknown[]) {
-          const t0 = process.hrtime.bigint();
-          try {
-            return await fn.apply(this, args);
-          } finally {
-            record(label, t0);
-          }
-        }
-      : function (this: unknown, ...args: unknown[]) {
-          const t0 = process.hrtime.bigint();
-          const done = args[args.length - 1] as (...d: unknown[]) => void;
-          return fn.apply(this, [...args.slice(0, -1), (...d: unknown[]) => (record(label, t0), done(...d))]);
-        };
-    return addHook.call(this, name as never, wrapped as never);
-  };
-  return times;
-}
-
-async function hookTiming(dbFile: string, cookie: string, requests: number): Promise<string> {
-  const fastify = Fastify({ logger: false });
-  const times = timeHooks(fastify);
-  await fastify.register(app, { config: loadConfig({ DATABASE_PATH: dbFile, APP_SECRET_KEY: KEY, DEMO: '0', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox' }) });
-  await fastify.ready();
-  const bare = Fastify({ logger: false });
-  bare.get('/', async () => 'ok');
-  await bare.ready();
-  const cookies = Object.fromEntries(cookie.split('; ').map((c) => c.split('=') as [string, string]));
-  const first = await fastify.inject({ url: '/migration', cookies });
-  for (const c of first.cookies) cookies[c.name] = c.value;
-  const lines: string[] = [];
-  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / (a.length || 1);
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
-  for (const url of ['/healthz', '/migration']) {
-    const total: number[] = [];
-    const bareTotal: number[] = [];
-    for (let i = 0; i < requests + 200; i++) {
-      if (i === 200) times.clear();
-      let t0 = process.hrtime.bigint();
-      await fastify.inject({ url, cookies });
-      if (i >= 200) total.push(Number(process.hrtime.bigint() - t0) / 1000);
-      t0 = process.hrtime.bigint();
-      await bare.inject({ url: '/' });
-      if (i >= 200) bareTotal.push(Number(process.hrtime.bigint() - t0) / 1000);
-    }
-    lines.push(`${url}: whole request ${median(total).toFixed(1)} µs (median), a bare route through inject ${median(bareTotal).toFixed(1)} µs; hooks (mean µs per request):`);
-    for (const [name, t] of [...times].sort((a, b) => mean(b[1]) - mean(a[1]))) lines.push(`  ${mean(t).toFixed(1).padStart(7)}  ${name}`);
-    times.clear();
-  }
-  await fastify.close();
-  await bare.close();
-  return lines.join('\n');
-}
-
 async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'mig-profile-'));
   const dbFile = path.join(dir, 'profile.db');
@@ -191,7 +121,7 @@ async function main() {
     console.log(summarise(profile));
     if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
     await fastify.close();
-    console.log(await hookTiming(dbFile, browserCookie, 2000));
+    console.log(formatHookTiming(await hookTiming(dbFile, browserCookie, 2000)));
   } finally {
     await fastify.close();
     closeAgent();
