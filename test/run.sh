@@ -43,6 +43,8 @@ FILES=(
   test/unit/mail-render.test.ts
   test/unit/catalog-strings.test.ts
   test/unit/demo-mail-route.test.ts
+  test/unit/account-counts.test.ts
+  test/unit/account-list-plans.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
@@ -61,6 +63,7 @@ FILES=(
   test/routes/seller-auth.test.ts
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
+  test/routes/staff-list-total.test.ts
   test/cli/cli.test.ts
   test/cli/demo-start.test.ts
   test/browser/seller-app-password.test.ts

@@ -403,4 +403,104 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM account_search WHERE rowid = OLD.autoresponder_id;
   END;
   `,
+  // 7: the staff list reads about one page whatever the table size. Exact totals and the overview come
+  // from counters kept by triggers; every filter and order the console offers has an index to walk or
+  // to collect from; search covers only listed rows and carries the equality filters as tags.
+  `
+  -- Rows of account_index per (state, version, provider, last error; '' for none): the exact total of any
+  -- combination of these filters, the overview's counts and the error-code options, without counting rows.
+  CREATE TABLE account_counts (
+    state    TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    code     TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (state, version, provider, code)
+  ) WITHOUT ROWID;
+  INSERT INTO account_counts (state, version, provider, code, n)
+    SELECT state, version, provider, COALESCE(last_error_code, ''), count(*) FROM account_index GROUP BY 1, 2, 3, 4;
+  -- account_index is written with INSERT OR REPLACE, whose implicit delete fires no trigger: the row
+  -- about to be replaced is taken off the counts before the insert.
+  CREATE TRIGGER account_counts_replace BEFORE INSERT ON account_index BEGIN
+    UPDATE account_counts SET n = n - 1
+     WHERE (state, version, provider, code) = (SELECT state, version, provider, COALESCE(last_error_code, '') FROM account_index WHERE autoresponder_id = NEW.autoresponder_id);
+  END;
+  CREATE TRIGGER account_counts_insert AFTER INSERT ON account_index BEGIN
+    INSERT INTO account_counts (state, version, provider, code, n) VALUES (NEW.state, NEW.version, NEW.provider, COALESCE(NEW.last_error_code, ''), 1)
+      ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER account_counts_delete AFTER DELETE ON account_index BEGIN
+    UPDATE account_counts SET n = n - 1
+     WHERE state = OLD.state AND version = OLD.version AND provider = OLD.provider AND code = COALESCE(OLD.last_error_code, '');
+  END;
+  CREATE TRIGGER account_counts_update AFTER UPDATE OF state, version, provider, last_error_code ON account_index BEGIN
+    UPDATE account_counts SET n = n - 1
+     WHERE state = OLD.state AND version = OLD.version AND provider = OLD.provider AND code = COALESCE(OLD.last_error_code, '');
+    INSERT INTO account_counts (state, version, provider, code, n) VALUES (NEW.state, NEW.version, NEW.provider, COALESCE(NEW.last_error_code, ''), 1)
+      ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+
+  -- Migrated autoresponders (migrated now) per completion day: the overview's chart without a scan.
+  CREATE TABLE migrated_per_day (
+    day TEXT PRIMARY KEY,
+    n   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO migrated_per_day (day, n)
+    SELECT substr(completed_at, 1, 10), count(*) FROM migrations
+     WHERE state IN ('switched_v3', 'relinked_app_password') AND completed_at IS NOT NULL GROUP BY 1;
+  CREATE TRIGGER migrated_per_day_insert AFTER INSERT ON migrations
+    WHEN NEW.state IN ('switched_v3', 'relinked_app_password') AND NEW.completed_at IS NOT NULL BEGIN
+    INSERT INTO migrated_per_day (day, n) VALUES (substr(NEW.completed_at, 1, 10), 1) ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER migrated_per_day_update AFTER UPDATE OF state, completed_at ON migrations BEGIN
+    UPDATE migrated_per_day SET n = n - 1
+     WHERE day = substr(OLD.completed_at, 1, 10) AND OLD.state IN ('switched_v3', 'relinked_app_password');
+    INSERT INTO migrated_per_day (day, n)
+      SELECT substr(NEW.completed_at, 1, 10), 1 WHERE NEW.state IN ('switched_v3', 'relinked_app_password') AND NEW.completed_at IS NOT NULL
+      ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER migrated_per_day_delete AFTER DELETE ON migrations
+    WHEN OLD.state IN ('switched_v3', 'relinked_app_password') AND OLD.completed_at IS NOT NULL BEGIN
+    UPDATE migrated_per_day SET n = n - 1 WHERE day = substr(OLD.completed_at, 1, 10);
+  END;
+  -- The chart's first day: min(created_at) read from the end of an index.
+  CREATE INDEX migrations_created ON migrations (created_at);
+
+  -- Indexes for the orders the list offers, alone and after the equality filter that usually comes
+  -- with them. Partial (listed rows only): every list query says state != 'not_affected'.
+  CREATE INDEX account_index_error_checked ON account_index (last_error_code, last_checked_at, autoresponder_id) WHERE state != 'not_affected';
+  CREATE INDEX account_index_version_id ON account_index (version, autoresponder_id) WHERE state != 'not_affected';
+  CREATE INDEX account_index_provider_id ON account_index (provider, autoresponder_id) WHERE state != 'not_affected';
+  -- "No activity for N days" is a range of activity_at; the equality filters ride along, so counting
+  -- or collecting the range never reads the table.
+  CREATE INDEX account_index_listed_activity ON account_index (activity_at, autoresponder_id, state, version, provider, last_error_code) WHERE state != 'not_affected';
+  DROP INDEX account_index_activity;
+  DROP INDEX account_index_error;
+
+  -- Search over listed rows only, so a search's count needs no join. The tags column holds one
+  -- three-letter token per state, version and provider: a search combined with those filters is
+  -- answered (and counted) inside the index. Tags are never matched by a search (a search is limited to
+  -- the search column).
+  DROP TRIGGER account_search_insert;
+  DROP TRIGGER account_search_delete;
+  DROP TABLE account_search;
+  CREATE VIRTUAL TABLE account_search USING fts5(search, tags, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1');
+  CREATE VIEW account_search_source AS
+    SELECT autoresponder_id, search,
+           CASE state WHEN 'affected' THEN 'Saf' WHEN 'unknown' THEN 'Sun' WHEN 'in_progress_v3' THEN 'Si3'
+                      WHEN 'in_progress_app_password' THEN 'Sia' WHEN 'switched_v3' THEN 'Ssw' WHEN 'relinked_app_password' THEN 'Sre'
+                      WHEN 'needs_attention' THEN 'Sna' WHEN 'reviewed' THEN 'Srv' ELSE '' END
+           || ' V0' || version || ' '
+           || CASE provider WHEN 'gmail' THEN 'Pgm' WHEN 'workspace' THEN 'Pws' WHEN 'other' THEN 'Pot' WHEN 'unknown' THEN 'Pun' ELSE '' END AS tags
+      FROM account_index WHERE state != 'not_affected';
+  INSERT INTO account_search (rowid, search, tags) SELECT autoresponder_id, search, tags FROM account_search_source;
+  -- As before, the insert trigger also covers the replace (no delete trigger fires for it).
+  CREATE TRIGGER account_search_insert AFTER INSERT ON account_index BEGIN
+    DELETE FROM account_search WHERE rowid = NEW.autoresponder_id;
+    INSERT INTO account_search (rowid, search, tags) SELECT autoresponder_id, search, tags FROM account_search_source WHERE autoresponder_id = NEW.autoresponder_id;
+  END;
+  CREATE TRIGGER account_search_delete AFTER DELETE ON account_index BEGIN
+    DELETE FROM account_search WHERE rowid = OLD.autoresponder_id;
+  END;
+  `,
 ];

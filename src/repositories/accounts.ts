@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import type { AccountFilter, Cursor, ListView, Sort } from '../staff/account-filter.js';
+import { TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../staff/account-filter.js';
 import type { MigrationState } from '../migration/states.js';
 
 /** One row of the staff list (account_index, kept by triggers). */
@@ -28,6 +28,8 @@ const COLUMNS = `autoresponder_id AS autoresponderId, migration_id AS migrationI
   seller_email AS sellerEmail, allegro_login AS allegroLogin, mailbox_id AS mailboxId, mailbox_email AS mailboxEmail,
   mail_host AS mailHost, provider, version, state, path, last_error_code AS lastErrorCode, last_checked_at AS lastCheckedAt,
   activity_at AS activityAt`;
+/** The same columns of account_index aliased as i (when joined to the search index). */
+const COLUMNS_I = COLUMNS.split(/,\s*/).map((c) => `i.${c.trim()}`).join(', ');
 
 /** Sort key → column. Every one is NOT NULL, so (column, id) row values order and compare totally. */
 const SORT_COLUMNS: Record<Sort, { column: string; key: (r: AccountRow) => string | number }> = {
@@ -41,34 +43,254 @@ const SORT_COLUMNS: Record<Sort, { column: string; key: (r: AccountRow) => strin
 
 export interface AccountPage {
   rows: AccountRow[];
+  /** Exact when `totalCapped` is false; otherwise TOTAL_CAP + 1, meaning "more than TOTAL_CAP". */
   total: number;
+  totalCapped: boolean;
   /** Cursors for the neighbouring pages, when there are any. */
   next: Cursor | null;
   prev: Cursor | null;
 }
 
 /**
+ * How a page is read: walk an index in the list's order testing each row (or, for a search, testing
+ * ids against the search's matches), or collect the matches and sort them.
+ */
+export type PageStrategy = 'walk' | 'walk-search-set' | 'collect';
+
+interface Query {
+  sql: string;
+  params: unknown[];
+}
+
+interface Attempt {
+  strategy: PageStrategy;
+  query: Query;
+  /** Rows the walk may test before it gives up for the next attempt. */
+  budget?: number;
+}
+
+/** A budgeted walk tests at most this many times the rows it is expected to (and never fewer than the minimum). */
+const WALK_BUDGET_FACTOR = 2;
+const WALK_BUDGET_MIN = 200;
+
+class WalkBudgetSpent extends Error {}
+/** Rows the running budgeted walk may still test (reads are synchronous: one walk runs at a time). */
+let budgetLeft = Infinity;
+
+/** The state, version and provider tokens of account_search's tags column (schema 7). */
+const STATE_TAGS: Record<string, string> = {
+  affected: 'Saf',
+  unknown: 'Sun',
+  in_progress_v3: 'Si3',
+  in_progress_app_password: 'Sia',
+  switched_v3: 'Ssw',
+  relinked_app_password: 'Sre',
+  needs_attention: 'Sna',
+  reviewed: 'Srv',
+};
+const PROVIDER_TAGS: Record<string, string> = { gmail: 'Pgm', workspace: 'Pws', other: 'Pot', unknown: 'Pun' };
+
+type EqColumn = 'state' | 'version' | 'provider' | 'code';
+const filtered = (f: AccountFilter, c: EqColumn): boolean => f[c] !== undefined;
+
+/**
+ * The indexes the list walks, per order: those led by an equality filter first (they read only the
+ * filtered range), then the plain one. All end in autoresponder_id, so (column, id) keyset paging
+ * seeks straight to the page.
+ */
+const WALKS: Record<Sort, { index: string; prefix?: EqColumn }[]> = {
+  name: [
+    { index: 'account_index_state_name', prefix: 'state' },
+    { index: 'account_index_version_name', prefix: 'version' },
+    { index: 'account_index_name' },
+  ],
+  checked: [{ index: 'account_index_error_checked', prefix: 'code' }, { index: 'account_index_checked' }],
+  activity: [{ index: 'account_index_listed_activity' }],
+  state: [{ index: 'account_index_state' }],
+  version: [{ index: 'account_index_version_id' }],
+  provider: [{ index: 'account_index_provider_id' }],
+};
+
+/** The index that reads exactly the rows of one equality filter, when matches are few enough to collect. */
+const COLLECT_BY: Record<EqColumn, string> = {
+  state: 'account_index_state',
+  version: 'account_index_version_id',
+  provider: 'account_index_provider',
+  code: 'account_index_error_checked',
+};
+
+/**
  * Reads for the staff console: the filtered, sorted, keyset-paged list, its total, the counts of the
  * overview, and every matching id (bulk jobs, CSV) in id order.
+ *
+ * The list reads about one page of rows whatever the table size. Totals of the equality filters
+ * (state, version, provider, error code) come from account_counts; a search or "no activity for N
+ * days" is counted up to TOTAL_CAP + 1 through its own index. With that count the page picks the
+ * cheaper way: walk an index in the list's order and test each row (expected reads: page size ×
+ * rows in the walked range ÷ matches), or collect the matches through the filter's index and sort
+ * them (reads: the matches).
  */
 export function createAccountsRepository(db: Db, now: () => Date = () => new Date()) {
-  function where(f: AccountFilter): { sql: string; params: unknown[] } {
-    const parts = [`state != 'not_affected'`];
+  const cutoff = (days: number) => new Date(now().getTime() - days * 86_400_000).toISOString();
+  const folded = (f: AccountFilter) => (f.q ? fold(f.q) : undefined);
+  /** A trigram index answers three characters or more; shorter searches test every row. */
+  const useFts = (q: string | undefined): q is string => q !== undefined && [...q].length >= 3;
+
+  /** Terms on account_index for the equality filters, optionally leaving out those already answered elsewhere. */
+  function eqTerms(f: AccountFilter, skip: (c: EqColumn) => boolean = () => false): Query {
+    const sql: string[] = [];
     const params: unknown[] = [];
-    if (f.state) (parts.push('state = ?'), params.push(f.state));
-    if (f.version) (parts.push('version = ?'), params.push(f.version));
-    if (f.provider) (parts.push('provider = ?'), params.push(f.provider));
-    if (f.code === 'none') parts.push('last_error_code IS NULL');
-    else if (f.code) (parts.push('last_error_code = ?'), params.push(f.code));
-    if (f.inactiveDays) (parts.push('activity_at < ?'), params.push(new Date(now().getTime() - f.inactiveDays * 86_400_000).toISOString()));
-    if (f.q) {
-      const q = fold(f.q);
-      // Three characters or more: the trigram index (a quoted phrase of trigrams is an exact substring);
-      // shorter: a scan, as a trigram index cannot answer it.
-      if ([...q].length >= 3) (parts.push('autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)'), params.push(`"${q.replace(/"/g, '""')}"`));
-      else (parts.push('instr(search, ?) > 0'), params.push(q));
+    if (f.state && !skip('state')) (sql.push('state = ?'), params.push(f.state));
+    if (f.version && !skip('version')) (sql.push('version = ?'), params.push(f.version));
+    if (f.provider && !skip('provider')) (sql.push('provider = ?'), params.push(f.provider));
+    if (f.code === 'none' && !skip('code')) sql.push('last_error_code IS NULL');
+    else if (f.code && !skip('code')) (sql.push('last_error_code = ?'), params.push(f.code));
+    return { sql: sql.join(' AND '), params };
+  }
+
+  /** Every term of the filter on account_index; the search as a substring test of the row. */
+  function rowTerms(f: AccountFilter, skip: (c: EqColumn) => boolean = () => false): Query {
+    const sql = [`state != 'not_affected'`];
+    const params: unknown[] = [];
+    const eq = eqTerms(f, skip);
+    if (eq.sql) (sql.push(eq.sql), params.push(...eq.params));
+    if (f.inactiveDays) (sql.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
+    const q = folded(f);
+    if (q !== undefined) (sql.push('instr(search, ?) > 0'), params.push(q));
+    return { sql: sql.join(' AND '), params };
+  }
+
+  /** The search as an FTS5 query: the phrase in the search column, and the tags of the filters that have one. */
+  function ftsMatch(q: string, f: AccountFilter): { match: string; tagged: (c: EqColumn) => boolean } {
+    const parts = [`search : "${q.replace(/"/g, '""')}"`];
+    const tagged = new Set<EqColumn>();
+    const tag = (c: EqColumn, t: string | undefined) => t && (parts.push(`tags : "${t}"`), tagged.add(c));
+    if (f.state) tag('state', STATE_TAGS[f.state]);
+    if (f.version) tag('version', `V0${f.version}`);
+    if (f.provider) tag('provider', PROVIDER_TAGS[f.provider]);
+    return { match: parts.join(' AND '), tagged: (c) => tagged.has(c) };
+  }
+
+  /** Rows of the search index joined to account_index, testing what the tags did not answer. */
+  function ftsSource(q: string, f: AccountFilter): { from: string; where: Query; residual: boolean } {
+    const { match, tagged } = ftsMatch(q, f);
+    const eq = eqTerms(f, tagged);
+    const where = ['s.account_search MATCH ?'];
+    const params: unknown[] = [match];
+    if (eq.sql) (where.push(eq.sql), params.push(...eq.params));
+    if (f.inactiveDays) (where.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
+    return {
+      // CROSS JOIN keeps the search index outermost: it yields only the matches, then each is looked up by id.
+      from: 'account_search s CROSS JOIN account_index i ON i.autoresponder_id = s.rowid',
+      where: { sql: where.join(' AND '), params },
+      residual: where.length > 1,
+    };
+  }
+
+  /** Exact count of listed rows for the equality filters alone, from the counters. */
+  function counted(f: AccountFilter, only?: EqColumn): number {
+    const sql = [`state != 'not_affected'`];
+    const params: unknown[] = [];
+    const use = (c: EqColumn) => only === undefined || only === c;
+    if (f.state && use('state')) (sql.push('state = ?'), params.push(f.state));
+    if (f.version && use('version')) (sql.push('version = ?'), params.push(f.version));
+    if (f.provider && use('provider')) (sql.push('provider = ?'), params.push(f.provider));
+    if (f.code && use('code')) (sql.push('code = ?'), params.push(f.code === 'none' ? '' : f.code));
+    return prepared(`SELECT COALESCE(sum(n), 0) FROM account_counts WHERE ${sql.join(' AND ')}`).pluck().get(...params) as number;
+  }
+
+  /**
+   * The count query of a search or an activity filter, reading at most `limit` matches (null: all);
+   * null when the counters answer (equality filters only).
+   */
+  function countQuery(f: AccountFilter, limit: number | null): Query | null {
+    const q = folded(f);
+    if (q === undefined && !f.inactiveDays) return null;
+    const lim = limit === null ? -1 : limit;
+    if (useFts(q)) {
+      const src = ftsSource(q, f);
+      const inner = src.residual ? `SELECT 1 FROM ${src.from} WHERE ${src.where.sql}` : `SELECT 1 FROM account_search s WHERE ${src.where.sql}`;
+      return { sql: `SELECT count(*) FROM (${inner} LIMIT ?)`, params: [...src.where.params, lim] };
     }
-    return { sql: parts.join(' AND '), params };
+    const w = rowTerms(f);
+    // The activity range with the equality filters read from the same index; a short search tests every row.
+    const from = q === undefined ? 'account_index INDEXED BY account_index_listed_activity' : 'account_index';
+    return { sql: `SELECT count(*) FROM (SELECT 1 FROM ${from} WHERE ${w.sql} LIMIT ?)`, params: [...w.params, lim] };
+  }
+
+  /** The total: exact from the counters, else counted up to TOTAL_CAP + 1 (or to the end, when asked). */
+  function total(f: AccountFilter, exact = false): { n: number; capped: boolean } {
+    const cq = countQuery(f, exact ? null : TOTAL_CAP + 1);
+    if (!cq) return { n: counted(f), capped: false };
+    const n = prepared(cq.sql).pluck().get(...cq.params) as number;
+    return { n, capped: !exact && n > TOTAL_CAP };
+  }
+
+  /**
+   * The ways to read one page, in the order to try them, given how many rows match (exact, or
+   * TOTAL_CAP + 1 for "more"). A walk with a budget gives up when it has tested that many rows
+   * without filling the page (the matches cluster somewhere in the order), and the next one is tried.
+   */
+  function planPage(f: AccountFilter, v: ListView, matches: number): Attempt[] {
+    if (matches === 0) return [];
+    const { column } = SORT_COLUMNS[v.sort];
+    const backwards = !!v.before;
+    const asc = (v.dir === 'asc') !== backwards;
+    const cursor = v.after ?? v.before;
+    const dir = asc ? 'ASC' : 'DESC';
+    const keyset = (alias: string) => (cursor ? ` AND (${alias}${column}, ${alias}autoresponder_id) ${asc ? '>' : '<'} (?, ?)` : '');
+    const tail = (alias: string) => `ORDER BY ${alias}${column} ${dir}, ${alias}autoresponder_id ${dir} LIMIT ?`;
+    const after = [...(cursor ? [cursor.value, cursor.id] : []), v.size + 1];
+    const q = folded(f);
+
+    // The walk: the first index of this order whose leading equality column is filtered.
+    const walk = WALKS[v.sort].find((w) => !w.prefix || filtered(f, w.prefix))!;
+    const rangeBounded = v.sort === 'activity' && !!f.inactiveDays; // the range itself is the walked index's
+    const walked = rangeBounded ? matches : walk.prefix ? counted(f, walk.prefix) : counted({});
+    const walkCost = ((v.size + 1) * walked) / matches;
+    const walkQuery = (w: Query): Query => ({
+      sql: `SELECT ${COLUMNS} FROM account_index INDEXED BY ${walk.index} WHERE ${w.sql}${keyset('')} ${tail('')}`,
+      params: [...w.params, ...after],
+    });
+
+    // Collecting reads the matches (and sorts them) through the narrowest source there is.
+    let source: { from: string; where: Query; alias: string } | null = null;
+    if (useFts(q)) {
+      const src = ftsSource(q, f);
+      source = { from: src.from, where: src.where, alias: 'i.' };
+    } else if (f.inactiveDays) {
+      source = { from: 'account_index INDEXED BY account_index_listed_activity', where: rowTerms(f), alias: '' };
+    } else if (q === undefined) {
+      const eqs = (['state', 'version', 'provider', 'code'] as const).filter((c) => filtered(f, c));
+      if (eqs.length) {
+        const sizes = new Map(eqs.map((c) => [c, counted(f, c)]));
+        const best = eqs.reduce((a, b) => (sizes.get(a)! <= sizes.get(b)! ? a : b));
+        source = { from: `account_index INDEXED BY ${COLLECT_BY[best]}`, where: rowTerms(f), alias: '' };
+      }
+    }
+    if (source && matches <= walkCost) {
+      const cols = source.alias ? COLUMNS_I : COLUMNS;
+      const sql = `SELECT ${cols} FROM ${source.from} WHERE ${source.where.sql}${keyset(source.alias)} ${tail(source.alias)}`;
+      return [{ strategy: 'collect', query: { sql, params: [...source.where.params, ...after] } }];
+    }
+    if (!useFts(q)) return [{ strategy: 'walk', query: walkQuery(rowTerms(f)) }];
+    // A search walks testing each row's text, which costs a table read per row: cheap while matches
+    // are spread through the order. When they cluster (a word that begins many names, sorted by name)
+    // the walk stops after a few times the expected rows and walks again testing ids against the
+    // search's matches, read once from the search index (the walk then reads only the index).
+    const budget = Math.max(WALK_BUDGET_MIN, Math.ceil(WALK_BUDGET_FACTOR * walkCost));
+    const budgeted = rowTerms(f);
+    const noText = rowTerms({ ...f, q: undefined });
+    return [
+      { strategy: 'walk', budget, query: walkQuery({ sql: `walk_budget(autoresponder_id) AND ${budgeted.sql}`, params: budgeted.params }) },
+      {
+        strategy: 'walk-search-set',
+        query: walkQuery({
+          sql: `autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?) AND ${noText.sql}`,
+          params: [ftsMatch(q, f).match, ...noText.params],
+        }),
+      },
+    ];
   }
 
   // Statements are prepared per shape and kept: a handful of filter combinations in practice.
@@ -84,32 +306,75 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     return s;
   };
 
+  // Counts the rows a budgeted walk tests; past the budget it stops the statement (SQLite tests the
+  // index-covered terms first, so this runs for every row the walk reaches).
+  db.function('walk_budget', { deterministic: false }, (_id: unknown) => {
+    if (--budgetLeft < 0) throw new WalkBudgetSpent();
+    return 1;
+  });
+
+  /** Runs the attempts in order until one finishes within its budget. */
+  function read(attempts: Attempt[]): { rows: AccountRow[]; used: number } {
+    for (const [i, a] of attempts.entries()) {
+      budgetLeft = a.budget ?? Infinity;
+      try {
+        return { rows: prepared(a.query.sql).all(...a.query.params) as AccountRow[], used: i };
+      } catch (err) {
+        if (!(err instanceof WalkBudgetSpent) || i === attempts.length - 1) throw err;
+      } finally {
+        budgetLeft = Infinity;
+      }
+    }
+    return { rows: [], used: -1 };
+  }
+
+  /** The filter as one WHERE over account_index (bulk jobs and the CSV read every match in id order). */
+  function where(f: AccountFilter): Query {
+    const q = folded(f);
+    if (!useFts(q)) return rowTerms(f);
+    const w = rowTerms({ ...f, q: undefined });
+    return { sql: `${w.sql} AND autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)`, params: [...w.params, ftsMatch(q, f).match] };
+  }
+
   return {
+    /**
+     * One page of the list and its total. `view.exactTotal` counts to the end when the total is
+     * more than TOTAL_CAP (the "count exactly" link).
+     */
     page(f: AccountFilter, v: ListView): AccountPage {
-      const w = where(f);
-      const { column, key } = SORT_COLUMNS[v.sort];
+      const t = total(f, !!v.exactTotal);
+      const { key } = SORT_COLUMNS[v.sort];
       const backwards = !!v.before;
-      const asc = (v.dir === 'asc') !== backwards;
       const cursor = v.after ?? v.before;
-      const cmp = cursor ? ` AND (${column}, autoresponder_id) ${asc ? '>' : '<'} (?, ?)` : '';
-      const dir = asc ? 'ASC' : 'DESC';
-      const sql = `SELECT ${COLUMNS} FROM account_index WHERE ${w.sql}${cmp} ORDER BY ${column} ${dir}, autoresponder_id ${dir} LIMIT ?`;
-      const rows = prepared(sql).all(...w.params, ...(cursor ? [cursor.value, cursor.id] : []), v.size + 1) as AccountRow[];
+      const rows = read(planPage(f, v, t.n)).rows;
       const more = rows.length > v.size;
       if (more) rows.pop();
       if (backwards) rows.reverse();
-      const total = prepared(`SELECT count(*) FROM account_index WHERE ${w.sql}`).pluck().get(...w.params) as number;
       const at = (r: AccountRow | undefined) => (r ? { value: key(r), id: r.autoresponderId } : null);
       // Going forward there is a previous page whenever we came from a cursor; going back, there is a
       // next page (the one we came from) and a previous one if more rows were found.
       const next = backwards ? at(rows[rows.length - 1]) : more ? at(rows[rows.length - 1]) : null;
       const prev = backwards ? (more ? at(rows[0]) : null) : cursor ? at(rows[0]) : null;
-      return { rows, total, next, prev };
+      return { rows, total: t.n, totalCapped: t.capped, next, prev };
     },
 
+    /**
+     * How a page is read: the total, the count's plan (or 'counters'), and each way the page may be
+     * read with SQLite's plan for it and whether it was the one used. Tests assert on these that no
+     * list scenario scans the table or sorts it whole.
+     */
+    explain(f: AccountFilter, v: ListView): { total: number; countPlan: string[] | 'counters'; attempts: { strategy: PageStrategy; used: boolean; plan: string[] }[] } {
+      const t = total(f, !!v.exactTotal);
+      const cq = countQuery(f, v.exactTotal ? null : TOTAL_CAP + 1);
+      const attempts = planPage(f, v, t.n);
+      const { used } = read(attempts);
+      const plan = (qq: Query) => (db.prepare(`EXPLAIN QUERY PLAN ${qq.sql}`).all(...qq.params) as { detail: string }[]).map((r) => r.detail);
+      return { total: t.n, countPlan: cq ? plan(cq) : 'counters', attempts: attempts.map((a, i) => ({ strategy: a.strategy, used: i === used, plan: plan(a.query) })) };
+    },
+
+    /** The exact number of listed rows matching the filter (bulk confirmation, export audit). */
     count(f: AccountFilter): number {
-      const w = where(f);
-      return prepared(`SELECT count(*) FROM account_index WHERE ${w.sql}`).pluck().get(...w.params) as number;
+      return total(f, true).n;
     },
 
     /** Every matching autoresponder id, in id order (bulk jobs evaluate the filter with this). */
@@ -136,33 +401,30 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       return prepared(`SELECT ${COLUMNS} FROM account_index WHERE autoresponder_id = ?`).get(autoresponderId) as AccountRow | undefined;
     },
 
-    /** The error codes that occur (the list's filter options); read from the index, not by counting rows. */
+    /** The error codes that occur (the list's filter options), from the counters. */
     codes(): string[] {
-      return prepared(`SELECT DISTINCT last_error_code FROM account_index WHERE last_error_code IS NOT NULL ORDER BY 1`).pluck().all() as string[];
+      return prepared(`SELECT DISTINCT code FROM account_counts WHERE code != '' AND n > 0 ORDER BY 1`).pluck().all() as string[];
     },
 
-    /** Counts for the overview; `state` covers every migration, the others the listed ones. */
+    /** Counts for the overview, from the counters; `state` covers every migration, the others the listed ones. */
     counts(): { state: Record<string, number>; version: Record<string, number>; provider: Record<string, number>; code: Record<string, number> } {
       const group = (sql: string) =>
         Object.fromEntries((prepared(sql).raw(true).all() as [string | number | null, number][]).map(([k, n]) => [String(k ?? 'none'), n]));
       return {
-        state: group(`SELECT state, count(*) FROM account_index GROUP BY state`),
-        version: group(`SELECT version, count(*) FROM account_index WHERE state != 'not_affected' GROUP BY version`),
-        provider: group(`SELECT provider, count(*) FROM account_index WHERE state != 'not_affected' GROUP BY provider`),
-        code: group(`SELECT last_error_code, count(*) FROM account_index WHERE state != 'not_affected' AND last_error_code IS NOT NULL GROUP BY last_error_code ORDER BY 2 DESC`),
+        state: group(`SELECT state, sum(n) FROM account_counts GROUP BY state HAVING sum(n) > 0`),
+        version: group(`SELECT version, sum(n) FROM account_counts WHERE state != 'not_affected' GROUP BY version HAVING sum(n) > 0`),
+        provider: group(`SELECT provider, sum(n) FROM account_counts WHERE state != 'not_affected' GROUP BY provider HAVING sum(n) > 0`),
+        code: group(`SELECT code, sum(n) FROM account_counts WHERE state != 'not_affected' AND code != '' GROUP BY code HAVING sum(n) > 0 ORDER BY 2 DESC, 1`),
       };
     },
 
     /**
-     * Migrated per day (by completion date) of the listed autoresponders that are migrated now, and how
-     * many are listed: the overview's chart is drawn from these.
+     * Migrated per day (by completion date) of the autoresponders that are migrated now, and how many
+     * are listed: the overview's chart is drawn from these (counters and one index read).
      */
     progress(): { listed: number; migratedByDay: { day: string; n: number }[]; firstDay: string | null } {
-      const listed = prepared(`SELECT count(*) FROM account_index WHERE state != 'not_affected'`).pluck().get() as number;
-      const migratedByDay = prepared(
-        `SELECT substr(m.completed_at, 1, 10) AS day, count(*) AS n FROM migrations m JOIN account_index i ON i.migration_id = m.id
-          WHERE i.state IN ('switched_v3', 'relinked_app_password') AND m.completed_at IS NOT NULL GROUP BY day ORDER BY day`,
-      ).all() as { day: string; n: number }[];
+      const listed = counted({});
+      const migratedByDay = prepared(`SELECT day, n FROM migrated_per_day WHERE n > 0 ORDER BY day`).all() as { day: string; n: number }[];
       const firstDay = prepared(`SELECT substr(min(created_at), 1, 10) FROM migrations`).pluck().get() as string | null;
       return { listed, migratedByDay, firstDay };
     },

@@ -15,6 +15,7 @@ const COLUMNS = `id, autoresponder_id AS autoresponderId, state, previous_state 
 export function createMigrationsRepository(db: Db, now: () => Date = () => new Date()) {
   const byId = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE id = ?`);
   const byAutoresponder = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE autoresponder_id = ?`);
+  const bySeller = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE autoresponder_id IN (SELECT id FROM autoresponders WHERE seller_id = ?)`);
   const insert = db.prepare(
     `INSERT INTO migrations (autoresponder_id, state, verdict_rule, verdict_detail, created_at, updated_at, state_changed_at)
      VALUES (@autoresponderId, @state, @verdictRule, @verdictDetail, @at, @at, @at)`,
@@ -34,6 +35,8 @@ export function createMigrationsRepository(db: Db, now: () => Date = () => new D
   return {
     getById: (id: number) => byId.get(id) as Migration | undefined,
     findByAutoresponder: (autoresponderId: number) => byAutoresponder.get(autoresponderId) as Migration | undefined,
+    /** Every migration of a seller's autoresponders, in one read (the seller's page shows them all). */
+    listBySeller: (sellerId: number) => bySeller.all(sellerId) as Migration[],
     insert(m: { autoresponderId: number; state: MigrationState; verdictRule: string; verdictDetail: string | null }): number {
       return Number(insert.run({ ...m, at: now().toISOString() }).lastInsertRowid);
     },

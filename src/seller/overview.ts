@@ -15,9 +15,10 @@ function reasonText(t: TFunction, rule: string, detail: string | null): string {
  */
 export function sellerOverview(repos: Repositories, sellerId: number, t: TFunction) {
   const mailboxes = new Map(repos.mailboxes.listBySeller(sellerId).map((m) => [m.id, m]));
+  const migrations = new Map(repos.migrations.listBySeller(sellerId).map((m) => [m.autoresponderId, m]));
   const used = new Set<number>();
   const items = repos.autoresponders.listBySeller(sellerId).map((a) => {
-    const m = repos.migrations.findByAutoresponder(a.id);
+    const m = migrations.get(a.id);
     const mailbox = a.mailboxId != null ? mailboxes.get(a.mailboxId) : undefined;
     if (mailbox) used.add(mailbox.id);
     const state = m?.state ?? 'unknown';

@@ -4,6 +4,8 @@ import { MIGRATION_STATES } from '../migration/states.js';
 export const PROVIDERS = ['gmail', 'workspace', 'other', 'unknown'] as const;
 export const SORTS = ['name', 'state', 'version', 'provider', 'checked', 'activity'] as const;
 export const PAGE_SIZES = [25, 50, 100] as const;
+/** Above this many matches a search or activity filter shows "more than 10,000" and counts exactly only on request. */
+export const TOTAL_CAP = 10_000;
 /** The staff list shows every autoresponder except those detection found not affected (and nobody reviewed). */
 export const LISTED_STATES = MIGRATION_STATES.filter((s) => s !== 'not_affected');
 
@@ -30,6 +32,8 @@ export interface ListView {
   after?: Cursor;
   before?: Cursor;
   page: number;
+  /** Count the total to the end even when it is more than TOTAL_CAP. */
+  exactTotal?: boolean;
 }
 
 export type Cursor = { value: string | number; id: number };
@@ -50,6 +54,7 @@ const viewFields = {
   page: z.string().regex(/^\d{1,7}$/).transform(Number).refine((n) => n >= 1),
   after: z.string().max(300).transform(decodeCursor),
   before: z.string().max(300).transform(decodeCursor),
+  exact: z.literal('1'),
 };
 
 export function encodeCursor(c: Cursor): string {
@@ -115,6 +120,7 @@ export function parseListQuery(query: Record<string, unknown>): ParsedList {
   const before = get('before', viewFields.before);
   if (after) view.after = after;
   else if (before) view.before = before;
+  if (get('exact', viewFields.exact)) view.exactTotal = true;
   // Paging without a cursor always starts at page 1.
   if (!view.after && !view.before) view.page = 1;
   return { filter, view, errors };
@@ -140,6 +146,7 @@ export function listUrl(base: string, f: AccountFilter, v: Partial<ListView> & {
   if (v.after) p.set('after', encodeCursor(v.after));
   if (v.before) p.set('before', encodeCursor(v.before));
   if (v.page && v.page > 1 && (v.after || v.before)) p.set('page', String(v.page));
+  if (v.exactTotal) p.set('exact', '1');
   const s = p.toString();
   return s ? `${base}?${s}` : base;
 }

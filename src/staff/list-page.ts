@@ -10,15 +10,19 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     const dir = view.sort === s && view.dir === 'asc' ? 'desc' : 'asc';
     return { key: s, href: listUrl('/staff/accounts', filter, { sort: s, dir, size: view.size }), active: view.sort === s, dir: view.sort === s ? view.dir : null, aria: view.sort === s ? (view.dir === 'asc' ? 'ascending' : 'descending') : null };
   };
-  const pages = Math.max(1, Math.ceil(page.total / view.size));
+  // Over TOTAL_CAP matches the total is "more than 10,000" (counted exactly on request), so the page count is unknown.
+  const pages = page.totalCapped ? null : Math.max(1, Math.ceil(page.total / view.size));
+  const exact = view.exactTotal;
   return {
     rows: page.rows.map(rowView),
     total: page.total,
+    totalCapped: page.totalCapped,
+    exactTotalUrl: page.totalCapped ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, after: view.after, before: view.before, page: view.page, exactTotal: true }) : null,
     page: view.page,
     pages,
-    first: view.after || view.before ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size }) : null,
-    next: page.next ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, after: page.next, page: Math.min(pages, view.page + 1) }) : null,
-    prev: page.prev ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, before: page.prev, page: Math.max(1, view.page - 1) }) : null,
+    first: view.after || view.before ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, exactTotal: exact }) : null,
+    next: page.next ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, after: page.next, page: pages ? Math.min(pages, view.page + 1) : view.page + 1, exactTotal: exact }) : null,
+    prev: page.prev ? listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: view.size, before: page.prev, page: Math.max(1, view.page - 1), exactTotal: exact }) : null,
     sorts: Object.fromEntries(SORTS.map((s) => [s, sortLink(s)])),
     sizes: PAGE_SIZES.map((n) => ({ n, href: listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: n }), current: n === view.size })),
     csvUrl: listUrl('/staff/accounts.csv', filter, {}),
