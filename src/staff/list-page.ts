@@ -4,14 +4,19 @@ import type { Repositories } from '../repositories/index.js';
 import { filterParams, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from './account-filter.js';
 
 /** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
-export function listModel(repos: Repositories, filter: AccountFilter, view: ListView) {
+export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean } = {}) {
   const page = repos.accounts.page(filter, view);
   const sortLink = (s: (typeof SORTS)[number]) => {
     const dir = view.sort === s && view.dir === 'asc' ? 'desc' : 'asc';
     return { key: s, href: listUrl('/staff/accounts', filter, { sort: s, dir, size: view.size }), active: view.sort === s, dir: view.sort === s ? view.dir : null, aria: view.sort === s ? (view.dir === 'asc' ? 'ascending' : 'descending') : null };
   };
   const pages = Math.max(1, Math.ceil(page.total / view.size));
+  // "Zaznacz wszystkie na tej stronie" without a script: the same page again, every row ticked.
+  const here = listUrl('/staff/accounts', filter, view);
   return {
+    selectAll: !!opts.selectAll,
+    selectAllHref: `${here}${here.includes('?') ? '&' : '?'}select=page`,
+    unselectHref: here,
     rows: page.rows.map(rowView),
     total: page.total,
     page: view.page,
