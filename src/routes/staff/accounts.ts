@@ -16,9 +16,12 @@ const accounts: FastifyPluginAsync = async (fastify) => {
   });
 
   fastify.get('/staff/accounts.csv', agent, async (req, reply) => {
-    const { filter, errors } = parseListQuery(req.query as Record<string, unknown>);
-    if (Object.keys(errors).length) throw new BadFilterError();
-    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req));
+    const query = req.query as Record<string, unknown>;
+    const { filter, errors } = parseListQuery(query);
+    // ?format=keys: the stable machine columns (snake_case, raw codes, UTC); otherwise the office file.
+    const format = query.format === undefined ? 'office' : query.format === 'keys' ? 'keys' : null;
+    if (Object.keys(errors).length || !format) throw new BadFilterError();
+    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req), { format, t: t(req) });
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${filename}"`)
