@@ -55,6 +55,7 @@ FILES=(
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/staff.test.ts
+  test/routes/staff-console.test.ts
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts

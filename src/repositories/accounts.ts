@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
 import type { AccountFilter, Cursor, ListView, Sort } from '../staff/account-filter.js';
 import type { MigrationState } from '../migration/states.js';
+import { funnelWhere } from './funnel.js';
 
 /** One row of the staff list (account_index, kept by triggers). */
 export interface AccountRow {
@@ -68,6 +69,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       if ([...q].length >= 3) (parts.push('autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)'), params.push(`"${q.replace(/"/g, '""')}"`));
       else (parts.push('instr(search, ?) > 0'), params.push(q));
     }
+    const funnel = funnelWhere(f, now());
+    (parts.push(...funnel.parts), params.push(...funnel.params));
     return { sql: parts.join(' AND '), params };
   }
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { TFunction } from 'i18next';
 import type { AccountRow } from '../repositories/accounts.js';
 import type { Repositories } from '../repositories/index.js';
-import { TIME_ZONE } from '../i18n/index.js';
+import { warsawParts } from '../i18n/warsaw.js';
 import { filterParams, type AccountFilter } from './account-filter.js';
 import { codeName } from './codes.js';
 import { CSV_BOM, csvLine } from './csv.js';
@@ -52,35 +52,9 @@ function officeColumns(t: TFunction): Column[] {
   ];
 }
 
-const offsetFormat = new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, timeZoneName: 'longOffset' });
-// Warsaw's offset changes only on a whole UTC hour, so it is looked up once per hour of the data: an
-// export of 100,000 rows formats two times per row.
-const offsets = new Map<string, number>();
-
-/** Warsaw's UTC offset at an instant, in minutes (60 in winter, 120 in summer). */
-function offsetMinutes(d: Date): number {
-  const hour = d.toISOString().slice(0, 13);
-  let m = offsets.get(hour);
-  if (m === undefined) {
-    const name = offsetFormat.formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'GMT';
-    const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
-    m = match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
-    if (offsets.size > 10_000) offsets.clear();
-    offsets.set(hour, m);
-  }
-  return m;
-}
-
-/** Warsaw wall-clock date and time of an instant, with its UTC offset ("+01:00" in winter, "+02:00" in summer). */
-export function warsawParts(d: Date): { date: string; time: string; offset: string } {
-  const m = offsetMinutes(d);
-  const local = new Date(d.getTime() + m * 60_000).toISOString();
-  const abs = Math.abs(m);
-  const offset = `${m < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  return { date: local.slice(0, 10), time: local.slice(11, 19), offset };
-}
-
 /** "2026-11-21 12:55:03 +01:00": Warsaw time with its offset, so nobody mistakes it for UTC. */
+export { warsawParts };
+
 export function localTime(iso: string | null): string | null {
   if (!iso) return null;
   const w = warsawParts(new Date(iso));

@@ -24,7 +24,7 @@ export const HISTORY_ACTIONS = [
   'migration.created', 'migration.detected', 'migration.start_v3', 'migration.start_app_password', 'migration.switched_v3', 'migration.relinked',
   'migration.needs_attention', 'migration.reauthorized', 'migration.switched_back', 'migration.abandoned', 'migration.reviewed', 'migration.reopened',
   'staff.note', 'staff.recheck', 'staff.remind_not_sent', 'staff.signed_in', 'staff.signed_out', 'staff.created', 'staff.role_changed', 'staff.disabled',
-  'staff.enabled', 'staff.password_reset', 'staff.export',
+  'staff.enabled', 'staff.password_reset', 'staff.updated', 'staff.export',
   'reminder.sent', 'reminder.uncertain', 'reminder.resent',
   'job.created', 'job.cancel_requested', 'job.started', 'job.finished', 'job.cancelled',
   'job.item.done', 'job.item.failed', 'job.item.skipped', 'job.item.unknown', 'job.item.cancelled', 'job.item.retry',
@@ -160,6 +160,7 @@ export function historyLine(e: AuditEntry, t: TFunction, lookup: HistoryLookup):
       p.reason = codeName(t, str(d.reason)) || '—';
       break;
     case 'staff.created':
+    case 'staff.updated':
     case 'staff.role_changed':
       Object.assign(p, { email: str(d.email) ?? '—', role: str(d.role) ? t(`staff.roles.${str(d.role)}`) : '—', from: str(d.from) ? t(`staff.roles.${str(d.from)}`) : '—', to: str(d.to) ? t(`staff.roles.${str(d.to)}`) : '—' });
       break;

@@ -1,5 +1,6 @@
 import type { Repositories } from '../repositories/index.js';
 import { LISTED_STATES, listUrl, PROVIDERS } from './account-filter.js';
+import { funnelModel } from './funnel.js';
 
 const DAY = 86_400_000;
 const W = 640;
@@ -105,7 +106,7 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
 }
 
 /** The overview page: counts by state, version, provider and last error (each linking to the list), progress and deadline. */
-export function overviewModel(repos: Repositories, now: Date, deadline: Date | null) {
+export function overviewModel(repos: Repositories, now: Date, deadline: Date | null, opts: { lang: string; reminderMinDays: number } = { lang: 'pl', reminderMinDays: 3 }) {
   const counts = repos.accounts.counts();
   const listed = Object.entries(counts.state).filter(([s]) => s !== 'not_affected').reduce((n, [, c]) => n + c, 0);
   const migrated = (counts.state.switched_v3 ?? 0) + (counts.state.relinked_app_password ?? 0);
@@ -124,5 +125,6 @@ export function overviewModel(repos: Repositories, now: Date, deadline: Date | n
     remaining: listed - migrated - (counts.state.reviewed ?? 0),
     chart: progressChart(repos, now, deadline),
     countdown: countdown(deadline, now),
+    funnel: funnelModel(repos.funnel.counts(), opts),
   };
 }
