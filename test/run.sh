@@ -60,6 +60,7 @@ FILES=(
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/staff-bulk.test.ts
+  test/browser/staff-console.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.

@@ -5,7 +5,7 @@ import { weekLabel } from './funnel.js';
 import { filterParams, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from './account-filter.js';
 
 /** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
-export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string } = {}) {
+export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string; moreErrors?: boolean } = {}) {
   const label = weekLabel(opts.lang ?? 'pl');
   const page = repos.accounts.page(filter, view);
   const sortLink = (s: (typeof SORTS)[number]) => {
@@ -32,6 +32,8 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     filter: { ...filterParams(filter), inactive: filter.inactiveDays ?? '', reminded: filter.remindedDays ?? '' },
     filterHidden: hiddenFields(filter),
     filtered: Object.keys(filterParams(filter)).length > 0,
+    // Activity and funnel filters fold away unless one of them is in use.
+    moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.cohort || filter.remindedDays !== undefined || !!opts.moreErrors,
     options: {
       states: LISTED_STATES,
       providers: PROVIDERS,
