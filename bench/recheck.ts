@@ -106,11 +106,12 @@ export interface RecheckReport {
  * Seeds `count` relinked mailboxes (every 20th with a revoked app password) spread over HOSTS, runs
  * one bulk re-check job over them and reports throughput, connections and where the time goes.
  */
-export async function benchRecheck(fastify: FastifyInstance, dovecot: Dovecot, count: number, staffId: number, caps: { concurrency: number; perHost: number }): Promise<RecheckReport> {
+export async function benchRecheck(fastify: FastifyInstance, dovecot: Dovecot, count: number, staffId: number, caps: { concurrency: number; perHost: number }, ports: readonly number[]): Promise<RecheckReport> {
   const s = fastify.services;
   const ca = testCert().cert;
   const proxies: TcpProxy[] = [];
-  for (const host of HOSTS) proxies.push(await startProxy(dovecot.port, host));
+  // On the ports the app's MAIL_PORT_ALLOWLIST was given, one per host.
+  for (const [i, host] of HOSTS.entries()) proxies.push(await startProxy(dovecot.port, host, { port: ports[i] }));
   try {
     const rows = seedAccounts(
       s,
@@ -133,7 +134,7 @@ export async function benchRecheck(fastify: FastifyInstance, dovecot: Dovecot, c
     const flow: number[] = [];
     for (let i = 0; i < 50; i++) {
       const t0 = performance.now();
-      const r = await checkImap({ imapHost: HOSTS[0]!, imapPort: proxies[0]!.port, imapSecurity: 'tls', username: `box${i}@gmail.com` } as never, RECHECK_PASSWORD, { timeoutMs: 10_000, extraCa: ca });
+      const r = await checkImap({ imapHost: HOSTS[0]!, imapPort: proxies[0]!.port, imapSecurity: 'tls', username: `box${i}@gmail.com` } as never, RECHECK_PASSWORD, { timeoutMs: 10_000, extraCa: ca, policy: s.mailServers });
       if (!r.ok) throw new Error(`checkImap failed in the benchmark: ${r.code}`);
       flow.push(performance.now() - t0);
     }

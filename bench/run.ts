@@ -20,8 +20,9 @@ import { STAFF_COOKIE } from '../src/plugins/staff-auth.js';
 import { createSessionsRepository } from '../src/repositories/sessions.js';
 import { startDovecot } from '../test/helpers/dovecot.js';
 import { testCert } from '../test/helpers/tls.js';
+import { freePort } from '../test/helpers/ports.js';
 import { load, type LoadResult } from './http-load.js';
-import { benchRecheck, RECHECK_PASSWORD, type RecheckReport } from './recheck.js';
+import { benchRecheck, HOSTS, RECHECK_PASSWORD, type RecheckReport } from './recheck.js';
 import { seed } from './seed.js';
 import { stats, type Stats } from './stats.js';
 
@@ -101,6 +102,7 @@ async function main() {
     const sellerCookie = `${SESSION_COOKIE}=${sessions.create('seller', sellerId, 3_600_000)}`;
     db.close();
 
+    const recheckPorts = await Promise.all(HOSTS.map(() => freePort()));
     const config = loadConfig({
       DATABASE_PATH: dbFile,
       APP_SECRET_KEY: KEY,
@@ -109,6 +111,9 @@ async function main() {
       ALLEGRO_ENV: 'sandbox',
       MAIL_TLS_CA_FILE: testCert().certFile,
       MAIL_CHECK_TIMEOUT_MS: '10000',
+      // The re-checked mail hosts are loopback proxies (127.0.0.2–4): allowed explicitly, with their ports.
+      MAIL_ADDRESS_ALLOWLIST: '127.0.0.0/8',
+      MAIL_PORT_ALLOWLIST: recheckPorts.join(','),
       BULK_CONCURRENCY: String(CAPS.concurrency),
       BULK_PER_HOST_CONCURRENCY: String(CAPS.perHost),
     });
@@ -203,7 +208,7 @@ async function main() {
     console.log(`CSV: ${all.lines - 1} rows, ${(all.bytes / 1e6).toFixed(1)} MB in ${(all.ms / 1000).toFixed(2)} s, RSS +${all.rssGrowthMb} MB (${half.lines - 1} rows: +${half.rssGrowthMb} MB)`);
 
     // ---- bulk re-check against Dovecot -------------------------------------------------------------
-    const recheck = await benchRecheck(fastify, dovecot, MAILBOXES, staffId, CAPS);
+    const recheck = await benchRecheck(fastify, dovecot, MAILBOXES, staffId, CAPS, recheckPorts);
     report.recheck = { ...recheck, target: `connections at once ≤ ${CAPS.concurrency}, ≤ ${CAPS.perHost} per host`, met: recheck.capsHeld };
     console.log(`re-check: ${recheck.mailboxes} mailboxes in ${recheck.seconds} s (${recheck.checksPerSecond}/s), at most ${recheck.maxOpenAtOnce} open (${JSON.stringify(recheck.maxOpenPerHost)})`);
 

@@ -5,48 +5,65 @@ import { generateKeyText } from './crypto/secret-box.js';
 import { migrate, openDatabase } from './db/database.js';
 import { migErrorCode } from './errors.js';
 import { importCsv } from './import/import.js';
-import { createServices, keysFor, resolverFor } from './composition.js';
+import { createServices, keysFor, mailServerPolicyFor, resolverFor } from './composition.js';
 import { rotateKey } from './ops/rotate-key.js';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './crypto/password.js';
 import { STAFF_ROLES } from './domain/model.js';
+import { createI18n, type I18n } from './i18n/index.js';
+import { bilingual } from './i18n/bilingual.js';
 
 /** The password for staff:create: STAFF_PASSWORD, or one line of standard input (a prompt on a terminal). */
-async function readPassword(): Promise<string> {
+async function readPassword(prompt: string): Promise<string> {
   if (process.env.STAFF_PASSWORD) return process.env.STAFF_PASSWORD;
   const rl = createInterface({ input: process.stdin, output: process.stdin.isTTY ? process.stdout : undefined, terminal: false });
   try {
-    return await rl.question(process.stdin.isTTY ? 'Hasło / password: ' : '');
+    return await rl.question(process.stdin.isTTY ? prompt : '');
   } finally {
     rl.close();
   }
 }
 
-const USAGE = `Użycie / usage: npm run cli -- <polecenie / command>
-
-  import PLIK.csv   importuje eksport autoresponderów (UTF-8, , lub ;) / imports the autoresponder export
-  detect            ponownie sprawdza, które skrzynki obsługuje Google / re-runs Google detection
-  rotate-key        szyfruje wszystkie sekrety nowym kluczem / re-encrypts every secret with a new key
-  generate-key      wypisuje nowy klucz do APP_SECRET_KEY / prints a new key for APP_SECRET_KEY
-  staff:create --email E --role viewer|agent|admin
-                    zakłada konto pracownika wsparcia (hasło z STAFF_PASSWORD albo ze standardowego wejścia)
-                    / creates a support staff account (password from STAFF_PASSWORD or standard input)
-
-Kody wyjścia / exit codes: 0 ok, 1 błąd / error, 2 część wierszy odrzucona / some rows rejected.`;
+/**
+ * The help text. Every text is in both catalogs, printed Polish then English as the rest of the
+ * command line; the command syntax is written once, with the Polish placeholder (PLIK.csv).
+ */
+function usage(i18n: I18n): string {
+  const both = (key: string) => bilingual(i18n, `cli.usage.${key}`);
+  const file = `${i18n.t('pl')('cli.usage.file')}.csv`;
+  const command = (syntax: string, key: string) => `  ${syntax.padEnd(18)}${both(key)}`;
+  const indent = ' '.repeat(20);
+  return [
+    `${both('usage')}: npm run cli -- <${both('command')}>`,
+    '',
+    command(`import ${file}`, 'import'),
+    command('detect', 'detect'),
+    command('rotate-key', 'rotateKey'),
+    command('generate-key', 'generateKey'),
+    `  staff:create --email E --role ${STAFF_ROLES.join('|')}`,
+    // Too long for one line: Polish, then "/ English" below it.
+    `${indent}${i18n.t('pl')('cli.usage.staffCreate')}`,
+    `${indent}/ ${i18n.t('en')('cli.usage.staffCreate')}`,
+    '',
+    `${both('exitCodes')}: 0 ok, 1 ${both('exitError')}, 2 ${both('exitRejected')}.`,
+  ].join('\n');
+}
 
 function openServices(config: AppConfig) {
   const db = openDatabase(config.databasePath);
   migrate(db);
   const keys = keysFor(config);
-  return createServices({ db, keyring: keys.keyring, mxResolver: resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs });
+  return createServices({ db, keyring: keys.keyring, mxResolver: resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, mailServers: mailServerPolicyFor(config) });
 }
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const i18n = await createI18n();
+  const both = (key: string) => bilingual(i18n, `cli.${key}`);
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
+    console.log(usage(i18n));
     return command ? 0 : 1;
   }
   if (command === 'generate-key') {
@@ -60,27 +77,28 @@ async function run(argv: string[]): Promise<number> {
     case 'import': {
       const file = args[0];
       if (!file || args.length > 1) {
-        console.error('Podaj jeden plik CSV / give one CSV file: npm run cli -- import PLIK.csv');
+        console.error(`${both('import.oneFile')}: npm run cli -- import ${i18n.t('pl')('cli.usage.file')}.csv`);
         return 1;
       }
       let input: Buffer;
       try {
         input = readFileSync(file);
       } catch (err) {
-        console.error(`Nie można odczytać pliku / cannot read the file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        console.error(`${both('import.unreadable')} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         return 1;
       }
       const services = openServices(config);
       try {
         const r = await importCsv(input, services, { actor, fileName: path.basename(file) });
-        console.log(`Wiersze / rows: ${r.rows}`);
-        console.log(`  zaimportowane / imported:  ${r.imported}`);
-        console.log(`  zaktualizowane / updated:  ${r.updated}`);
-        console.log(`  bez zmian / unchanged:     ${r.unchanged}`);
-        console.log(`  odrzucone / rejected:      ${r.rejected}`);
-        if (r.ignoredColumns.length) console.log(`Pominięte kolumny / ignored columns: ${r.ignoredColumns.join(', ')}`);
-        for (const p of r.problems) console.log(`  ✗ wiersz / line ${p.line}${p.column ? `, kolumna / column ${p.column}` : ''}: ${p.reason}`);
-        for (const n of r.notes) console.log(`  ℹ wiersz / line ${n.line}${n.column ? `, kolumna / column ${n.column}` : ''}: ${n.reason}`);
+        // The counts line up: each label is padded to the longest one.
+        const counts = (['imported', 'updated', 'unchanged', 'rejected'] as const).map((k) => [`${both(`import.${k}`)}:`, r[k]] as const);
+        const width = Math.max(...counts.map(([label]) => label.length)) + 2;
+        console.log(`${both('import.rows')}: ${r.rows}`);
+        for (const [label, n] of counts) console.log(`  ${label.padEnd(width)}${n}`);
+        if (r.ignoredColumns.length) console.log(`${both('import.ignoredColumns')}: ${r.ignoredColumns.join(', ')}`);
+        const where = (p: { line: number; column: string | null }) => `${both('import.line')} ${p.line}${p.column ? `, ${both('import.column')} ${p.column}` : ''}`;
+        for (const p of r.problems) console.log(`  ✗ ${where(p)}: ${p.reason}`);
+        for (const n of r.notes) console.log(`  ℹ ${where(n)}: ${n.reason}`);
         return r.rejected ? 2 : 0;
       } finally {
         services.db.close();
@@ -90,7 +108,7 @@ async function run(argv: string[]): Promise<number> {
       const services = openServices(config);
       try {
         const s = await services.detection.redetectAll(actor);
-        console.log(`Skrzynki / mailboxes: ${s.mailboxes}; zmienione werdykty / changed verdicts: ${s.changedMailboxes}; zmienione migracje / changed migrations: ${s.changedMigrations}`);
+        console.log(`${both('detect.mailboxes')}: ${s.mailboxes}; ${both('detect.changedVerdicts')}: ${s.changedMailboxes}; ${both('detect.changedMigrations')}: ${s.changedMigrations}`);
         return 0;
       } finally {
         services.db.close();
@@ -104,9 +122,9 @@ async function run(argv: string[]): Promise<number> {
         if (source.kind === 'file') keysFor(config); // creates the file on a fresh install
         const services = createServices({ db, keyring: keysFor(config).keyring, mxResolver: resolverFor(config) });
         const r = rotateKey(db, source, services.repos.audit, actor);
-        console.log(`Sekrety / secrets: ${r.total}; zaszyfrowane ponownie / re-encrypted: ${r.reencrypted}; klucz / key: ${r.primaryKeyId}`);
-        if (r.generated) console.log(`Nowy klucz zapisano w / new key written to ${config.secretKeyFile}. Uruchom serwer ponownie / restart the server.`);
-        else if (r.retiredKeyIds.length) console.log(`Możesz usunąć z APP_SECRET_KEY starsze klucze / you may now remove the older keys from APP_SECRET_KEY: ${r.retiredKeyIds.join(', ')}`);
+        console.log(`${both('rotateKey.secrets')}: ${r.total}; ${both('rotateKey.reencrypted')}: ${r.reencrypted}; ${both('rotateKey.key')}: ${r.primaryKeyId}`);
+        if (r.generated) console.log(`${both('rotateKey.newKeyFile')} ${config.secretKeyFile}. ${both('rotateKey.restart')}.`);
+        else if (r.retiredKeyIds.length) console.log(`${both('rotateKey.retiredKeys')}: ${r.retiredKeyIds.join(', ')}`);
         return 0;
       } finally {
         db.close();
@@ -117,22 +135,22 @@ async function run(argv: string[]): Promise<number> {
       try {
         parsed = parseArgs({ args, options: { email: { type: 'string' }, role: { type: 'string' } }, strict: true });
       } catch (err) {
-        console.error(`${(err as Error).message}\nUżycie / usage: npm run cli -- staff:create --email E --role viewer|agent|admin`);
+        console.error(`${(err as Error).message}\n${both('usage.usage')}: npm run cli -- staff:create --email E --role ${STAFF_ROLES.join('|')}`);
         return 1;
       }
       const email = z.string().trim().max(254).pipe(z.email()).safeParse(parsed.values.email ?? '');
       if (!email.success) {
-        console.error('--email: podaj poprawny adres e-mail / give a valid e-mail address');
+        console.error(`--email: ${both('staff.email')}`);
         return 1;
       }
       const role = z.enum(STAFF_ROLES).safeParse(parsed.values.role);
       if (!role.success) {
-        console.error(`--role: jedna z / one of ${STAFF_ROLES.join(', ')}`);
+        console.error(`--role: ${both('staff.role')} ${STAFF_ROLES.join(', ')}`);
         return 1;
       }
-      const password = (await readPassword()).replace(/\r?\n$/, '');
+      const password = (await readPassword(`${both('staff.password')}: `)).replace(/\r?\n$/, '');
       if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
-        console.error(`Hasło musi mieć od ${PASSWORD_MIN} do ${PASSWORD_MAX} znaków / the password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`);
+        console.error(bilingual(i18n, 'cli.staff.passwordLength', { min: PASSWORD_MIN, max: PASSWORD_MAX }));
         return 1;
       }
       const services = openServices(config);
@@ -143,14 +161,14 @@ async function run(argv: string[]): Promise<number> {
           services.repos.audit.append({ actor, action: result.created ? 'staff.created' : 'staff.updated', targetType: 'staff', targetId: result.id, details: { email: email.data, role: role.data } });
           return result;
         })();
-        console.log(`${r.created ? 'Utworzono / created' : 'Zaktualizowano / updated'}: ${email.data} (${role.data})`);
+        console.log(`${both(r.created ? 'staff.created' : 'staff.updated')}: ${email.data} (${role.data})`);
         return 0;
       } finally {
         services.db.close();
       }
     }
     default:
-      console.error(`Nieznane polecenie / unknown command: ${command}\n\n${USAGE}`);
+      console.error(`${both('usage.unknownCommand')}: ${command}\n\n${usage(i18n)}`);
       return 1;
   }
 }

@@ -5,8 +5,10 @@ import type { Db } from './db/database.js';
 import { loadKeys, type LoadedKeys } from './crypto/key-store.js';
 import type { Keyring } from './crypto/secret-box.js';
 import { createMxLookup, fileMxResolver, systemMxResolver, type MxResolver } from './detection/mx-lookup.js';
+import { STRICT_MAIL_SERVER_POLICY, type MailServerPolicy } from './mail/servers.js';
 import type { I18n } from './i18n/index.js';
 import { createMailer } from './mail/mailer.js';
+import { createMailRenderer } from './mail/render.js';
 import { createSignInService } from './seller/sign-in.js';
 import { createRelinkService } from './app-password/relink.js';
 import { createAllegroClient } from './allegro/client.js';
@@ -30,6 +32,8 @@ export interface ServicesOptions {
   mxResolver: MxResolver;
   mxCacheTtlMs?: number;
   now?: () => Date;
+  /** Where mail servers may be: the import checks rows with it, mail checks connections. Default: strict. */
+  mailServers?: MailServerPolicy;
 }
 
 /**
@@ -43,13 +47,18 @@ export function createServices(opts: ServicesOptions) {
   const lookupMx = createMxLookup({ resolver: opts.mxResolver, cache: repos.mxCache, ttlMs: opts.mxCacheTtlMs ?? 24 * 3_600_000, now });
   const detection = createDetectionService({ db: opts.db, repos, lookupMx, migrationService });
   const secrets = createSecretsService(opts.keyring);
-  return { db: opts.db, repos, migrationService, detection, secrets, now };
+  return { db: opts.db, repos, migrationService, detection, secrets, now, mailServers: opts.mailServers ?? STRICT_MAIL_SERVER_POLICY };
 }
 export type Services = ReturnType<typeof createServices>;
 
 /** Where MX answers come from for this configuration: the demo file or real DNS. */
 export function resolverFor(config: AppConfig): MxResolver {
   return config.mxResolver === 'demo' ? fileMxResolver(path.join(config.demoDir, 'mx.json')) : systemMxResolver(config.dnsTimeoutMs);
+}
+
+/** The mail server policy the configuration sets, for the import and every mail connection. */
+export function mailServerPolicyFor(config: AppConfig): MailServerPolicy {
+  return { ports: config.mailPortAllowlist, allowedAddresses: config.mailAddressAllowlist };
 }
 
 /** The encryption keys of this configuration (APP_SECRET_KEY, or the key file, created on first use). */
@@ -70,9 +79,11 @@ export interface AppDeps {
  */
 export function composeApp(services: Services, deps: AppDeps) {
   const { config, i18n, log } = deps;
-  const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa };
+  const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa, policy: services.mailServers };
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log, extraCa: config.mailTlsCa });
-  const signIn = createSignInService({ repos: services.repos, mailer, i18n, publicUrl: config.publicUrl, demo: config.demo, log, now: services.now });
+  // Every e-mail (sign-in links, reminders) is rendered by this one renderer from views/mail/.
+  const mail = createMailRenderer(i18n);
+  const signIn = createSignInService({ repos: services.repos, mailer, mail, publicUrl: config.publicUrl, demo: config.demo, log, now: services.now });
   const relink = createRelinkService(services, checkOptions);
   const a = config.allegro;
   const allegroClient =
@@ -86,6 +97,7 @@ export function composeApp(services: Services, deps: AppDeps) {
     v3,
     allegroClient,
     mailer,
+    mail,
     i18n,
     log,
     publicUrl: config.publicUrl,

@@ -2,7 +2,9 @@ import { MigError } from './errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_MAIL_PORTS } from './mail/servers.js';
 
 const bool = (name: string) =>
   z
@@ -43,6 +45,14 @@ const httpUrl = (name: string) =>
       }
     }, `${name} must be an http(s) URL without query or fragment, e.g. https://migracja.example.pl`)
     .transform((v) => v.replace(/\/+$/, ''));
+
+/** An IP address, or a range in CIDR notation (10.0.0.0/8, fd00::/8). */
+function isAddressOrRange(entry: string): boolean {
+  const [ip, bits, ...rest] = entry.split('/');
+  const family = isIP(ip ?? '');
+  if (!family || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
 
 /**
  * Raw environment schema: every variable the app reads, each optional with its default applied after
@@ -93,6 +103,14 @@ const envSchema = z.object({
     .trim()
     .regex(/^\d{1,5}(\s*,\s*\d{1,5})*$/, 'MAIL_PORT_ALLOWLIST must be port numbers separated by commas')
     .optional(),
+  MAIL_ADDRESS_ALLOWLIST: z
+    .string()
+    .trim()
+    .refine(
+      (v) => v.split(',').every((entry) => isAddressOrRange(entry.trim())),
+      'MAIL_ADDRESS_ALLOWLIST must be IP addresses or ranges separated by commas, e.g. 127.0.0.1,10.20.0.0/16',
+    )
+    .optional(),
   MAIL_CHECK_TIMEOUT_MS: positiveNumber('MAIL_CHECK_TIMEOUT_MS', 120_000).optional(),
   MAIL_TLS_CA_FILE: z
     .string()
@@ -114,7 +132,12 @@ const envSchema = z.object({
   ALLEGRO_ENV: z
     .enum(['production', 'sandbox', 'simulator'], { message: 'ALLEGRO_ENV must be production, sandbox or simulator' })
     .optional(),
-  ALLEGRO_AUTH_URL: httpUrl('ALLEGRO_AUTH_URL').optional(),
+  // The app appends /auth/oauth/authorize and /auth/oauth/token itself; a base with a path of its own
+  // would need one joining rule for the browser's address and another for the token request, and a
+  // mismatch only shows when a seller's authorization fails. So the OAuth host is a bare origin.
+  ALLEGRO_AUTH_URL: httpUrl('ALLEGRO_AUTH_URL')
+    .refine((v) => new URL(v).pathname === '/', 'ALLEGRO_AUTH_URL must be the OAuth host without a path, e.g. https://allegro.pl (the app adds /auth/oauth/…)')
+    .optional(),
   ALLEGRO_API_URL: httpUrl('ALLEGRO_API_URL').optional(),
   ALLEGRO_CLIENT_ID: z.string().trim().regex(/^[\x21-\x7e]{1,200}$/, 'ALLEGRO_CLIENT_ID must be the Client ID from apps.developer.allegro.pl').optional(),
   ALLEGRO_CLIENT_SECRET: z.string().trim().regex(/^[\x21-\x7e]{1,500}$/, 'ALLEGRO_CLIENT_SECRET must be the Client Secret from apps.developer.allegro.pl').optional(),
@@ -175,7 +198,10 @@ export interface AppConfig {
   mailFrom: string;
   /** Mail servers a seller may enter, lower case. */
   mailHostAllowlist: string[];
+  /** Ports of every mail server: entered, imported or connected to. */
   mailPortAllowlist: number[];
+  /** Addresses outside the public internet that mail connections may reach anyway (IPs or CIDR ranges). */
+  mailAddressAllowlist: string[];
   mailCheckTimeoutMs: number;
   /** Extra CA (PEM text) trusted for mailbox connections. */
   mailTlsCa: string | undefined;
@@ -250,7 +276,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM ?? '"Migracja autorespondera Allegro" <no-reply@localhost>',
     mailHostAllowlist: (e.MAIL_HOST_ALLOWLIST ?? 'imap.gmail.com,smtp.gmail.com').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
-    mailPortAllowlist: (e.MAIL_PORT_ALLOWLIST ?? '993,143,465,587').split(',').map((p) => Number(p.trim())),
+    mailPortAllowlist: e.MAIL_PORT_ALLOWLIST ? e.MAIL_PORT_ALLOWLIST.split(',').map((p) => Number(p.trim())) : [...DEFAULT_MAIL_PORTS],
+    mailAddressAllowlist: (e.MAIL_ADDRESS_ALLOWLIST ?? '').split(',').map((a) => a.trim()).filter(Boolean),
     mailCheckTimeoutMs: e.MAIL_CHECK_TIMEOUT_MS ?? 10_000,
     mailTlsCa: e.MAIL_TLS_CA_FILE ? readFileSync(e.MAIL_TLS_CA_FILE, 'utf8') : undefined,
     sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,

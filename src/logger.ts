@@ -40,19 +40,53 @@ export const REDACT_PATHS = [
   'err.response.config',
 ];
 
-/** A URL with the values of credential-carrying query parameters replaced. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const params = new URLSearchParams(url.slice(q + 1));
+/** How deep return addresses inside return addresses are followed (next=/x?next=/y?code=…). */
+const MAX_NESTING = 3;
+
+/**
+ * Parameters (a query or a fragment) with credential values replaced. A value that is itself an
+ * address with parameters, such as a sign-in page's next=/allegro/callback?code=…, is redacted the
+ * same way: an OAuth callback opened without a session comes back as exactly that.
+ */
+function redactParams(text: string, depth: number): { text: string; changed: boolean } {
+  const out = new URLSearchParams();
   let changed = false;
-  for (const key of [...params.keys()]) {
-    if (SECRET_QUERY_PARAMS.includes(key.toLowerCase())) {
-      params.set(key, '[REDACTED]');
-      changed = true;
+  for (const [key, value] of new URLSearchParams(text)) {
+    let v = value;
+    if (SECRET_QUERY_PARAMS.includes(key.toLowerCase())) v = '[REDACTED]';
+    else if (depth < MAX_NESTING) {
+      // Encoded once more than the address needs (%3F for ?): decoded, so the parameters are seen.
+      const inner = /[?#]/.test(value) ? value : /%3F|%23/i.test(value) ? safeDecode(value) : null;
+      if (inner !== null) {
+        const redacted = redactUrl(inner, depth + 1);
+        if (redacted !== inner) v = redacted;
+      }
     }
+    if (v !== value) changed = true;
+    out.append(key, v);
   }
-  return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
+  return { text: out.toString(), changed };
+}
+
+function safeDecode(value: string): string | null {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
+}
+
+/** A URL with the values of credential-carrying parameters replaced, also inside return addresses it carries. */
+export function redactUrl(url: string, depth = 0): string {
+  const hash = url.indexOf('#');
+  const beforeHash = hash < 0 ? url : url.slice(0, hash);
+  const q = beforeHash.indexOf('?');
+  const query = q < 0 ? null : redactParams(beforeHash.slice(q + 1), depth);
+  const fragment = hash < 0 ? null : redactParams(url.slice(hash + 1), depth);
+  if (!query?.changed && !fragment?.changed) return url;
+  const path = q < 0 ? beforeHash : beforeHash.slice(0, q);
+  const rest = (part: { text: string; changed: boolean } | null, original: string, mark: string) => (part ? mark + (part.changed ? part.text : original) : '');
+  return path + rest(query, beforeHash.slice(q + 1), '?') + rest(fragment, url.slice(hash + 1), '#');
 }
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {

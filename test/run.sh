@@ -40,10 +40,13 @@ FILES=(
   test/unit/i18n.test.ts
   test/unit/error-codes.test.ts
   test/unit/views.test.ts
+  test/unit/mail-render.test.ts
+  test/unit/catalog-strings.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
   test/security/staff-findings.test.ts
+  test/security/mail-servers.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/allegro-client.test.ts

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { normalizeHost, type MailboxVerdict } from '../detection/rules.js';
-import { isHostname, securityForPort } from '../mail/servers.js';
+import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
@@ -10,6 +10,8 @@ import type { Repositories } from '../repositories/index.js';
 import type { DetectionService } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';
 import type { SecretsService } from '../crypto/secrets.js';
+import { createI18n } from '../i18n/index.js';
+import { bilingual } from '../i18n/bilingual.js';
 
 export const IMPORT_COLUMNS = [
   'seller_id',
@@ -27,12 +29,11 @@ export const IMPORT_COLUMNS = [
 ] as const;
 type Column = (typeof IMPORT_COLUMNS)[number];
 
-/** A message in both catalogs: Polish first, English second. */
-export interface Bilingual {
-  pl: string;
-  en: string;
-}
-const msg = (pl: string, en: string): string => `${pl} / ${en}`;
+// Whoever runs an import may read either language, so every message is given in both, Polish first
+// ("pole jest wymagane / required"). The texts are in the catalogs; they do not depend on a request,
+// so they are loaded once, with the module (the schemas below are built from them).
+const i18n = await createI18n();
+const msg = (key: string, vars?: Record<string, unknown>): string => bilingual(i18n, `import.${key}`, vars);
 
 export interface RowProblem {
   line: number;
@@ -58,28 +59,28 @@ const id = (col: string) =>
   z
     .string()
     .trim()
-    .min(1, msg('pole jest wymagane', 'required'))
-    .max(64, msg('najwyżej 64 znaki', 'at most 64 characters'))
-    .regex(/^[A-Za-z0-9._:-]+$/, msg(`${col}: dozwolone są litery, cyfry i . _ : -`, `${col}: letters, digits and . _ : - only`));
+    .min(1, msg('row.required'))
+    .max(64, msg('row.tooLong', { count: 64 }))
+    .regex(/^[A-Za-z0-9._:-]+$/, msg('row.idChars', { column: col }));
 const email = z
   .string()
   .trim()
-  .min(1, msg('pole jest wymagane', 'required'))
-  .max(254, msg('adres jest za długi', 'address too long'))
-  .pipe(z.email({ message: msg('to nie jest poprawny adres e-mail', 'not a valid e-mail address') }))
+  .min(1, msg('row.required'))
+  .max(254, msg('row.emailTooLong'))
+  .pipe(z.email({ message: msg('row.email') }))
   .transform((e) => e.toLowerCase());
 const host = z
   .string()
   .trim()
-  .min(1, msg('pole jest wymagane', 'required'))
-  .refine(isHostname, msg('to nie jest poprawna nazwa serwera', 'not a valid server host name'))
+  .min(1, msg('row.required'))
+  .refine(isHostname, msg('row.host'))
   .transform(normalizeHost);
 const port = z
   .string()
   .trim()
-  .regex(/^\d{1,5}$/, msg('port musi być liczbą całkowitą', 'port must be a whole number'))
+  .regex(/^\d{1,5}$/, msg('row.portNumber'))
   .transform(Number)
-  .refine((n) => n >= 1 && n <= 65535, msg('port musi być z zakresu 1–65535', 'port must be from 1 to 65535'));
+  .refine((n) => n >= 1 && n <= 65535, msg('row.portRange'));
 /** An optional column: empty means null, anything else must pass the schema. */
 const optional = <T extends z.ZodType<unknown, string>>(schema: T) =>
   z.string().transform((v, ctx): z.output<T> | null => {
@@ -99,15 +100,13 @@ const rowSchema = z
     seller_name: z
       .string()
       .trim()
-      .min(1, msg('pole jest wymagane', 'required'))
-      .max(200, msg('najwyżej 200 znaków', 'at most 200 characters'))
-      .refine((v) => !CONTROL.test(v), msg('niedozwolone znaki sterujące', 'control characters are not allowed')),
-    allegro_login: optional(
-      z.string().max(64, msg('najwyżej 64 znaki', 'at most 64 characters')).regex(/^[\p{L}\p{N}._-]+$/u, msg('login Allegro może zawierać litery, cyfry i . _ -', 'an Allegro login has letters, digits and . _ - only')),
-    ),
+      .min(1, msg('row.required'))
+      .max(200, msg('row.tooLong', { count: 200 }))
+      .refine((v) => !CONTROL.test(v), msg('row.controlCharacters')),
+    allegro_login: optional(z.string().max(64, msg('row.tooLong', { count: 64 })).regex(/^[\p{L}\p{N}._-]+$/u, msg('row.allegroLogin'))),
     autoresponder_id: optional(id('autoresponder_id')),
     autoresponder_version: optional(
-      z.enum(['1', '2', '3'], { message: msg('wersja musi być 1, 2 albo 3', 'version must be 1, 2 or 3') }).transform(Number),
+      z.enum(['1', '2', '3'], { message: msg('row.version') }).transform(Number),
     ),
     mailbox_email: email,
     imap_host: host,
@@ -117,8 +116,8 @@ const rowSchema = z
     // Not trimmed: spaces can be part of a password.
     mailbox_password: z
       .string()
-      .max(256, msg('hasło jest za długie (najwyżej 256 znaków)', 'password too long (at most 256 characters)'))
-      .refine((v) => !/[\r\n\u0000]/.test(v), msg('hasło nie może zawierać znaku nowej linii', 'password must not contain a line break'))
+      .max(256, msg('row.passwordTooLong', { count: 256 }))
+      .refine((v) => !/[\r\n\u0000]/.test(v), msg('row.passwordLineBreak'))
       .transform((v) => (v === '' ? null : v)),
   })
   .superRefine((r, ctx) => {
@@ -126,14 +125,29 @@ const rowSchema = z
       ctx.addIssue({
         code: 'custom',
         path: [r.autoresponder_id === null ? 'autoresponder_id' : 'autoresponder_version'],
-        message: msg(
-          'autoresponder_id i autoresponder_version podaje się razem albo wcale (puste dla skrzynki bez autorespondera)',
-          'autoresponder_id and autoresponder_version go together, or both stay empty (a mailbox with no autoresponder)',
-        ),
+        message: msg('row.autoresponderPair'),
       });
     }
   });
 type Row = z.infer<typeof rowSchema>;
+
+/**
+ * The mail servers of a row against the policy every connection is held to, so a file cannot point
+ * a later check (a staff re-check, one or bulk) at this machine, its network or another port.
+ */
+function serverProblems(r: Row, policy: MailServerPolicy): { column: Column; reason: string }[] {
+  const out: { column: Column; reason: string }[] = [];
+  for (const [hostColumn, portColumn] of [['imap_host', 'imap_port'], ['smtp_host', 'smtp_port']] as const) {
+    if (!isAllowedHost(r[hostColumn], policy)) {
+      out.push({ column: hostColumn, reason: msg('row.hostNotAllowed') });
+    }
+    if (!isAllowedPort(r[portColumn], policy)) {
+      const allowed = policy.ports.join(', ');
+      out.push({ column: portColumn, reason: msg('row.portNotAllowed', { port: r[portColumn], allowed }) });
+    }
+  }
+  return out;
+}
 
 interface ParsedRow {
   line: number;
@@ -147,22 +161,20 @@ const factsKey = (r: Row) => `${r.mailbox_email}\u0000${r.imap_host}\u0000${r.sm
  * Reads and validates a whole file. Whole-file problems throw; row problems are collected.
  * @throws {ImportFileError} when the file is not UTF-8 CSV or misses required columns
  */
-export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
+export function parseImportFile(input: Buffer | string, policy: MailServerPolicy): { valid: ParsedRow[]; problems: RowProblem[]; rows: number; ignoredColumns: string[] } {
   let text: string;
   if (typeof input === 'string') text = input;
   else {
-    if (input.includes(0)) throw new ImportFileError(msg('Plik nie jest plikiem CSV (zawiera dane binarne).', 'The file is not CSV (it contains binary data).'));
+    if (input.includes(0)) throw new ImportFileError(msg('file.binary'));
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(input);
     } catch {
-      throw new ImportFileError(
-        msg('Plik nie jest zapisany w UTF-8. W Excelu wybierz „CSV UTF-8 (rozdzielany przecinkami)”.', 'The file is not UTF-8. In Excel choose "CSV UTF-8 (Comma delimited)".'),
-      );
+      throw new ImportFileError(msg('file.notUtf8'));
     }
   }
   text = text.replace(/^\uFEFF/, '');
   const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
-  if (!firstLine.trim()) throw new ImportFileError(msg('Plik jest pusty albo nie ma wiersza nagłówka.', 'The file is empty or has no header row.'));
+  if (!firstLine.trim()) throw new ImportFileError(msg('file.empty'));
   const delimiter = count(firstLine, ';') > count(firstLine, ',') ? ';' : ',';
 
   let records: { record: string[]; info: { lines: number } }[];
@@ -170,22 +182,16 @@ export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; p
     records = parse(text, { delimiter, relax_column_count: true, skip_empty_lines: true, info: true, bom: true }) as unknown as typeof records;
   } catch (err) {
     const line = (err as { lines?: number }).lines;
-    throw new ImportFileError(
-      msg(`Plik nie jest poprawnym plikiem CSV${line ? ` (wiersz ${line})` : ''}.`, `The file is not valid CSV${line ? ` (line ${line})` : ''}.`) +
-        ` ${(err as Error).message}`,
-    );
+    throw new ImportFileError(`${line ? msg('file.notCsvAt', { line }) : msg('file.notCsv')} ${(err as Error).message}`);
   }
   const [header, ...body] = records;
   const names = header!.record.map((h) => h.trim().toLowerCase());
   const missing = IMPORT_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length) {
-    throw new ImportFileError(
-      msg(`Brakuje wymaganych kolumn: ${missing.join(', ')}.`, `Required columns are missing: ${missing.join(', ')}.`) +
-        ` ${msg('Oczekiwany nagłówek', 'Expected header')}: ${IMPORT_COLUMNS.join(',')}`,
-    );
+    throw new ImportFileError(`${msg('file.missingColumns', { columns: missing.join(', ') })} ${msg('file.expectedHeader')}: ${IMPORT_COLUMNS.join(',')}`);
   }
   const dup = names.find((n, i) => n && names.indexOf(n) !== i);
-  if (dup) throw new ImportFileError(msg(`Kolumna ${dup} występuje dwa razy.`, `Column ${dup} appears twice.`));
+  if (dup) throw new ImportFileError(msg('file.duplicateColumn', { column: dup }));
   const ignoredColumns = names.filter((n) => n && !(IMPORT_COLUMNS as readonly string[]).includes(n));
 
   const problems: RowProblem[] = [];
@@ -197,17 +203,18 @@ export function parseImportFile(input: Buffer | string): { valid: ParsedRow[]; p
     if (record.every((f) => f.trim() === '')) continue;
     rows++;
     if (record.length !== names.length) {
-      problems.push({
-        line,
-        column: null,
-        reason: msg(`oczekiwano ${names.length} kolumn, jest ${record.length}`, `expected ${names.length} columns, found ${record.length}`),
-      });
+      problems.push({ line, column: null, reason: msg('row.columnCount', { expected: names.length, found: record.length }) });
       continue;
     }
     const raw = Object.fromEntries(IMPORT_COLUMNS.map((c) => [c, record[names.indexOf(c)] ?? '']));
     const parsed = rowSchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) problems.push({ line, column: (issue.path[0] as Column) ?? null, reason: issue.message });
+      continue;
+    }
+    const refused = serverProblems(parsed.data, policy);
+    if (refused.length) {
+      for (const p of refused) problems.push({ line, ...p });
       continue;
     }
     valid.push({ line, row: parsed.data });
@@ -224,19 +231,19 @@ function checkConsistency(rows: ParsedRow[], problems: RowProblem[]): ParsedRow[
     const r = p.row;
     const s = sellers.get(r.seller_id);
     if (s && (s.row.seller_email !== r.seller_email || s.row.seller_name !== r.seller_name || s.row.allegro_login !== r.allegro_login)) {
-      problems.push({ line: p.line, column: 'seller_id', reason: msg(`dane sprzedawcy ${r.seller_id} różnią się od wiersza ${s.line}`, `seller ${r.seller_id} differs from line ${s.line}`) });
+      problems.push({ line: p.line, column: 'seller_id', reason: msg('row.sellerDiffers', { seller: r.seller_id, line: s.line }) });
       return false;
     }
     const mk = mailboxKey(r.seller_id, r.mailbox_email);
     const m = mailboxes.get(mk);
     if (m && (m.row.imap_host !== r.imap_host || m.row.imap_port !== r.imap_port || m.row.smtp_host !== r.smtp_host || m.row.smtp_port !== r.smtp_port || m.row.mailbox_password !== r.mailbox_password)) {
-      problems.push({ line: p.line, column: 'mailbox_email', reason: msg(`skrzynka ${r.mailbox_email} ma inne ustawienia w wierszu ${m.line}`, `mailbox ${r.mailbox_email} has other settings on line ${m.line}`) });
+      problems.push({ line: p.line, column: 'mailbox_email', reason: msg('row.mailboxDiffers', { mailbox: r.mailbox_email, line: m.line }) });
       return false;
     }
     if (r.autoresponder_id) {
       const a = autoresponders.get(r.autoresponder_id);
       if (a) {
-        problems.push({ line: p.line, column: 'autoresponder_id', reason: msg(`autoresponder ${r.autoresponder_id} jest już w wierszu ${a.line}`, `autoresponder ${r.autoresponder_id} already appears on line ${a.line}`) });
+        problems.push({ line: p.line, column: 'autoresponder_id', reason: msg('row.autoresponderRepeated', { autoresponder: r.autoresponder_id, line: a.line }) });
         return false;
       }
       autoresponders.set(r.autoresponder_id, p);
@@ -258,6 +265,8 @@ export interface ImportDeps {
   repos: Repositories;
   secrets: SecretsService;
   detection: DetectionService;
+  /** Which mail servers a row may name. */
+  mailServers: MailServerPolicy;
 }
 
 /**
@@ -284,8 +293,8 @@ export interface PreparedImport {
  * Parses, validates and runs detection (DNS) for a file, writing nothing.
  * @throws {ImportFileError} for a file that is refused as a whole
  */
-export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection'>): Promise<PreparedImport> {
-  const parsed = parseImportFile(input);
+export async function prepareImport(input: Buffer | string, deps: Pick<ImportDeps, 'detection' | 'mailServers'>): Promise<PreparedImport> {
+  const parsed = parseImportFile(input, deps.mailServers);
   const problems = [...parsed.problems];
   const valid = checkConsistency(parsed.valid, problems);
   // DNS first, outside the transaction: a transaction never waits on the network.
@@ -346,7 +355,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       if (mailbox.secretKind === 'app_password') {
         // The seller relinked this mailbox here (often moving a Workspace mailbox to Google's
         // servers); an older export must not undo that.
-        notes.push({ line: p.line, column: 'imap_host', reason: msg('skrzynka została już ponownie połączona hasłem do aplikacji; ustawienia serwerów z pliku pominięto', 'the mailbox was already relinked with an app password; server settings from the file were skipped') });
+        notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
       } else {
         repos.mailboxes.updateServers(mailbox.id, servers);
         repos.audit.append({ actor, action: 'mailbox.servers_updated', targetType: 'mailbox', targetId: mailbox.id, details: servers });
@@ -356,7 +365,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
 
     if (r.mailbox_password !== null) {
       if (mailbox.secretKind === 'app_password') {
-        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('skrzynka używa hasła do aplikacji; hasła z pliku nie zapisano', 'the mailbox uses an app password; the password from the file was not stored') });
+        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
       } else {
         const stored = repos.mailboxes.getEncryptedSecret(mailbox.id);
         if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
@@ -377,11 +386,11 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         created = true;
         changed = true;
       } else if (existing.sellerId !== seller.id) {
-        throw new RowRejected('autoresponder_id', msg(`autoresponder ${r.autoresponder_id} należy do innego sprzedawcy`, `autoresponder ${r.autoresponder_id} belongs to another seller`));
+        throw new RowRejected('autoresponder_id', msg('row.otherSeller', { autoresponder: r.autoresponder_id }));
       } else if (existing.version !== version || existing.mailboxId !== mailboxId) {
         const migration = repos.migrations.findByAutoresponder(existing.id);
         if (migration && !(DETECTION_STATES as readonly string[]).includes(migration.state)) {
-          notes.push({ line: p.line, column: 'autoresponder_version', reason: msg(`autoresponder jest migrowany w tej aplikacji (stan: ${migration.state}); wersji i skrzynki z pliku nie zastosowano`, `the autoresponder is being migrated here (state: ${migration.state}); version and mailbox from the file were not applied`) });
+          notes.push({ line: p.line, column: 'autoresponder_version', reason: msg('note.migrating', { state: migration.state }) });
         } else {
           repos.autoresponders.update(existing.id, { version, mailboxId });
           repos.audit.append({ actor, action: 'autoresponder.updated', targetType: 'autoresponder', targetId: existing.id, details: { version, previous: existing.version } });

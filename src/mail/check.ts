@@ -2,6 +2,7 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from './classify.js';
+import { resolveMailServer, type MailServerPolicy, type ResolvedMailServer } from './servers.js';
 import type { ServerSettings } from '../domain/model.js';
 
 export interface MailCheckOptions {
@@ -9,6 +10,8 @@ export interface MailCheckOptions {
   timeoutMs: number;
   /** An extra trusted CA (PEM), added to the system's. */
   extraCa?: string | undefined;
+  /** Which ports and addresses a connection may go to; checked after resolution, before connecting. */
+  policy: MailServerPolicy;
 }
 
 export type MailCheckResult =
@@ -34,12 +37,26 @@ function trustedWith(extraCa: string): SecureContext {
   return ctx;
 }
 
-function tlsOptions(host: string, opts: MailCheckOptions) {
+function tlsOptions(server: ResolvedMailServer, opts: MailCheckOptions) {
   return {
     minVersion: 'TLSv1.2' as const,
-    servername: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? undefined : host,
+    // The connection goes to the checked address; the certificate must still name the host.
+    servername: server.servername,
     ...(opts.extraCa ? { secureContext: trustedWith(opts.extraCa) } : {}),
   };
+}
+
+/**
+ * The address to connect to, resolved once and checked against the policy; a refusal or a failed
+ * lookup is a classified failure, and no connection is made.
+ */
+async function reach(protocol: 'imap' | 'smtp', host: string, port: number, opts: MailCheckOptions): Promise<{ ok: true; server: ResolvedMailServer } | Extract<MailCheckResult, { ok: false }>> {
+  try {
+    return { ok: true, server: await resolveMailServer(host, port, opts.policy, { timeoutMs: opts.timeoutMs }) };
+  } catch (err) {
+    const facts = mailErrorFacts(err);
+    return { ok: false, protocol, code: protocol === 'imap' ? classifyImapError(facts) : classifySmtpError(facts), serverText: null };
+  }
 }
 
 /** Server text for support, short, with the password removed should a server ever echo it. */
@@ -48,16 +65,17 @@ function serverText(text: string | undefined, password: string): string | null {
   return text.split(password).join('***').slice(0, 300);
 }
 
-function imapClient(s: ServerSettings, password: string, opts: MailCheckOptions): ImapFlow {
+function imapClient(s: ServerSettings, server: ResolvedMailServer, password: string, opts: MailCheckOptions): ImapFlow {
   if (s.imapSecurity === 'none') throw new Error('refusing to send a password without TLS');
   const client = new ImapFlow({
-    host: s.imapHost,
+    host: server.address,
+    servername: server.servername,
     port: s.imapPort,
     secure: s.imapSecurity === 'tls',
     doSTARTTLS: s.imapSecurity === 'starttls' ? true : undefined,
     auth: { user: s.username, pass: password },
     logger: false,
-    tls: tlsOptions(s.imapHost, opts),
+    tls: tlsOptions(server, opts),
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs * 2,
@@ -98,7 +116,9 @@ function imapFailure(err: unknown, password: string): MailCheckResult {
 
 /** A real IMAP login. Never throws: the outcome is classified. */
 export async function checkImap(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
-  const client = imapClient(s, password, opts);
+  const target = await reach('imap', s.imapHost, s.imapPort, opts);
+  if (!target.ok) return target;
+  const client = imapClient(s, target.server, password, opts);
   try {
     await client.connect();
     return { ok: true };
@@ -112,13 +132,16 @@ export async function checkImap(s: ServerSettings, password: string, opts: MailC
 /** A real SMTP AUTH (nodemailer's verify: connect, TLS, AUTH, QUIT). Never throws. */
 export async function checkSmtp(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
   if (s.smtpSecurity === 'none') throw new Error('refusing to send a password without TLS');
+  const target = await reach('smtp', s.smtpHost, s.smtpPort, opts);
+  if (!target.ok) return target;
   const transport = nodemailer.createTransport({
-    host: s.smtpHost,
+    host: target.server.address,
+    servername: target.server.servername,
     port: s.smtpPort,
     secure: s.smtpSecurity === 'tls',
     requireTLS: s.smtpSecurity === 'starttls',
     auth: { user: s.username, pass: password },
-    tls: tlsOptions(s.smtpHost, opts),
+    tls: tlsOptions(target.server, opts),
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs * 2,
@@ -149,7 +172,9 @@ const isAllegro = (address: string | undefined) => !!address && /@(.+\.)?allegro
  * @throws the classified failure as { code } when the login fails
  */
 export async function fetchInboxProof(s: ServerSettings, password: string, opts: MailCheckOptions, limit = 20): Promise<InboxProof | MailCheckResult> {
-  const client = imapClient(s, password, opts);
+  const target = await reach('imap', s.imapHost, s.imapPort, opts);
+  if (!target.ok) return target;
+  const client = imapClient(s, target.server, password, opts);
   try {
     await client.connect();
   } catch (err) {

@@ -15,6 +15,7 @@ export const MAIL_CHECK_CODES = [
   'MAIL_TLS_FAILED', // the secure connection could not be set up
   'MAIL_TIMEOUT', // no answer in time
   'MAIL_SERVER_ERROR', // any other refusal
+  'MAIL_HOST_NOT_ALLOWED', // the port, or an address the server resolves to, is outside the policy: no connection made
 ] as const;
 export type MailCheckCode = (typeof MAIL_CHECK_CODES)[number];
 
@@ -53,6 +54,7 @@ export function mailErrorFacts(err: unknown): MailErrorFacts {
 function networkCode(f: MailErrorFacts): MailCheckCode | undefined {
   const code = f.code ?? '';
   const text = f.text ?? '';
+  if (code === 'MAIL_HOST_NOT_ALLOWED') return 'MAIL_HOST_NOT_ALLOWED';
   if (DNS_CODES.has(code) || /ENOTFOUND|EAI_AGAIN/.test(text)) return 'MAIL_DNS_FAILED';
   if (TIMEOUT_CODES.has(code) || /timed? ?out/i.test(text)) return 'MAIL_TIMEOUT';
   if (REFUSED_CODES.has(code) || /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(text)) return 'MAIL_CONNECTION_REFUSED';

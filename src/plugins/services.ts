@@ -3,7 +3,7 @@ import type { AppConfig } from '../config.js';
 import type { Keyring } from '../crypto/secret-box.js';
 import { migrate, openDatabase, type Db } from '../db/database.js';
 import type { MxResolver } from '../detection/mx-lookup.js';
-import { composeApp, createServices, keysFor, resolverFor, type AppServices, type Services } from '../composition.js';
+import { composeApp, createServices, keysFor, mailServerPolicyFor, resolverFor, type AppServices, type Services } from '../composition.js';
 import { createI18n } from '../i18n/index.js';
 import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../ops/maintenance.js';
 
@@ -42,7 +42,7 @@ export default fp(
       if (keys.tightened) fastify.log.warn({ file: opts.config.secretKeyFile }, 'key file permissions were too open; set to 0600');
     }
     const config = opts.config;
-    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now });
+    const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now, mailServers: mailServerPolicyFor(config) });
     const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log });
     if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
     if (!app.allegroClient) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
@@ -77,6 +77,9 @@ export default fp(
         db.close();
       });
     }
+    // Sign-in links still being sent (after their answers) finish first. onClose hooks run last
+    // added, first run: this one is added after the mailer's and the database's.
+    fastify.addHook('onClose', async () => app.signIn.idle());
   },
   { name: 'services', fastify: '5.x' },
 );

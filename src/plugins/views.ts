@@ -120,10 +120,13 @@ export default fp(
       const canonical = typeof data.canonicalUrl === 'string' ? data.canonicalUrl : this.request.method === 'GET' ? this.request.url : this.request.seller ? '/migration' : '/';
       const url = new URL(canonical, 'http://local');
       url.searchParams.set('lang', other);
+      // Parsing resolves '/.//evil.example/x' to the path '//evil.example/x', which a browser reads as
+      // another host: the link is built from the path with its leading slashes collapsed into one.
+      const localPath = url.pathname.replace(/^\/+/, '/');
       return this.view(`${view}.hbs`, {
         lang,
         otherLang: other,
-        langSwitchUrl: url.pathname + url.search,
+        langSwitchUrl: localPath + url.search,
         demo: fastify.config.demo,
         seller: this.request.seller,
         staff: this.request.staff,

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { normalizeHost } from '../detection/rules.js';
-import { securityForPort } from '../mail/servers.js';
+import { isAllowedHost, isAllowedPort, securityForPort } from '../mail/servers.js';
 import type { Mailbox, ServerSettings } from '../domain/model.js';
 import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../seller/overview.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
+import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 
@@ -26,7 +27,7 @@ export function normalizeAppPassword(raw: string): string | null {
 type FieldError = { key: string; hosts?: string; ports?: string };
 
 const seller: FastifyPluginAsync = async (fastify) => {
-  const { repos } = fastify.services;
+  const { repos, mailServers } = fastify.services;
   const { relink, config } = fastify;
   const t = (req: FastifyRequest) => fastify.i18n.t(req.lang);
 
@@ -50,8 +51,8 @@ const seller: FastifyPluginAsync = async (fastify) => {
     return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demoEmails: demoEmails() });
   });
 
-  fastify.post('/login', { config: signInLimit }, async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+  fastify.post('/login', { config: { ...signInLimit, form: formOf(emailForm, 'next') } }, async (req, reply) => {
+    const body = formBody(req);
     const parsed = emailForm.safeParse(body);
     if (!parsed.success) {
       return reply.code(422).page('login', {
@@ -68,9 +69,14 @@ const seller: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle') }));
 
+  // Opening links is limited too, as guessing them would be. One limiter as the route's preHandler:
+  // Fastify's HEAD twin of a GET route shares it, whereas config.rateLimit gives each its own counter.
+  const openLinkLimit = fastify.rateLimit({ max: 10, timeWindow: '15 minutes' });
+
   // The link opens a page with a button, not a session: mail scanners that pre-fetch links must not
-  // use up a one-time token.
-  fastify.get('/login/verify', async (req, reply) => {
+  // use up a one-time token. The page holds the live token, so no browser or proxy may keep it.
+  fastify.get('/login/verify', { preHandler: openLinkLimit }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
     const q = req.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
     const found = token ? repos.loginTokens.peek(token) : undefined;
@@ -79,8 +85,8 @@ const seller: FastifyPluginAsync = async (fastify) => {
     return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next) });
   });
 
-  fastify.post('/login/verify', { config: signInLimit }, async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+  fastify.post('/login/verify', { config: { ...signInLimit, form: formOf(null, 'token', 'next') } }, async (req, reply) => {
+    const body = formBody(req);
     const token = typeof body.token === 'string' ? body.token.slice(0, 200) : '';
     // Where to go is settled before the one-time link is used up.
     const next = safeNext(body.next);
@@ -90,7 +96,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
     return reply.redirect(next, 303);
   });
 
-  fastify.post('/logout', async (req, reply) => {
+  fastify.post('/logout', { config: { form: NO_FIELDS } }, async (req, reply) => {
     reply.signOut();
     return reply.redirect('/', 303);
   });
@@ -103,7 +109,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return reply.page('migration', { title: t(req)('migration.title'), allegroConfigured: fastify.allegro.configured, ...sellerOverview(repos, req.seller!.id, t(req)) });
     });
 
-    app.post('/mailboxes/:id/app-password/start', async (req, reply) => {
+    app.post('/mailboxes/:id/app-password/start', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
       relink.start(req.seller!.id, mailbox.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/mailboxes/${mailbox.id}/app-password/1`, 303);
@@ -162,9 +168,9 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: p.data.step });
     });
 
-    app.post('/mailboxes/:id/app-password', async (req, reply) => {
+    app.post('/mailboxes/:id/app-password', { config: { form: formOf(null, 'app_password', 'imap_host', 'imap_port', 'smtp_host', 'smtp_port') } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
       const errors: Record<string, FieldError | string> = {};
       const appPassword = normalizeAppPassword(str('app_password').slice(0, 64));
@@ -175,20 +181,22 @@ const seller: FastifyPluginAsync = async (fastify) => {
       if (isWorkspace(mailbox)) {
         const hostErr: FieldError = { key: 'wizard.errors.host', hosts: config.mailHostAllowlist.join(', ') };
         const portErr: FieldError = { key: 'wizard.errors.port', ports: config.mailPortAllowlist.join(', ') };
+        // The seller's own list of servers (Google's), within the policy the import and every
+        // connection are held to: an allow-listed name that is an address must be one the app may reach.
         const host = (k: string) => {
           values[k] = str(k).trim().slice(0, 253);
           const h = normalizeHost(values[k]!);
-          if (!config.mailHostAllowlist.includes(h)) errors[k] = hostErr;
+          if (!config.mailHostAllowlist.includes(h) || !isAllowedHost(h, mailServers)) errors[k] = hostErr;
           return h;
         };
         const port = (k: string) => {
           values[k] = str(k).trim().slice(0, 5);
           const n = /^\d{1,5}$/.test(values[k]!) ? Number(values[k]) : NaN;
-          if (!config.mailPortAllowlist.includes(n)) errors[k] = portErr;
+          if (!isAllowedPort(n, mailServers)) errors[k] = portErr;
           return n;
         };
         servers = { imapHost: host('imap_host'), imapPort: port('imap_port'), smtpHost: host('smtp_host'), smtpPort: port('smtp_port') };
-      } else if (![servers.imapPort, servers.smtpPort].every((p) => config.mailPortAllowlist.includes(p))) {
+      } else if (![servers.imapPort, servers.smtpPort].every((p) => isAllowedPort(p, mailServers))) {
         servers = GOOGLE_DEFAULTS;
       }
       if (Object.keys(errors).length) return renderStep3(req, reply.code(422), mailbox, { values, errors });
@@ -206,7 +214,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return renderStep3(req, reply.code(422), mailbox, { values, failure: outcome });
     });
 
-    app.post('/mailboxes/:id/app-password/fetch', async (req, reply) => {
+    app.post('/mailboxes/:id/app-password/fetch', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
       const result = await relink.proof(req.seller!.id, mailbox.id);
       if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ALLEGRO_CALLBACK_PATH } from '../config.js';
 import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../v3/templates.js';
 import { NotFoundError } from '../errors.js';
+import { formBody, formOf, NO_FIELDS, numberedForm } from '../plugins/forms.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
 import type { Autoresponder } from '../domain/model.js';
 import type { CallbackFailure } from '../allegro/authorization.js';
@@ -81,7 +82,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
   fastify.register(async (app) => {
     app.addHook('preHandler', app.requireSeller);
 
-    app.post('/autoresponders/:id/v3/start', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/start', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
       v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
@@ -96,10 +97,10 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       return reply.page('v3/templates', base(req, a, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
     });
 
-    app.post('/autoresponders/:id/v3/templates', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/templates', { config: { form: numberedForm('text_') } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       const texts = new Map<number, string>();
       for (const [k, v] of Object.entries(body)) {
         const m = /^text_(\d{1,4})$/.exec(k);
@@ -129,10 +130,10 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       }));
     });
 
-    app.post('/autoresponders/:id/v3/authorize', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/authorize', { config: { form: formOf(null, 'discard') } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       // "Try again with the right account": the unconfirmed authorization of the wrong one goes.
       const discard = z.coerce.number().int().positive().safeParse(body.discard);
       if (discard.success) allegro.discard(req.seller!.id, discard.data);
@@ -171,18 +172,19 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       return reply.page('v3/account', base(req, a, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
     });
 
-    app.post('/autoresponders/:id/v3/account', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/account', { config: { form: formOf(null, 'authorization') } }, async (req, reply) => {
       const a = autoresponderOf(req);
-      const id = z.coerce.number().int().positive().safeParse(((req.body ?? {}) as Record<string, unknown>).authorization);
+      const id = z.coerce.number().int().positive().safeParse(formBody(req).authorization);
       if (!id.success || !allegro.confirm(req.seller!.id, id.data)) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
       v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/autoresponders/${a.id}/v3/check`, 303);
     });
 
     // Step 3: the live check, and the switch. Each load calls Allegro, so a seller (or a stuck reload
-    // loop) gets a bounded number of checks.
-    const checkLimit = { rateLimit: { max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` } };
-    app.get('/autoresponders/:id/v3/check', { config: checkLimit }, async (req, reply) => {
+    // loop) gets a bounded number of checks. One limiter as the route's preHandler: Fastify's HEAD twin
+    // of the route shares it, whereas config.rateLimit would give HEAD a second budget of its own.
+    const checkLimit = fastify.rateLimit({ max: 10, timeWindow: '5 minutes', keyGenerator: (req: FastifyRequest) => `v3-check:${req.seller?.id ?? req.ip}` });
+    app.get('/autoresponders/:id/v3/check', { preHandler: checkLimit }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!allegro.configured) return notConfigured(req, reply);
       const m = repos.migrations.findByAutoresponder(a.id);
@@ -191,6 +193,8 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (!reauthorize && !v3.draftsReady(a.id)) return reply.redirect(`/autoresponders/${a.id}/v3`, 303);
       const authorization = repos.authorizations.findUsable(req.seller!.id);
       if (!authorization) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
+      // A HEAD (a link preview, a monitor) gets the page's headers, never a call to Allegro.
+      if (req.method === 'HEAD') return reply.type('text/html; charset=utf-8').send();
       const check = await v3.check(req.seller!.id, a.id, authorization.id);
       const view = base(req, a);
       const mailbox = view.mailbox;
@@ -204,9 +208,9 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       });
     });
 
-    app.post('/autoresponders/:id/v3/switch', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/switch', { config: { form: formOf(null, 'delete_secret') } }, async (req, reply) => {
       const a = autoresponderOf(req);
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const body = formBody(req);
       const outcome = v3.switchToV3(req.seller!.id, a.id, { deleteSecret: body.delete_secret === '1', actor: { type: 'seller', id: req.seller!.id } });
       if (outcome.ok) {
         req.log.info({ autoresponderId: a.id, secretDeleted: outcome.secretDeleted }, 'switched to version 3');
@@ -233,13 +237,13 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       });
     });
 
-    app.post('/autoresponders/:id/v3/switch-back', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/switch-back', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const a = autoresponderOf(req);
       if (!v3.switchBack(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id })) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
       return reply.redirect(`/migration#autoresponder-${a.id}`, 303);
     });
 
-    app.post('/autoresponders/:id/v3/forget-password', async (req, reply) => {
+    app.post('/autoresponders/:id/v3/forget-password', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const a = autoresponderOf(req);
       v3.forgetSecret(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);

@@ -1,46 +1,70 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { I18n } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { MailRenderer } from '../mail/render.js';
 
 export const SIGN_IN_TOKEN_TTL_MS = 30 * 60_000;
 /** At most this many links per seller per window: enough for "it did not arrive", not for a mail bomb. */
 export const SIGN_IN_LINKS_PER_WINDOW = 3;
 export const SIGN_IN_WINDOW_MS = 15 * 60_000;
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** At most this many sign-in requests wait for their e-mail at once; more are dropped (and logged). */
+export const SIGN_IN_MAX_PENDING = 200;
 
 /**
  * Sign-in by a one-time link. The answer never depends on whether the address is known: the caller
- * gets nothing back, and the e-mail is sent after the response (so timing tells nothing either).
+ * gets nothing back, and everything that depends on the address (finding the seller, the per-seller
+ * limit, the token, the e-mail) happens after the answer has gone out, so its timing tells nothing
+ * either. Before the answer every request costs the same: one entry in a queue.
  */
-export function createSignInService(deps: { repos: Repositories; mailer: Mailer; i18n: I18n; publicUrl: string; demo: boolean; log: FastifyBaseLogger; now: () => Date }) {
-  const { repos, mailer, i18n, log } = deps;
+export function createSignInService(deps: { repos: Repositories; mailer: Mailer; mail: MailRenderer; publicUrl: string; demo: boolean; log: FastifyBaseLogger; now: () => Date }) {
+  const { repos, mailer, log } = deps;
+  const pending = new Set<Promise<void>>();
 
   async function sendLink(sellerId: number): Promise<void> {
     const seller = repos.sellers.getById(sellerId)!;
     const token = repos.loginTokens.issue(seller.id, SIGN_IN_TOKEN_TTL_MS);
     const link = `${deps.publicUrl}/login/verify?token=${encodeURIComponent(token)}`;
-    const t = i18n.t(seller.language);
-    const text = [t('mail.signIn.hello', { name: seller.name }), '', t('mail.signIn.body'), '', link, '', t('mail.signIn.expiry'), t('mail.signIn.ignore')].join('\n');
-    const html = `<p>${escapeHtml(t('mail.signIn.hello', { name: seller.name }))}</p><p>${escapeHtml(t('mail.signIn.body'))}</p>` +
-      `<p><a href="${escapeHtml(link)}">${escapeHtml(t('mail.signIn.button'))}</a></p><p>${escapeHtml(t('mail.signIn.expiry'))}<br>${escapeHtml(t('mail.signIn.ignore'))}</p>`;
-    await mailer.send({ to: seller.email, subject: t('mail.signIn.subject'), text, html });
+    await mailer.send({ to: seller.email, ...deps.mail.render('sign-in', seller.language, { name: seller.name, link }) });
     // Demo mode only: the link in the log is how the offline demo signs in.
     if (deps.demo) log.info({ sellerId: seller.id }, `demo sign-in link: ${link}`);
   }
 
+  /** The per-address work of one request. The limit check and the token are made in one synchronous step, so two requests cannot both pass the limit. */
+  async function deliver(email: string): Promise<void> {
+    const seller = repos.sellers.findByEmail(email)[0];
+    if (!seller) return;
+    const since = new Date(deps.now().getTime() - SIGN_IN_WINDOW_MS);
+    if (repos.loginTokens.countSince(seller.id, since) >= SIGN_IN_LINKS_PER_WINDOW) {
+      log.warn({ sellerId: seller.id }, 'sign-in link not sent: too many requested recently');
+      return;
+    }
+    try {
+      await sendLink(seller.id);
+    } catch (err) {
+      log.error({ err, sellerId: seller.id }, 'sign-in link could not be sent');
+    }
+  }
+
   return {
-    /** Starts sending a link if the address belongs to a seller; returns at once either way. */
+    /**
+     * Queues a link for the address and returns at once, having done nothing that depends on it. The
+     * work starts on a later turn of the event loop (setImmediate), after the caller's answer is written.
+     */
     request(email: string): void {
-      const seller = repos.sellers.findByEmail(email)[0];
-      if (!seller) return;
-      const since = new Date(deps.now().getTime() - SIGN_IN_WINDOW_MS);
-      if (repos.loginTokens.countSince(seller.id, since) >= SIGN_IN_LINKS_PER_WINDOW) {
-        log.warn({ sellerId: seller.id }, 'sign-in link not sent: too many requested recently');
+      if (pending.size >= SIGN_IN_MAX_PENDING) {
+        log.warn('sign-in link not sent: too many requests waiting');
         return;
       }
-      sendLink(seller.id).catch((err) => log.error({ err, sellerId: seller.id }, 'sign-in link could not be sent'));
+      const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => deliver(email))
+        .catch((err) => log.error({ err }, 'sign-in request failed'))
+        .finally(() => pending.delete(job));
+      pending.add(job);
+    },
+    /** Resolves when every queued request is done (the app waits for this before closing the mailer and the database). */
+    async idle(): Promise<void> {
+      while (pending.size) await Promise.allSettled([...pending]);
     },
     sendLink,
 

@@ -169,3 +169,6 @@ export function filterFromJson(json: string): AccountFilter {
   const raw = JSON.parse(json) as Record<string, unknown>;
   return parseListQuery(raw).filter;
 }
+
+/** Every query field the list reads (filter and view): a bulk form carries them as hidden fields. */
+export const LIST_QUERY_FIELDS: readonly string[] = [...Object.keys(fields), ...Object.keys(viewFields)];

@@ -1,8 +1,4 @@
-import Handlebars from 'handlebars';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { PROJECT_ROOT } from '../config.js';
 import { AWAITING_SELLER_STATES } from '../migration/states.js';
 import { isTransientMailCode } from '../mail/classify.js';
 import { isTransientAllegroCode } from '../allegro/errors.js';
@@ -10,6 +6,7 @@ import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
 import type { Actor } from '../domain/model.js';
 import type { Services } from '../composition.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { MailRenderer } from '../mail/render.js';
 import { checkImap, type MailCheckOptions } from '../mail/check.js';
 import type { V3Service } from '../v3/switch.js';
 import type { AllegroClient } from '../allegro/client.js';
@@ -32,6 +29,7 @@ export interface StaffActionsDeps {
   /** Null when Allegro is not configured: v3 re-checks then fail with MIG_ERR_ALLEGRO_NOT_CONFIGURED. */
   allegroClient: AllegroClient | null;
   mailer: Mailer;
+  mail: MailRenderer;
   i18n: I18n;
   log: FastifyBaseLogger;
   publicUrl: string;
@@ -48,15 +46,6 @@ export interface StaffActionsDeps {
 export function createStaffActions(deps: StaffActionsDeps) {
   const { services, v3, mailer, i18n } = deps;
   const { db, repos, migrationService, secrets, now } = services;
-
-  const hbs = Handlebars.create();
-  hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
-    return i18n.t(options.data?.root?.lang ?? 'pl')(key, options.hash);
-  });
-  const load = (name: string, noEscape: boolean) =>
-    hbs.compile(readFileSync(path.join(PROJECT_ROOT, 'views/mail', name), 'utf8'), { noEscape, strict: false });
-  const reminderHtml = load('reminder.html.hbs', false);
-  const reminderText = load('reminder.txt.hbs', true);
 
   // ---- re-check ------------------------------------------------------------------------------
 
@@ -145,14 +134,13 @@ export function createStaffActions(deps: StaffActionsDeps) {
     const lang: Lang = seller.language;
     const t = i18n.t(lang);
     const data = {
-      lang,
       name: seller.name,
       link,
       autoresponders: open.map((o) => ({ name: t('mail.reminder.autoresponder', { version: o.version }), mailbox: o.mailbox })),
       deadline: deps.migrationDeadline ? formatDateTime(deps.migrationDeadline.toISOString(), lang) : null,
       expiryHours: REMINDER_LINK_TTL_MS / 3_600_000,
     };
-    return { seller, subject: t('mail.reminder.subject'), html: reminderHtml(data), text: reminderText(data) };
+    return { seller, ...deps.mail.render('reminder', lang, data) };
   }
 
   /**

@@ -23,17 +23,20 @@ export function sellerViewHtml(
     csrfToken: '',
     ...sellerOverview(repos, sellerId, opts.t),
   });
-  return readOnly(html);
+  const part = (view: string, data: Record<string, unknown>) => render(`staff/parts/${view}`, { lang: opts.lang, ...data }).trim();
+  return readOnly(html, { button: (label) => part('inert-button', { label }), link: (text) => part('inert-link', { text }) });
 }
 
-/** Forms to inert buttons, seller links to text, h1…h5 to h2…h6. Exported for its test. */
-export function readOnly(html: string): string {
+/**
+ * Forms to inert buttons, seller links to text, h1…h5 to h2…h6. The replacements come from
+ * views/staff/parts/ (their inputs are the template's own, already escaped, HTML).
+ */
+export function readOnly(html: string, parts: { button: (label: string) => string; link: (text: string) => string }): string {
   return html
-    .replace(/<form\b[^>]*>([\s\S]*?)<\/form>/gi, (_, inner: string) => {
-      const labels = [...inner.matchAll(/<button\b[^>]*>([\s\S]*?)<\/button>/gi)].map((m) => m[1]!.trim());
-      return labels.map((l) => `<p class="inert"><span class="button inert-button">${l}</span></p>`).join('');
-    })
+    .replace(/<form\b[^>]*>([\s\S]*?)<\/form>/gi, (_, inner: string) =>
+      [...inner.matchAll(/<button\b[^>]*>([\s\S]*?)<\/button>/gi)].map((m) => parts.button(m[1]!.trim())).join(''),
+    )
     .replace(/<input\b[^>]*>/gi, '')
-    .replace(/<a\b[^>]*href="\/(?!\/)[^"]*"[^>]*>([\s\S]*?)<\/a>/gi, '<span class="inert-link">$1</span>')
+    .replace(/<a\b[^>]*href="\/(?!\/)[^"]*"[^>]*>([\s\S]*?)<\/a>/gi, (_, text: string) => parts.link(text))
     .replace(/<(\/?)h([1-5])\b/gi, (_, slash: string, n: string) => `<${slash}h${Number(n) + 1}`);
 }

@@ -7,6 +7,9 @@ import type { ReplyTemplate } from '../domain/model.js';
  * nothing is ever cut: a text that is too long is reported and the seller shortens it.
  */
 
+import { DecodingMode, EntityDecoder, htmlDecodeTree, replaceCodePoint } from 'entities/decode';
+import { compile, type FormatCallback } from 'html-to-text';
+
 /** The Message Center's limit on one message, in characters (Unicode code points, as JSON Schema counts). */
 export const V3_MAX_TEXT = 2000;
 /** Attachments v3 accepts: images and PDFs up to this size. */
@@ -23,28 +26,34 @@ export function normalizeNewlines(text: string): string {
   return text.replace(/\r\n?/g, '\n');
 }
 
-const NAMED_ENTITIES: Record<string, string> = {
-  nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", hellip: '…', ndash: '–', mdash: '—',
-  bdquo: '„', rdquo: '”', ldquo: '“', lsquo: '‘', rsquo: '’', sbquo: '‚', laquo: '«', raquo: '»',
-  euro: '€', copy: '©', reg: '®', trade: '™', deg: '°', middot: '·', bull: '•', times: '×', shy: '',
-  zwnj: '', zwj: '', oacute: 'ó', Oacute: 'Ó', aogon: 'ą', Aogon: 'Ą', eogon: 'ę', Eogon: 'Ę',
-  cacute: 'ć', Cacute: 'Ć', lstrok: 'ł', Lstrok: 'Ł', nacute: 'ń', Nacute: 'Ń', sacute: 'ś',
-  Sacute: 'Ś', zacute: 'ź', Zacute: 'Ź', zdot: 'ż', Zdot: 'Ż', uuml: 'ü', ouml: 'ö', auml: 'ä',
-};
-
+/**
+ * Decodes HTML character references with the decoder htmlparser2 itself uses (`entities`), strictly:
+ * only references closed by ";". A name it does not know, and a numeric reference that names no
+ * character (`&#0;`, a surrogate, past U+10FFFF), stay as written rather than becoming "\uFFFD".
+ */
 export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z][a-z0-9]{1,31});/gi, (whole, name: string) => {
-    if (name[0] === '#') {
-      const cp = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : whole;
-    }
-    return NAMED_ENTITIES[name] ?? whole;
+  let decoded = '';
+  let namesCharacter = true;
+  const decoder = new EntityDecoder(htmlDecodeTree, (cp) => (decoded += String.fromCodePoint(cp)), {
+    missingSemicolonAfterCharacterReference() {},
+    absenceOfDigitsInNumericCharacterReference() {},
+    validateNumericCharacterReference(code) {
+      namesCharacter = code === 0xfffd || replaceCodePoint(code) !== 0xfffd;
+    },
   });
+  let out = '';
+  let copied = 0;
+  for (let amp = s.indexOf('&'); amp >= 0; amp = s.indexOf('&', amp + 1)) {
+    decoded = '';
+    namesCharacter = true;
+    decoder.startEntity(DecodingMode.Strict);
+    const length = decoder.write(s, amp + 1);
+    if (length <= 0 || !namesCharacter) continue;
+    out += s.slice(copied, amp) + decoded;
+    copied = amp + length;
+  }
+  return out + s.slice(copied);
 }
-
-const PARAGRAPH = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'table', 'blockquote', 'pre', 'hr', 'dl']);
-const LINE = new Set(['div', 'tr', 'section', 'article', 'header', 'footer', 'address', 'dt', 'dd', 'center', 'form', 'fieldset', 'figure', 'figcaption', 'caption']);
-const DROPPED_WITH_CONTENT = /<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>/gi;
 
 export interface HtmlConversion {
   text: string;
@@ -54,6 +63,18 @@ export interface HtmlConversion {
   links: number;
 }
 
+/**
+ * What the formatters collect during one conversion, handed to html-to-text as the document's
+ * metadata. @types/html-to-text (written for 9) leaves out that argument of the compiled function and
+ * the builder's `metadata`, though html-to-text 9 and 10 have both: hence the two casts below.
+ */
+interface Found {
+  images: string[];
+  links: number;
+}
+type Builder = Parameters<FormatCallback>[2];
+const found = (builder: Builder) => (builder as Builder & { metadata: Found }).metadata;
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -62,99 +83,122 @@ function safeDecode(s: string): string {
   }
 }
 
-function attribute(attrs: string, name: string): string | null {
-  const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i').exec(attrs);
-  return m ? decodeEntities(m[2] ?? m[3] ?? m[4] ?? '') : null;
+/** The address to write after a link's text, or null when the text already says it or a buyer could not follow it. */
+function addressToWrite(href: string, label: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    return null; // relative or broken: there is no page to name
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') {
+    const bare = (s: string) => (s.endsWith('/') ? s.slice(0, -1) : s);
+    return bare(label) === bare(href) ? null : href;
+  }
+  if (url.protocol === 'mailto:') {
+    const address = safeDecode(url.pathname);
+    return label.toLowerCase().includes(address.toLowerCase()) ? null : address;
+  }
+  if (url.protocol === 'tel:') {
+    const number = safeDecode(url.pathname);
+    const digits = (s: string) => s.replace(/\D/g, '');
+    // "22 123 45 67" already says what tel:+48221234567 says.
+    return digits(label).length >= 6 && digits(number).endsWith(digits(label)) ? null : number;
+  }
+  return null;
 }
 
+/** html-to-text writes links as "text [address]" and always; here as "text (address)", only when the text does not say it. */
+const link: FormatCallback = (elem, walk, builder) => {
+  let label = '';
+  builder.pushWordTransform((word) => ((label += word), word));
+  walk(elem.children, builder);
+  builder.popWordTransform();
+  const address = addressToWrite(String(elem.attribs?.href ?? '').trim(), label);
+  if (!address) return;
+  builder.addInline(label ? ` (${address})` : address, { noWordTransform: true });
+  found(builder).links++;
+};
+
+/** Reported, not written into the text: "Logo sklepu" alone on a line reads as a mistake. */
+const image: FormatCallback = (elem, _walk, builder) => {
+  found(builder).images.push(elem.attribs?.src || elem.attribs?.alt || '?');
+};
+
 /**
- * Converts a template's HTML to text a buyer can read in the Message Center: paragraphs become blank
- * lines, `<br>` a line break, list items "• " or "1. ", links keep their address in brackets, images
- * are reported (v3 cannot show them inline). Whitespace is collapsed as a browser would.
+ * "• " or "1. " (from `start`) before each item. A nested list, and an item's further lines, are
+ * indented by two spaces whatever the marker's width: the Message Center's font is proportional, so
+ * html-to-text's alignment under the marker would not line up anyway.
+ */
+const list: FormatCallback = (elem, walk, builder) => {
+  const nested = elem.parent?.name === 'li';
+  const start = Number(elem.attribs?.start ?? 1);
+  let n = Number.isInteger(start) && start > 0 ? start : 1;
+  builder.openBlock({ leadingLineBreaks: nested ? 1 : 2 });
+  for (const child of elem.children) {
+    if (child.name !== 'li') {
+      walk([child], builder);
+      continue;
+    }
+    const marker = elem.name === 'ol' ? `${n++}. ` : '• ';
+    builder.openBlock({ leadingLineBreaks: 1 });
+    walk(child.children, builder);
+    builder.closeBlock({
+      trailingLineBreaks: 1,
+      blockTransform: (text) => (text ? marker + text.split('\n').map((line, i) => (i && line ? `  ${line}` : line)).join('\n') : marker.trimEnd()),
+    });
+  }
+  builder.closeBlock({ trailingLineBreaks: nested ? 1 : 2 });
+};
+
+/** A cell ends with a space, so a row "<td>Termin</td><td>14 dni</td>" reads "Termin 14 dni" on one line. */
+const cell: FormatCallback = (elem, walk, builder) => {
+  walk(elem.children, builder);
+  builder.addInline(' ');
+};
+
+const block = (lineBreaks: number) => (selector: string) => ({
+  selector,
+  format: 'block',
+  options: { leadingLineBreaks: lineBreaks, trailingLineBreaks: lineBreaks },
+});
+
+const convert = compile({
+  wordwrap: false, // the Message Center wraps; a line break added here would count as a character
+  limits: { maxInputLength: Number.POSITIVE_INFINITY }, // html-to-text cuts at 16 MiB by default; nothing is ever cut
+  // A non-breaking space is a space to the buyer (and collapses like one); a soft hyphen is invisible but would count.
+  whitespaceCharacters: ' \t\r\n\f\u200b\u00a0',
+  encodeCharacters: { '\u00ad': '' },
+  formatters: { link, image, list, cell },
+  selectors: [
+    { selector: 'a', format: 'link' },
+    { selector: 'img', format: 'image' },
+    { selector: 'ul', format: 'list' },
+    { selector: 'ol', format: 'list' },
+    { selector: 'td', format: 'cell' },
+    { selector: 'th', format: 'cell' },
+    // Plain paragraphs rather than html-to-text's upper-cased headings, "> " quotes, dashed rules and
+    // column-aligned tables, none of which read well in a proportional font.
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'hr', 'dl', 'table'].map(block(2)),
+    ...['tr', 'dt', 'dd', 'center', 'address', 'fieldset', 'figure', 'figcaption', 'caption'].map(block(1)),
+    // A template is often a whole e-mail document; its head is not part of the message.
+    ...['head', 'title', 'noscript', 'template'].map((selector) => ({ selector, format: 'skip' })),
+  ],
+}) as (html: string, metadata: Found) => string;
+
+/**
+ * Converts a template's HTML to text a buyer can read in the Message Center (html-to-text over
+ * htmlparser2): paragraphs become blank lines, `<br>` a line break, list items "• " or "1. ", links
+ * keep their address in brackets, images are reported (v3 cannot show them inline). Whitespace is
+ * collapsed as a browser would.
  */
 export function htmlToText(html: string): HtmlConversion {
-  const images: string[] = [];
-  let links = 0;
-  const out: string[] = [];
-  const lists: { ordered: boolean; n: number }[] = [];
-  const anchors: { href: string | null; start: number }[] = [];
-  let preDepth = 0;
-
-  const src = html.replace(/<!--[\s\S]*?-->/g, '').replace(DROPPED_WITH_CONTENT, '');
-  const re = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
-  // Block breaks are markers resolved at the end, so "</p><p>" gives one blank line, not two; an
-  // explicit <br> (and a line in <pre>) is a real newline and always counts.
-  const BR = '\u0001';
-  const PARA = '\u0002';
-  const INDENT = '\u0003';
-  const text = (raw: string) => {
-    if (!raw) return;
-    const decoded = decodeEntities(raw);
-    out.push(preDepth > 0 ? decoded.replace(/\r\n?/g, '\n') : decoded.replace(/[ \t\r\n\f]+/g, ' '));
-  };
-
-  let last = 0;
-  for (let m = re.exec(src); m; m = re.exec(src)) {
-    text(src.slice(last, m.index));
-    last = re.lastIndex;
-    const closing = m[1] === '/';
-    const tag = m[2]!.toLowerCase();
-    const attrs = m[3] ?? '';
-    if (tag === 'br') out.push('\n');
-    else if (tag === 'img' && !closing) {
-      // Reported, not written into the text: "Logo sklepu" alone on a line reads as a mistake.
-      images.push(attribute(attrs, 'src') || attribute(attrs, 'alt') || '?');
-    } else if (tag === 'li') {
-      if (!closing) {
-        const list = lists[lists.length - 1];
-        const indent = INDENT.repeat(Math.max(0, lists.length - 1));
-        out.push(BR, indent + (list?.ordered ? `${++list.n}. ` : '• '));
-      }
-    } else if (tag === 'ul' || tag === 'ol') {
-      if (closing) lists.pop();
-      else lists.push({ ordered: tag === 'ol', n: Math.max(0, Number(attribute(attrs, 'start') ?? 1) - 1) || 0 });
-      out.push(lists.length > (closing ? 0 : 1) ? BR : PARA);
-    } else if (tag === 'a') {
-      if (!closing) anchors.push({ href: attribute(attrs, 'href'), start: out.length });
-      else {
-        const a = anchors.pop();
-        if (a?.href && /^https?:\/\//i.test(a.href)) {
-          const label = out.slice(a.start).join('').replace(/[\u0001\u0002\u0003\n]/g, ' ').trim();
-          if (label !== a.href && label.replace(/\/$/, '') !== a.href.replace(/\/$/, '')) {
-            out.push(` (${a.href})`);
-            links++;
-          }
-        } else if (a?.href && /^(mailto|tel):/i.test(a.href)) {
-          const tel = /^tel:/i.test(a.href);
-          const target = safeDecode(a.href.replace(/^(mailto|tel):/i, '')).split('?')[0]!;
-          const label = out.slice(a.start).join('');
-          // "22 123 45 67" already says what tel:+48221234567 says.
-          const shown = tel
-            ? label.replace(/\D/g, '').length >= 6 && target.replace(/\D/g, '').endsWith(label.replace(/\D/g, ''))
-            : label.replace(/\s/g, '').toLowerCase().includes(target.toLowerCase());
-          if (!shown) {
-            out.push(` (${target})`);
-            links++;
-          }
-        }
-      }
-    } else if (tag === 'td' || tag === 'th') {
-      if (closing) out.push(' ');
-    } else if (tag === 'pre') {
-      preDepth += closing ? -1 : 1;
-      out.push(PARA);
-    } else if (PARAGRAPH.has(tag)) out.push(PARA);
-    else if (LINE.has(tag)) out.push(BR);
-  }
-  text(src.slice(last));
-
-  const joined = out
-    .join('')
-    .replace(/ *\u0002[ \u0001\u0002]*/g, '\n\n')
-    .replace(/ *\u0001[ \u0001]*/g, '\n');
-  const lines = joined.split('\n').map((l) => l.replace(/^ +/, '').replace(/\u0003/g, '  ').replace(/ +$/, ''));
-  const result = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
-  return { text: result, images, links };
+  const metadata: Found = { images: [], links: 0 };
+  // At most one blank line in a row and none at either end, as a browser shows a trailing <br> or an
+  // empty block: spacer paragraphs (<p>&nbsp;</p>) and rules would otherwise add empty lines, each
+  // counted toward the 2000.
+  const text = convert(html, metadata).replace(/\n{3,}/g, '\n\n').replace(/^\n+|\n+$/g, '');
+  return { text, images: metadata.images, links: metadata.links };
 }
 
 export type TemplateProblemCode = 'html_converted' | 'links_written_out' | 'images_removed' | 'too_long' | 'empty' | 'subject_unused';

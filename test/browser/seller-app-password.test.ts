@@ -46,6 +46,7 @@ test('a seller on a phone: sign-in link, the wizard, one failure, then a working
       PUBLIC_URL: base,
       SMTP_URL: `smtp://127.0.0.1:${relay.port}`,
       MAIL_HOST_ALLOWLIST: '127.0.0.1',
+      MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
       MAIL_PORT_ALLOWLIST: `${dovecot.port},${mailbox.port}`,
       MAIL_TLS_CA_FILE: testCert().certFile,
     },

@@ -25,7 +25,7 @@ after(async () => {
 test('support agent: sign in, filter the list, re-check all matching, confirm the exact count, watch the job to its summary (no JavaScript)', async (t) => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { app } = await build(t, { env: { PUBLIC_URL: base, MAIL_TLS_CA_FILE: testCert().certFile, MIGRATION_DEADLINE: '2027-03-31', BULK_CONCURRENCY: '2', BULK_PER_HOST_CONCURRENCY: '2' } });
+  const { app } = await build(t, { env: { PUBLIC_URL: base, MAIL_TLS_CA_FILE: testCert().certFile, MAIL_ADDRESS_ALLOWLIST: '127.0.0.1', MAIL_PORT_ALLOWLIST: String(dovecot.port), MIGRATION_DEADLINE: '2027-03-31', BULK_CONCURRENCY: '2', BULK_PER_HOST_CONCURRENCY: '2' } });
   const s = app.services;
   const accounts: SeedAccount[] = Array.from({ length: 30 }, (_, i) => ({
     name: i === 0 ? 'Hurtownia ŁÓDŹ' : `Sklep ${i}`,

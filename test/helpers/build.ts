@@ -1,3 +1,4 @@
+import type { FormSpec } from '../../src/plugins/forms.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TestContext } from 'node:test';
 import { Writable } from 'node:stream';
@@ -23,8 +24,8 @@ export interface Built {
   config: AppConfig;
   /** Every log line the app wrote, as text. */
   logs: string[];
-  /** The app's own route table (method and URL of every route it registered). */
-  routes: { method: string; url: string }[];
+  /** The app's own route table (method and URL of every route it registered; whether its config sets a rate limit). */
+  routes: { method: string; url: string; configRateLimit?: boolean; form?: FormSpec }[];
 }
 
 /** Builds the very app plugin the server runs, on an in-memory database; closed after the test. */
@@ -44,9 +45,9 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
   registerSecret(opts.env?.APP_SECRET_KEY);
   registerSecret(config.allegro.clientSecret);
   recordResponses(fastify);
-  const routes: { method: string; url: string }[] = [];
+  const routes: Built['routes'] = [];
   fastify.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, configRateLimit: !!(r.config as { rateLimit?: unknown } | undefined)?.rateLimit, form: (r.config as { form?: FormSpec } | undefined)?.form });
   });
   await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now });
   if (opts.extra) await opts.extra(fastify);

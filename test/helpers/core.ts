@@ -1,6 +1,7 @@
 import { openDatabase, migrate, type Db } from '../../src/db/database.js';
 import { makeKeyring, parseKey, generateKeyText, type Keyring } from '../../src/crypto/secret-box.js';
 import type { MxResolver } from '../../src/detection/mx-lookup.js';
+import type { MailServerPolicy } from '../../src/mail/servers.js';
 import { createServices } from '../../src/composition.js';
 
 /** A fixed test key (never used outside tests). */
@@ -35,7 +36,7 @@ export function memoryDb(): Db {
   return db;
 }
 
-export function testServices(opts: { db?: Db; resolver?: MxResolver; now?: () => Date; keyring?: Keyring } = {}) {
+export function testServices(opts: { db?: Db; resolver?: MxResolver; now?: () => Date; keyring?: Keyring; mailServers?: MailServerPolicy } = {}) {
   const db = opts.db ?? memoryDb();
-  return createServices({ db, keyring: opts.keyring ?? testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now });
+  return createServices({ db, keyring: opts.keyring ?? testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now, mailServers: opts.mailServers });
 }

@@ -15,8 +15,9 @@ export interface TcpProxy {
  * server to observe, from outside the app, how many connections the app opens at once. `listenHost`
  * may be another loopback address (127.0.0.2, …) so that one server looks like several hosts.
  */
-export async function startProxy(targetPort: number, listenHost = '127.0.0.1', opts: { delayMs?: number } = {}): Promise<TcpProxy> {
-  const port = await freePort();
+export async function startProxy(targetPort: number, listenHost = '127.0.0.1', opts: { delayMs?: number; port?: number } = {}): Promise<TcpProxy> {
+  // A port may be chosen beforehand, for an app whose mail port allow-list is set before the proxy starts.
+  const port = opts.port ?? (await freePort());
   const sockets = new Set<net.Socket>();
   const proxy: TcpProxy = {
     port,

@@ -48,6 +48,7 @@ test('the server killed (SIGKILL) at any moment of an app-password save: nothing
     LOG_LEVEL: 'info',
     MAIL_TLS_CA_FILE: testCert().certFile,
     MAIL_HOST_ALLOWLIST: '127.0.0.1',
+    MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
     MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port}`,
     MAIL_CHECK_TIMEOUT_MS: '5000',
   });

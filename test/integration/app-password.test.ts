@@ -40,6 +40,7 @@ async function setup(t: import('node:test').TestContext) {
   const { app, logs } = await build(t, {
     env: {
       MAIL_HOST_ALLOWLIST: '127.0.0.1',
+      MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
       MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port}`,
       MAIL_TLS_CA_FILE: testCert().certFile,
       MAIL_CHECK_TIMEOUT_MS: '5000',

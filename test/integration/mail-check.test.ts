@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkImap, checkSmtp, fetchInboxProof, verifyMailbox, type InboxProof } from '../../src/mail/check.js';
 import type { ServerSettings } from '../../src/domain/model.js';
+import type { MailServerPolicy } from '../../src/mail/servers.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { freePort } from '../helpers/ports.js';
@@ -36,7 +37,11 @@ after(async () => {
   await smtpStarttls?.stop();
 });
 
-const opts = () => ({ timeoutMs: 5000, extraCa: testCert().cert });
+// These tests are about what real servers answer, on loopback and on ports picked at run time: the
+// policy allows both explicitly (the policy itself: the tests at the end, and test/security/mail-servers.test.ts).
+const ALL_PORTS = Array.from({ length: 65535 }, (_, i) => i + 1);
+const policy: MailServerPolicy = { ports: ALL_PORTS, allowedAddresses: ['127.0.0.0/8'] };
+const opts = () => ({ timeoutMs: 5000, extraCa: testCert().cert, policy });
 const settings = (over: Partial<ServerSettings> = {}): ServerSettings => ({
   imapHost: '127.0.0.1', imapPort: dovecot.port, imapSecurity: 'tls',
   smtpHost: '127.0.0.1', smtpPort: smtps.port, smtpSecurity: 'tls',
@@ -77,9 +82,9 @@ test('unreachable host, unknown host and an untrusted certificate get their code
   assert.equal(!refused.ok && refused.code, 'MAIL_CONNECTION_REFUSED');
   const dns = await checkImap(settings({ imapHost: 'imap.nie-ma-takiej-domeny.invalid' }), APP_PASSWORD, opts());
   assert.equal(!dns.ok && dns.code, 'MAIL_DNS_FAILED');
-  const tls = await checkImap(settings(), APP_PASSWORD, { timeoutMs: 5000 }); // the test CA is not trusted
+  const tls = await checkImap(settings(), APP_PASSWORD, { timeoutMs: 5000, policy }); // the test CA is not trusted
   assert.equal(!tls.ok && tls.code, 'MAIL_TLS_FAILED');
-  const smtpTls = await checkSmtp(settings(), APP_PASSWORD, { timeoutMs: 5000 });
+  const smtpTls = await checkSmtp(settings(), APP_PASSWORD, { timeoutMs: 5000, policy });
   assert.equal(!smtpTls.ok && smtpTls.code, 'MAIL_TLS_FAILED');
 });
 
@@ -90,7 +95,7 @@ test('a server that accepts the connection but never greets times out with MAIL_
   const port = await freePort();
   await new Promise<void>((r) => silent.listen(port, '127.0.0.1', () => r()));
   try {
-    const r = await checkImap(settings({ imapPort: port, imapSecurity: 'starttls' }), APP_PASSWORD, { timeoutMs: 800, extraCa: testCert().cert });
+    const r = await checkImap(settings({ imapPort: port, imapSecurity: 'starttls' }), APP_PASSWORD, { timeoutMs: 800, extraCa: testCert().cert, policy });
     assert.equal(!r.ok && r.code, 'MAIL_TIMEOUT');
   } finally {
     sockets.forEach((s) => s.destroy());
@@ -105,4 +110,32 @@ test('the inbox proof reads the seeded messages, newest first, and spots the one
   assert.equal(proof.latest[0]?.subject, 'Nowa wiadomość od kupującego anna_k');
   assert.equal(proof.latest[0]?.fromAllegro, true);
   assert.equal(proof.latest[2]?.fromAllegro, false);
+});
+
+test('a name is resolved once, and the connection goes to that address with the name as TLS server name (no DNS rebinding between check and connect)', async () => {
+  const answers = ['127.0.0.1', '10.0.0.7'];
+  const asked: string[] = [];
+  // A resolver that answers a loopback address first and a private one afterwards, as a rebinding attacker's would.
+  const rebinding: MailServerPolicy = { ...policy, lookup: async (host) => (asked.push(host), [{ address: answers[Math.min(asked.length - 1, 1)]!, family: 4 }]) };
+  const r = await checkImap(settings({ imapHost: 'localhost' }), APP_PASSWORD, { ...opts(), policy: rebinding });
+  assert.deepEqual(r, { ok: true }, 'connected to the address that was checked; the certificate was checked for "localhost"');
+  assert.deepEqual(asked, ['localhost'], 'one lookup per connection');
+  // The second answer is private and not allowed: refused before any connection.
+  const second = await checkSmtp(settings({ smtpHost: 'localhost' }), APP_PASSWORD, { ...opts(), policy: rebinding });
+  assert.equal(!second.ok && second.code, 'MAIL_HOST_NOT_ALLOWED');
+  // The certificate must carry the name: one for "localhost" does not pass as another host's.
+  const wrongName = await checkImap(settings({ imapHost: 'imap.example.test' }), APP_PASSWORD, { ...opts(), policy: { ...policy, lookup: async () => [{ address: '127.0.0.1', family: 4 }] } });
+  assert.equal(!wrongName.ok && wrongName.code, 'MAIL_TLS_FAILED');
+});
+
+test('without an explicit allowance, loopback and private servers and other ports are refused before connecting', async () => {
+  const strict: MailServerPolicy = { ports: [993, 465], allowedAddresses: [] };
+  const imap = await checkImap(settings(), APP_PASSWORD, { ...opts(), policy: strict });
+  assert.deepEqual(imap, { ok: false, protocol: 'imap', code: 'MAIL_HOST_NOT_ALLOWED', serverText: null });
+  const smtp = await checkSmtp(settings({ smtpHost: 'localhost' }), APP_PASSWORD, { ...opts(), policy: { ...strict, ports: ALL_PORTS } });
+  assert.equal(!smtp.ok && smtp.code, 'MAIL_HOST_NOT_ALLOWED', 'localhost resolves to loopback');
+  const port = await checkImap(settings(), APP_PASSWORD, { ...opts(), policy: { ports: [993], allowedAddresses: ['127.0.0.0/8'] } });
+  assert.equal(!port.ok && port.code, 'MAIL_HOST_NOT_ALLOWED', 'a port outside the list');
+  const proof = await fetchInboxProof(settings(), APP_PASSWORD, { ...opts(), policy: strict });
+  assert.equal('code' in proof && proof.code, 'MAIL_HOST_NOT_ALLOWED');
 });

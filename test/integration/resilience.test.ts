@@ -83,7 +83,8 @@ test('two agents re-check overlapping accounts while a seller saves an app passw
     env: {
       MAIL_TLS_CA_FILE: testCert().certFile,
       MAIL_HOST_ALLOWLIST: '127.0.0.1',
-      MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port}`,
+      MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
+      MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port},${slow.port},${fast.port}`,
       MAIL_CHECK_TIMEOUT_MS: '5000',
       BULK_CONCURRENCY: '8',
       BULK_PER_HOST_CONCURRENCY: '4',

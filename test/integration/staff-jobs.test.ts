@@ -32,6 +32,9 @@ async function setup(t: import('node:test').TestContext, env: Record<string, str
   return build(t, {
     env: {
       MAIL_TLS_CA_FILE: testCert().certFile,
+      // Dovecot and the counting proxies in front of it, on loopback: allowed explicitly.
+      MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
+      MAIL_PORT_ALLOWLIST: `${dovecot.port},${hostProxy.port},${sharedProxy.port}`,
       MAIL_CHECK_TIMEOUT_MS: '5000',
       SMTP_URL: `smtp://127.0.0.1:${relay.port}`,
       PUBLIC_URL: 'https://migracja.example.pl',

@@ -371,6 +371,27 @@ test('the live check is limited per seller: the eleventh load in five minutes is
   assert.equal(s.rec.exchanges.filter((x) => x.route === '/messaging/threads').length, calls);
 });
 
+test('HEAD of the live check calls Allegro never, and draws on the same budget as GET', async (t) => {
+  const s = await setup(t);
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  const threads = () => s.rec.exchanges.filter((x) => x.route === '/messaging/threads').length;
+  const head = () => s.app.inject({ method: 'HEAD', url: `/autoresponders/${s.ar}/v3/check`, cookies: Object.fromEntries(s.agent.cookies) });
+  const before = threads();
+  const first = await head();
+  assert.equal(first.statusCode, 200);
+  assert.equal(first.body, '');
+  assert.equal(threads(), before, 'a HEAD does not call Allegro');
+  // 10 GET and 10 HEAD in five minutes: one limit of 10 across both methods (the HEAD above counted).
+  const statuses: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    statuses.push(`GET ${(await s.agent.get(`/autoresponders/${s.ar}/v3/check`)).statusCode}`);
+    statuses.push(`HEAD ${(await head()).statusCode}`);
+  }
+  assert.equal(statuses.filter((x) => !x.endsWith(' 429')).length, 9, `one budget: ${statuses}`);
+  assert.ok(threads() - before <= 5, `at most the GETs within the budget called Allegro: ${threads() - before}`);
+});
+
 test('every v3 page is complete in Polish and in English: no catalog key shows through', async (t) => {
   const s = await setup(t);
   const rawKey = /\b(v3|migration|wizard|errors)\.[a-zA-Z0-9_.]+\b/;

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { build } from '../helpers/build.js';
+import { build, type BuildOptions } from '../helpers/build.js';
 import { Agent, signIn } from '../helpers/agent.js';
 import { decodeQuotedPrintable, startSmtp, type TestSmtp } from '../helpers/smtp.js';
 
@@ -15,8 +15,9 @@ const waitFor = async (cond: () => boolean, ms = 5000) => {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
 };
 
-async function setup(t: import('node:test').TestContext, now?: () => Date) {
-  const built = await build(t, { env: { SMTP_URL: `smtp://127.0.0.1:${relay.port}`, PUBLIC_URL: 'https://migracja.example.pl', MAIL_FROM: 'Migracja <no-reply@example.pl>' }, now });
+async function setup(t: import('node:test').TestContext, now?: () => Date, opts: { smtp?: TestSmtp; extra?: BuildOptions['extra'] } = {}) {
+  const smtp = opts.smtp ?? relay;
+  const built = await build(t, { env: { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, PUBLIC_URL: 'https://migracja.example.pl', MAIL_FROM: 'Migracja <no-reply@example.pl>' }, now, extra: opts.extra });
   const { repos } = built.app.services;
   const jan = repos.sellers.insert({ externalId: 'S1', email: 'jan@gmail.com', name: 'Jan Kowalski', allegroLogin: 'jan' });
   const ola = repos.sellers.insert({ externalId: 'S2', email: 'ola@gmail.com', name: 'Ola', allegroLogin: 'ola', language: 'en' });
@@ -47,6 +48,63 @@ test('sign-in: known and unknown addresses get the same answer; only the known o
   assert.ok(link, 'the link is built from PUBLIC_URL');
   const sent = await a.get('/login/sent');
   assert.match(sent.body, /Jeśli ten adres należy do sprzedawcy/);
+});
+
+test('sign-in: known and unknown addresses get the same work before the answer; the token and the e-mail come after it', async (t) => {
+  // A relay that takes 500 ms to accept a message, and a record of every per-address step and of
+  // the moment each answer is finished. The answer must not depend on any of those steps.
+  const slow = await startSmtp({ security: 'plain', acceptDelayMs: 500 });
+  t.after(() => slow.stop());
+  const events: string[] = [];
+  const { app } = await setup(t, undefined, { smtp: slow, extra: (f) => void f.addHook('onResponse', async (req) => void (req.method === 'POST' && events.push('answered'))) });
+  const spy = <T extends object>(obj: T, name: keyof T & string, label: string) => {
+    const original = (obj[name] as (...a: unknown[]) => unknown).bind(obj);
+    (obj as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      events.push(label);
+      return original(...args);
+    };
+  };
+  const { repos } = app.services;
+  spy(repos.sellers, 'findByEmail', 'seller looked up');
+  spy(repos.loginTokens, 'countSince', 'links counted');
+  spy(repos.loginTokens, 'issue', 'token made');
+  const send = app.mailer.send.bind(app.mailer);
+  app.mailer.send = async (mail) => {
+    events.push('e-mail handed to the mailer');
+    await send(mail);
+    events.push('e-mail accepted');
+  };
+  const a = new Agent(app);
+  const before = async (email: string) => {
+    await a.get('/login');
+    events.length = 0;
+    const started = Date.now();
+    const res = await a.post('/login', { email });
+    assert.equal(res.statusCode, 303);
+    return { ms: Date.now() - started, steps: events.slice(0, events.indexOf('answered')) };
+  };
+
+  const unknown = await before('nikt@example.pl');
+  await waitFor(() => events.includes('seller looked up'), 1000); // whatever an unknown address causes, let it finish
+  const known = await before('jan@gmail.com');
+  assert.deepEqual(known.steps, unknown.steps, 'the same steps before the answer, whoever asks');
+  assert.deepEqual(known.steps, [], 'nothing about the address is looked up or made before the answer');
+
+  await waitFor(() => events.includes('e-mail accepted'));
+  assert.deepEqual(events, ['answered', 'seller looked up', 'links counted', 'token made', 'e-mail handed to the mailer', 'e-mail accepted']);
+  assert.ok(known.ms < 500, `the answer (${known.ms} ms) does not wait for the 500 ms relay`);
+  assert.equal(slow.received.length, 1);
+  assert.deepEqual(slow.received[0]!.to, ['jan@gmail.com']);
+});
+
+test('demo mode without SMTP: the sign-in link is written to the log, after the answer', async (t) => {
+  const { app, logs } = await build(t, { env: { DEMO: '1', PUBLIC_URL: 'http://127.0.0.1:3000' } });
+  app.services.repos.sellers.insert({ externalId: 'S1', email: 'jan@gmail.com', name: 'Jan Kowalski', allegroLogin: 'jan' });
+  const a = new Agent(app);
+  await a.get('/login');
+  assert.equal((await a.post('/login', { email: 'jan@gmail.com' })).statusCode, 303);
+  await app.signIn.idle();
+  assert.ok(logs.some((l) => /demo sign-in link: http:\/\/127\.0\.0\.1:3000\/login\/verify\?token=/.test(l)), 'the link is in the log');
 });
 
 test('sign-in: a bad address re-renders the form with the message tied to the field (422)', async (t) => {

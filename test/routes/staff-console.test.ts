@@ -12,6 +12,8 @@ import { HISTORY_ACTIONS } from '../../src/staff/history.js';
 import { MIGRATION_EVENTS } from '../../src/migration/states.js';
 import { readOnly } from '../../src/staff/seller-view.js';
 import { niceStep } from '../../src/staff/overview.js';
+import { MAIL_CHECK_CODES } from '../../src/mail/classify.js';
+import { OAUTH_CODES } from '../../src/staff/codes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const catalog = (lang: string) => JSON.parse(readFileSync(path.join(ROOT, 'src/i18n', `${lang}.json`), 'utf8')) as { staff: { history: { events: Record<string, string> } } };
@@ -77,6 +79,13 @@ test('the account history reads as sentences in the agent\'s language; the raw r
 
 // ---- 2. codes with names ----------------------------------------------------------------------
 
+test('every mail check code and Allegro OAuth error has a staff name in both catalogs', () => {
+  for (const lang of ['pl', 'en']) {
+    const names = (JSON.parse(readFileSync(path.join(ROOT, 'src/i18n', `${lang}.json`), 'utf8')) as { staff: { codeNames: Record<string, string> } }).staff.codeNames;
+    for (const code of [...MAIL_CHECK_CODES, ...OAUTH_CODES]) assert.ok(names[code], `${lang}: staff.codeNames.${code}`);
+  }
+});
+
 test('error codes are shown by name with the code small beside them: filter options, list, account page, overview', async (t) => {
   const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31' } });
   const s = app.services;
@@ -134,7 +143,8 @@ test('account page: last check is the newest one listed; notes folded until used
   assert.match(preview, /<span class="button inert-button">Użyj hasła do aplikacji dla zolw@gmail\.com<\/span>/);
   assert.doesNotMatch(preview, /<form|_csrf|<input|href="\/(autoresponders|mailboxes|migration)/, 'nothing in it can act for the seller');
   assert.equal((view.body.match(/<h1/g) ?? []).length, 1, 'the seller page\'s headings sit under the staff heading');
-  assert.equal(readOnly('<a href="/autoresponders/1/v3/done">x</a> <a href="https://support.google.com/">g</a>'), '<span class="inert-link">x</span> <a href="https://support.google.com/">g</a>');
+  const parts = { button: (l: string) => `[${l}]`, link: (x: string) => `(${x})` };
+  assert.equal(readOnly('<a href="/autoresponders/1/v3/done">x</a> <a href="https://support.google.com/">g</a><form method="post"><input name="_csrf"><button>Go</button></form>', parts), '(x) <a href="https://support.google.com/">g</a>[Go]');
 });
 
 // ---- 4. list and bulk ---------------------------------------------------------------------------
@@ -176,7 +186,7 @@ test('list: select all on this page without a script, bulk bar above the table, 
 // ---- 5. jobs: retry the failed ones; resend an uncertain reminder ----------------------------------
 
 test('a finished job offers "ponów nieudane": a new job of its failed items, confirmed with their names and audited', async (t) => {
-  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', BULK_RETRY_BASE_MS: '1' } });
+  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', BULK_RETRY_BASE_MS: '1', MAIL_ADDRESS_ALLOWLIST: '127.0.0.1', MAIL_PORT_ALLOWLIST: '9' } });
   const s = app.services;
   // Nothing listens on port 9: every re-check fails (after its retries) with "connection refused"; two have no password.
   seedAccounts(s, [

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { ACCESS, routeKeys, securityFixture, type Principal } from '../helpers/security.js';
 import { Agent } from '../helpers/agent.js';
 import { allegroEnv, startSimulator } from '../helpers/allegro.js';
@@ -125,4 +126,61 @@ test('brute force: seller sign-in links and codes are limited per IP address, an
   const asks = [];
   for (let i = 0; i < 11; i++) asks.push((await b.post('/login', { email: `kto${i}@gmail.com` })).statusCode);
   assert.equal(asks[10], 429, `link requests: ${asks}`);
+});
+
+test('the language link of any page, a 404 included, stays on this site whatever the requested path looks like', async (t) => {
+  const { app } = await securityFixture(t);
+  // Over a real socket: app.inject would parse '//evil.example/x' as a host before the app saw it.
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject).end();
+    });
+  const paths = ['/.//evil.example/x', '//evil.example/x', '/..//evil.example/x', '/./\\evil.example/x', '/.%2F/evil.example/x', '/x/..//evil.example', '/.//evil.example/x?lang=en&a=1', '/./\\/evil.example'];
+  for (const p of paths) {
+    const res = await get(p);
+    assert.ok(res.status < 500, `${p}: ${res.status}`);
+    const hrefs = [...res.body.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&'));
+    assert.ok(hrefs.some((h) => /[?&]lang=(pl|en)/.test(h)), `${p}: a language link (${res.status}: ${hrefs})`);
+    for (const h of hrefs) {
+      assert.match(h, /^(\/(?![\/\\])|#)/, `${p}: ${h} is a local path`);
+      assert.equal(new URL(h, 'https://migracja.example.pl/a/b').host, 'migracja.example.pl', `${p}: ${h}`);
+    }
+  }
+});
+
+test('the page holding a live sign-in link: never cached, and opening links is limited per IP address across GET and HEAD', async (t) => {
+  const { app, own } = await securityFixture(t);
+  const token = app.services.repos.loginTokens.issue(own.sellerId, 60_000);
+  const page = await new Agent(app).get(`/login/verify?token=${token}`);
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, new RegExp(`value="${token}"`), 'the page carries the token to its button');
+  assert.match(String(page.headers['cache-control']), /no-store/, 'no browser or proxy keeps the token');
+  const unknown = await new Agent(app).get('/login/verify?token=nieznany');
+  assert.match(String(unknown.headers['cache-control']), /no-store/);
+
+  // Guessing links by opening them: GET and HEAD draw on one budget of 10 per 15 minutes (the two above included).
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const res = await app.inject({ method: i % 2 ? 'HEAD' : 'GET', url: `/login/verify?token=zgadywany-${i}-${'x'.repeat(30)}` });
+    statuses.push(res.statusCode);
+  }
+  assert.ok(statuses.slice(0, 8).every((s) => s === 400), `the first eight answered: ${statuses}`);
+  assert.deepEqual(statuses.slice(8), [429, 429], `the 11th and 12th are refused: ${statuses}`);
+  const last = await new Agent(app).get(`/login/verify?token=${token}`);
+  assert.equal(last.statusCode, 429);
+  assert.match(last.body, /Zbyt wiele prób/);
+  assert.ok(Number(last.headers['retry-after']) > 0, 'says when to try again');
+});
+
+test('no GET route is rate limited through its config: that limit is counted per route, and the HEAD twin Fastify adds would get a second budget', async (t) => {
+  const { routes } = await securityFixture(t);
+  const split = routes.filter((r) => (r.method === 'GET' || r.method === 'HEAD') && r.configRateLimit).map((r) => `${r.method} ${r.url}`);
+  assert.deepEqual(split, [], 'use one fastify.rateLimit() preHandler, which the HEAD route shares');
+  assert.ok(routes.some((r) => r.method === 'POST' && r.configRateLimit), 'the table does see route limits');
 });

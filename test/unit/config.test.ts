@@ -101,3 +101,27 @@ test('Allegro: the demo runs the simulator next to the app; explicit URLs win ov
   assert.throws(() => loadConfig({ ALLEGRO_ENV: 'staging' }, root), /ALLEGRO_ENV must be production, sandbox or simulator/);
   assert.throws(() => loadConfig({ ALLEGRO_CLIENT_SECRET: 'bad secret with spaces' }, root), (e: Error) => /ALLEGRO_CLIENT_SECRET/.test(e.message) && !e.message.includes('bad secret'));
 });
+
+test('ALLEGRO_AUTH_URL with a path is refused at boot: the authorize and token addresses must come from one base', () => {
+  for (const authUrl of ['http://127.0.0.1:9/auth/oauth', 'https://allegro.pl/oauth/']) {
+    assert.throws(
+      () => loadConfig({ ALLEGRO_AUTH_URL: authUrl, ALLEGRO_API_URL: 'http://127.0.0.1:9' }, root),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'ALLEGRO_AUTH_URL' && /without a path/.test(err.message) && !err.message.includes('\n'),
+      authUrl,
+    );
+  }
+  // A bare host (with or without the trailing slash) is what Allegro's documentation gives.
+  assert.equal(loadConfig({ ALLEGRO_AUTH_URL: 'https://allegro.pl/', ALLEGRO_API_URL: 'https://api.allegro.pl' }, root).allegro.authUrl, 'https://allegro.pl');
+});
+
+test('MAIL_ADDRESS_ALLOWLIST: addresses and CIDR ranges, none by default', () => {
+  assert.deepEqual(loadConfig({}, root).mailAddressAllowlist, []);
+  assert.deepEqual(loadConfig({ MAIL_ADDRESS_ALLOWLIST: '127.0.0.1, 10.20.0.0/16,::1,fd00::/8' }, root).mailAddressAllowlist, ['127.0.0.1', '10.20.0.0/16', '::1', 'fd00::/8']);
+  for (const bad of ['localhost', '10.0.0.0/33', '10.0.0/8', '127.0.0.1/8/2', '::1/129']) {
+    assert.throws(
+      () => loadConfig({ MAIL_ADDRESS_ALLOWLIST: bad }, root),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'MAIL_ADDRESS_ALLOWLIST' && !err.message.includes('\n'),
+      bad,
+    );
+  }
+});

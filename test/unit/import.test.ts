@@ -157,3 +157,34 @@ test('an autoresponder id that belongs to another seller is rejected without tou
   assert.match(r.problems[0]!.reason, /należy do innego sprzedawcy/);
   assert.equal(s.repos.sellers.findByExternalId('S9'), undefined, 'the rejected row left no seller behind');
 });
+
+test('mail servers outside the policy are rejected: loopback, private, link-local and metadata addresses, and other ports', async () => {
+  const row = (n: number, imap: string, imapPort: number, smtp = 'smtp.gmail.com', smtpPort = 465) =>
+    `S${n},s${n}@gmail.com,S${n},s${n},AR${n},2,s${n}@gmail.com,${imap},${imapPort},${smtp},${smtpPort},`;
+  const lines = [
+    row(1, '127.0.0.1', 993), // 2
+    row(2, '10.1.2.3', 993), // 3
+    row(3, '169.254.169.254', 993), // 4: the cloud metadata service
+    row(4, '100.100.100.200', 993), // 5: shared address space (a metadata service too)
+    row(5, 'imap.gmail.com', 993, '192.168.1.10', 587), // 6
+    row(6, '0.0.0.0', 993), // 7
+    row(7, 'poczta.localhost', 993), // 8
+    row(8, 'imap.gmail.com', 22), // 9: a port that is no mail port
+    row(9, 'imap.gmail.com', 993, 'smtp.gmail.com', 25), // 10: not in MAIL_PORT_ALLOWLIST
+    row(10, '8.8.8.8', 993), // 11: a public address is a server like any other
+    row(11, 'imap.gmail.com', 993), // 12
+  ];
+  const s = setup();
+  const r = await importCsv([HEADER, ...lines].join('\n'), s, { actor });
+  const byLine = (line: number) => r.problems.filter((p) => p.line === line).map((p) => p.column);
+  assert.deepEqual([2, 3, 4, 5, 6, 7, 8, 9, 10].map(byLine), [['imap_host'], ['imap_host'], ['imap_host'], ['imap_host'], ['smtp_host'], ['imap_host'], ['imap_host'], ['imap_port'], ['smtp_port']]);
+  assert.deepEqual([r.imported, r.rejected], [2, 9]);
+  assert.match(r.problems.find((p) => p.line === 2)!.reason, /niedozwolony .* \/ this mail server is not allowed/);
+  assert.match(r.problems.find((p) => p.line === 9)!.reason, /port 22 jest niedozwolony; dozwolone: 993, 143, 465, 587/);
+  assert.equal(s.repos.mailboxes.findBySellerAndEmail(s.repos.sellers.findByExternalId('S1')?.id ?? -1, 's1@gmail.com'), undefined, 'nothing of a rejected row is stored');
+
+  // Allowed explicitly by configuration (MAIL_ADDRESS_ALLOWLIST, MAIL_PORT_ALLOWLIST), as the tests' own servers are.
+  const local = testServices({ resolver: tableResolver(MX), mailServers: { ports: [993, 465, 2525], allowedAddresses: ['127.0.0.0/8'] } });
+  const ok = await importCsv([HEADER, row(1, '127.0.0.1', 993, '127.0.0.2', 2525), row(2, '10.1.2.3', 993)].join('\n'), local, { actor });
+  assert.deepEqual([ok.imported, ok.rejected, ok.problems.map((p) => `${p.line} ${p.column}`)], [1, 1, ['3 imap_host']]);
+});

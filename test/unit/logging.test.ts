@@ -46,3 +46,28 @@ test('request logs carry no cookie, no Authorization header and no token from th
   assert.ok(out.includes('/healthz?token=%5BREDACTED%5D'), 'the request is logged, with the token redacted');
   for (const s of SECRETS) assert.ok(!out.includes(s), `${s} leaked`);
 });
+
+test('credentials nested in a return address are redacted too (a signed-out OAuth callback becomes /login?next=…)', async (t) => {
+  const code = 'oauth-code-5f1d2c3b4a';
+  const state = 'oauth-state-9e8d7c6b5a';
+  const nested = `/login?next=${encodeURIComponent(`/allegro/callback?code=${code}&state=${state}`)}&lang=pl`;
+  const twice = `/login?next=${encodeURIComponent(`/x?next=${encodeURIComponent(`/allegro/callback?code=${code}`)}`)}`;
+  const full = `/login?next=${encodeURIComponent(`https://migracja.example.pl/allegro/callback?state=${state}#code=${code}`)}`;
+  for (const url of [nested, twice, full]) {
+    const out = redactUrl(url);
+    assert.ok(!out.includes(code) && !out.includes(state), `${url} → ${out}`);
+    assert.ok(out.startsWith('/login?next='), out);
+  }
+  assert.match(redactUrl(nested), /&lang=pl$/, 'other parameters are kept');
+  assert.equal(redactUrl('/x?code=1#autoresponder-5'), '/x?code=%5BREDACTED%5D#autoresponder-5', 'an anchor is kept as it was');
+  assert.equal(decodeURIComponent(new URLSearchParams(redactUrl(nested).split('?')[1]).get('next')!), '/allegro/callback?code=[REDACTED]&state=[REDACTED]');
+
+  // Through the app: the callback opened without a session is sent to sign-in, and neither request's log line holds the code.
+  const { app, logs } = await build(t);
+  const res = await app.inject(`/allegro/callback?code=${code}&state=${state}`);
+  assert.equal(res.statusCode, 303);
+  await app.inject(String(res.headers.location));
+  const out = logs.join('');
+  assert.match(out, /"url":"\/login\?next=/, 'the sign-in request is logged');
+  assert.ok(!out.includes(code) && !out.includes(state), 'no code or state in the logs');
+});

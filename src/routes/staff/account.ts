@@ -3,6 +3,7 @@ import { NotFoundError } from '../../errors.js';
 import { accountModel } from '../../staff/account-page.js';
 import type { ActionOutcome } from '../../staff/actions.js';
 import { sellerViewHtml } from '../../staff/seller-view.js';
+import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { idParam, NOTE_MAX, noteText, staffKit } from './common.js';
 
 /** One account: its page, and what an agent can do to it there. */
@@ -54,24 +55,24 @@ const account: FastifyPluginAsync = async (fastify) => {
     const row = repos.accounts.get(id)!;
     return staffPage(req, reply, 'resend', { title: t(req)('staff.resend.title', { name: row.sellerName }), row, reminder, back: `/staff/accounts/${id}` });
   });
-  fastify.post('/staff/accounts/:id/resend', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/resend', { ...agent, config: { form: formOf(null, 'reminder') } }, async (req, reply) => {
     const id = accountId(req);
     const reminderId = Number(body(req).reminder);
     if (!Number.isSafeInteger(reminderId) || reminderId < 1) return reply.redirect(`/staff/accounts/${id}/resend`, 303);
     return afterAction(reply, id, 'remind', await actions.resendUncertain(id, reminderId, staffId(req)));
   });
 
-  fastify.post('/staff/accounts/:id/recheck', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/recheck', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const id = accountId(req);
     return afterAction(reply, id, 'recheck', await actions.recheckNow(id, staffId(req)));
   });
 
-  fastify.post('/staff/accounts/:id/remind', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/remind', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const id = accountId(req);
     return afterAction(reply, id, 'remind', await actions.remindNow(id, staffId(req)));
   });
 
-  fastify.post('/staff/accounts/:id/note', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/note', { ...agent, config: { form: formOf(null, 'note') } }, async (req, reply) => {
     const id = accountId(req);
     const parsed = noteText.safeParse(body(req).note);
     if (!parsed.success) {
@@ -82,7 +83,7 @@ const account: FastifyPluginAsync = async (fastify) => {
     return reply.redirect(`/staff/accounts/${id}?done=note&outcome=ok#result`, 303);
   });
 
-  fastify.post('/staff/accounts/:id/review', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/review', { ...agent, config: { form: formOf(null, 'note') } }, async (req, reply) => {
     const id = accountId(req);
     const raw = body(req).note;
     const parsed = raw === undefined || raw === '' ? { success: true as const, data: null } : noteText.safeParse(raw);
@@ -90,7 +91,7 @@ const account: FastifyPluginAsync = async (fastify) => {
     return afterAction(reply, id, 'review', actions.review(id, parsed.data, actor(req)));
   });
 
-  fastify.post('/staff/accounts/:id/reopen', agent, async (req, reply) => {
+  fastify.post('/staff/accounts/:id/reopen', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const id = accountId(req);
     return afterAction(reply, id, 'reopen', actions.reopen(id, actor(req)));
   });

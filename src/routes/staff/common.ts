@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { formBody } from '../../plugins/forms.js';
 import { hasRole } from '../../plugins/staff-auth.js';
 
 /** What every staff route shares: role guards, the page wrapper, the signed-in actor, forms' parts. */
@@ -11,7 +12,8 @@ export function staffKit(fastify: FastifyInstance) {
     admin: { preHandler: fastify.requireStaff('admin') },
     staffId: (req: FastifyRequest) => req.staff!.id,
     actor: (req: FastifyRequest) => ({ type: 'staff' as const, id: req.staff!.id }),
-    body: (req: FastifyRequest) => (req.body ?? {}) as Record<string, unknown>,
+    /** The form's declared fields (see plugins/forms.ts). */
+    body: (req: FastifyRequest) => formBody(req),
     staffPage: (req: FastifyRequest, reply: FastifyReply, view: string, data: Record<string, unknown>) =>
       reply.page(`staff/${view}`, {
         ...data,

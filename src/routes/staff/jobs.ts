@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
-import { filterParams, listUrl, parseListQuery } from '../../staff/account-filter.js';
+import { filterParams, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../staff/account-filter.js';
+import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { hiddenFields } from '../../staff/list-page.js';
 import { JOB_KINDS, type JobKind } from '../../domain/model.js';
 import { idParam, NOTE_MAX, noteText, staffKit } from './common.js';
@@ -19,6 +20,9 @@ const bulkForm = z.object({
   note: z.string().max(NOTE_MAX).optional(),
   confirmedCount: z.string().regex(/^\d{1,7}$/).transform(Number).optional(),
 });
+
+/** A bulk form: the action and selection, and the list's filter carried in hidden fields. */
+const bulkFields = formOf(bulkForm, ...LIST_QUERY_FIELDS);
 
 /** Bulk jobs: confirm (the exact count), start, follow, cancel. */
 const jobs: FastifyPluginAsync = async (fastify) => {
@@ -76,14 +80,14 @@ const jobs: FastifyPluginAsync = async (fastify) => {
   };
 
   // Step 1: the agent picked rows or "all matching"; this page states the exact count and asks to confirm.
-  fastify.post('/staff/jobs/confirm', agent, async (req, reply) => {
+  fastify.post('/staff/jobs/confirm', { ...agent, config: { form: bulkFields } }, async (req, reply) => {
     const s = bulkSelection(req);
     if (!s.ok) return bulkError(req, reply, s.field);
     return confirmPage(req, reply, s);
   });
 
   // Step 2: confirmed. The job is stored; the runner takes it from the database.
-  fastify.post('/staff/jobs', agent, async (req, reply) => {
+  fastify.post('/staff/jobs', { ...agent, config: { form: bulkFields } }, async (req, reply) => {
     const s = bulkSelection(req);
     if (!s.ok) return bulkError(req, reply, s.field);
     let note: string | null = null;
@@ -119,7 +123,7 @@ const jobs: FastifyPluginAsync = async (fastify) => {
     });
   });
 
-  fastify.post('/staff/jobs/:id/cancel', agent, async (req, reply) => {
+  fastify.post('/staff/jobs/:id/cancel', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {
     const p = idParam.safeParse(req.params);
     if (!p.success || !repos.jobs.get(p.data.id)) throw new NotFoundError();
     jobService.cancel(p.data.id, staffId(req));

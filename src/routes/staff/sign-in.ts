@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { PASSWORD_MAX } from '../../crypto/password.js';
 import { localPath } from '../../plugins/auth.js';
+import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { staffKit } from './common.js';
 
 const signInForm = z.object({
@@ -30,7 +31,7 @@ const signIn: FastifyPluginAsync = async (fastify) => {
   });
 
   // Per IP by the rate limiter (in memory); per address in the database, so a restart does not reset it.
-  fastify.post('/staff/login', { config: { rateLimit: { max: 20, timeWindow: '15 minutes' } } }, async (req, reply) => {
+  fastify.post('/staff/login', { config: { rateLimit: { max: 20, timeWindow: '15 minutes' }, form: formOf(signInForm) } }, async (req, reply) => {
     const b = body(req);
     const next = safeStaffNext(b.next);
     const email = typeof b.email === 'string' ? b.email.trim().slice(0, 254) : '';
@@ -50,7 +51,7 @@ const signIn: FastifyPluginAsync = async (fastify) => {
     return reply.redirect(next, 303);
   });
 
-  fastify.post('/staff/logout', async (req, reply) => {
+  fastify.post('/staff/logout', { config: { form: NO_FIELDS } }, async (req, reply) => {
     if (req.staff) fastify.staffSignIn.signedOut(req.staff.id);
     reply.signOutStaff();
     return reply.redirect('/staff/login', 303);

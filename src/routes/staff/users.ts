@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../crypto/password.js';
 import { NotFoundError } from '../../errors.js';
 import { STAFF_ROLES } from '../../domain/model.js';
+import { formOf } from '../../plugins/forms.js';
 import { idParam, staffKit } from './common.js';
 
 const userForm = z.object({
@@ -22,7 +23,7 @@ const users: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/staff/users', admin, async (req, reply) => usersPage(req, reply));
 
-  fastify.post('/staff/users', admin, async (req, reply) => {
+  fastify.post('/staff/users', { ...admin, config: { form: formOf(userForm) } }, async (req, reply) => {
     const b = body(req);
     const parsed = userForm.safeParse(b);
     const values = { email: typeof b.email === 'string' ? b.email.slice(0, 254) : '', role: typeof b.role === 'string' && (STAFF_ROLES as readonly string[]).includes(b.role) ? b.role : 'viewer' };
@@ -38,7 +39,7 @@ const users: FastifyPluginAsync = async (fastify) => {
     return reply.redirect('/staff/users?done=created', 303);
   });
 
-  fastify.post('/staff/users/:id', admin, async (req, reply) => {
+  fastify.post('/staff/users/:id', { ...admin, config: { form: formOf(userChange) } }, async (req, reply) => {
     const p = idParam.safeParse(req.params);
     if (!p.success) throw new NotFoundError();
     const parsed = userChange.safeParse(body(req));
