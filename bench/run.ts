@@ -27,6 +27,7 @@ import { formatHookTiming, hookTiming, type HookTiming } from './hook-timing.js'
 import { load, type LoadResult } from './http-load.js';
 import { closeAgent, get, GROWTH_TARGET, growthTable, measureList, ratio, ROUTE_TARGET_MS, type Growth } from './list-growth.js';
 import { benchRecheck, HOSTS, RECHECK_PASSWORD, type RecheckReport } from './recheck.js';
+import { seedFunnel } from './overview.js';
 import { freePort } from '../test/helpers/ports.js';
 import { seed } from './seed.js';
 
@@ -74,6 +75,8 @@ function prepare(dir: string, rows: number) {
   if (!cached || !existsSync(cached)) {
     migrate(db);
     seed(db, rows);
+    // Reminders and sign-ins for the overview's migration funnel (its counters are kept by triggers).
+    seedFunnel(db);
     db.pragma('optimize');
     if (cached) {
       db.close();

@@ -306,7 +306,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,
     staffSessionIdleMs: (e.STAFF_SESSION_IDLE_MINUTES ?? 30) * 60_000,
     // A bare date means the end of that day in Poland.
-    migrationDeadline: e.MIGRATION_DEADLINE ? new Date(/T/.test(e.MIGRATION_DEADLINE) ? e.MIGRATION_DEADLINE : `${e.MIGRATION_DEADLINE}T23:59:59${warsawOffset(e.MIGRATION_DEADLINE)}`) : null,
+    // The demo without one gets a deadline DEMO_DEADLINE_DAYS ahead, so the countdown and the chart's deadline show.
+    migrationDeadline: e.MIGRATION_DEADLINE ? endOfDay(e.MIGRATION_DEADLINE) : demo ? endOfDay(new Date(Date.now() + DEMO_DEADLINE_DAYS * 86_400_000).toISOString().slice(0, 10)) : null,
     reminderMinDays: e.REMINDER_MIN_DAYS ?? 3,
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
@@ -341,6 +342,14 @@ function googleSimulatorConfig(e: z.infer<typeof envSchema>, app: { port: number
     submissionPort: e.GOOGLE_SIMULATOR_SUBMISSION_PORT ?? next(4),
     dir: path.resolve(app.root, e.GOOGLE_SIMULATOR_DIR ?? path.join(dbDir, 'google-simulator')),
   };
+}
+
+/** How far ahead the demo's deadline is when MIGRATION_DEADLINE is not set. */
+export const DEMO_DEADLINE_DAYS = 60;
+
+/** A deadline as given: a date and time with its zone, or a bare date meaning the end of that day in Poland. */
+function endOfDay(v: string): Date {
+  return new Date(/T/.test(v) ? v : `${v}T23:59:59${warsawOffset(v)}`);
 }
 
 /** Poland's UTC offset on a date (+01:00 in winter, +02:00 in summer), for a bare-date deadline. */

@@ -64,12 +64,14 @@ FILES=(
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
   test/routes/staff-list-total.test.ts
+  test/routes/staff-console.test.ts
   test/cli/cli.test.ts
   test/cli/demo-start.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/staff-bulk.test.ts
   test/browser/demo-google.test.ts
+  test/browser/staff-console.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { warsawWeek } from '../i18n/warsaw.js';
 
 export type Db = Database.Database;
 
@@ -31,6 +32,8 @@ export function openDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
   db.function('fold', { deterministic: true }, fold);
+  // The migration funnel's cohort: the Monday of an instant's week in Warsaw (schema 8's triggers use it).
+  db.function('warsaw_week', { deterministic: true }, warsawWeek);
   return db;
 }
 

@@ -3,6 +3,17 @@
  * its own transaction together with the user_version bump, so a failed upgrade leaves the previous
  * version intact. Never edit a released migration: add a new one.
  */
+/**
+ * The furthest step of the migration funnel one account reached, as SQL over account_index i, sellers s
+ * and seller_funnel f (schema 8). A later step counts as having passed the earlier ones: choosing a way
+ * or finishing needs a sign-in. Without a reminder, any sign-in counts (those accounts are shown apart).
+ */
+const FUNNEL_STEP = `CASE WHEN i.state IN ('not_affected', 'reviewed') THEN 'excluded'
+         WHEN i.state IN ('switched_v3', 'relinked_app_password') THEN 'done'
+         WHEN i.path IS NOT NULL THEN 'chose'
+         WHEN (f.seller_id IS NOT NULL AND f.signed_in_at IS NOT NULL) OR (f.seller_id IS NULL AND s.last_seen_at IS NOT NULL) THEN 'signed_in'
+         ELSE 'affected' END`;
+
 export const MIGRATIONS: readonly string[] = [
   // 1: the domain.
   `
@@ -501,6 +512,100 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER account_search_delete AFTER DELETE ON account_index BEGIN
     DELETE FROM account_search WHERE rowid = OLD.autoresponder_id;
+  END;
+  `,
+  // 8: the migration funnel (affected → reminded → signed in → chose a way → done). Per seller, when the
+  // first and last reminder that may have reached them went out and their first sign-in after it; per
+  // account, the furthest step it reached and the week of its seller's first reminder (its cohort); and
+  // counters per (cohort, step), so the overview reads a few rows instead of counting every account.
+  // Triggers keep all three equal to the reminders, the sellers' sign-ins and account_index.
+  `
+  CREATE TABLE seller_funnel (
+    seller_id         INTEGER PRIMARY KEY REFERENCES sellers (id) ON DELETE CASCADE,
+    first_reminded_at TEXT NOT NULL,              -- the first reminder that may have reached the seller (sent or unknown)
+    last_reminded_at  TEXT NOT NULL,
+    signed_in_at      TEXT                        -- the first sign-in at or after the first reminder
+  );
+  CREATE INDEX seller_funnel_last_reminded ON seller_funnel (last_reminded_at);
+
+  CREATE TABLE account_funnel (
+    autoresponder_id INTEGER PRIMARY KEY REFERENCES autoresponders (id) ON DELETE CASCADE,
+    seller_id        INTEGER NOT NULL,
+    -- excluded: not affected or closed by support (reviewed); otherwise the furthest step reached
+    step             TEXT NOT NULL CHECK (step IN ('excluded', 'affected', 'signed_in', 'chose', 'done')),
+    cohort           TEXT                         -- Monday (Warsaw) of the week of the seller's first reminder; NULL: never reminded
+  );
+  CREATE INDEX account_funnel_step ON account_funnel (step, cohort, autoresponder_id);
+  CREATE INDEX account_funnel_cohort ON account_funnel (cohort, step);
+  CREATE INDEX account_funnel_seller ON account_funnel (seller_id);
+
+  CREATE TABLE funnel_counts (
+    cohort TEXT NOT NULL,                         -- '' for accounts whose seller was never reminded
+    step   TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (cohort, step)
+  ) WITHOUT ROWID;
+
+  CREATE TRIGGER funnel_count_insert AFTER INSERT ON account_funnel BEGIN
+    INSERT INTO funnel_counts (cohort, step, n) VALUES (COALESCE(NEW.cohort, ''), NEW.step, 1) ON CONFLICT (cohort, step) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER funnel_count_update AFTER UPDATE OF step, cohort ON account_funnel WHEN OLD.step IS NOT NEW.step OR OLD.cohort IS NOT NEW.cohort BEGIN
+    UPDATE funnel_counts SET n = n - 1 WHERE cohort = COALESCE(OLD.cohort, '') AND step = OLD.step;
+    INSERT INTO funnel_counts (cohort, step, n) VALUES (COALESCE(NEW.cohort, ''), NEW.step, 1) ON CONFLICT (cohort, step) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER funnel_count_delete AFTER DELETE ON account_funnel BEGIN
+    UPDATE funnel_counts SET n = n - 1 WHERE cohort = COALESCE(OLD.cohort, '') AND step = OLD.step;
+  END;
+
+  -- What is there already: reminders that may have arrived, and the first sign-in after the first of them
+  -- (from the audit log, or the seller's last sign-in when the log has none).
+  INSERT INTO seller_funnel (seller_id, first_reminded_at, last_reminded_at, signed_in_at)
+    WITH r AS (SELECT seller_id, min(created_at) AS first, max(created_at) AS last FROM reminders WHERE status IN ('sent', 'unknown') GROUP BY seller_id)
+    SELECT r.seller_id, r.first, r.last,
+           COALESCE((SELECT min(a.at) FROM audit_log a WHERE a.target_type = 'seller' AND a.target_id = CAST(r.seller_id AS TEXT) AND a.action = 'seller.signed_in' AND a.at >= r.first),
+                    CASE WHEN s.last_seen_at >= r.first THEN s.last_seen_at END)
+      FROM r JOIN sellers s ON s.id = r.seller_id;
+  INSERT INTO account_funnel (autoresponder_id, seller_id, step, cohort)
+    SELECT i.autoresponder_id, i.seller_id, ${FUNNEL_STEP}, warsaw_week(f.first_reminded_at)
+      FROM account_index i JOIN sellers s ON s.id = i.seller_id LEFT JOIN seller_funnel f ON f.seller_id = i.seller_id;
+
+  -- An account changed (every write of account_index is an insert): its step again.
+  CREATE TRIGGER account_funnel_account AFTER INSERT ON account_index BEGIN
+    INSERT INTO account_funnel (autoresponder_id, seller_id, step, cohort)
+      SELECT i.autoresponder_id, i.seller_id, ${FUNNEL_STEP}, warsaw_week(f.first_reminded_at)
+        FROM account_index i JOIN sellers s ON s.id = i.seller_id LEFT JOIN seller_funnel f ON f.seller_id = i.seller_id
+       WHERE i.autoresponder_id = NEW.autoresponder_id
+      ON CONFLICT (autoresponder_id) DO UPDATE SET seller_id = excluded.seller_id, step = excluded.step, cohort = excluded.cohort;
+  END;
+  -- A seller was reminded or signed in after a reminder: the steps of all their accounts again.
+  CREATE TRIGGER account_funnel_seller_insert AFTER INSERT ON seller_funnel BEGIN
+    INSERT INTO account_funnel (autoresponder_id, seller_id, step, cohort)
+      SELECT i.autoresponder_id, i.seller_id, ${FUNNEL_STEP}, warsaw_week(f.first_reminded_at)
+        FROM account_index i JOIN sellers s ON s.id = i.seller_id LEFT JOIN seller_funnel f ON f.seller_id = i.seller_id
+       WHERE i.seller_id = NEW.seller_id
+      ON CONFLICT (autoresponder_id) DO UPDATE SET seller_id = excluded.seller_id, step = excluded.step, cohort = excluded.cohort;
+  END;
+  CREATE TRIGGER account_funnel_seller_update AFTER UPDATE ON seller_funnel BEGIN
+    INSERT INTO account_funnel (autoresponder_id, seller_id, step, cohort)
+      SELECT i.autoresponder_id, i.seller_id, ${FUNNEL_STEP}, warsaw_week(f.first_reminded_at)
+        FROM account_index i JOIN sellers s ON s.id = i.seller_id LEFT JOIN seller_funnel f ON f.seller_id = i.seller_id
+       WHERE i.seller_id = NEW.seller_id
+      ON CONFLICT (autoresponder_id) DO UPDATE SET seller_id = excluded.seller_id, step = excluded.step, cohort = excluded.cohort;
+  END;
+  -- A reminder that may have reached the seller (sent, or unknown whether it arrived).
+  CREATE TRIGGER seller_funnel_reminder_insert AFTER INSERT ON reminders WHEN NEW.status IN ('sent', 'unknown') BEGIN
+    INSERT INTO seller_funnel (seller_id, first_reminded_at, last_reminded_at) VALUES (NEW.seller_id, NEW.created_at, NEW.created_at)
+      ON CONFLICT (seller_id) DO UPDATE SET first_reminded_at = min(first_reminded_at, excluded.first_reminded_at), last_reminded_at = max(last_reminded_at, excluded.last_reminded_at);
+  END;
+  CREATE TRIGGER seller_funnel_reminder_update AFTER UPDATE OF status ON reminders
+    WHEN NEW.status IN ('sent', 'unknown') AND OLD.status NOT IN ('sent', 'unknown') BEGIN
+    INSERT INTO seller_funnel (seller_id, first_reminded_at, last_reminded_at) VALUES (NEW.seller_id, NEW.created_at, NEW.created_at)
+      ON CONFLICT (seller_id) DO UPDATE SET first_reminded_at = min(first_reminded_at, excluded.first_reminded_at), last_reminded_at = max(last_reminded_at, excluded.last_reminded_at);
+  END;
+  -- The seller signed in: the first sign-in after their first reminder is kept.
+  CREATE TRIGGER seller_funnel_sign_in AFTER UPDATE OF last_seen_at ON sellers WHEN NEW.last_seen_at IS NOT NULL BEGIN
+    UPDATE seller_funnel SET signed_in_at = NEW.last_seen_at
+     WHERE seller_id = NEW.id AND signed_in_at IS NULL AND NEW.last_seen_at >= first_reminded_at;
   END;
   `,
 ];

@@ -12,8 +12,10 @@ export interface NewJob {
   /** What the agent saw on the confirmation page. */
   confirmedCount: number;
   note: string | null;
-  /** How the agent chose: the selected rows or all matching. */
-  scope: 'selected' | 'all';
+  /** How the agent chose: the selected rows, all matching, or the failed items of an earlier job. */
+  scope: 'selected' | 'all' | 'failed';
+  /** For scope "failed": the job whose failed items this one tries again. */
+  retryOf?: number | null;
 }
 
 /**
@@ -56,7 +58,7 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
           confirmedCount: j.confirmedCount,
           createdBy: staffId,
         });
-        repos.audit.append({ actor, action: 'job.created', targetType: 'job', targetId: jobId, details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter) } });
+        repos.audit.append({ actor, action: 'job.created', targetType: 'job', targetId: jobId, details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter), ...(j.retryOf ? { retryOf: j.retryOf } : {}) } });
         return jobId;
       })();
       runner.wake();
@@ -73,6 +75,24 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
       })();
       if (requested) runner.wake();
       return requested;
+    },
+
+    /**
+     * The failed items of a finished job, still on the list, for "ponów nieudane"; undefined when the
+     * job is unknown, still running or has none.
+     */
+    failedOf(jobId: number): { jobId: number; kind: JobKind; ids: number[] } | undefined {
+      const job = repos.jobs.get(jobId);
+      if (!job || ['queued', 'running', 'cancelling'].includes(job.status)) return undefined;
+      const ids = repos.accounts.listedIds(repos.jobs.autoresponderIds(jobId, 'failed'));
+      return ids.length ? { jobId, kind: job.kind, ids } : undefined;
+    },
+
+    /** The job this one retries the failed items of (from its audit entry), or null. */
+    retryOfJob(jobId: number): number | null {
+      const created = repos.audit.listForTarget('job', jobId).find((e) => e.action === 'job.created');
+      const v = created?.details.retryOf;
+      return typeof v === 'number' ? v : null;
     },
 
     get: (jobId: number) => {

@@ -3,9 +3,11 @@ import fastifyView from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import Handlebars from 'handlebars';
 import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
+import { codeName, ruleName } from '../staff/codes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,6 +16,10 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Renders a view inside the layout with the request's language and the common page data. */
     page(view: string, data?: Record<string, unknown>): FastifyReply;
+  }
+  interface FastifyInstance {
+    /** Renders a view to HTML without the layout (one page shown inside another, such as the seller's page for staff). */
+    renderFragment(view: string, data: Record<string, unknown> & { lang: Lang }): string;
   }
 }
 
@@ -39,6 +45,18 @@ export default fp(
     // A job item's or action's outcome: registered error codes have their text in errorCodes, the
     // other outcomes (sent, reviewed, recently_reminded…) in staff.outcomes.
     hbs.registerHelper('outcomeKey', (outcome: unknown) => (typeof outcome === 'string' && outcome.startsWith('MIG_ERR_') ? `errorCodes.${outcome}` : `staff.outcomes.${outcome}`));
+    // A code (MIG_ERR_*, MAIL_*, invalid_grant, an outcome) by its name in the page's language; the
+    // views show the code itself small beside it (partials/code.hbs).
+    hbs.registerHelper('codeName', function (code: unknown, options: Handlebars.HelperOptions) {
+      return typeof code === 'string' ? codeName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), code) : '';
+    });
+    hbs.registerHelper('ruleName', function (rule: unknown, options: Handlebars.HelperOptions) {
+      return typeof rule === 'string' ? ruleName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), rule) : '';
+    });
+    // An e-mail address that may break only after "@" and before dots, never in the middle of a word.
+    hbs.registerHelper('email', (value: unknown) =>
+      typeof value === 'string' ? new hbs.SafeString(hbs.escapeExpression(value).replace(/@/g, '@<wbr>').replace(/\./g, '<wbr>.')) : '',
+    );
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
@@ -71,6 +89,16 @@ export default fp(
       layout: 'layouts/main.hbs',
       viewExt: 'hbs',
       production: true,
+    });
+
+    const fragments = new Map<string, Handlebars.TemplateDelegate>();
+    fastify.decorate('renderFragment', (view: string, data: Record<string, unknown> & { lang: Lang }) => {
+      let template = fragments.get(view);
+      if (!template) {
+        template = hbs.compile(readFileSync(path.join(PROJECT_ROOT, 'views', `${view}.hbs`), 'utf8'));
+        fragments.set(view, template);
+      }
+      return template(data);
     });
 
     fastify.decorateRequest('lang', DEFAULT_LANG);

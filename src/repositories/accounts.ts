@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
 import { TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../staff/account-filter.js';
 import type { MigrationState } from '../migration/states.js';
+import { funnelWhere } from './funnel.js';
 
 /** One row of the staff list (account_index, kept by triggers). */
 export interface AccountRow {
@@ -157,6 +158,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     if (f.inactiveDays) (sql.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
     const q = folded(f);
     if (q !== undefined) (sql.push('instr(search, ?) > 0'), params.push(q));
+    const funnel = funnelWhere(f, now());
+    (sql.push(...funnel.parts), params.push(...funnel.params));
     return { sql: sql.join(' AND '), params };
   }
 
@@ -179,6 +182,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const params: unknown[] = [match];
     if (eq.sql) (where.push(eq.sql), params.push(...eq.params));
     if (f.inactiveDays) (where.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
+    const funnel = funnelWhere(f, now());
+    (where.push(...funnel.parts), params.push(...funnel.params));
     return {
       // CROSS JOIN keeps the search index outermost: it yields only the matches, then each is looked up by id.
       from: 'account_search s CROSS JOIN account_index i ON i.autoresponder_id = s.rowid',
@@ -203,9 +208,12 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
    * The count query of a search or an activity filter, reading at most `limit` matches (null: all);
    * null when the counters answer (equality filters only).
    */
+  /** Whether the funnel's conditions (stage, cohort, days since the last reminder) narrow the list. */
+  const hasFunnel = (f: AccountFilter) => !!(f.stage || f.cohort || f.remindedDays !== undefined);
+
   function countQuery(f: AccountFilter, limit: number | null): Query | null {
     const q = folded(f);
-    if (q === undefined && !f.inactiveDays) return null;
+    if (q === undefined && !f.inactiveDays && !hasFunnel(f)) return null;
     const lim = limit === null ? -1 : limit;
     if (useFts(q)) {
       const src = ftsSource(q, f);
@@ -214,7 +222,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     }
     const w = rowTerms(f);
     // The activity range with the equality filters read from the same index; a short search tests every row.
-    const from = q === undefined ? 'account_index INDEXED BY account_index_listed_activity' : 'account_index';
+    const from = q === undefined && f.inactiveDays ? 'account_index INDEXED BY account_index_listed_activity' : 'account_index';
     return { sql: `SELECT count(*) FROM (SELECT 1 FROM ${from} WHERE ${w.sql} LIMIT ?)`, params: [...w.params, lim] };
   }
 

@@ -13,6 +13,7 @@ import { createV3DraftsRepository } from './v3-drafts.js';
 import { createStaffRepository } from './staff.js';
 import { createAccountsRepository } from './accounts.js';
 import { createJobsRepository, createRemindersRepository } from './jobs.js';
+import { createFunnelRepository } from './funnel.js';
 
 /** Every repository over one connection, prepared once. */
 export function createRepositories(db: Db, now: () => Date = () => new Date()) {
@@ -33,6 +34,7 @@ export function createRepositories(db: Db, now: () => Date = () => new Date()) {
     accounts: createAccountsRepository(db, now),
     jobs: createJobsRepository(db, now),
     reminders: createRemindersRepository(db, now),
+    funnel: createFunnelRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -50,6 +50,7 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status IN ('failed', 'unknown') ORDER BY id LIMIT ?`,
   );
   const running = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'running'`);
+  const idsWithStatus = db.prepare(`SELECT autoresponder_id FROM job_items WHERE job_id = ? AND status = ? ORDER BY id`).pluck();
   const remaining = db.prepare(`SELECT count(*) FROM job_items WHERE job_id = ? AND status IN ('pending', 'running')`).pluck();
   const nextRetryAt = db.prepare(`SELECT min(next_attempt_at) FROM job_items WHERE job_id = ? AND status = 'pending'`).pluck();
 
@@ -91,6 +92,8 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     },
     outcomes: (jobId: number) => outcomes.all(jobId) as { status: ItemStatus; outcome: string | null; n: number }[],
     problems: (jobId: number, limit = 100) => problems.all(jobId, limit) as JobItem[],
+    /** The autoresponders of a job's items that ended with this status (a retry of the failed ones reads these). */
+    autoresponderIds: (jobId: number, status: ItemStatus) => idsWithStatus.all(jobId, status) as number[],
   };
 }
 export type JobsRepository = ReturnType<typeof createJobsRepository>;
@@ -111,6 +114,7 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
   const interrupted = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE status IN ('sending', 'committing')`);
   const statusOf = db.prepare(`SELECT status FROM reminders WHERE id = ?`).pluck();
   const countSent = db.prepare(`SELECT count(*) FROM reminders WHERE status = 'sent'`).pluck();
+  const latest = db.prepare(`SELECT id, status, created_at AS createdAt, job_id AS jobId FROM reminders WHERE seller_id = ? AND status != 'failed' ORDER BY created_at DESC, id DESC LIMIT 1`);
   return {
     begin: (r: { sellerId: number; jobId: number | null; itemId: number | null; staffId: number | null }) =>
       Number(insert.run({ ...r, at: now().toISOString() }).lastInsertRowid),
@@ -120,6 +124,8 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
     interrupted: () => interrupted.all() as { id: number; status: ReminderStatus; itemId: number | null }[],
     countSent: () => countSent.get() as number,
     statusOf: (id: number) => statusOf.get(id) as ReminderStatus | undefined,
+    /** The seller's newest reminder that may have reached them (a resend is offered when it is 'unknown'). */
+    latestFor: (sellerId: number) => latest.get(sellerId) as { id: number; status: ReminderStatus; createdAt: string; jobId: number | null } | undefined,
   };
 }
 export type RemindersRepository = ReturnType<typeof createRemindersRepository>;

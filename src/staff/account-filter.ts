@@ -6,6 +6,9 @@ export const SORTS = ['name', 'state', 'version', 'provider', 'checked', 'activi
 export const PAGE_SIZES = [25, 50, 100] as const;
 /** Above this many matches a search or activity filter shows "more than 10,000" and counts exactly only on request. */
 export const TOTAL_CAP = 10_000;
+
+/** Where an account stands in the migration funnel (src/staff/funnel.ts): the list of those stuck there. */
+export const FUNNEL_STAGES = ['not_reminded', 'reminded', 'signed_in', 'chose', 'done'] as const;
 /** The staff list shows every autoresponder except those detection found not affected (and nobody reviewed). */
 export const LISTED_STATES = MIGRATION_STATES.filter((s) => s !== 'not_affected');
 
@@ -22,6 +25,12 @@ export interface AccountFilter {
   inactiveDays?: number;
   /** Matches seller name, e-mail, Allegro login or mailbox, regardless of case (Polish letters too). */
   q?: string;
+  /** Stuck at this step of the funnel (reminded: reminded, no sign-in since; done: finished after a reminder). */
+  stage?: (typeof FUNNEL_STAGES)[number];
+  /** The Monday (Warsaw) of the week of the seller's first reminder. */
+  cohort?: string;
+  /** The seller's last reminder went out at least this many days ago. */
+  remindedDays?: number;
 }
 
 export interface ListView {
@@ -45,6 +54,9 @@ const fields = {
   code: z.string().regex(/^(none|[A-Za-z0-9_]{1,64})$/),
   inactive: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 1 && n <= 3650),
   q: z.string().max(100).transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, '').trim()),
+  stage: z.enum(FUNNEL_STAGES),
+  cohort: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).getUTCDay() === 1),
+  reminded: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 0 && n <= 3650),
 };
 
 const viewFields = {
@@ -110,6 +122,12 @@ export function parseListQuery(query: Record<string, unknown>): ParsedList {
   if (inactive) filter.inactiveDays = inactive;
   const q = get('q', fields.q);
   if (q) filter.q = q;
+  const stage = get('stage', fields.stage);
+  if (stage) filter.stage = stage;
+  const cohort = get('cohort', fields.cohort);
+  if (cohort) filter.cohort = cohort;
+  const reminded = get('reminded', fields.reminded);
+  if (reminded !== undefined) filter.remindedDays = reminded;
   const view: ListView = {
     sort: get('sort', viewFields.sort) ?? 'name',
     dir: get('dir', viewFields.dir) ?? 'asc',
@@ -135,6 +153,9 @@ export function filterParams(f: AccountFilter): Record<string, string> {
   if (f.code) p.code = f.code;
   if (f.inactiveDays) p.inactive = String(f.inactiveDays);
   if (f.q) p.q = f.q;
+  if (f.stage) p.stage = f.stage;
+  if (f.cohort) p.cohort = f.cohort;
+  if (f.remindedDays !== undefined) p.reminded = String(f.remindedDays);
   return p;
 }
 

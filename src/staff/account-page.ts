@@ -1,13 +1,25 @@
+import type { TFunction } from 'i18next';
 import { NotFoundError } from '../errors.js';
+import type { I18n } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
 import type { StaffActions } from './actions.js';
+import { contactLink } from './contact.js';
+import { historyLine } from './history.js';
+
+export interface AccountPageOptions {
+  /** The agent's language: the history is written in it. */
+  t: TFunction;
+  i18n: I18n;
+  publicUrl: string;
+  deadline: Date | null;
+}
 
 /**
  * The account page: seller, mailboxes (never the password), templates, migration, every connection
- * check and the audit timeline of one autoresponder on the list.
+ * check and the history of one autoresponder on the list, in sentences.
  * @throws {NotFoundError} when the autoresponder is not on the list
  */
-export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'reminderBlock'>, id: number) {
+export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'reminderBlock'>, id: number, opts: AccountPageOptions) {
   const row = repos.accounts.get(id);
   const a = repos.autoresponders.getById(id);
   if (!row || !a) throw new NotFoundError();
@@ -24,6 +36,17 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     usedHere: m.id === a.mailboxId,
   }));
   const migration = repos.migrations.findByAutoresponder(id)!;
+  const checks = repos.connectionChecks.listForAutoresponder(id, a.mailboxId);
+  const staffEmails = new Map<number, string | undefined>();
+  const mailboxEmails = new Map(mailboxes.map((m) => [m.id, m.email]));
+  const lookup = {
+    staffEmail(staffId: number) {
+      if (!staffEmails.has(staffId)) staffEmails.set(staffId, repos.staff.getById(staffId)?.email);
+      return staffEmails.get(staffId);
+    },
+    mailboxEmail: (mailboxId: number) => mailboxEmails.get(mailboxId) ?? repos.mailboxes.getById(mailboxId)?.email,
+  };
+  const latestReminder = repos.reminders.latestFor(seller.id);
   return {
     row,
     seller,
@@ -32,9 +55,24 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     mailboxes,
     templates: repos.autoresponders.listTemplates(id),
     migration,
-    checks: repos.connectionChecks.listForAutoresponder(id, a.mailboxId),
-    timeline: repos.audit.timeline(id, a.mailboxId, seller.id).map((e) => ({ ...e, detailsText: Object.keys(e.details).length ? JSON.stringify(e.details) : '' })),
+    checks,
+    lastCheck: lastCheck(checks[0], migration),
+    timeline: repos.audit.timeline(id, a.mailboxId, seller.id).map((e) => historyLine(e, opts.t, lookup)),
     reminderBlock: actions.reminderBlock(seller.id, { jobId: null, itemId: null, staffId: 0 }),
-    lastReminder: repos.reminders.lastFor(seller.id),
+    lastReminder: latestReminder?.createdAt ?? null,
+    // The newest reminder may or may not have arrived: staff may send it again, deliberately.
+    uncertainReminder: latestReminder?.status === 'unknown' ? latestReminder : null,
+    contactHref: contactLink(opts.i18n, seller, row, { publicUrl: opts.publicUrl, deadline: opts.deadline }),
+    sellerViewHref: `/staff/accounts/${id}/seller-view`,
   };
+}
+
+/**
+ * The last connection check, the same one the table below lists first: the seller's own checks in the
+ * wizard count too (they are recorded on the mailbox), so the page never says "never" above a list of checks.
+ */
+function lastCheck(newest: { at: string; ok: boolean; code: string | null } | undefined, m: { lastCheckedAt: string | null; lastErrorCode: string | null }) {
+  if (newest && (!m.lastCheckedAt || newest.at >= m.lastCheckedAt)) return { at: newest.at, ok: newest.ok, code: newest.code };
+  if (m.lastCheckedAt) return { at: m.lastCheckedAt, ok: !m.lastErrorCode, code: m.lastErrorCode };
+  return null;
 }

@@ -148,11 +148,16 @@ export function createStaffActions(deps: StaffActionsDeps) {
    * REMINDER_MIN_DAYS, never twice in one job, and never again once the end of the message may have
    * reached the mail server.
    */
-  async function remind(autoresponderId: number, ctx: ReminderContext): Promise<ActionOutcome> {
+  async function remind(autoresponderId: number, ctx: ReminderContext, opts: { resendOf?: number } = {}): Promise<ActionOutcome> {
     const a = repos.autoresponders.getById(autoresponderId);
     if (!a) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
     if (mailer.mode === 'none') return { status: 'failed', outcome: 'MIG_ERR_MAIL_NOT_CONFIGURED', retry: false };
-    const block = reminderBlock(a.sellerId, ctx);
+    // A deliberate resend of the newest reminder, when it is unknown whether that one arrived: the
+    // minimum interval is waived for it (the agent confirmed the risk of a second e-mail), nothing else.
+    const latest = repos.reminders.latestFor(a.sellerId);
+    const resend = opts.resendOf !== undefined && latest?.id === opts.resendOf && latest.status === 'unknown';
+    if (opts.resendOf !== undefined && !resend) return { status: 'skipped', outcome: 'not_uncertain' };
+    const block = resend ? null : reminderBlock(a.sellerId, ctx);
     if (block) return { status: 'skipped', outcome: block };
     const open = openAutoresponders(a.sellerId);
     if (open.length === 0) return { status: 'skipped', outcome: 'nothing_to_do' };
@@ -185,7 +190,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
     }
     db.transaction(() => {
       repos.reminders.set(reminderId, 'sent');
-      audit('reminder.sent', a, ctx, { language, autoresponders: open.length });
+      audit(resend ? 'reminder.resent' : 'reminder.sent', a, ctx, { language, autoresponders: open.length, ...(resend ? { previousReminderId: opts.resendOf } : {}) });
     })();
     return { status: 'done', outcome: 'sent' };
   }
@@ -233,6 +238,17 @@ export function createStaffActions(deps: StaffActionsDeps) {
     return o;
   }
 
-  return { recheck, remind, review, reopen, note, reminderBlock, recheckNow, remindNow };
+  /**
+   * "Wyślij ponownie" for a reminder whose fate is unknown (the process stopped after the end of the
+   * message went to the mail server): sent again only after the agent confirmed the risk of a second
+   * e-mail, and only while that reminder is still the seller's newest. Audited like "send a reminder".
+   */
+  async function resendUncertain(autoresponderId: number, reminderId: number, staffId: number): Promise<ActionOutcome> {
+    const o = await remind(autoresponderId, { jobId: null, itemId: null, staffId }, { resendOf: reminderId });
+    if (o.status !== 'done') repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.remind_not_sent', targetType: 'autoresponder', targetId: autoresponderId, details: { outcome: o.outcome, resendOf: reminderId } });
+    return o;
+  }
+
+  return { recheck, remind, review, reopen, note, reminderBlock, recheckNow, remindNow, resendUncertain };
 }
 export type StaffActions = ReturnType<typeof createStaffActions>;

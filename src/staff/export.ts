@@ -1,10 +1,24 @@
 import { Readable } from 'node:stream';
+import type { TFunction } from 'i18next';
 import type { AccountRow } from '../repositories/accounts.js';
 import type { Repositories } from '../repositories/index.js';
+import { warsawParts } from '../i18n/warsaw.js';
 import { filterParams, type AccountFilter } from './account-filter.js';
+import { codeName } from './codes.js';
 import { CSV_BOM, csvLine } from './csv.js';
 
-const CSV_COLUMNS: { header: string; value: (r: AccountRow) => string | number | null }[] = [
+/**
+ * The two shapes of the export. "office" (the default) is for people: headers, states, paths and
+ * providers in the agent's language, the error by its name beside its code, times in Europe/Warsaw
+ * with their offset. "keys" (`?format=keys`) is for machines and stays as it always was: snake_case
+ * headers, raw codes and UTC ISO timestamps, the same columns in the same order.
+ */
+export const EXPORT_FORMATS = ['office', 'keys'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+type Column = { header: string; value: (r: AccountRow) => string | number | null };
+
+const KEY_COLUMNS: Column[] = [
   { header: 'autoresponder_id', value: (r) => r.autoresponderId },
   { header: 'seller_name', value: (r) => r.sellerName },
   { header: 'seller_email', value: (r) => r.sellerEmail },
@@ -19,32 +33,62 @@ const CSV_COLUMNS: { header: string; value: (r: AccountRow) => string | number |
   { header: 'last_activity_at', value: (r) => r.activityAt },
 ];
 
+function officeColumns(t: TFunction): Column[] {
+  const h = (k: string) => t(`staff.csv.${k}`) as string;
+  return [
+    { header: h('id'), value: (r) => r.autoresponderId },
+    { header: h('seller'), value: (r) => r.sellerName },
+    { header: h('sellerEmail'), value: (r) => r.sellerEmail },
+    { header: h('login'), value: (r) => r.allegroLogin },
+    { header: h('mailbox'), value: (r) => r.mailboxEmail },
+    { header: h('version'), value: (r) => r.version },
+    { header: h('provider'), value: (r) => t(`staff.providers.${r.provider}`) as string },
+    { header: h('state'), value: (r) => t(`states.${r.state}`) as string },
+    { header: h('path'), value: (r) => (r.path ? (t(`staff.paths.${r.path}`) as string) : null) },
+    { header: h('error'), value: (r) => (r.lastErrorCode ? codeName(t, r.lastErrorCode) : null) },
+    { header: h('errorCode'), value: (r) => r.lastErrorCode },
+    { header: h('checked'), value: (r) => localTime(r.lastCheckedAt || null) },
+    { header: h('activity'), value: (r) => localTime(r.activityAt || null) },
+  ];
+}
+
+/** "2026-11-21 12:55:03 +01:00": Warsaw time with its offset, so nobody mistakes it for UTC. */
+export { warsawParts };
+
+export function localTime(iso: string | null): string | null {
+  if (!iso) return null;
+  const w = warsawParts(new Date(iso));
+  return `${w.date} ${w.time} ${w.offset}`;
+}
+
 /**
  * The CSV export of a filter: audited, then streamed in chunks of rows by id (constant memory, and
- * the database is never held between chunks). No secrets are among the columns.
+ * the database is never held between chunks). No secrets are among the columns. The file name
+ * carries the Warsaw time the agent sees on the page.
  */
 export function createAccountsExport(deps: { repos: Repositories; now: () => Date }) {
   const { repos, now } = deps;
   return {
-    start(filter: AccountFilter, staffId: number): { filename: string; stream: Readable } {
-      repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.export', targetType: 'accounts', targetId: null, details: { filter: filterParams(filter), total: repos.accounts.count(filter) } });
+    start(filter: AccountFilter, staffId: number, opts: { format: ExportFormat; t: TFunction }): { filename: string; stream: Readable } {
+      repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.export', targetType: 'accounts', targetId: null, details: { filter: filterParams(filter), total: repos.accounts.count(filter), ...(opts.format === 'keys' ? { format: 'keys' } : {}) } });
+      const columns = opts.format === 'keys' ? KEY_COLUMNS : officeColumns(opts.t);
       let after = 0;
       let headerSent = false;
       const stream = new Readable({
         read() {
           if (!headerSent) {
             headerSent = true;
-            this.push(CSV_BOM + csvLine(CSV_COLUMNS.map((c) => c.header)));
+            this.push(CSV_BOM + csvLine(columns.map((c) => c.header)));
             return;
           }
           const rows = repos.accounts.chunk(filter, after, 1000);
           if (rows.length === 0) return void this.push(null);
           after = rows[rows.length - 1]!.autoresponderId;
-          this.push(rows.map((r) => csvLine(CSV_COLUMNS.map((c) => c.value(r)))).join(''));
+          this.push(rows.map((r) => csvLine(columns.map((c) => c.value(r)))).join(''));
         },
       });
-      const stamp = now().toISOString().slice(0, 16).replace(/[:T]/g, '-');
-      return { filename: `autorespondery-${stamp}.csv`, stream };
+      const w = warsawParts(now());
+      return { filename: `autorespondery-${w.date}-${w.time.slice(0, 5).replace(':', '-')}.csv`, stream };
     },
   };
 }

@@ -1,10 +1,12 @@
 import { MAIL_CHECK_CODES } from '../mail/classify.js';
 import type { AccountRow } from '../repositories/accounts.js';
 import type { Repositories } from '../repositories/index.js';
-import { filterParams, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from './account-filter.js';
+import { weekLabel } from './funnel.js';
+import { filterParams, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from './account-filter.js';
 
 /** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
-export function listModel(repos: Repositories, filter: AccountFilter, view: ListView) {
+export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string; moreErrors?: boolean } = {}) {
+  const label = weekLabel(opts.lang ?? 'pl');
   const page = repos.accounts.page(filter, view);
   const sortLink = (s: (typeof SORTS)[number]) => {
     const dir = view.sort === s && view.dir === 'asc' ? 'desc' : 'asc';
@@ -13,7 +15,12 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
   // Over TOTAL_CAP matches the total is "more than 10,000" (counted exactly on request), so the page count is unknown.
   const pages = page.totalCapped ? null : Math.max(1, Math.ceil(page.total / view.size));
   const exact = view.exactTotal;
+  // "Zaznacz wszystkie na tej stronie" without a script: the same page again, every row ticked.
+  const here = listUrl('/staff/accounts', filter, view);
   return {
+    selectAll: !!opts.selectAll,
+    selectAllHref: `${here}${here.includes('?') ? '&' : '?'}select=page`,
+    unselectHref: here,
     rows: page.rows.map(rowView),
     total: page.total,
     totalCapped: page.totalCapped,
@@ -26,10 +33,22 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     sorts: Object.fromEntries(SORTS.map((s) => [s, sortLink(s)])),
     sizes: PAGE_SIZES.map((n) => ({ n, href: listUrl('/staff/accounts', filter, { sort: view.sort, dir: view.dir, size: n }), current: n === view.size })),
     csvUrl: listUrl('/staff/accounts.csv', filter, {}),
-    filter: { ...filterParams(filter), inactive: filter.inactiveDays ?? '' },
+    filter: { ...filterParams(filter), inactive: filter.inactiveDays ?? '', reminded: filter.remindedDays ?? '' },
     filterHidden: hiddenFields(filter),
     filtered: Object.keys(filterParams(filter)).length > 0,
-    options: { states: LISTED_STATES, providers: PROVIDERS, codes: [...new Set(['none', ...MAIL_CHECK_CODES, ...repos.accounts.codes()])] },
+    // Activity and funnel filters fold away unless one of them is in use.
+    moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.cohort || filter.remindedDays !== undefined || !!opts.moreErrors,
+    options: {
+      states: LISTED_STATES,
+      providers: PROVIDERS,
+      codes: [...new Set(['none', ...MAIL_CHECK_CODES, ...repos.accounts.codes()])],
+      stages: FUNNEL_STAGES,
+      // The weeks sellers were first reminded in (newest first), and the one asked for even if empty.
+      cohorts: [...new Set([...repos.funnel.counts().map((c) => c.cohort).filter(Boolean), ...(filter.cohort ? [filter.cohort] : [])])]
+        .sort()
+        .reverse()
+        .map((week) => ({ value: week, label: label(week) })),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Repositories } from '../repositories/index.js';
 import { LISTED_STATES, listUrl, PROVIDERS } from './account-filter.js';
+import { funnelModel } from './funnel.js';
 
 const DAY = 86_400_000;
 const W = 640;
@@ -43,6 +44,18 @@ export function countdown(deadline: Date | null, now: Date): Countdown | null {
 
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 
+/** Day steps for the chart's date labels. */
+const X_STEPS = [1, 2, 3, 7, 14, 28, 56, 91];
+
+/** A round step (1, 2 or 5 times a power of ten, at least 1) that splits 0…max into about `ticks` parts. */
+export function niceStep(max: number, ticks: number): number {
+  const raw = max / ticks;
+  if (raw <= 1) return 1;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / mag;
+  return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
+}
+
 /**
  * Migrated vs remaining per day, as SVG paths computed here (no script in the page). "Remaining" is
  * today's listed total minus what had been migrated by that day; the x axis runs to the deadline when
@@ -62,17 +75,21 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
     cumulative += perDay.get(isoDay(t)) ?? 0;
     table.push({ day: isoDay(t), migrated: cumulative, remaining: Math.max(0, listed - cumulative) });
   }
-  const max = Math.max(1, listed);
+  // Round ticks: the axis goes up to a multiple of a 1-2-5 step (0/10/20/30/40, not 0/9/19/28/37).
+  const yStep = niceStep(Math.max(1, listed), 4);
+  const max = Math.max(yStep, Math.ceil(Math.max(1, listed) / yStep) * yStep);
   const x = (t: number) => PAD.left + ((t - start) / (end - start)) * (W - PAD.left - PAD.right);
   const y = (v: number) => PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom);
   const path = (key: 'migrated' | 'remaining') =>
     table.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(Date.parse(p.day)).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ');
-  const yTicks = [...new Set([0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(max * f)))].map((v) => ({ y: Number(y(v).toFixed(1)), label: v }));
-  const span = end - start;
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const t = start + Math.round((span * f) / DAY) * DAY;
-    return { x: Number(x(t).toFixed(1)), label: isoDay(t).slice(5).split('-').reverse().join('.') };
-  });
+  const yTicks = Array.from({ length: Math.round(max / yStep) + 1 }, (_, i) => i * yStep).map((v) => ({ y: Number(y(v).toFixed(1)), label: v }));
+  // Dates evenly spaced by whole days: every 1, 2, 3, 7, 14… days from the first, at most 7 labels.
+  const days = Math.round((end - start) / DAY);
+  const xStep = X_STEPS.find((d) => days / d <= 6) ?? Math.ceil(days / 6);
+  const xTicks = Array.from({ length: Math.floor(days / xStep) + 1 }, (_, i) => start + i * xStep * DAY).map((t) => ({
+    x: Number(x(t).toFixed(1)),
+    label: isoDay(t).slice(5).split('-').reverse().join('.'),
+  }));
   return {
     width: W,
     height: H,
@@ -89,7 +106,7 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
 }
 
 /** The overview page: counts by state, version, provider and last error (each linking to the list), progress and deadline. */
-export function overviewModel(repos: Repositories, now: Date, deadline: Date | null) {
+export function overviewModel(repos: Repositories, now: Date, deadline: Date | null, opts: { lang: string; reminderMinDays: number } = { lang: 'pl', reminderMinDays: 3 }) {
   const counts = repos.accounts.counts();
   const listed = Object.entries(counts.state).filter(([s]) => s !== 'not_affected').reduce((n, [, c]) => n + c, 0);
   const migrated = (counts.state.switched_v3 ?? 0) + (counts.state.relinked_app_password ?? 0);
@@ -108,5 +125,6 @@ export function overviewModel(repos: Repositories, now: Date, deadline: Date | n
     remaining: listed - migrated - (counts.state.reviewed ?? 0),
     chart: progressChart(repos, now, deadline),
     countdown: countdown(deadline, now),
+    funnel: funnelModel(repos.funnel.counts(), opts),
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../errors.js';
 import { accountModel } from '../../staff/account-page.js';
 import type { ActionOutcome } from '../../staff/actions.js';
+import { sellerViewHtml } from '../../staff/seller-view.js';
 import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { idParam, NOTE_MAX, noteText, staffKit } from './common.js';
 
@@ -19,7 +20,7 @@ const account: FastifyPluginAsync = async (fastify) => {
   };
 
   const showAccount = (req: FastifyRequest, reply: FastifyReply, id: number, extra: Record<string, unknown> = {}) => {
-    const model = accountModel(repos, actions, id);
+    const model = accountModel(repos, actions, id, { t: t(req), i18n: fastify.i18n, publicUrl: fastify.config.publicUrl, deadline: fastify.config.migrationDeadline });
     return staffPage(req, reply, 'account', { title: `${model.seller.name} · ${t(req)('staff.account.title')}`, canonicalUrl: `/staff/accounts/${id}`, ...model, ...extra });
   };
 
@@ -31,6 +32,34 @@ const account: FastifyPluginAsync = async (fastify) => {
     const done = typeof q.done === 'string' && /^[a-z_]{1,40}$/.test(q.done) ? q.done : null;
     const outcome = typeof q.outcome === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(q.outcome) ? q.outcome : null;
     return showAccount(req, reply, accountId(req), { done, outcome });
+  });
+
+  // What the seller sees on their migration page, read-only (no sign-in as the seller, no form that acts).
+  fastify.get('/staff/accounts/:id/seller-view', viewer, async (req, reply) => {
+    const id = accountId(req);
+    const row = repos.accounts.get(id)!;
+    const html = sellerViewHtml(fastify.renderFragment, repos, row.sellerId, { t: t(req), lang: req.lang, allegroConfigured: fastify.allegro.configured });
+    const seller = repos.sellers.getById(row.sellerId)!;
+    return staffPage(req, reply, 'seller-view', { title: `${t(req)('staff.sellerView.title')} · ${seller.name}`, seller, row, html, back: `/staff/accounts/${id}` });
+  });
+
+  // Sending again a reminder whose fate is unknown: a page that states the risk of a second e-mail, then the send.
+  const uncertainReminder = (id: number) => {
+    const r = repos.reminders.latestFor(repos.accounts.get(id)!.sellerId);
+    return r?.status === 'unknown' ? r : null;
+  };
+  fastify.get('/staff/accounts/:id/resend', agent, async (req, reply) => {
+    const id = accountId(req);
+    const reminder = uncertainReminder(id);
+    if (!reminder) return reply.redirect(`/staff/accounts/${id}?done=remind&outcome=not_uncertain#result`, 303);
+    const row = repos.accounts.get(id)!;
+    return staffPage(req, reply, 'resend', { title: t(req)('staff.resend.title', { name: row.sellerName }), row, reminder, back: `/staff/accounts/${id}` });
+  });
+  fastify.post('/staff/accounts/:id/resend', { ...agent, config: { form: formOf(null, 'reminder') } }, async (req, reply) => {
+    const id = accountId(req);
+    const reminderId = Number(body(req).reminder);
+    if (!Number.isSafeInteger(reminderId) || reminderId < 1) return reply.redirect(`/staff/accounts/${id}/resend`, 303);
+    return afterAction(reply, id, 'remind', await actions.resendUncertain(id, reminderId, staffId(req)));
   });
 
   fastify.post('/staff/accounts/:id/recheck', { ...agent, config: { form: NO_FIELDS } }, async (req, reply) => {

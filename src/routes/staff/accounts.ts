@@ -12,13 +12,16 @@ const accounts: FastifyPluginAsync = async (fastify) => {
   fastify.get('/staff/accounts', viewer, async (req, reply) => {
     const { filter, view, errors } = parseListQuery(req.query as Record<string, unknown>);
     const hasErrors = Object.keys(errors).length > 0;
-    return staffPage(req, reply.code(hasErrors ? 400 : 200), 'accounts', { title: t(req)('staff.accounts.title'), view, errors, ...listModel(repos, filter, view) });
+    return staffPage(req, reply.code(hasErrors ? 400 : 200), 'accounts', { title: t(req)('staff.accounts.title'), view, errors, ...listModel(repos, filter, view, { selectAll: (req.query as Record<string, unknown>).select === 'page', lang: req.lang, moreErrors: ['inactive', 'stage', 'cohort', 'reminded'].some((k) => k in errors) }) });
   });
 
   fastify.get('/staff/accounts.csv', agent, async (req, reply) => {
-    const { filter, errors } = parseListQuery(req.query as Record<string, unknown>);
-    if (Object.keys(errors).length) throw new BadFilterError();
-    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req));
+    const query = req.query as Record<string, unknown>;
+    const { filter, errors } = parseListQuery(query);
+    // ?format=keys: the stable machine columns (snake_case, raw codes, UTC); otherwise the office file.
+    const format = query.format === undefined ? 'office' : query.format === 'keys' ? 'keys' : null;
+    if (Object.keys(errors).length || !format) throw new BadFilterError();
+    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req), { format, t: t(req) });
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${filename}"`)

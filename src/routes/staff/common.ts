@@ -20,8 +20,20 @@ export function staffKit(fastify: FastifyInstance) {
         staffArea: true,
         canAct: hasRole(req.staff!.role, 'agent'),
         isAdmin: hasRole(req.staff!.role, 'admin'),
+        navCurrent: navSection(req.url),
+        navExact: ['/staff', '/staff/', '/staff/accounts', '/staff/jobs', '/staff/users'].includes(req.url.split('?')[0]!),
       }),
   };
+}
+
+/** Which menu item a staff URL belongs to (marked with aria-current in the layout). */
+export function navSection(url: string): 'overview' | 'accounts' | 'jobs' | 'users' | null {
+  const p = url.split('?')[0]!;
+  if (p === '/staff' || p === '/staff/') return 'overview';
+  if (p.startsWith('/staff/accounts')) return 'accounts';
+  if (p.startsWith('/staff/jobs')) return 'jobs';
+  if (p.startsWith('/staff/users')) return 'users';
+  return null;
 }
 
 export const NOTE_MAX = 2000;

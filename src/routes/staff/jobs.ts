@@ -13,7 +13,9 @@ const idList = z
   .pipe(z.array(z.string().regex(/^\d{1,10}$/).transform(Number)).max(1000));
 const bulkForm = z.object({
   action: z.enum(JOB_KINDS),
-  scope: z.enum(['selected', 'all']),
+  scope: z.enum(['selected', 'all', 'failed']),
+  /** With scope "failed": the job whose failed items are tried again. */
+  retryOf: z.string().regex(/^\d{1,10}$/).transform(Number).optional(),
   ids: idList.optional(),
   note: z.string().max(NOTE_MAX).optional(),
   confirmedCount: z.string().regex(/^\d{1,7}$/).transform(Number).optional(),
@@ -35,15 +37,22 @@ const jobs: FastifyPluginAsync = async (fastify) => {
     const b = body(req);
     const parsed = bulkForm.safeParse(b);
     if (!parsed.success) return { ok: false as const, field: String(parsed.error.issues[0]?.path[0] ?? 'action') };
+    if (parsed.data.scope === 'failed') {
+      // "Ponów nieudane": the failed items of a finished job become a new job of the same kind (and
+      // go through the same confirmation, limits and audit as any other).
+      const retried = jobService.failedOf(parsed.data.retryOf ?? 0);
+      if (!retried) return { ok: false as const, field: 'retryOf' };
+      return { ok: true as const, data: { ...parsed.data, action: retried.kind }, filter: {}, ids: retried.ids, count: retried.ids.length, retryOf: retried.jobId };
+    }
     const filter = formFilter(b);
     const ids = parsed.data.scope === 'selected' ? repos.accounts.listedIds([...new Set(parsed.data.ids ?? [])]) : null;
     if (ids && ids.length === 0) return { ok: false as const, field: 'ids' };
     const count = ids ? ids.length : repos.accounts.count(filter);
-    return { ok: true as const, data: parsed.data, filter, ids, count };
+    return { ok: true as const, data: parsed.data, filter, ids, count, retryOf: null };
   }
 
   const bulkError = (req: FastifyRequest, reply: FastifyReply, field: string) =>
-    staffPage(req, reply.code(422), 'bulk-error', { title: t(req)('staff.bulk.errorTitle'), message: `staff.bulk.errors.${['ids', 'action', 'scope', 'note', 'confirmedCount'].includes(field) ? field : 'action'}`, back: listUrl('/staff/accounts', formFilter(body(req)), {}) });
+    staffPage(req, reply.code(422), 'bulk-error', { title: t(req)('staff.bulk.errorTitle'), message: `staff.bulk.errors.${['ids', 'action', 'scope', 'note', 'confirmedCount', 'retryOf'].includes(field) ? field : 'action'}`, back: listUrl('/staff/accounts', formFilter(body(req)), {}) });
 
   type Selection = Extract<ReturnType<typeof bulkSelection>, { ok: true }>;
   /** The confirmation page: the exact count, what will happen, and the selection carried in hidden fields. */
@@ -53,13 +62,22 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       action: s.data.action,
       scope: s.data.scope,
       count: s.count,
-      ids: s.ids,
+      ids: s.retryOf ? null : s.ids,
+      retryOf: s.retryOf,
+      // The accounts themselves, not only their number: the first 50 by name, and how many more.
+      ...confirmList(s),
       filterHidden: hiddenFields(s.filter),
       filterText: Object.entries(filterParams(s.filter)).map(([k, v]) => `${t(req)(`staff.filters.${k}`)}: ${v}`).join(', '),
-      back: listUrl('/staff/accounts', s.filter, {}),
+      back: s.retryOf ? `/staff/jobs/${s.retryOf}` : listUrl('/staff/accounts', s.filter, {}),
       values,
       errors,
     });
+
+  const CONFIRM_SHOWN = 50;
+  const confirmList = (s: Selection) => {
+    const rows = s.ids ? s.ids.slice(0, CONFIRM_SHOWN).map((id) => repos.accounts.get(id)).filter((r) => r !== undefined) : repos.accounts.page(s.filter, { sort: 'name', dir: 'asc', size: CONFIRM_SHOWN, page: 1 }).rows;
+    return { accounts: rows.map((r) => ({ ...r, href: `/staff/accounts/${r.autoresponderId}` })), more: Math.max(0, s.count - rows.length) };
+  };
 
   // Step 1: the agent picked rows or "all matching"; this page states the exact count and asks to confirm.
   fastify.post('/staff/jobs/confirm', { ...agent, config: { form: bulkFields } }, async (req, reply) => {
@@ -82,7 +100,7 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       note = n.data;
     }
     if (s.data.confirmedCount === undefined) return bulkError(req, reply, 'confirmedCount');
-    const jobId = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope }, staffId(req));
+    const jobId = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope, retryOf: s.retryOf }, staffId(req));
     return reply.redirect(`/staff/jobs/${jobId}`, 303);
   });
 
@@ -92,12 +110,14 @@ const jobs: FastifyPluginAsync = async (fastify) => {
     const p = idParam.safeParse(req.params);
     const job = p.success ? jobService.get(p.data.id) : undefined;
     if (!job) throw new NotFoundError();
-    const problems = repos.jobs.problems(job.id).map((i) => ({ ...i, account: repos.accounts.get(i.autoresponderId) }));
+    const problems = repos.jobs.problems(job.id).map((i) => ({ ...i, account: repos.accounts.get(i.autoresponderId), uncertain: i.status === 'unknown' && job.kind === 'remind' }));
     return staffPage(req, reply, 'job', {
       title: t(req)(`staff.jobs.kind.${job.kind}`) + ` #${job.id}`,
       job,
       outcomes: repos.jobs.outcomes(job.id),
       problems,
+      retryable: job.active ? 0 : (jobService.failedOf(job.id)?.ids.length ?? 0),
+      retryOf: jobService.retryOfJob(job.id),
       // Refreshes itself while the job runs: a meta refresh, so no script is needed.
       refreshSeconds: job.active ? 2 : null,
     });

@@ -9,7 +9,7 @@ const overview: FastifyPluginAsync = async (fastify) => {
   fastify.get('/staff', viewer, async (req, reply) =>
     staffPage(req, reply, 'overview', {
       title: t(req)('staff.overview.title'),
-      ...overviewModel(repos, now(), fastify.config.migrationDeadline),
+      ...overviewModel(repos, now(), fastify.config.migrationDeadline, { lang: req.lang, reminderMinDays: fastify.config.reminderMinDays }),
       recentJobs: fastify.jobService.recent(5),
     }),
   );
