@@ -122,6 +122,9 @@ const envSchema = z.object({
   ALLEGRO_TIMEOUT_MS: positiveNumber('ALLEGRO_TIMEOUT_MS', 120_000).optional(),
   ALLEGRO_INFO_URL: httpUrl('ALLEGRO_INFO_URL').optional(),
   ALLEGRO_SIMULATOR_PORT: port('ALLEGRO_SIMULATOR_PORT').optional(),
+  OPERATOR_NAME: z.string().trim().min(2, 'OPERATOR_NAME must name who runs the service, e.g. "Sklepy Kowalski sp. z o.o."').max(120, 'OPERATOR_NAME must be at most 120 characters').optional(),
+  SUPPORT_EMAIL: z.string().trim().max(254).pipe(z.email({ message: 'SUPPORT_EMAIL must be an e-mail address, e.g. pomoc@example.pl' })).optional(),
+  SUPPORT_URL: httpUrl('SUPPORT_URL').optional(),
 });
 
 /** Where each Allegro environment lives: OAuth on the marketplace host, the REST API on api.*. */
@@ -192,7 +195,23 @@ export interface AppConfig {
   /** First wait before a failed item is tried again; doubled each attempt, jittered, at most 5 minutes. */
   bulkRetryBaseMs: number;
   allegro: AllegroConfig;
+  support: SupportConfig;
 }
+
+/** Who runs the service and where a seller gets help: shown in every seller page's footer. */
+export interface SupportConfig {
+  /** The operator named on every seller page. */
+  operatorName: string;
+  /** Where "contact support" writes to; null: not configured (the help page is offered instead). */
+  email: string | null;
+  /** The operator's own help page; null: the app's built-in /help. */
+  url: string | null;
+  /** False when OPERATOR_NAME or SUPPORT_EMAIL fell back to a placeholder (a warning is logged outside the demo). */
+  configured: boolean;
+}
+
+/** The demo's stand-ins, so the offline demo shows what a configured footer looks like. */
+export const DEMO_SUPPORT = { operatorName: 'Zespół Migracji Autorespondera (demo)', email: 'pomoc@migracja.example' } as const;
 
 /** A bad environment variable: one readable line naming it, printed at boot instead of a stack. */
 export class ConfigError extends MigError {
@@ -262,6 +281,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
+    support: {
+      // Without a name the pages still say whose site this is: its address.
+      operatorName: e.OPERATOR_NAME ?? (demo ? DEMO_SUPPORT.operatorName : new URL(publicUrl).host),
+      email: e.SUPPORT_EMAIL ?? (demo ? DEMO_SUPPORT.email : null),
+      url: e.SUPPORT_URL ?? null,
+      configured: !!(e.OPERATOR_NAME && e.SUPPORT_EMAIL),
+    },
   };
 }
 
