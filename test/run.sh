@@ -40,12 +40,14 @@ FILES=(
   test/unit/i18n.test.ts
   test/unit/error-codes.test.ts
   test/unit/views.test.ts
+  test/unit/seller-words.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
   test/security/staff-findings.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
+  test/integration/fair-attempts.test.ts
   test/integration/allegro-client.test.ts
   test/integration/v3-switch.test.ts
   test/integration/staff-jobs.test.ts

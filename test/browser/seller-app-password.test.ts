@@ -82,7 +82,7 @@ test('a seller on a phone: sign-in link, the wizard, one failure, then a working
   await shot('03-confirm');
   await page.getByRole('button', { name: 'Zaloguj się' }).click();
   await page.getByRole('heading', { name: 'Twoje autorespondery' }).waitFor();
-  assert.ok(await page.getByText('Wymaga migracji').isVisible());
+  assert.ok(await page.getByText('Nie odpowiada kupującym', { exact: true }).isVisible());
   await shot('04-migration-page');
 
   await page.getByRole('button', { name: `Użyj hasła do aplikacji dla ${EMAIL}` }).click();
