@@ -56,6 +56,7 @@ FILES=(
   test/integration/app-password-restart.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
+  test/routes/one-language.test.ts
   test/routes/staff.test.ts
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
