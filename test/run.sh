@@ -61,6 +61,7 @@ FILES=(
   test/cli/cli.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
+  test/browser/seller-stuck.test.ts
   test/browser/staff-bulk.test.ts
 )
 

@@ -10,9 +10,15 @@ const langOf = (options: HelperOptions): Lang => options.data?.root?.lang ?? DEF
  * in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com").
  */
 export function wrapAddress(text: string): string {
-  return Handlebars.escapeExpression(text)
-    .replace(/@/g, '@<wbr>')
-    .replace(/\.(?=[^\s.])/g, '<wbr>.');
+  return text
+    .split(/(?<=@)|(?=\.[^\s.])/)
+    .map((part) => {
+      const e = Handlebars.escapeExpression(part);
+      // A browser also breaks after a hyphen ("biuro@meble-" / "olszewski.pl"): a hyphenated part
+      // stays whole, unless it is too long for a phone's line anyway.
+      return part.includes('-') && part.length <= 30 ? `<span class="nw">${e}</span>` : e;
+    })
+    .join('<wbr>');
 }
 
 const EMAIL_LIKE = /[^\s@<>()„”"',;:]+@[^\s@<>()„”"',;:]+\.[A-Za-z]{2,}/g;

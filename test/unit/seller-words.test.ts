@@ -45,6 +45,7 @@ test('the "no App passwords" causes per mailbox: Workspace first for a company m
 test('addresses wrap after "@" and before ".", never inside a word; the rest is escaped', () => {
   assert.equal(wrapAddress('pasmanteria.ani@gmail.com'), 'pasmanteria<wbr>.ani@<wbr>gmail<wbr>.com');
   assert.equal(wrapAddress('<b>@x.pl'), '&lt;b&gt;@<wbr>x<wbr>.pl');
+  assert.equal(wrapAddress('biuro@meble-olszewski.pl'), 'biuro@<wbr><span class="nw">meble-olszewski</span><wbr>.pl', 'no break after the hyphen');
   assert.equal(wrapAddressesIn('Skrzynka jan.k@firma.pl (v2).'), 'Skrzynka jan<wbr>.k@<wbr>firma<wbr>.pl (v2).');
   assert.equal(wrapAddressesIn('Tekst <i>bez</i> adresu. Koniec.'), 'Tekst &lt;i&gt;bez&lt;/i&gt; adresu. Koniec.');
 });
