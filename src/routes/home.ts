@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { NO_APP_PASSWORDS_CAUSES } from '../seller/wizard-page.js';
+import { NO_APP_PASSWORDS_CAUSES } from '../app-password/wizard-page.js';
 
 /** The public pages: the start page and the help page (who runs the service, the password, getting unstuck, contact). */
 const home: FastifyPluginAsync = async (fastify) => {

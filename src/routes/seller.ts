@@ -7,7 +7,7 @@ import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../seller/overview.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
-import { causesFor, failureView, limitView, wizardContext } from '../seller/wizard-page.js';
+import { causesFor, failureView, limitView, wizardContext } from '../app-password/wizard-page.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 

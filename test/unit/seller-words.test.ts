@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mailboxRefusal, recommend } from '../../src/seller/recommendation.js';
 import { deadlineModel } from '../../src/seller/deadline.js';
-import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/seller/wizard-page.js';
+import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/app-password/wizard-page.js';
 import { contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
 import { createI18n } from '../../src/i18n/index.js';
 import { INCONCLUSIVE_MAIL_CODES, MAIL_CHECK_CODES, provesNothingAboutPassword } from '../../src/mail/classify.js';

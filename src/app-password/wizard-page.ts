@@ -1,7 +1,7 @@
 import type { Repositories } from '../repositories/index.js';
 import type { Mailbox } from '../domain/model.js';
 import { provesNothingAboutPassword } from '../mail/classify.js';
-import { MAX_CHECKS, MAX_VERIFICATIONS, type AttemptBudget, type RelinkOutcome } from '../app-password/relink.js';
+import { MAX_CHECKS, MAX_VERIFICATIONS, type AttemptBudget, type RelinkOutcome } from './relink.js';
 import { AWAITING_SELLER_STATES } from '../migration/states.js';
 
 /** The documented reasons Google shows no "App passwords" page (Google Account Help 185833), in the order a seller checks them. */
