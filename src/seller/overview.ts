@@ -105,6 +105,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
     items,
     otherMailboxes,
     toFix,
+    // Of those, the ones that read a mailbox (Google's change); the others are v3 needing a new consent.
+    toFixMailbox: items.filter((i) => !i.working && i.version !== 3).length,
     allWorking: items.length > 0 && toFix === 0,
     deadline: deadlineModel(opts.deadline, opts.now),
   };
