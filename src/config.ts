@@ -150,6 +150,9 @@ const envSchema = z.object({
   GOOGLE_SIMULATOR_SMTP_PORT: port('GOOGLE_SIMULATOR_SMTP_PORT').optional(),
   GOOGLE_SIMULATOR_SUBMISSION_PORT: port('GOOGLE_SIMULATOR_SUBMISSION_PORT').optional(),
   GOOGLE_SIMULATOR_DIR: z.string().trim().min(1, 'GOOGLE_SIMULATOR_DIR must not be empty').optional(),
+  OPERATOR_NAME: z.string().trim().min(2, 'OPERATOR_NAME must name who runs the service, e.g. "Sklepy Kowalski sp. z o.o."').max(120, 'OPERATOR_NAME must be at most 120 characters').optional(),
+  SUPPORT_EMAIL: z.string().trim().max(254).pipe(z.email({ message: 'SUPPORT_EMAIL must be an e-mail address, e.g. pomoc@example.pl' })).optional(),
+  SUPPORT_URL: httpUrl('SUPPORT_URL').optional(),
 });
 
 /** Where each Allegro environment lives: OAuth on the marketplace host, the REST API on api.*. */
@@ -241,7 +244,23 @@ export interface AppConfig {
   allegro: AllegroConfig;
   /** Set only in demo mode (GOOGLE_SIMULATOR, default on in the demo); null otherwise. */
   googleSimulator: GoogleSimulatorConfig | null;
+  support: SupportConfig;
 }
+
+/** Who runs the service and where a seller gets help: shown in every seller page's footer. */
+export interface SupportConfig {
+  /** The operator named on every seller page. */
+  operatorName: string;
+  /** Where "contact support" writes to; null: not configured (the help page is offered instead). */
+  email: string | null;
+  /** The operator's own help page; null: the app's built-in /help. */
+  url: string | null;
+  /** False when OPERATOR_NAME or SUPPORT_EMAIL fell back to a placeholder (a warning is logged outside the demo). */
+  configured: boolean;
+}
+
+/** The demo's stand-ins, so the offline demo shows what a configured footer looks like. */
+export const DEMO_SUPPORT = { operatorName: 'Zespół Migracji Autorespondera (demo)', email: 'pomoc@migracja.example' } as const;
 
 /** A bad environment variable: one readable line naming it, printed at boot instead of a stack. */
 export class ConfigError extends MigError {
@@ -314,6 +333,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
     googleSimulator: googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root }),
+    support: {
+      // Without a name the pages still say whose site this is: its address.
+      operatorName: e.OPERATOR_NAME ?? (demo ? DEMO_SUPPORT.operatorName : new URL(publicUrl).host),
+      email: e.SUPPORT_EMAIL ?? (demo ? DEMO_SUPPORT.email : null),
+      url: e.SUPPORT_URL ?? null,
+      configured: !!(e.OPERATOR_NAME && e.SUPPORT_EMAIL),
+    },
   };
 }
 

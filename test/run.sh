@@ -45,6 +45,7 @@ FILES=(
   test/unit/demo-mail-route.test.ts
   test/unit/account-counts.test.ts
   test/unit/account-list-plans.test.ts
+  test/unit/seller-words.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
@@ -52,6 +53,7 @@ FILES=(
   test/security/mail-servers.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
+  test/integration/fair-attempts.test.ts
   test/integration/allegro-client.test.ts
   test/integration/v3-switch.test.ts
   test/integration/staff-jobs.test.ts
@@ -61,6 +63,7 @@ FILES=(
   test/integration/google-simulator.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
+  test/routes/one-language.test.ts
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
   test/routes/staff-list-total.test.ts
@@ -69,6 +72,7 @@ FILES=(
   test/cli/demo-start.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
+  test/browser/seller-stuck.test.ts
   test/browser/staff-bulk.test.ts
   test/browser/demo-google.test.ts
   test/browser/staff-console.test.ts

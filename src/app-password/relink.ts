@@ -1,13 +1,19 @@
-import type { MailCheckCode } from '../mail/classify.js';
+import { provesNothingAboutPassword, type MailCheckCode } from '../mail/classify.js';
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
 import type { Mailbox, ServerSettings } from '../domain/model.js';
 import type { Services } from '../composition.js';
 import { fetchInboxProof, verifyMailbox, type InboxProof, type MailCheckOptions } from '../mail/check.js';
 
-/** Google locks an account that fails too often: at most this many seller verifications per window. */
+/**
+ * Google locks an account that fails too often: at most this many seller verifications per window.
+ * Only checks Google answered count: one that never reached a verdict (unreachable server, TLS,
+ * Google's own error — see provesNothingAboutPassword) cannot lock the account and is not counted.
+ */
 export const MAX_VERIFICATIONS = 5;
 export const VERIFICATION_WINDOW_MS = 15 * 60_000;
+/** Checks of any outcome per window, so the form cannot be used to hammer a server that is down. */
+export const MAX_CHECKS = 15;
 
 export type RelinkOutcome =
   | { ok: true }
@@ -15,10 +21,13 @@ export type RelinkOutcome =
   | { ok: false; code: 'MIG_ERR_TOO_MANY_ATTEMPTS'; retryAt: string };
 
 export interface AttemptBudget {
+  /** Counted attempts in the window (checks that proved nothing about the password are not). */
   used: number;
   remaining: number;
-  /** When the oldest attempt in the window expires, if the budget is used up. */
+  /** When the budget opens again, if it is used up. */
   retryAt: string | null;
+  /** What is used up: the counted attempts, or (rarely) the checks of any outcome. */
+  exhausted: 'attempts' | 'checks' | null;
 }
 
 /**
@@ -36,12 +45,18 @@ export function createRelinkService(services: Services, checkOptions: MailCheckO
   }
 
   function budget(mailboxId: number): AttemptBudget {
-    const since = new Date(now().getTime() - VERIFICATION_WINDOW_MS);
-    const { count: used, oldest } = repos.connectionChecks.since(mailboxId, 'seller', since);
+    const since = now().getTime() - VERIFICATION_WINDOW_MS;
+    // Newest first; a window holds at most MAX_CHECKS seller checks, staff checks may sit between them.
+    const recent = repos.connectionChecks.listByMailbox(mailboxId, 200).filter((c) => c.trigger === 'seller' && Date.parse(c.at) > since);
+    const counted = recent.filter((c) => c.ok || !provesNothingAboutPassword(c.code));
+    const opensAt = (checks: typeof recent, max: number) => new Date(Date.parse(checks[max - 1]!.at) + VERIFICATION_WINDOW_MS).toISOString();
+    const exhausted = counted.length >= MAX_VERIFICATIONS ? 'attempts' : recent.length >= MAX_CHECKS ? 'checks' : null;
     return {
-      used,
-      remaining: Math.max(0, MAX_VERIFICATIONS - used),
-      retryAt: used >= MAX_VERIFICATIONS && oldest ? new Date(Date.parse(oldest) + VERIFICATION_WINDOW_MS).toISOString() : null,
+      used: counted.length,
+      remaining: exhausted ? 0 : MAX_VERIFICATIONS - counted.length,
+      // The window opens when the oldest check that still fills it expires.
+      retryAt: exhausted === 'attempts' ? opensAt(counted, MAX_VERIFICATIONS) : exhausted === 'checks' ? opensAt(recent, MAX_CHECKS) : null,
+      exhausted,
     };
   }
 

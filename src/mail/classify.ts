@@ -23,6 +23,16 @@ export type MailCheckCode = (typeof MAIL_CHECK_CODES)[number];
 export const TRANSIENT_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS', 'MAIL_TIMEOUT', 'MAIL_CONNECTION_REFUSED'];
 export const isTransientMailCode = (code: string): boolean => (TRANSIENT_MAIL_CODES as readonly string[]).includes(code);
 
+/**
+ * Answers that prove nothing about the password: the server's name did not resolve, nothing answered
+ * or it answered too late, the secure connection failed, or the server failed with an error of its
+ * own. Google never judged the password, so such a check is not the seller's fault and does not count
+ * against the seller's attempts (app-password/relink.ts). Every other code is Google's verdict on the
+ * login (refused password, account settings, too many logins) and counts.
+ */
+export const INCONCLUSIVE_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_DNS_FAILED', 'MAIL_CONNECTION_REFUSED', 'MAIL_TIMEOUT', 'MAIL_TLS_FAILED', 'MAIL_SERVER_ERROR'];
+export const provesNothingAboutPassword = (code: string | null | undefined): boolean => !!code && (INCONCLUSIVE_MAIL_CODES as readonly string[]).includes(code);
+
 export interface MailErrorFacts {
   /** Node/network code (ENOTFOUND, ECONNREFUSED, ETIMEDOUT, CERT_…) or the library's (EAUTH, ESOCKET…). */
   code?: string | undefined;

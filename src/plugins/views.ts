@@ -8,6 +8,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
 import { codeName, ruleName } from '../staff/codes.js';
+import { registerSellerHelpers, supportPageData } from './view-helpers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,6 +70,11 @@ export default fp(
     hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
       return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
     });
+    registerSellerHelpers(hbs, i18n, fastify.config);
+    const support = supportPageData(fastify.config);
+    if (!fastify.config.support.configured && !fastify.config.demo) {
+      fastify.log.warn('OPERATOR_NAME / SUPPORT_EMAIL are not set: seller pages name the site address and offer no support e-mail');
+    }
 
     // Partials: every views/partials/<name>.hbs is {{> name}} in any view, registered once at boot
     // (the views are compiled once too: production mode).
@@ -133,6 +139,8 @@ export default fp(
         staff: this.request.staff,
         // Every page gets a CSRF token: the sign-out form sits in the layout.
         csrfToken: this.generateCsrf(),
+        // Who runs the service and where help is: the footer and every "contact support" text.
+        support,
         ...data,
       });
     });

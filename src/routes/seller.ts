@@ -10,6 +10,7 @@ import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
 import { createDemoSignIn } from '../demo/demo-sign-in.js';
 import { DEMO_APP_PASSWORD, formatAppPassword } from '../simulator/google/demo-passwords.js';
+import { causesFor, failureView, limitView, wizardContext } from '../app-password/wizard-page.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 
@@ -18,7 +19,9 @@ const emailForm = z.object({
   next: z.string().max(500).optional(),
 });
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
-const stepParam = idParam.extend({ step: z.enum(['1', '2', '3', '4']).transform(Number) });
+const stepParam = idParam.extend({ step: z.enum(['1', '2', '3', '4', 'help']) });
+/** What a page reports as done after a redirect (POST → 303 → GET): a known word, never free text. */
+const noticeQuery = z.object({ done: z.enum(['switched_back']), ar: z.coerce.number().int().positive().max(2 ** 31) });
 
 /** Strips what people paste around Google's 16 letters ("abcd efgh ijkl mnop", "abcd-efgh-…"). */
 export function normalizeAppPassword(raw: string): string | null {
@@ -116,7 +119,16 @@ const seller: FastifyPluginAsync = async (fastify) => {
     app.addHook('preHandler', app.requireSeller);
 
     app.get('/migration', async (req, reply) => {
-      return reply.page('migration', { title: t(req)('migration.title'), allegroConfigured: fastify.allegro.configured, ...sellerOverview(repos, req.seller!.id, t(req)) });
+      const overview = sellerOverview(repos, req.seller!.id, {
+        v3Available: fastify.allegro.configured,
+        review: (id) => fastify.v3.review(id),
+        deadline: config.migrationDeadline,
+        now: fastify.services.now(),
+      });
+      const q = noticeQuery.safeParse(req.query);
+      const noticeItem = q.success ? overview.items.find((i) => i.id === q.data.ar) : undefined;
+      const notice = q.success && noticeItem ? { key: `migration.notice.${q.data.done}`, item: noticeItem } : null;
+      return reply.page('migration', { title: t(req)('migration.title'), canonicalUrl: '/migration', allegroConfigured: fastify.allegro.configured, notice, ...overview });
     });
 
     app.post('/mailboxes/:id/app-password/start', { config: { form: NO_FIELDS } }, async (req, reply) => {
@@ -138,7 +150,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       return keepStored ? { imapHost: m.imapHost, imapPort: m.imapPort, smtpHost: m.smtpHost, smtpPort: m.smtpPort } : GOOGLE_DEFAULTS;
     };
 
-    const renderStep3 = (req: FastifyRequest, reply: FastifyReply, mailbox: Mailbox, extra: { values?: Record<string, string | number>; errors?: Record<string, FieldError | string>; failure?: unknown } = {}) => {
+    const renderStep3 = (req: FastifyRequest, reply: FastifyReply, mailbox: Mailbox, extra: { values?: Record<string, string | number>; errors?: Record<string, FieldError | string>; failure?: ReturnType<typeof failureView> } = {}) => {
       const b = relink.budget(mailbox.id);
       const d = defaultServers(mailbox);
       const typed = extra.values ?? {};
@@ -157,6 +169,8 @@ const seller: FastifyPluginAsync = async (fastify) => {
         title: t(req)('wizard.title', { email: mailbox.email }),
         canonicalUrl: `/mailboxes/${mailbox.id}/app-password/3`,
         mailbox,
+        ...wizardContext(repos, mailbox),
+        allegroConfigured: fastify.allegro.configured,
         step: 3,
         googleSimulator,
         showServers: isWorkspace(mailbox),
@@ -169,7 +183,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
         errors: { app_password: errors.app_password },
         failure: extra.failure,
         budget: { remaining: b.remaining, max: MAX_VERIFICATIONS },
-        limit: b.remaining === 0 ? { max: MAX_VERIFICATIONS, retryAt: b.retryAt } : null,
+        limit: limitView(b),
       });
     };
 
@@ -177,9 +191,22 @@ const seller: FastifyPluginAsync = async (fastify) => {
       const p = stepParam.safeParse(req.params);
       if (!p.success) throw new NotFoundError();
       const mailbox = mailboxOf(req);
-      if (p.data.step === 3) return renderStep3(req, reply, mailbox);
-      if (p.data.step === 4 && mailbox.secretKind !== 'app_password') return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
-      return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, step: p.data.step, googleSimulator });
+      if (p.data.step === 'help') {
+        // "I do not see App passwords": every documented cause, how to recognise it, what to do.
+        return reply.page('wizard', {
+          title: t(req)('noAppPasswords.title'),
+          mailbox,
+          ...wizardContext(repos, mailbox),
+          allegroConfigured: fastify.allegro.configured,
+          help: true,
+          googleSimulator,
+          causes: causesFor(mailbox),
+        });
+      }
+      const step = Number(p.data.step);
+      if (step === 3) return renderStep3(req, reply, mailbox);
+      if (step === 4 && mailbox.secretKind !== 'app_password') return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
+      return reply.page('wizard', { title: t(req)('wizard.title', { email: mailbox.email }), mailbox, ...wizardContext(repos, mailbox), allegroConfigured: fastify.allegro.configured, step, googleSimulator });
     });
 
     app.post('/mailboxes/:id/app-password', { config: { form: formOf(null, 'app_password', 'imap_host', 'imap_port', 'smtp_host', 'smtp_port') } }, async (req, reply) => {
@@ -225,18 +252,20 @@ const seller: FastifyPluginAsync = async (fastify) => {
       if (outcome.ok) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/4`, 303);
       if (outcome.code === 'MIG_ERR_TOO_MANY_ATTEMPTS') return renderStep3(req, reply.code(429), mailbox, { values });
       req.log.info({ mailboxId: mailbox.id, code: outcome.code, protocol: outcome.protocol }, 'app password verification failed');
-      return renderStep3(req, reply.code(422), mailbox, { values, failure: outcome });
+      const failure = failureView(outcome);
+      // Not reaching Google is not a wrong password: 503, and the attempt was not counted.
+      return renderStep3(req, reply.code(failure.notPassword ? 503 : 422), mailbox, { values, failure });
     });
 
     app.post('/mailboxes/:id/app-password/fetch', { config: { form: NO_FIELDS } }, async (req, reply) => {
       const mailbox = mailboxOf(req);
       const result = await relink.proof(req.seller!.id, mailbox.id);
       if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
-      const base = { title: t(req)('wizard.title', { email: mailbox.email }), canonicalUrl: `/mailboxes/${mailbox.id}/app-password/4`, mailbox, step: 4, googleSimulator };
+      const base = { title: t(req)('wizard.title', { email: mailbox.email }), canonicalUrl: `/mailboxes/${mailbox.id}/app-password/4`, mailbox, ...wizardContext(repos, mailbox), allegroConfigured: fastify.allegro.configured, step: 4, googleSimulator };
       if ('total' in result) {
         return reply.page('wizard', { ...base, proof: { ...result, allegro: result.latest.filter((m) => m.fromAllegro).slice(0, 5) } });
       }
-      return reply.code(502).page('wizard', { ...base, failure: result });
+      return reply.code(502).page('wizard', { ...base, failure: 'code' in result && 'protocol' in result ? failureView(result) : { code: 'MAIL_SERVER_ERROR', notPassword: true } });
     });
   });
 };

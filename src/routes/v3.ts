@@ -18,6 +18,12 @@ const callbackQuery = z.object({
 });
 // Allegro's error code, passed back in the URL and shown to help support: a code, never free text.
 const ALLEGRO_CODE = /^[A-Za-z0-9_.\-]{1,64}$/;
+/** The result page's confirmation step (GET, so it works without JavaScript) and what was just done. */
+const doneQuery = z.object({
+  confirm: z.enum(['back', 'forget']).optional().catch(undefined),
+  done: z.enum(['password_deleted']).optional().catch(undefined),
+});
+const confirmed = (req: FastifyRequest) => formBody(req).confirm === 'yes';
 const problemQuery = z.object({
   problem: z.enum(CALLBACK_FAILURES).optional(),
   code: z.string().regex(ALLEGRO_CODE).optional(),
@@ -47,7 +53,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
   const base = (req: FastifyRequest, a: Autoresponder, extra: Record<string, unknown> = {}) => {
     const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
     return {
-      title: t(req)('v3.title', { id: a.externalId }),
+      title: t(req)('v3.title'),
       autoresponder: a,
       mailbox,
       simulator: fastify.config.allegro.env === 'simulator',
@@ -58,6 +64,11 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
   const notConfigured = (req: FastifyRequest, reply: FastifyReply) =>
     reply.code(503).page('error', { title: t(req)('v3.unavailableTitle'), message: t(req)('v3.unavailable'), code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' });
 
+  /** The templates step: every template, and the ones to fix first (for the jump links at the top). */
+  const templatesPage = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) => {
+    const templates = templatesView(reviews, typed, errors);
+    return { templates, toFix: templates.filter((x) => x.invalid) };
+  };
   const templatesView = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) =>
     reviews.map((r) => {
       const text = typed?.get(r.position) ?? r.text;
@@ -72,6 +83,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
         text,
         length: textLength(text),
         max: V3_MAX_TEXT,
+        over: Math.max(0, textLength(text) - V3_MAX_TEXT),
         notes: r.problems.filter((p) => !p.blocking).map(problemView),
         errors: fieldProblems.map(problemView),
         invalid: fieldProblems.length > 0,
@@ -94,7 +106,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const a = autoresponderOf(req);
       if (a.version === 3) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
       const reviews = v3.review(a.id);
-      return reply.page('v3/templates', base(req, a, { templates: templatesView(reviews), allOk: reviews.every((r) => r.ok) }));
+      return reply.page('v3/templates', base(req, a, { ...templatesPage(reviews), allOk: reviews.every((r) => r.ok) }));
     });
 
     app.post('/autoresponders/:id/v3/templates', { config: { form: numberedForm('text_') } }, async (req, reply) => {
@@ -109,7 +121,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       }
       const saved = v3.saveDrafts(req.seller!.id, a.id, texts);
       if (!saved.ok) {
-        return reply.code(422).page('v3/templates', base(req, a, { canonicalUrl: `/autoresponders/${a.id}/v3`, templates: templatesView(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
+        return reply.code(422).page('v3/templates', base(req, a, { canonicalUrl: `/autoresponders/${a.id}/v3`, ...templatesPage(v3.review(a.id), texts, saved.problems), allOk: false, formError: true }));
       }
       const next = allegro.configured && repos.authorizations.findUsable(req.seller!.id) ? 'check' : 'authorize';
       return reply.redirect(`/autoresponders/${a.id}/v3/${next}`, 303);
@@ -137,7 +149,14 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       // "Try again with the right account": the unconfirmed authorization of the wrong one goes.
       const discard = z.coerce.number().int().positive().safeParse(body.discard);
       if (discard.success) allegro.discard(req.seller!.id, discard.data);
-      const url = allegro.start({ sellerId: req.seller!.id, autoresponderId: a.id, sessionValue: sessionValue(req)! });
+      let url = allegro.start({ sellerId: req.seller!.id, autoresponderId: a.id, sessionValue: sessionValue(req)! });
+      // The demo's simulator preselects the account this autoresponder belongs to on its consent page
+      // (real Allegro has its own login form; it is never sent there).
+      if (fastify.config.allegro.env === 'simulator' && req.seller!.allegroLogin) {
+        const u = new URL(url);
+        u.searchParams.set('login_hint', req.seller!.allegroLogin);
+        url = u.toString();
+      }
       return reply.redirect(url, 303);
     });
 
@@ -226,8 +245,12 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const m = repos.migrations.findByAutoresponder(a.id);
       const authorization = a.authorizationId != null ? repos.authorizations.getById(a.authorizationId) : undefined;
       const view = base(req, a);
+      const q = doneQuery.safeParse(req.query);
       return reply.page('v3/done', {
         ...view,
+        canonicalUrl: `/autoresponders/${a.id}/v3/done`,
+        confirm: q.success ? q.data.confirm : undefined,
+        notice: q.success ? q.data.done : undefined,
         migration: m,
         authorization,
         templates: repos.autoresponders.listTemplates(a.id),
@@ -237,16 +260,20 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       });
     });
 
-    app.post('/autoresponders/:id/v3/switch-back', { config: { form: NO_FIELDS } }, async (req, reply) => {
+    // Going back and deleting the password are asked first (the result page's confirm step) and
+    // reported after; a form without the confirmation leads to the question, never to the change.
+    app.post('/autoresponders/:id/v3/switch-back', { config: { form: formOf(null, 'confirm') } }, async (req, reply) => {
       const a = autoresponderOf(req);
+      if (!confirmed(req)) return reply.redirect(`/autoresponders/${a.id}/v3/done?confirm=back#confirm`, 303);
       if (!v3.switchBack(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id })) return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
-      return reply.redirect(`/migration#autoresponder-${a.id}`, 303);
+      return reply.redirect(`/migration?done=switched_back&ar=${a.id}#autoresponder-${a.id}`, 303);
     });
 
-    app.post('/autoresponders/:id/v3/forget-password', { config: { form: NO_FIELDS } }, async (req, reply) => {
+    app.post('/autoresponders/:id/v3/forget-password', { config: { form: formOf(null, 'confirm') } }, async (req, reply) => {
       const a = autoresponderOf(req);
-      v3.forgetSecret(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
-      return reply.redirect(`/autoresponders/${a.id}/v3/done`, 303);
+      if (!confirmed(req)) return reply.redirect(`/autoresponders/${a.id}/v3/done?confirm=forget#confirm`, 303);
+      const deleted = v3.forgetSecret(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
+      return reply.redirect(`/autoresponders/${a.id}/v3/done${deleted ? '?done=password_deleted' : ''}`, 303);
     });
   });
 };

@@ -1,37 +1,87 @@
-import type { TFunction } from 'i18next';
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict } from '../detection/rules.js';
-import { type Mailbox } from '../domain/model.js';
-import { switchBackPossible } from '../v3/switch.js';
-import { CHOOSABLE_STATES } from '../migration/states.js';
+import { type Autoresponder, type Mailbox } from '../domain/model.js';
+import { switchBackPossible, type TemplateReview } from '../v3/switch.js';
+import { V3_MAX_TEXT } from '../v3/templates.js';
+import { AWAITING_SELLER_STATES, CHOOSABLE_STATES, type MigrationState } from '../migration/states.js';
+import { mailboxRefusal, recommend } from './recommendation.js';
+import { deadlineModel } from './deadline.js';
 
-function reasonText(t: TFunction, rule: string, detail: string | null): string {
-  return t(`rules.${rule}`, { detail: detail ?? '' });
+/** States in which the autoresponder does not answer buyers until the seller acts. */
+const NOT_WORKING = AWAITING_SELLER_STATES;
+
+export interface OverviewOptions {
+  /** Whether the app can switch to v3 (Allegro configured). */
+  v3Available: boolean;
+  /** The v3 review of an autoresponder's templates (drafts included), for "N templates to shorten". */
+  review?: (autoresponderId: number) => TemplateReview[];
+  deadline: Date | null;
+  now: Date;
 }
 
+/** How many template names a card shows before "and N more". */
+const NAMES_SHOWN = 3;
+
 /**
- * What the migration page shows for one seller: every autoresponder with its state and the reason,
- * what the seller can do, and the seller's Google mailboxes that no autoresponder uses.
+ * What the migration page shows for one seller, in the seller's words: every autoresponder titled by
+ * its mailbox and templates (the id small, for support), whether it answers buyers, why not, what to
+ * do with a recommendation and its reason; the seller's other Google mailboxes, each as it stands;
+ * and the deadline. No detection detail (MX hosts, DNS errors): support sees that, not sellers.
  */
-export function sellerOverview(repos: Repositories, sellerId: number, t: TFunction) {
+export function sellerOverview(repos: Repositories, sellerId: number, opts: OverviewOptions) {
   const mailboxes = new Map(repos.mailboxes.listBySeller(sellerId).map((m) => [m.id, m]));
+  const autoresponders = repos.autoresponders.listBySeller(sellerId);
+  // The seller's migrations in one read (the page is opened often; one query per autoresponder added up).
   const migrations = new Map(repos.migrations.listBySeller(sellerId).map((m) => [m.autoresponderId, m]));
+  const stateOf = (a: Autoresponder): MigrationState => migrations.get(a.id)?.state ?? 'unknown';
+  /** The v1/v2 autoresponders still to be fixed that read a mailbox. */
+  const toFixOn = (mailboxId: number) => autoresponders.filter((a) => a.version !== 3 && a.mailboxId === mailboxId && NOT_WORKING.includes(stateOf(a)));
+  const checksOf = new Map<number, ReturnType<Repositories['connectionChecks']['listByMailbox']>>();
+  const checks = (mailboxId: number) => {
+    let c = checksOf.get(mailboxId);
+    if (!c) checksOf.set(mailboxId, (c = repos.connectionChecks.listByMailbox(mailboxId, 20)));
+    return c;
+  };
+
   const used = new Set<number>();
-  const items = repos.autoresponders.listBySeller(sellerId).map((a) => {
+  const items = autoresponders.map((a) => {
     const m = migrations.get(a.id);
     const mailbox = a.mailboxId != null ? mailboxes.get(a.mailboxId) : undefined;
     if (mailbox) used.add(mailbox.id);
-    const state = m?.state ?? 'unknown';
+    const state = stateOf(a);
     const mailboxPath = a.version !== 3 && !!mailbox;
+    const canChoose = mailboxPath && CHOOSABLE_STATES.includes(state);
+    const notWorking = NOT_WORKING.includes(state);
+
+    // The templates: names for the title, and (when choosing) what v3 would need changed.
+    const reviews = canChoose && opts.v3Available && opts.review ? opts.review(a.id) : null;
+    const names = reviews ? reviews.map((r) => r.name) : repos.autoresponders.listTemplates(a.id).map((x) => x.name);
+    const toFix = reviews ? reviews.filter((r) => !r.ok) : [];
+    const over = toFix.reduce((n, r) => n + Math.max(0, r.length - V3_MAX_TEXT), 0);
+
+    const shared = mailbox ? toFixOn(mailbox.id) : [];
+    const refusal = mailbox ? mailboxRefusal(checks(mailbox.id), m?.reasonCode ?? null) : null;
+    const recommendation = canChoose
+      ? recommend({ v3Available: opts.v3Available, refusal, sharedCount: shared.length, templatesToFix: { count: toFix.length, over } })
+      : null;
     return {
       id: a.id,
       externalId: a.externalId,
       version: a.version,
       mailbox: mailbox ? { id: mailbox.id, email: mailbox.email } : null,
+      templateNames: names.slice(0, NAMES_SHOWN),
+      moreTemplates: Math.max(0, names.length - NAMES_SHOWN),
       state,
-      reason: reasonText(t, m?.verdictRule ?? 'version_3', m?.verdictDetail ?? null),
-      attention: state === 'needs_attention' && m?.reasonCode ? t(`reasons.${m.reasonCode}`, { defaultValue: m.reasonCode }) : null,
-      canChoose: mailboxPath && CHOOSABLE_STATES.includes(state),
+      working: !notWorking,
+      // Why it stopped, in the seller's words, only while it is not fixed.
+      reason: notWorking && state !== 'needs_attention' && m ? sellerReasonKey(m.verdictRule) : null,
+      attention: state === 'needs_attention' && m?.reasonCode ? `reasons.${m.reasonCode}` : null,
+      canChoose,
+      recommendation,
+      recommendV3: recommendation?.choice === 'v3',
+      templatesToFix: toFix.length ? { count: toFix.length, chars: over } : null,
+      // Other autoresponders one app password fixes at the same time.
+      sharedWith: shared.length > 1 ? shared.length - 1 : 0,
       inProgress: state === 'in_progress_app_password',
       v3InProgress: state === 'in_progress_v3',
       // A v3 autoresponder: its details page, with the way back while the mailbox password is kept.
@@ -49,10 +99,35 @@ export function sellerOverview(repos: Repositories, sellerId: number, t: TFuncti
     .map((mb) => ({
       id: mb.id,
       email: mb.email,
-      reason: reasonText(t, mb.detectionRule, mb.detectionDetail),
       relinkedAt: mb.secretKind === 'app_password' ? mb.secretVerifiedAt : null,
     }));
-  return { items, otherMailboxes };
+  const toFix = items.filter((i) => !i.working).length;
+  return {
+    items,
+    otherMailboxes,
+    toFix,
+    // Of those, the ones that read a mailbox (Google's change); the others are v3 needing a new consent.
+    toFixMailbox: items.filter((i) => !i.working && i.version !== 3).length,
+    allWorking: items.length > 0 && toFix === 0,
+    deadline: deadlineModel(opts.deadline, opts.now),
+  };
+}
+
+/** The detection rule as a seller understands it: no MX hosts, no DNS codes. */
+function sellerReasonKey(rule: string): string {
+  switch (rule) {
+    case 'gmail_address':
+      return 'sellerReasons.gmail';
+    case 'google_imap_host':
+    case 'google_smtp_host':
+      return 'sellerReasons.googleServers';
+    case 'workspace_mx':
+      return 'sellerReasons.workspace';
+    case 'mx_lookup_failed':
+      return 'sellerReasons.unknown';
+    default:
+      return 'sellerReasons.google';
+  }
 }
 
 /** Served by Google, or not known yet (check needed): either way it may need an app password. */

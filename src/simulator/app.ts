@@ -229,7 +229,12 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
       .filter(([k]) => ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope'].includes(k))
       .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
       .join('');
-    const options = opts.accounts.map((a) => `<option value="${esc(a.id)}">${esc(a.login)} (${esc(a.firstName)} ${esc(a.lastName)})</option>`).join('');
+    // The demo passes the login the autoresponder belongs to (login_hint, as in OpenID Connect): that
+    // account is preselected, so clicking "Zezwól" authorizes the right one. Any account can still be chosen.
+    const hint = (r.p.login_hint ?? '').toLowerCase();
+    const options = opts.accounts
+      .map((a) => `<option value="${esc(a.id)}"${hint && a.login.toLowerCase() === hint ? ' selected' : ''}>${esc(a.login)} (${esc(a.firstName)} ${esc(a.lastName)})</option>`)
+      .join('');
     return page(
       'Zgoda na dostęp',
       `<h1>Aplikacja „${esc(r.client.name)}” prosi o dostęp do Twojego konta</h1>

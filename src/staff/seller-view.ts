@@ -1,7 +1,6 @@
-import type { TFunction } from 'i18next';
 import type { Lang } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
-import { sellerOverview } from '../seller/overview.js';
+import { sellerOverview, type OverviewOptions } from '../seller/overview.js';
 
 /**
  * "Co widzi sprzedawca": the seller's own migration page (the real template, views/migration.hbs,
@@ -13,7 +12,7 @@ export function sellerViewHtml(
   render: (view: string, data: Record<string, unknown> & { lang: Lang }) => string,
   repos: Repositories,
   sellerId: number,
-  opts: { t: TFunction; lang: Lang; allegroConfigured: boolean },
+  opts: { lang: Lang; allegroConfigured: boolean; overview: OverviewOptions },
 ): string {
   const seller = repos.sellers.getById(sellerId)!;
   const html = render('migration', {
@@ -21,7 +20,7 @@ export function sellerViewHtml(
     seller,
     allegroConfigured: opts.allegroConfigured,
     csrfToken: '',
-    ...sellerOverview(repos, sellerId, opts.t),
+    ...sellerOverview(repos, sellerId, opts.overview),
   });
   const part = (view: string, data: Record<string, unknown>) => render(`staff/parts/${view}`, { lang: opts.lang, ...data }).trim();
   return readOnly(html, { button: (label) => part('inert-button', { label }), link: (text) => part('inert-link', { text }) });

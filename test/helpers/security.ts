@@ -22,6 +22,7 @@ export const ACCESS: Record<string, Access> = {
   'GET /static/*': 'public',
   'GET /healthz': 'public',
   'GET /': 'public',
+  'GET /help': 'public',
   'GET /login': 'public',
   'POST /login': 'public',
   'POST /login/demo': 'public',

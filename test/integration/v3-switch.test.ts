@@ -246,8 +246,16 @@ test('with a valid authorization the switch takes three clicks; switching back r
 
   const done = await s.agent.get(`/autoresponders/${ar2}/v3/done`);
   assert.match(done.body, /Wróć do wersji 2/);
-  const back = await s.agent.post(`/autoresponders/${ar2}/v3/switch-back`);
-  assert.equal(back.headers.location, `/migration#autoresponder-${ar2}`);
+  // Going back is asked first: the button leads to the question, the question to the change.
+  const ask = await s.agent.post(`/autoresponders/${ar2}/v3/switch-back`);
+  assert.equal(ask.headers.location, `/autoresponders/${ar2}/v3/done?confirm=back#confirm`);
+  assert.equal(s.repos.autoresponders.getById(ar2)!.version, 3, 'nothing changed without the confirmation');
+  const question = await s.agent.get(`/autoresponders/${ar2}/v3/done?confirm=back`);
+  assert.match(question.body, /Wersja 2 nie działa ze zwykłym hasłem Google/);
+  const back = await s.agent.post(`/autoresponders/${ar2}/v3/switch-back`, { confirm: 'yes' });
+  assert.equal(back.headers.location, `/migration?done=switched_back&ar=${ar2}#autoresponder-${ar2}`);
+  const list = await s.agent.get(back.headers.location as string);
+  assert.match(list.body, /wrócił do wersji 2, z poprzednimi szablonami/, 'the list says what was done');
   const a = s.repos.autoresponders.getById(ar2)!;
   assert.deepEqual([a.version, a.authorizationId], [2, null]);
   assert.deepEqual(s.repos.autoresponders.listTemplates(ar2).map((x) => ({ name: x.name, subject: x.subject, body: x.body, bodyFormat: x.bodyFormat })), original);
@@ -255,7 +263,7 @@ test('with a valid authorization the switch takes three clicks; switching back r
   assert.ok(s.repos.audit.listForTarget('autoresponder', ar2).some((e) => e.action === 'migration.switched_back'));
 
   // Without the stored password there is no way back.
-  assert.equal((await s.agent.post(`/autoresponders/${s.ar}/v3/switch-back`)).headers.location, `/autoresponders/${s.ar}/v3/done`);
+  assert.equal((await s.agent.post(`/autoresponders/${s.ar}/v3/switch-back`, { confirm: 'yes' })).headers.location, `/autoresponders/${s.ar}/v3/done`);
   assert.equal(s.repos.autoresponders.getById(s.ar)!.version, 3);
 });
 
@@ -333,7 +341,8 @@ test('429 from Allegro during the check is waited out; a lasting failure is expl
   const failed = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
   assert.equal(failed.statusCode, 502);
   assert.match(failed.body, /Allegro odrzuciło zapytanie/);
-  assert.match(failed.body, /Allegro: „Wystąpił błąd\. Spróbuj ponownie później\.”/);
+  assert.match(failed.body, /Allegro odpowiedziało: <q lang="pl">Wystąpił błąd\. Spróbuj ponownie później\.<\/q>/);
+  assert.match(failed.body, /class="contact">[\s\S]*<code>MIG_ERR_ALLEGRO_API<\/code>/, 'the way to help carries the code');
   assert.match(failed.body, /trace-id\)<\/p>|<code>[0-9a-f-]{36}<\/code>/);
   // A failed check does not let the switch through.
   const refused = await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, { delete_secret: '1' });

@@ -38,7 +38,11 @@ const account: FastifyPluginAsync = async (fastify) => {
   fastify.get('/staff/accounts/:id/seller-view', viewer, async (req, reply) => {
     const id = accountId(req);
     const row = repos.accounts.get(id)!;
-    const html = sellerViewHtml(fastify.renderFragment, repos, row.sellerId, { t: t(req), lang: req.lang, allegroConfigured: fastify.allegro.configured });
+    const html = sellerViewHtml(fastify.renderFragment, repos, row.sellerId, {
+      lang: req.lang,
+      allegroConfigured: fastify.allegro.configured,
+      overview: { v3Available: fastify.allegro.configured, review: (id) => fastify.v3.review(id), deadline: fastify.config.migrationDeadline, now: fastify.services.now() },
+    });
     const seller = repos.sellers.getById(row.sellerId)!;
     return staffPage(req, reply, 'seller-view', { title: `${t(req)('staff.sellerView.title')} · ${seller.name}`, seller, row, html, back: `/staff/accounts/${id}` });
   });

@@ -1,0 +1,116 @@
+import Handlebars from 'handlebars';
+import type { AppConfig, SupportConfig } from '../config.js';
+import { DEFAULT_LANG, TIME_ZONE, type I18n, type Lang } from '../i18n/index.js';
+
+type HelperOptions = Handlebars.HelperOptions;
+const langOf = (options: HelperOptions): Lang => options.data?.root?.lang ?? DEFAULT_LANG;
+
+/**
+ * An e-mail address or host name as HTML that a phone may wrap only after "@" and before ".", never
+ * in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com").
+ */
+export function wrapAddress(text: string): string {
+  return text
+    .split(/(?<=@)|(?=\.[^\s.])/)
+    .map((part) => {
+      const e = Handlebars.escapeExpression(part);
+      // A browser also breaks after a hyphen ("biuro@meble-" / "olszewski.pl"): a hyphenated part
+      // stays whole, unless it is too long for a phone's line anyway.
+      return part.includes('-') && part.length <= 30 ? `<span class="nw">${e}</span>` : e;
+    })
+    .join('<wbr>');
+}
+
+const EMAIL_LIKE = /[^\s@<>()„”"',;:]+@[^\s@<>()„”"',;:]+\.[A-Za-z]{2,}/g;
+
+/** Escapes a text and gives every address in it its wrap points. */
+export function wrapAddressesIn(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(EMAIL_LIKE)) {
+    out += Handlebars.escapeExpression(text.slice(last, m.index)) + wrapAddress(m[0]);
+    last = m.index! + m[0].length;
+  }
+  return out + Handlebars.escapeExpression(text.slice(last));
+}
+
+const clock: Record<Lang, Intl.DateTimeFormat> = {
+  pl: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' }),
+};
+const day: Record<Lang, Intl.DateTimeFormat> = {
+  pl: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, day: 'numeric', month: 'long' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, day: 'numeric', month: 'long' }),
+};
+const longDate: Record<Lang, Intl.DateTimeFormat> = {
+  pl: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, day: 'numeric', month: 'long', year: 'numeric' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, day: 'numeric', month: 'long', year: 'numeric' }),
+};
+const ymd = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/**
+ * A moment in the next hours as a person says it: "dziś o 14:05" / "today at 14:05", or with the day
+ * when it is not today ("1 grudnia o 00:05"). Never a bare date in front of a number.
+ */
+export function formatWhen(iso: string, lang: Lang, i18n: I18n, now: Date = new Date()): string {
+  const at = new Date(iso);
+  const t = i18n.t(lang);
+  const time = clock[lang].format(at);
+  if (ymd.format(at) === ymd.format(now)) return t('when.today', { time });
+  const tomorrow = new Date(now.getTime() + 24 * 3_600_000);
+  if (ymd.format(at) === ymd.format(tomorrow)) return t('when.tomorrow', { time });
+  return t('when.day', { day: day[lang].format(at), time });
+}
+
+/** A mailto: link to support whose subject carries the error code, so the reply can start from it. */
+export function contactHref(support: Pick<SupportConfig, 'email'>, i18n: I18n, lang: Lang, code?: string | null): string | null {
+  if (!support.email) return null;
+  const t = i18n.t(lang);
+  const subject = code ? t('support.mailSubjectCode', { code }) : t('support.mailSubject');
+  const body = code ? t('support.mailBodyCode', { code }) : t('support.mailBody');
+  // encodeURIComponent, not URLSearchParams: mail apps show a "+" literally.
+  return `mailto:${support.email}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
+}
+
+/** The footer's and every "contact support" text's data: who runs the service and where help is. */
+export function supportPageData(config: Pick<AppConfig, 'support'>) {
+  const s = config.support;
+  return { operatorName: s.operatorName, email: s.email, helpUrl: s.url ?? '/help', externalHelp: !!s.url };
+}
+
+/**
+ * The helpers of the seller pages' plain words: addresses that wrap at "@" and ".", texts with
+ * addresses inside, the moment of the next try, the contact link with its code.
+ */
+export function registerSellerHelpers(hbs: typeof Handlebars, i18n: I18n, config: Pick<AppConfig, 'support'>): void {
+  hbs.registerHelper('addr', (text: unknown) => new hbs.SafeString(typeof text === 'string' ? wrapAddress(text) : ''));
+  // A translated text whose e-mail addresses wrap at "@" and "." (for text content, never attributes).
+  hbs.registerHelper('tw', function (key: string, options: HelperOptions) {
+    return new hbs.SafeString(wrapAddressesIn(String(i18n.t(langOf(options))(key, options.hash))));
+  });
+  // A day without the time ("31 marca 2027"), for deadlines.
+  hbs.registerHelper('date', function (iso: unknown, options: HelperOptions) {
+    return typeof iso === 'string' ? longDate[langOf(options)].format(new Date(iso)) : '';
+  });
+  // Names in Polish quotation marks, comma separated: „Podziękowanie”, „Zwroty”.
+  hbs.registerHelper('quoted', function (names: unknown, options: HelperOptions) {
+    const [open, close] = langOf(options) === 'pl' ? ['„', '”'] : ['“', '”'];
+    return Array.isArray(names) ? names.map((n) => `${open}${String(n)}${close}`).join(', ') : '';
+  });
+  // A mailto: link with a prepared subject and body (to may be empty: the seller picks the recipient).
+  hbs.registerHelper('mailto', (to: unknown, subject: unknown, body: unknown) =>
+    `mailto:${typeof to === 'string' ? to : ''}?subject=${encodeURIComponent(String(subject ?? ''))}&body=${encodeURIComponent(String(body ?? ''))}`,
+  );
+  hbs.registerHelper('when', function (iso: unknown, options: HelperOptions) {
+    return typeof iso === 'string' ? formatWhen(iso, langOf(options), i18n) : '';
+  });
+  // {{contactHref}} or {{contactHref code}}: Handlebars passes the options last, whatever came before.
+  hbs.registerHelper('contactHref', function (...args: unknown[]) {
+    const options = args.at(-1) as HelperOptions;
+    const code = args.length > 1 ? args[0] : null;
+    return contactHref(config.support, i18n, langOf(options), typeof code === 'string' ? code : null) ?? '';
+  });
+  // Staff pages show an outcome's code beside its name only when it is a code (MIG_ERR_…, MAIL_…),
+  // not an outcome word such as "sent" (which printed "wysłano sent").
+  hbs.registerHelper('isCode', (v: unknown) => typeof v === 'string' && /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(v));
+}

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mailboxRefusal, recommend } from '../../src/seller/recommendation.js';
+import { deadlineModel } from '../../src/seller/deadline.js';
+import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/app-password/wizard-page.js';
+import { contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
+import { createI18n } from '../../src/i18n/index.js';
+import { INCONCLUSIVE_MAIL_CODES, MAIL_CHECK_CODES, provesNothingAboutPassword } from '../../src/mail/classify.js';
+import { loadConfig } from '../../src/config.js';
+
+const none = { count: 0, over: 0 };
+
+test('the recommendation: from what the app knows, each with its reason', () => {
+  assert.deepEqual(recommend({ v3Available: false, refusal: 'imap_disabled', sharedCount: 3, templatesToFix: none }), { choice: 'app_password', reason: 'v3_unavailable', vars: {} });
+  assert.deepEqual(recommend({ v3Available: true, refusal: 'imap_disabled', sharedCount: 3, templatesToFix: { count: 2, over: 10 } }).choice, 'v3', 'a mailbox that refuses leaves only v3');
+  assert.deepEqual(recommend({ v3Available: true, refusal: 'app_password_rejected', sharedCount: 1, templatesToFix: none }).reason, 'app_password_rejected');
+  assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 2, templatesToFix: none }), { choice: 'app_password', reason: 'shared_mailbox', vars: { count: 2 } });
+  assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 1, templatesToFix: { count: 2, over: 340 } }), { choice: 'v3', reason: 'templates_to_fix', vars: { count: 2, chars: 340 } });
+  assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 1, templatesToFix: none }), { choice: 'v3', reason: 'default', vars: {} });
+});
+
+test('a mailbox refuses app passwords when IMAP is off or Google refused them twice since the last success', () => {
+  const c = (ok: boolean, code: string | null, kind: 'mail' | 'allegro' = 'mail') => ({ ok, code, kind });
+  assert.equal(mailboxRefusal([], null), null);
+  assert.equal(mailboxRefusal([], 'imap_disabled'), 'imap_disabled');
+  assert.equal(mailboxRefusal([c(false, 'MAIL_IMAP_DISABLED')], null), 'imap_disabled');
+  assert.equal(mailboxRefusal([c(false, 'MAIL_AUTH_FAILED')], null), null, 'one refusal is a typo as often as not');
+  assert.equal(mailboxRefusal([c(false, 'MAIL_AUTH_FAILED'), c(false, 'MAIL_TIMEOUT'), c(false, 'MAIL_AUTH_FAILED')], null), 'app_password_rejected');
+  assert.equal(mailboxRefusal([c(false, 'MAIL_AUTH_FAILED'), c(true, null), c(false, 'MAIL_AUTH_FAILED')], null), null, 'only since the last success');
+});
+
+test('what proves nothing about the password: unreachable, TLS, timeouts and server errors — not Google\'s verdicts', () => {
+  for (const code of ['MAIL_DNS_FAILED', 'MAIL_CONNECTION_REFUSED', 'MAIL_TIMEOUT', 'MAIL_TLS_FAILED', 'MAIL_SERVER_ERROR']) assert.ok(provesNothingAboutPassword(code), code);
+  for (const code of ['MAIL_AUTH_FAILED', 'MAIL_APP_PASSWORD_REQUIRED', 'MAIL_WEB_LOGIN_REQUIRED', 'MAIL_IMAP_DISABLED', 'MAIL_TOO_MANY_LOGINS', 'MAIL_TOO_MANY_CONNECTIONS']) assert.ok(!provesNothingAboutPassword(code), code);
+  assert.ok(INCONCLUSIVE_MAIL_CODES.every((c) => MAIL_CHECK_CODES.includes(c)));
+  assert.ok(!provesNothingAboutPassword(null));
+});
+
+test('the "no App passwords" causes per mailbox: Workspace first for a company mailbox, never for gmail.com', () => {
+  assert.deepEqual(causesFor({ provider: 'gmail' }), NO_APP_PASSWORDS_CAUSES.filter((c) => c !== 'workspace'));
+  assert.equal(causesFor({ provider: 'workspace' })[0], 'workspace');
+  assert.equal(causesFor({ provider: 'workspace' }).length, NO_APP_PASSWORDS_CAUSES.length);
+});
+
+test('addresses wrap after "@" and before ".", never inside a word; the rest is escaped', () => {
+  assert.equal(wrapAddress('pasmanteria.ani@gmail.com'), 'pasmanteria<wbr>.ani@<wbr>gmail<wbr>.com');
+  assert.equal(wrapAddress('<b>@x.pl'), '&lt;b&gt;@<wbr>x<wbr>.pl');
+  assert.equal(wrapAddress('biuro@meble-olszewski.pl'), 'biuro@<wbr><span class="nw">meble-olszewski</span><wbr>.pl', 'no break after the hyphen');
+  assert.equal(wrapAddressesIn('Skrzynka jan.k@firma.pl (v2).'), 'Skrzynka jan<wbr>.k@<wbr>firma<wbr>.pl (v2).');
+  assert.equal(wrapAddressesIn('Tekst <i>bez</i> adresu. Koniec.'), 'Tekst &lt;i&gt;bez&lt;/i&gt; adresu. Koniec.');
+});
+
+test('the next try is said as a person says it, never a date run into a number', async () => {
+  const i18n = await createI18n();
+  const now = new Date('2026-11-30T13:00:00Z'); // 14:00 in Warsaw
+  assert.equal(formatWhen('2026-11-30T13:15:00Z', 'pl', i18n, now), 'dziś o 14:15');
+  assert.equal(formatWhen('2026-11-30T23:10:00Z', 'pl', i18n, now), 'jutro o 00:10');
+  assert.equal(formatWhen('2026-12-03T09:00:00Z', 'pl', i18n, now), '3 grudnia o 10:00');
+  assert.equal(formatWhen('2026-11-30T13:15:00Z', 'en', i18n, now), 'today at 14:15');
+});
+
+test('the deadline: the date and the days left in Polish calendar days', () => {
+  const deadline = loadConfig({ DATABASE_PATH: ':memory:', MIGRATION_DEADLINE: '2027-03-31' }).migrationDeadline!;
+  assert.deepEqual(deadlineModel(deadline, new Date('2027-03-29T22:30:00Z')), { at: deadline.toISOString(), passed: false, today: false, daysLeft: 1 });
+  assert.equal(deadlineModel(deadline, new Date('2027-03-31T08:00:00Z'))!.today, true);
+  assert.equal(deadlineModel(deadline, new Date('2027-04-01T08:00:00Z'))!.passed, true);
+  assert.equal(deadlineModel(null, new Date()), null);
+});
+
+test('support: the contact carries the code in its subject; configuration names the operator', async () => {
+  const i18n = await createI18n();
+  const href = contactHref({ email: 'pomoc@example.pl' }, i18n, 'pl', 'MAIL_TLS_FAILED')!;
+  assert.match(href, /^mailto:pomoc@example\.pl\?subject=/);
+  assert.match(decodeURIComponent(href.split('subject=')[1]!.split('&')[0]!), /\(kod MAIL_TLS_FAILED\)$/);
+  assert.equal(contactHref({ email: null }, i18n, 'pl', 'X'), null);
+  const c = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl', OPERATOR_NAME: 'Sklepy Kowalski sp. z o.o.', SUPPORT_EMAIL: 'pomoc@example.pl', SUPPORT_URL: 'https://example.pl/pomoc' });
+  assert.deepEqual(c.support, { operatorName: 'Sklepy Kowalski sp. z o.o.', email: 'pomoc@example.pl', url: 'https://example.pl/pomoc', configured: true });
+  const bare = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl' });
+  assert.deepEqual(bare.support, { operatorName: 'migracja.example.pl', email: null, url: null, configured: false }, 'unset: the site names itself, no invented address');
+  assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', SUPPORT_EMAIL: 'nie-adres' }), /SUPPORT_EMAIL/);
+  assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', SUPPORT_URL: 'ftp://x' }), /SUPPORT_URL/);
+});
