@@ -116,7 +116,7 @@ test('a relinked mailbox whose app password stops working needs attention after 
   const res = await a.post(`/staff/accounts/${row!.autoresponderId}/recheck`, {});
   assert.equal(res.statusCode, 303);
   const page = await a.get(res.headers.location as string);
-  assert.match(page.body, /Sprawdzenie: MAIL_AUTH_FAILED/);
+  assert.match(page.body, /Sprawdzenie: <span class="code-name">Google odrzucił hasło<\/span> <code class="code">MAIL_AUTH_FAILED<\/code>/);
   let m = s.repos.migrations.findByAutoresponder(row!.autoresponderId)!;
   assert.equal(m.state, 'needs_attention');
   assert.equal(m.reasonCode, 'connection_failed');
