@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import type { AllegroAuthorization } from '../domain/model.js';
-export { type AllegroAuthorization };
 
 /** The encrypted token pair; callers decrypt through the secrets service. */
 export interface StoredTokens {

@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import type { ActorType, Actor } from '../domain/model.js';
-export { type ActorType, type Actor };
 
 export interface AuditEntryInput {
   actor: Actor;

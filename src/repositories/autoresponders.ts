@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import type { Version, Autoresponder, ReplyTemplate, ReplyTemplateInput } from '../domain/model.js';
-export { type Version, type Autoresponder, type ReplyTemplate, type ReplyTemplateInput };
 
 const COLUMNS = `id, seller_id AS sellerId, external_id AS externalId, version, previous_version AS previousVersion,
   mailbox_id AS mailboxId, authorization_id AS authorizationId, created_at AS createdAt, updated_at AS updatedAt`;

@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import type { ConnectionCheck } from '../domain/model.js';
-export { type ConnectionCheck };
 
 const COLUMNS = `id, mailbox_id AS mailboxId, autoresponder_id AS autoresponderId, kind, trigger, ok, code, protocol, detail,
   authorization_id AS authorizationId, at`;

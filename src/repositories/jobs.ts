@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import { JOB_KINDS, type JobKind, type JobStatus, type ItemStatus, type Job, type JobItem } from '../domain/model.js';
-export { JOB_KINDS, type JobKind, type JobStatus, type ItemStatus, type Job, type JobItem };
 
 /** A pending item with its account's seller, mailbox, mail host and version (null when the account is gone). */
 export interface PendingItem extends JobItem {

@@ -1,7 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { MailboxRule, MailboxVerdict, Provider } from '../detection/rules.js';
 import type { Security, SecretKind, ServerSettings, Mailbox } from '../domain/model.js';
-export { type Security, type SecretKind, type ServerSettings, type Mailbox };
 
 const COLUMNS = `id, seller_id AS sellerId, email, imap_host AS imapHost, imap_port AS imapPort,
   imap_security AS imapSecurity, smtp_host AS smtpHost, smtp_port AS smtpPort, smtp_security AS smtpSecurity,

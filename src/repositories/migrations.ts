@@ -1,7 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { MigrationState } from '../migration/states.js';
 import type { MigrationPath, Migration } from '../domain/model.js';
-export { type MigrationPath, type Migration };
 
 const COLUMNS = `id, autoresponder_id AS autoresponderId, state, previous_state AS previousState, path,
   reason_code AS reasonCode, verdict_rule AS verdictRule, verdict_detail AS verdictDetail, attempts,

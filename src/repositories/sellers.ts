@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import type { Language, Seller, SellerInput } from '../domain/model.js';
-export { type Language, type Seller, type SellerInput };
 
 const COLUMNS = `id, external_id AS externalId, email, name, allegro_login AS allegroLogin, language,
   created_at AS createdAt, updated_at AS updatedAt`;

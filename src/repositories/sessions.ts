@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { SessionKind, Session } from '../domain/model.js';
-export { type SessionKind, type Session };
 
 export const hashToken = (value: string) => createHash('sha256').update(value).digest('hex');
 export const newToken = () => randomBytes(32).toString('base64url');

@@ -1,6 +1,5 @@
 import type { Db } from '../db/database.js';
 import { STAFF_ROLES, type StaffRole, type StaffUser } from '../domain/model.js';
-export { STAFF_ROLES, type StaffRole, type StaffUser };
 
 const COLUMNS = `id, email, role, disabled_at AS disabledAt, created_at AS createdAt, updated_at AS updatedAt`;
 

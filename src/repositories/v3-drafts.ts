@@ -1,7 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { ReplyTemplate } from './autoresponders.js';
-import type { V3Draft } from '../domain/model.js';
-export { type V3Draft };
+import type { ReplyTemplate, V3Draft } from '../domain/model.js';
 
 /**
  * The seller's approved plain-text versions of the templates (step 1 of the switch), and the mailbox
