@@ -10,6 +10,7 @@ import authPlugin, { cookieSecret } from './plugins/auth.js';
 import fastifyCookie from '@fastify/cookie';
 import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
+import sellerSignInRoutes from './routes/sign-in.js';
 import sellerRoutes from './routes/seller.js';
 import v3Routes from './routes/v3.js';
 import staffAuthPlugin from './plugins/staff-auth.js';
@@ -64,6 +65,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
 
   await fastify.register(healthRoutes);
   await fastify.register(homeRoutes);
+  await fastify.register(sellerSignInRoutes);
   await fastify.register(sellerRoutes);
   await fastify.register(v3Routes);
   await fastify.register(staffRoutes);

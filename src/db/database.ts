@@ -55,3 +55,11 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): Mig
   }
   return { from, to: migrations.length };
 }
+
+/** A readiness probe of the database, prepared once (a probe hit every few seconds should not compile SQL each time). Throws when the database is not usable. */
+export function healthProbe(db: Db): () => void {
+  const probe = db.prepare('SELECT count(*) FROM sqlite_master');
+  return () => {
+    probe.get();
+  };
+}

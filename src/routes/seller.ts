@@ -3,21 +3,15 @@ import { z } from 'zod';
 import { normalizeHost } from '../detection/rules.js';
 import { isAllowedHost, isAllowedPort, securityForPort } from '../mail/servers.js';
 import type { Mailbox, ServerSettings } from '../domain/model.js';
-import { safeNext } from '../plugins/auth.js';
 import { sellerOverview } from '../seller/overview.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
-import { createDemoSignIn } from '../demo/demo-sign-in.js';
 import { DEMO_APP_PASSWORD, formatAppPassword } from '../simulator/google/demo-passwords.js';
 import { causesFor, failureView, limitView, wizardContext } from '../app-password/wizard-page.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
 
-const emailForm = z.object({
-  email: z.string().trim().max(254).pipe(z.email()),
-  next: z.string().max(500).optional(),
-});
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
 const stepParam = idParam.extend({ step: z.enum(['1', '2', '3', '4', 'help']) });
 /** What a page reports as done after a redirect (POST → 303 → GET): a known word, never free text. */
@@ -42,77 +36,6 @@ const seller: FastifyPluginAsync = async (fastify) => {
     // Another seller's mailbox, or none: the same 404.
     return relink.ownMailbox(req.seller!.id, p.data.id);
   };
-
-  // ---- sign-in -------------------------------------------------------------------------------
-  /** In demo mode the sign-in page lists demo sellers by situation, each signed in with one click. */
-  const demoSignIn = createDemoSignIn(repos, config);
-
-  const signInLimit = { rateLimit: { max: 10, timeWindow: '15 minutes' } };
-
-  fastify.get('/login', async (req, reply) => {
-    if (req.seller) return reply.redirect('/migration', 303);
-    const next = safeNext((req.query as Record<string, unknown>).next);
-    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demo: demoSignIn?.list() });
-  });
-
-  // Demo only: "Zaloguj jako" signs in a listed demo seller at once (outside the demo: 404, nothing done).
-  fastify.post('/login/demo', { config: { rateLimit: { max: 60, timeWindow: '15 minutes' }, form: formOf(null, 'seller') } }, async (req, reply) => {
-    const id = demoSignIn?.signInAs(formBody(req).seller) ?? null;
-    if (id === null) throw new NotFoundError();
-    reply.signInSeller(id);
-    return reply.redirect('/migration', 303);
-  });
-
-  fastify.post('/login', { config: { ...signInLimit, form: formOf(emailForm, 'next') } }, async (req, reply) => {
-    const body = formBody(req);
-    const parsed = emailForm.safeParse(body);
-    if (!parsed.success) {
-      return reply.code(422).page('login', {
-        title: t(req)('login.title'),
-        canonicalUrl: '/login',
-        next: safeNext(body.next),
-        values: { email: typeof body.email === 'string' ? body.email.slice(0, 254) : '' },
-        errors: { email: 'login.errors.email' },
-        demo: demoSignIn?.list(),
-      });
-    }
-    fastify.signIn.request(parsed.data.email);
-    return reply.redirect('/login/sent', 303);
-  });
-
-  fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle') }));
-
-  // Opening links is limited too, as guessing them would be. One limiter as the route's preHandler:
-  // Fastify's HEAD twin of a GET route shares it, whereas config.rateLimit gives each its own counter.
-  const openLinkLimit = fastify.rateLimit({ max: 10, timeWindow: '15 minutes' });
-
-  // The link opens a page with a button, not a session: mail scanners that pre-fetch links must not
-  // use up a one-time token. The page holds the live token, so no browser or proxy may keep it.
-  fastify.get('/login/verify', { preHandler: openLinkLimit }, async (req, reply) => {
-    reply.header('cache-control', 'no-store');
-    const q = req.query as Record<string, unknown>;
-    const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
-    const found = token ? repos.loginTokens.peek(token) : undefined;
-    const problem = !found ? 'unknown' : found.usedAt ? 'used' : Date.parse(found.expiresAt) <= fastify.services.now().getTime() ? 'expired' : null;
-    if (problem) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${problem}` });
-    return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next) });
-  });
-
-  fastify.post('/login/verify', { config: { ...signInLimit, form: formOf(null, 'token', 'next') } }, async (req, reply) => {
-    const body = formBody(req);
-    const token = typeof body.token === 'string' ? body.token.slice(0, 200) : '';
-    // Where to go is settled before the one-time link is used up.
-    const next = safeNext(body.next);
-    const result = fastify.signIn.useLink(token);
-    if (!result.ok) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${result.error}` });
-    reply.signInSeller(result.sellerId);
-    return reply.redirect(next, 303);
-  });
-
-  fastify.post('/logout', { config: { form: NO_FIELDS } }, async (req, reply) => {
-    reply.signOut();
-    return reply.redirect('/', 303);
-  });
 
   // ---- the migration page ------------------------------------------------------------------------
   fastify.register(async (app) => {

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ALLEGRO_CALLBACK_PATH } from '../config.js';
-import { textLength, V3_MAX_TEXT, type TemplateProblem } from '../v3/templates.js';
+import { templatesPage } from '../v3/templates-page.js';
 import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS, numberedForm } from '../plugins/forms.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
 import type { Autoresponder } from '../domain/model.js';
 import type { CallbackFailure } from '../allegro/authorization.js';
-import { switchBackPossible, type TemplateReview } from '../v3/switch.js';
+import { switchBackPossible } from '../v3/switch.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
 const CALLBACK_FAILURES = ['state_unknown', 'state_used', 'state_expired', 'state_other_session', 'denied', 'allegro_error', 'exchange_failed', 'me_failed', 'unavailable'] as const satisfies readonly CallbackFailure[];
@@ -28,11 +28,6 @@ const problemQuery = z.object({
   problem: z.enum(CALLBACK_FAILURES).optional(),
   code: z.string().regex(ALLEGRO_CODE).optional(),
 });
-
-/** What the page shows for one problem of one template. */
-function problemView(p: TemplateProblem) {
-  return { key: `v3.problems.${p.code}`, blocking: p.blocking, count: p.count ?? 0, images: p.images ?? [] };
-}
 
 /**
  * The seller's v3 path: templates (step 1), authorization at Allegro (step 2), the live check and the
@@ -63,33 +58,6 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
 
   const notConfigured = (req: FastifyRequest, reply: FastifyReply) =>
     reply.code(503).page('error', { title: t(req)('v3.unavailableTitle'), message: t(req)('v3.unavailable'), code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' });
-
-  /** The templates step: every template, and the ones to fix first (for the jump links at the top). */
-  const templatesPage = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) => {
-    const templates = templatesView(reviews, typed, errors);
-    return { templates, toFix: templates.filter((x) => x.invalid) };
-  };
-  const templatesView = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) =>
-    reviews.map((r) => {
-      const text = typed?.get(r.position) ?? r.text;
-      const fieldProblems = errors?.get(r.position) ?? r.problems.filter((p) => p.blocking);
-      return {
-        position: r.position,
-        number: r.position + 1,
-        name: r.name,
-        original: r.body,
-        isHtml: r.bodyFormat === 'html',
-        subject: r.subject,
-        text,
-        length: textLength(text),
-        max: V3_MAX_TEXT,
-        over: Math.max(0, textLength(text) - V3_MAX_TEXT),
-        notes: r.problems.filter((p) => !p.blocking).map(problemView),
-        errors: fieldProblems.map(problemView),
-        invalid: fieldProblems.length > 0,
-        edited: r.edited,
-      };
-    });
 
   fastify.register(async (app) => {
     app.addHook('preHandler', app.requireSeller);

@@ -49,7 +49,7 @@ test('the demo sign-in page lists every demo situation with its seller, a one-cl
   assert.equal(res.headers.location, '/migration');
   const migration = await a.get('/migration');
   assert.equal(migration.statusCode, 200);
-  assert.ok(migration.body.includes('anna.nowak.sklep@gmail.com'));
+  assert.ok(migration.body.replace(/<wbr>/g, '').includes('anna.nowak.sklep@gmail.com'), 'her mailbox is on the page (addresses may break after @ and before dots)');
   const audit = app.services.repos.audit.listForTarget('seller', anna.id).find((e) => e.action === 'seller.signed_in');
   assert.deepEqual(audit?.details, { demo: true }, 'the demo sign-in is audited as such');
 });

@@ -1,0 +1,35 @@
+import { textLength, V3_MAX_TEXT, type TemplateProblem } from './templates.js';
+import type { TemplateReview } from './switch.js';
+
+/** What the page shows for one problem of one template. */
+function problemView(p: TemplateProblem) {
+  return { key: `v3.problems.${p.code}`, blocking: p.blocking, count: p.count ?? 0, images: p.images ?? [] };
+}
+
+/** The templates step: every template, and the ones to fix first (for the jump links at the top). */
+export const templatesPage = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) => {
+  const templates = templatesView(reviews, typed, errors);
+  return { templates, toFix: templates.filter((x) => x.invalid) };
+};
+export const templatesView = (reviews: TemplateReview[], typed?: Map<number, string>, errors?: Map<number, TemplateProblem[]>) =>
+  reviews.map((r) => {
+    const text = typed?.get(r.position) ?? r.text;
+    const fieldProblems = errors?.get(r.position) ?? r.problems.filter((p) => p.blocking);
+    return {
+      position: r.position,
+      number: r.position + 1,
+      name: r.name,
+      original: r.body,
+      isHtml: r.bodyFormat === 'html',
+      subject: r.subject,
+      text,
+      length: textLength(text),
+      max: V3_MAX_TEXT,
+      over: Math.max(0, textLength(text) - V3_MAX_TEXT),
+      notes: r.problems.filter((p) => !p.blocking).map(problemView),
+      errors: fieldProblems.map(problemView),
+      invalid: fieldProblems.length > 0,
+      edited: r.edited,
+    };
+  });
+
