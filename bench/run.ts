@@ -30,6 +30,7 @@ import { benchRecheck, HOSTS, RECHECK_PASSWORD, type RecheckReport } from './rec
 import { seedFunnel } from './overview.js';
 import { freePort } from '../test/helpers/ports.js';
 import { seed } from './seed.js';
+import { benchWatch, watchMarkdown, type WatchReport } from './watch.js';
 
 /** The largest table; the list is also measured at 10,000 and 100,000 when they are smaller. */
 const AUTORESPONDERS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -121,6 +122,7 @@ async function main() {
 
     // The re-checked mail hosts are loopback proxies (127.0.0.2–4): allowed explicitly, with their ports.
     const recheckPorts = await Promise.all(HOSTS.map(() => freePort()));
+    const watchSmtpPort = await freePort();
     // One app per size, all listening at once (the largest last: its start is the cold start measured).
     for (const p of prepared) {
       const config = loadConfig({
@@ -132,7 +134,9 @@ async function main() {
         MAIL_TLS_CA_FILE: testCert().certFile,
         MAIL_CHECK_TIMEOUT_MS: '10000',
         MAIL_ADDRESS_ALLOWLIST: '127.0.0.0/8',
-        MAIL_PORT_ALLOWLIST: recheckPorts.join(','),
+        MAIL_PORT_ALLOWLIST: [...recheckPorts, ...(dovecot ? [dovecot.port] : []), watchSmtpPort].join(','),
+        // The watch is measured by calling it (bench/watch.ts), not left checking beside the other figures.
+        WATCH_ENABLED: '0',
         BULK_CONCURRENCY: String(CAPS.concurrency),
         BULK_PER_HOST_CONCURRENCY: String(CAPS.perHost),
       });
@@ -216,6 +220,12 @@ async function main() {
     report.recheck = { ...recheck, target: `connections at once ≤ ${CAPS.concurrency}, ≤ ${CAPS.perHost} per host`, met: recheck.capsHeld };
     console.log(`re-check: ${recheck.mailboxes} mailboxes in ${recheck.seconds} s (${recheck.checksPerSecond}/s), at most ${recheck.maxOpenAtOnce} open (${JSON.stringify(recheck.maxOpenPerHost)})`);
 
+    // ---- the watch: one check measured, the cost at 100,000 and 24 h computed --------------------------
+    const watchChecks = Math.min(MAILBOXES, Number(process.env.BENCH_WATCH_CHECKS ?? 200));
+    const watch = await benchWatch(fastify, { imapPort: dovecot!.port, smtpPort: watchSmtpPort, users: Array.from({ length: watchChecks }, (_, i) => `box${i}@gmail.com`), password: RECHECK_PASSWORD, checks: watchChecks });
+    report.watch = { ...watch, date: report.date, rows: AUTORESPONDERS };
+    console.log(`watch: ${watch.perCheck.appCpuMs} ms app CPU per check; at 100,000 / 24 h: ${watch.atDefault.checksPerHour} checks/h, ${watch.atDefault.appCpuSecondsPerHour} s CPU/h`);
+
     writeFileSync(path.join(PROJECT_ROOT, 'bench', 'report.json'), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(path.join(PROJECT_ROOT, 'bench', 'REPORT.md'), markdown(report));
     console.log('Wrote bench/REPORT.md and bench/report.json');
@@ -245,6 +255,7 @@ function markdown(r: Record<string, unknown>): string {
   const rc = r.recheck as RecheckReport & { target: string; met: boolean };
   const hooks = r.hooks as HookTiming[] | undefined;
   const w = rc.where;
+  const wt = r.watch as (WatchReport & { date?: string }) | undefined;
   const lines = [
     '# Benchmark report',
     '',
@@ -263,6 +274,7 @@ function markdown(r: Record<string, unknown>): string {
     `| Bulk re-check of ${rc.mailboxes} mailboxes | ${rc.checksPerSecond} checks/s (${rc.seconds} s) | (no target) | — |`,
     `| Most IMAP connections open at once (overall / per host) | ${rc.maxOpenAtOnce} / ${Math.max(...Object.values(rc.maxOpenPerHost))} | ≤ ${rc.caps.concurrency} / ≤ ${rc.caps.perHost} | ${yes(rc.met)} |`,
     `| Cold start to first answer (${AUTORESPONDERS.toLocaleString('en')} rows) | ${r.coldStartMs} ms | (no target) | — |`,
+    ...(wt ? [`| The watch over 100,000 autoresponders, every ${wt.atDefault.intervalHours} h | ${wt.atDefault.checksPerHour.toLocaleString('en')} checks/h, ${wt.atDefault.appCpuSecondsPerHour} s app CPU/h (${(wt.atDefault.appCoreShare * 100).toFixed(2)} % of a core) | (no target) | — |`] : []),
     '',
     `## Throughput (autocannon in its own process, ${CONNECTIONS} connections, ${LOAD_SECONDS} s after a 2 s warm-up; latency in ms)`,
     '',
@@ -334,6 +346,7 @@ function markdown(r: Record<string, unknown>): string {
     `| Machine CPU busy during the job (both cores, app + Dovecot) | ${w.machineCpuBusyPercent} % |`,
     `| App event-loop utilization during the job | ${w.eventLoopUtilization} |`,
     '',
+    ...(wt ? watchMarkdown(wt, wt.date !== r.date ? wt.date : undefined) : []),
   ];
   return lines.join('\n');
 }

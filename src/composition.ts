@@ -18,6 +18,8 @@ import { createV3Service } from './v3/switch.js';
 import { createStaffActions } from './staff/actions.js';
 import { createJobRunner } from './jobs/runner.js';
 import { createJobsService } from './jobs/jobs.js';
+import { createNoticeSender } from './watch/notice.js';
+import { createWatchService } from './watch/service.js';
 import { createStaffSignInService } from './staff/sign-in.js';
 import { createStaffUsersService } from './staff/users.js';
 import { createAccountsExport } from './staff/export.js';
@@ -108,11 +110,34 @@ export function composeApp(services: Services, deps: AppDeps) {
     migrationDeadline: config.migrationDeadline,
     checkOptions,
   });
-  const jobs = createJobRunner({ services, actions: staffActions, log, concurrency: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency, backoffBaseMs: config.bulkRetryBaseMs });
+  // The watch's checks and e-mails run in the job runner's lane: the same global, per-host and
+  // per-mailbox caps as bulk jobs, at most half the global cap (staff jobs keep the rest).
+  const notices = createNoticeSender({ services, mailer, mail, i18n, log, publicUrl: config.publicUrl, sendHours: config.watchSendHours });
+  const watch = createWatchService({
+    services,
+    v3,
+    allegroClient,
+    notices,
+    log,
+    checkOptions,
+    intervalMs: config.watchIntervalMs,
+    sendHours: config.watchSendHours,
+    maxInFlight: Math.max(1, Math.ceil(config.bulkConcurrency / 2)),
+    wake: () => jobs.wake(),
+  });
+  const jobs = createJobRunner({
+    services,
+    actions: staffActions,
+    log,
+    concurrency: config.bulkConcurrency,
+    perHost: config.bulkPerHostConcurrency,
+    backoffBaseMs: config.bulkRetryBaseMs,
+    lanes: config.watchEnabled ? [watch.lane] : [],
+  });
   const jobService = createJobsService({ db: services.db, repos: services.repos, runner: jobs });
   const staffSignIn = createStaffSignInService({ db: services.db, repos: services.repos, now: services.now });
   const staffUsers = createStaffUsersService({ db: services.db, repos: services.repos });
   const accountsExport = createAccountsExport({ repos: services.repos, now: services.now });
-  return { i18n, mailer, signIn, relink, allegroClient, allegro, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport };
+  return { i18n, mailer, signIn, relink, allegroClient, allegro, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport, watch };
 }
 export type AppServices = ReturnType<typeof composeApp>;

@@ -129,6 +129,15 @@ const envSchema = z.object({
   BULK_CONCURRENCY: positiveNumber('BULK_CONCURRENCY', 64).optional(),
   BULK_PER_HOST_CONCURRENCY: positiveNumber('BULK_PER_HOST_CONCURRENCY', 15).optional(),
   BULK_RETRY_BASE_MS: positiveNumber('BULK_RETRY_BASE_MS', 600_000).optional(),
+  WATCH_ENABLED: bool('WATCH_ENABLED').optional(),
+  WATCH_INTERVAL_HOURS: positiveNumber('WATCH_INTERVAL_HOURS', 24 * 30)
+    .refine((h) => h >= 0.005, 'WATCH_INTERVAL_HOURS must be at least 0.005 (18 seconds)')
+    .optional(),
+  WATCH_SEND_HOURS: z
+    .string()
+    .trim()
+    .refine((v) => parseSendHours(v) !== null, 'WATCH_SEND_HOURS must be two hours in Poland, from-to, e.g. 8-20 (0-24: any time)')
+    .optional(),
   ALLEGRO_ENV: z
     .enum(['production', 'sandbox', 'simulator'], { message: 'ALLEGRO_ENV must be production, sandbox or simulator' })
     .optional(),
@@ -154,6 +163,21 @@ const envSchema = z.object({
   SUPPORT_EMAIL: z.string().trim().max(254).pipe(z.email({ message: 'SUPPORT_EMAIL must be an e-mail address, e.g. pomoc@example.pl' })).optional(),
   SUPPORT_URL: httpUrl('SUPPORT_URL').optional(),
 });
+
+/** Local hours in Poland in which the watch may send e-mails: from ≤ hour < to. */
+export interface SendHours {
+  from: number;
+  to: number;
+}
+
+/** Parses "8-20" (WATCH_SEND_HOURS); null when it is not two hours 0–24 in order. */
+export function parseSendHours(text: string): SendHours | null {
+  const m = /^\s*(\d{1,2})\s*-\s*(\d{1,2})\s*$/.exec(text);
+  if (!m) return null;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  return from >= 0 && to <= 24 && from < to ? { from, to } : null;
+}
 
 /** Where each Allegro environment lives: OAuth on the marketplace host, the REST API on api.*. */
 export const ALLEGRO_ENVIRONMENTS = {
@@ -241,6 +265,12 @@ export interface AppConfig {
   bulkPerHostConcurrency: number;
   /** First wait before a failed item is tried again; doubled each attempt, jittered, at most 5 minutes. */
   bulkRetryBaseMs: number;
+  /** The watch over migrated autoresponders (off by default in demo mode: its mailboxes are not real). */
+  watchEnabled: boolean;
+  /** Every watched autoresponder is checked once per interval, in its own slot. */
+  watchIntervalMs: number;
+  /** Local hours in Poland in which the watch may send e-mails. */
+  watchSendHours: SendHours;
   allegro: AllegroConfig;
   /** Set only in demo mode (GOOGLE_SIMULATOR, default on in the demo); null otherwise. */
   googleSimulator: GoogleSimulatorConfig | null;
@@ -260,7 +290,7 @@ export interface SupportConfig {
 }
 
 /** The demo's stand-ins, so the offline demo shows what a configured footer looks like. */
-export const DEMO_SUPPORT = { operatorName: 'Zespół Migracji Autorespondera (demo)', email: 'pomoc@migracja.example' } as const;
+export const DEMO_SUPPORT = { operatorName: 'Migracja Autorespondera (demo)', email: 'pomoc@migracja.example' } as const;
 
 /** A bad environment variable: one readable line naming it, printed at boot instead of a stack. */
 export class ConfigError extends MigError {
@@ -331,6 +361,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
+    watchEnabled: e.WATCH_ENABLED ?? !demo,
+    watchIntervalMs: Math.round((e.WATCH_INTERVAL_HOURS ?? 24) * 3_600_000),
+    watchSendHours: parseSendHours(e.WATCH_SEND_HOURS ?? '8-20')!,
     allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
     googleSimulator: googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root }),
     support: {

@@ -47,6 +47,7 @@ FILES=(
   test/unit/account-counts.test.ts
   test/unit/account-list-plans.test.ts
   test/unit/seller-words.test.ts
+  test/unit/watch-schedule.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts
@@ -62,6 +63,8 @@ FILES=(
   test/integration/resilience.test.ts
   test/integration/app-password-restart.test.ts
   test/integration/google-simulator.test.ts
+  test/integration/watch.test.ts
+  test/integration/watch-restart.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/one-language.test.ts

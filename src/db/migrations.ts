@@ -608,4 +608,81 @@ export const MIGRATIONS: readonly string[] = [
      WHERE seller_id = NEW.id AND signed_in_at IS NULL AND NEW.last_seen_at >= first_reminded_at;
   END;
   `,
+  // 9: the watch over migrated autoresponders.
+  `
+  -- One row per watched autoresponder (migrated, or broken after its migration): when its next check
+  -- is due (its slot in the interval, or a retry) and its run of failures that were not the seller's fault.
+  CREATE TABLE watches (
+    autoresponder_id INTEGER PRIMARY KEY REFERENCES autoresponders (id) ON DELETE CASCADE,
+    status           TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN ('waiting', 'running')),
+    due_at           TEXT NOT NULL,
+    failures         INTEGER NOT NULL DEFAULT 0,   -- checks in a row that failed through no fault of the seller
+    failing_since    TEXT,                         -- the first of them: an outage once it is a day old
+    failing_code     TEXT,
+    last_ok_at       TEXT,                         -- the last passing check
+    checked_at       TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    CHECK ((failing_since IS NULL) = (failures = 0))
+  );
+  CREATE INDEX watches_due ON watches (status, due_at);
+  -- The watch's periodic sync reads only the migrations changed since the last one.
+  CREATE INDEX migrations_updated ON migrations (updated_at);
+  CREATE INDEX watches_failing ON watches (failing_since) WHERE failing_since IS NOT NULL;
+
+  -- A problem the seller must fix, from the check that found it until one passes (or the seller fixes it).
+  CREATE TABLE watch_incidents (
+    id               INTEGER PRIMARY KEY,
+    autoresponder_id INTEGER NOT NULL REFERENCES autoresponders (id) ON DELETE CASCADE,
+    subject          TEXT NOT NULL,                -- what broke: mailbox:<id> or authorization:<id>
+    reason           TEXT NOT NULL,                -- an attention reason (app_password_rejected, …)
+    code             TEXT NOT NULL,                -- the check's code (MAIL_AUTH_FAILED, MIG_ERR_AUTHORIZE_AGAIN, …)
+    worked_until     TEXT,                         -- the last passing check before it broke, or the migration
+    found_at         TEXT NOT NULL,
+    resolved_at      TEXT,
+    resolution       TEXT CHECK (resolution IN ('check_passed', 'migrated_again', 'changed', 'not_watched')),
+    CHECK ((resolved_at IS NULL) = (resolution IS NULL))
+  );
+  CREATE UNIQUE INDEX watch_incidents_open ON watch_incidents (autoresponder_id) WHERE resolved_at IS NULL;
+  CREATE INDEX watch_incidents_autoresponder ON watch_incidents (autoresponder_id, id);
+  CREATE INDEX watch_incidents_subject ON watch_incidents (subject, reason) WHERE resolved_at IS NULL;
+
+  -- The one e-mail of an incident, written before it is sent. 'committing' is set just before the end
+  -- of the message goes to the SMTP server: a row left in 'sending' after a crash was never accepted.
+  CREATE TABLE watch_notices (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL UNIQUE REFERENCES watch_incidents (id) ON DELETE CASCADE,
+    seller_id   INTEGER NOT NULL REFERENCES sellers (id) ON DELETE CASCADE,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'committing', 'sent', 'unknown', 'failed', 'cancelled')),
+    not_before  TEXT NOT NULL,                     -- never at night: the next sending hour in Poland
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    updated_at  TEXT NOT NULL
+  );
+  CREATE INDEX watch_notices_due ON watch_notices (status, not_before);
+
+  -- Connection checks made by the watch say so: the table is rebuilt with 'watch' among the triggers
+  -- (a CHECK constraint cannot be altered in place). Nothing references it; its two indexes are remade.
+  CREATE TABLE connection_checks_v9 (
+    id               INTEGER PRIMARY KEY,
+    mailbox_id       INTEGER REFERENCES mailboxes (id) ON DELETE CASCADE,
+    autoresponder_id INTEGER REFERENCES autoresponders (id) ON DELETE CASCADE,
+    kind             TEXT NOT NULL CHECK (kind IN ('mail', 'allegro')),
+    trigger          TEXT NOT NULL CHECK (trigger IN ('seller', 'staff', 'bulk', 'watch')),
+    ok               INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    code             TEXT,
+    protocol         TEXT,
+    detail           TEXT,                         -- the server's reply, for support; never a secret
+    at               TEXT NOT NULL,
+    authorization_id INTEGER REFERENCES allegro_authorizations (id) ON DELETE SET NULL
+  );
+  INSERT INTO connection_checks_v9 (id, mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, at, authorization_id)
+    SELECT id, mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, at, authorization_id FROM connection_checks;
+  DROP TABLE connection_checks;
+  ALTER TABLE connection_checks_v9 RENAME TO connection_checks;
+  CREATE INDEX connection_checks_mailbox ON connection_checks (mailbox_id, at);
+  CREATE INDEX connection_checks_autoresponder ON connection_checks (autoresponder_id, at);
+  `,
 ];

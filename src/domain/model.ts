@@ -140,7 +140,7 @@ export interface ConnectionCheck {
   mailboxId: number | null;
   autoresponderId: number | null;
   kind: 'mail' | 'allegro';
-  trigger: 'seller' | 'staff' | 'bulk';
+  trigger: 'seller' | 'staff' | 'bulk' | 'watch';
   ok: boolean;
   code: string | null;
   protocol: string | null;
@@ -186,6 +186,51 @@ export interface JobItem {
   outcome: string | null;
   error: string | null;
   updatedAt: string;
+}
+
+// ---- the watch ------------------------------------------------------------------------------
+
+/** A watched autoresponder's schedule and its run of failures that were not the seller's fault. */
+export interface Watch {
+  autoresponderId: number;
+  status: 'waiting' | 'running';
+  dueAt: string;
+  failures: number;
+  failingSince: string | null;
+  failingCode: string | null;
+  lastOkAt: string | null;
+  checkedAt: string | null;
+}
+
+export type IncidentResolution = 'check_passed' | 'migrated_again' | 'changed' | 'not_watched';
+
+/** A problem the seller must fix, found by the watch after the migration. */
+export interface WatchIncident {
+  id: number;
+  autoresponderId: number;
+  /** What broke: mailbox:<id> or authorization:<id> (autoresponders sharing it share one e-mail). */
+  subject: string;
+  reason: string;
+  code: string;
+  workedUntil: string | null;
+  foundAt: string;
+  resolvedAt: string | null;
+  resolution: IncidentResolution | null;
+}
+
+export type NoticeStatus = 'pending' | 'sending' | 'committing' | 'sent' | 'unknown' | 'failed' | 'cancelled';
+
+/** The e-mail that tells the seller about an incident. */
+export interface WatchNotice {
+  id: number;
+  incidentId: number;
+  sellerId: number;
+  status: NoticeStatus;
+  notBefore: string;
+  attempts: number;
+  error: string | null;
+  createdAt: string;
+  sentAt: string | null;
 }
 
 // ---- sessions -------------------------------------------------------------------------------

@@ -12,6 +12,34 @@ export const BACKOFF_MAX_MS = 5 * 60_000;
 /** Pending items a pump looks at per job: enough to get past a few busy hosts, bounded for large jobs. */
 export const LOOKAHEAD = 400;
 
+/** One item of a lane, with what it competes for: its key (a mailbox, a seller) and its mail host. */
+export interface LaneItem {
+  id: string;
+  key: string | null;
+  host: string | null;
+}
+
+/**
+ * Background work that is not a staff job but shares the runner's limits (the watch): the same global
+ * cap, the same per-host cap, never two items on one key (mailbox, seller) at once, whatever kind.
+ * The lane keeps its own items durable; the runner only decides when each may start.
+ */
+export interface RunnerLane {
+  name: string;
+  /** At most this many of the lane's items at once (staff jobs keep the rest of the global cap). */
+  maxInFlight: number;
+  /** Items due now, in the order they should go; may return fewer (pacing). */
+  due(limit: number, at: Date): LaneItem[];
+  /** Takes an item; false when it is no longer due or someone else took it. */
+  claim(item: LaneItem): boolean;
+  /** Processes a claimed item and stores its outcome; must not throw. */
+  run(item: LaneItem): Promise<void>;
+  /** After a crash or restart, before start(): items left running go back (or are settled). */
+  recover(): Record<string, number>;
+  /** When the lane next has something due (epoch ms), or null. */
+  nextWakeAt(): number | null;
+}
+
 export interface JobRunnerOptions {
   services: Services;
   actions: StaffActions;
@@ -21,6 +49,8 @@ export interface JobRunnerOptions {
   /** Connections at once to one mail host (a mailbox never gets more than one). */
   perHost: number;
   backoffBaseMs?: number;
+  /** Background work under the same caps (the watch). */
+  lanes?: RunnerLane[];
 }
 
 export interface RunnerStats {
@@ -46,7 +76,10 @@ export function createJobRunner(opts: JobRunnerOptions) {
   const { services, actions, log } = opts;
   const { db, repos, now } = services;
   const base = opts.backoffBaseMs ?? BACKOFF_BASE_MS;
-  const inFlight = new Map<number, Promise<void>>();
+  // Keyed 'job:<item id>' or '<lane>:<lane item id>': job items and lane items share the caps.
+  const inFlight = new Map<string, Promise<void>>();
+  const lanes = opts.lanes ?? [];
+  const laneLoad = new Map<string, number>();
   const hostLoad = new Map<string, number>();
   const busyKeys = new Set<string>();
   const stats: RunnerStats = { inFlight: 0, peak: 0, peakPerHost: {} };
@@ -80,6 +113,10 @@ export function createJobRunner(opts: JobRunnerOptions) {
             resumed++;
           }
         }
+      }
+      for (const lane of lanes) {
+        const r = lane.recover();
+        if (Object.values(r).some((n) => n > 0)) log.warn({ lane: lane.name, ...r }, 'background work resumed after a restart');
       }
       return { resumed, uncertain };
     })();
@@ -140,22 +177,63 @@ export function createJobRunner(opts: JobRunnerOptions) {
     })();
   }
 
-  function launch(job: Job, item: JobItem, res: { key: string | null; host: string | null }) {
+  function take(res: { key: string | null; host: string | null }) {
     if (res.key) busyKeys.add(res.key);
     if (res.host) {
       const n = (hostLoad.get(res.host) ?? 0) + 1;
       hostLoad.set(res.host, n);
       stats.peakPerHost[res.host] = Math.max(stats.peakPerHost[res.host] ?? 0, n);
     }
+  }
+
+  function track(id: string, p: Promise<void>) {
+    inFlight.set(id, p);
+    stats.inFlight = inFlight.size;
+    stats.peak = Math.max(stats.peak, inFlight.size);
+  }
+
+  function launch(job: Job, item: JobItem, res: { key: string | null; host: string | null }) {
+    take(res);
+    const id = `job:${item.id}`;
     const p = process(job, item, res).finally(() => {
-      inFlight.delete(item.id);
+      inFlight.delete(id);
       stats.inFlight = inFlight.size;
       for (const l of listeners) l(job.id);
       wake();
     });
-    inFlight.set(item.id, p);
-    stats.inFlight = inFlight.size;
-    stats.peak = Math.max(stats.peak, inFlight.size);
+    track(id, p);
+  }
+
+  /** Whether an item may start now: a free slot, its key not busy, its host under the cap (Allegro has none). */
+  const mayStart = (res: { key: string | null; host: string | null }) =>
+    inFlight.size < opts.concurrency && !(res.key && busyKeys.has(res.key)) && !(res.host && res.host !== 'allegro' && (hostLoad.get(res.host) ?? 0) >= opts.perHost);
+
+  /** Lanes get what staff jobs left of the global cap, each at most its own share. */
+  function fillLanes(): void {
+    for (const lane of lanes) {
+      const room = Math.min(opts.concurrency - inFlight.size, lane.maxInFlight - (laneLoad.get(lane.name) ?? 0));
+      if (stopping || room <= 0) continue;
+      for (const item of lane.due(Math.min(LOOKAHEAD, room * 4 + 16), now())) {
+        if (stopping || inFlight.size >= opts.concurrency || (laneLoad.get(lane.name) ?? 0) >= lane.maxInFlight) break;
+        const id = `${lane.name}:${item.id}`;
+        if (inFlight.has(id) || !mayStart(item)) continue;
+        if (!lane.claim(item)) continue;
+        take(item);
+        laneLoad.set(lane.name, (laneLoad.get(lane.name) ?? 0) + 1);
+        const p = lane
+          .run(item)
+          .catch((err: unknown) => log.error({ err, lane: lane.name, item: item.id }, 'background item failed'))
+          .finally(() => {
+            if (item.key) busyKeys.delete(item.key);
+            if (item.host) hostLoad.set(item.host, (hostLoad.get(item.host) ?? 1) - 1);
+            laneLoad.set(lane.name, (laneLoad.get(lane.name) ?? 1) - 1);
+            inFlight.delete(id);
+            stats.inFlight = inFlight.size;
+            wake();
+          });
+        track(id, p);
+      }
+    }
   }
 
   function fill(job: Job): void {
@@ -164,10 +242,9 @@ export function createJobRunner(opts: JobRunnerOptions) {
     const batch = repos.jobs.pending(job.id, LOOKAHEAD, now());
     for (const item of batch) {
       if (stopping || inFlight.size >= opts.concurrency) return;
-      if (inFlight.has(item.id)) continue;
+      if (inFlight.has(`job:${item.id}`)) continue;
       const res = resourcesOf(job, item);
-      if (res.key && busyKeys.has(res.key)) continue;
-      if (res.host && res.host !== 'allegro' && (hostLoad.get(res.host) ?? 0) >= opts.perHost) continue;
+      if (!mayStart(res)) continue;
       if (!repos.jobs.claim(item.id)) continue;
       launch(job, item, res);
     }
@@ -194,10 +271,17 @@ export function createJobRunner(opts: JobRunnerOptions) {
         if (retryAt) nextWake = Math.min(nextWake ?? Infinity, Date.parse(retryAt));
       }
     }
+    // Staff jobs first: the lanes take what is left.
+    if (!stopping) fillLanes();
+    for (const lane of lanes) {
+      const at = lane.nextWakeAt();
+      if (at !== null) nextWake = Math.min(nextWake ?? Infinity, at);
+    }
     if (timer) clearTimeout(timer);
     timer = null;
     if (nextWake !== null && !stopping) {
-      timer = setTimeout(wake, Math.max(20, nextWake - now().getTime()));
+      // At most an hour ahead: a lane's next item may be a day away, and timers overflow past 24.8 days.
+      timer = setTimeout(wake, Math.min(3_600_000, Math.max(20, nextWake - now().getTime())));
       timer.unref();
     }
   }

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, type I18n, type Lang } from '../i18n/index.js';
 
-/** Every e-mail the app sends: each is views/mail/<name>.html.hbs and views/mail/<name>.txt.hbs. */
-export const MAILS = ['sign-in', 'reminder'] as const;
+/** Every e-mail the app sends (the watch's too): each is views/mail/<name>.html.hbs and views/mail/<name>.txt.hbs. */
+export const MAILS = ['sign-in', 'reminder', 'watch-broken'] as const;
 export type MailName = (typeof MAILS)[number];
 
 export interface RenderedMail {

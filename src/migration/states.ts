@@ -25,8 +25,17 @@ export const ATTENTION_REASONS = [
   'imap_disabled',
   'allegro_account_mismatch',
   'template_problem',
+  'web_login_required', // Google blocked the sign-in: the seller must confirm it in the browser
 ] as const;
 export type AttentionReason = (typeof ATTENTION_REASONS)[number];
+
+/** States of a migrated autoresponder: it works (as far as the last check knows). */
+export const MIGRATED_STATES = ['relinked_app_password', 'switched_v3'] as const satisfies readonly MigrationState[];
+/**
+ * Why a migrated autoresponder stopped working (a re-check or the watch found it). A migration that
+ * needs attention for one of these after it was completed is still watched, so it can recover.
+ */
+export const BROKEN_AFTER_MIGRATION_REASONS = ['connection_failed', 'app_password_rejected', 'imap_disabled', 'web_login_required', 'authorize_again'] as const satisfies readonly AttentionReason[];
 
 export const MIGRATION_EVENTS = [
   'detected',

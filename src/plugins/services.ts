@@ -61,6 +61,12 @@ export default fp(
       jobs.start();
     });
     fastify.addHook('onClose', async () => jobs.stop());
+    // The watch over migrated autoresponders: its schedule is kept by a timer, its items run in the
+    // job runner (recovered above with the jobs). WATCH_ENABLED=0 leaves both off.
+    if (config.watchEnabled) {
+      fastify.addHook('onReady', async () => app.watch.start());
+      fastify.addHook('onClose', async () => app.watch.stop());
+    }
     fastify.addHook('onClose', async () => mailer.close());
     // Expired sessions, sign-in links and authorization requests are deleted now and then.
     const tidy = () => {

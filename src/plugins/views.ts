@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
-import { codeName, ruleName } from '../staff/codes.js';
+import { codeName, OUTCOME_WORDS, ruleName } from '../staff/codes.js';
 import { registerSellerHelpers, supportPageData } from './view-helpers.js';
 
 declare module 'fastify' {
@@ -51,6 +51,8 @@ export default fp(
     hbs.registerHelper('codeName', function (code: unknown, options: Handlebars.HelperOptions) {
       return typeof code === 'string' ? codeName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), code) : '';
     });
+    // Outcomes that are plain words (sent, reviewed…) are named only; every other code is shown small beside its name.
+    hbs.registerHelper('isOutcomeWord', (v: unknown) => typeof v === 'string' && (OUTCOME_WORDS as readonly string[]).includes(v));
     hbs.registerHelper('ruleName', function (rule: unknown, options: Handlebars.HelperOptions) {
       return typeof rule === 'string' ? ruleName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), rule) : '';
     });

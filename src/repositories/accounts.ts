@@ -3,6 +3,7 @@ import { fold } from '../db/database.js';
 import { TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../staff/account-filter.js';
 import type { MigrationState } from '../migration/states.js';
 import { funnelWhere } from './funnel.js';
+import { BROKE_SQL } from './watch.js';
 
 /** One row of the staff list (account_index, kept by triggers). */
 export interface AccountRow {
@@ -160,6 +161,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     if (q !== undefined) (sql.push('instr(search, ?) > 0'), params.push(q));
     const funnel = funnelWhere(f, now());
     (sql.push(...funnel.parts), params.push(...funnel.params));
+    if (f.broke) sql.push(BROKE_SQL);
     return { sql: sql.join(' AND '), params };
   }
 
@@ -184,6 +186,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     if (f.inactiveDays) (where.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
     const funnel = funnelWhere(f, now());
     (where.push(...funnel.parts), params.push(...funnel.params));
+    if (f.broke) where.push(BROKE_SQL);
     return {
       // CROSS JOIN keeps the search index outermost: it yields only the matches, then each is looked up by id.
       from: 'account_search s CROSS JOIN account_index i ON i.autoresponder_id = s.rowid',
@@ -213,7 +216,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
 
   function countQuery(f: AccountFilter, limit: number | null): Query | null {
     const q = folded(f);
-    if (q === undefined && !f.inactiveDays && !hasFunnel(f)) return null;
+    if (q === undefined && !f.inactiveDays && !hasFunnel(f) && !f.broke) return null;
     const lim = limit === null ? -1 : limit;
     if (useFts(q)) {
       const src = ftsSource(q, f);
@@ -268,6 +271,9 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       source = { from: src.from, where: src.where, alias: 'i.' };
     } else if (f.inactiveDays) {
       source = { from: 'account_index INDEXED BY account_index_listed_activity', where: rowTerms(f), alias: '' };
+    } else if (f.broke && q === undefined) {
+      // Broke after migration: the open incidents are few, each row read by its id.
+      source = { from: 'account_index', where: rowTerms(f), alias: '' };
     } else if (q === undefined) {
       const eqs = (['state', 'version', 'provider', 'code'] as const).filter((c) => filtered(f, c));
       if (eqs.length) {

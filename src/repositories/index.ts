@@ -14,6 +14,7 @@ import { createStaffRepository } from './staff.js';
 import { createAccountsRepository } from './accounts.js';
 import { createJobsRepository, createRemindersRepository } from './jobs.js';
 import { createFunnelRepository } from './funnel.js';
+import { createWatchRepository } from './watch.js';
 
 /** Every repository over one connection, prepared once. */
 export function createRepositories(db: Db, now: () => Date = () => new Date()) {
@@ -35,6 +36,7 @@ export function createRepositories(db: Db, now: () => Date = () => new Date()) {
     jobs: createJobsRepository(db, now),
     reminders: createRemindersRepository(db, now),
     funnel: createFunnelRepository(db),
+    watch: createWatchRepository(db, now),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

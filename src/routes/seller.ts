@@ -4,6 +4,7 @@ import { normalizeHost } from '../detection/rules.js';
 import { isAllowedHost, isAllowedPort, securityForPort } from '../mail/servers.js';
 import type { Mailbox, ServerSettings } from '../domain/model.js';
 import { sellerOverview } from '../seller/overview.js';
+import { sellerHistory } from '../watch/pages.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
@@ -51,7 +52,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       const q = noticeQuery.safeParse(req.query);
       const noticeItem = q.success ? overview.items.find((i) => i.id === q.data.ar) : undefined;
       const notice = q.success && noticeItem ? { key: `migration.notice.${q.data.done}`, item: noticeItem } : null;
-      return reply.page('migration', { title: t(req)('migration.title'), canonicalUrl: '/migration', allegroConfigured: fastify.allegro.configured, notice, ...overview });
+      return reply.page('migration', { title: t(req)('migration.title'), canonicalUrl: '/migration', allegroConfigured: fastify.allegro.configured, notice, ...overview, watchHistory: sellerHistory(repos, req.seller!.id, req.lang, fastify.services.now()) });
     });
 
     app.post('/mailboxes/:id/app-password/start', { config: { form: NO_FIELDS } }, async (req, reply) => {

@@ -31,6 +31,8 @@ export interface AccountFilter {
   cohort?: string;
   /** The seller's last reminder went out at least this many days ago. */
   remindedDays?: number;
+  /** Broke after its migration: the watch found a problem the seller must fix, still open. */
+  broke?: boolean;
 }
 
 export interface ListView {
@@ -57,6 +59,7 @@ const fields = {
   stage: z.enum(FUNNEL_STAGES),
   cohort: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).getUTCDay() === 1),
   reminded: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 0 && n <= 3650),
+  broke: z.literal('1'),
 };
 
 const viewFields = {
@@ -128,6 +131,7 @@ export function parseListQuery(query: Record<string, unknown>): ParsedList {
   if (cohort) filter.cohort = cohort;
   const reminded = get('reminded', fields.reminded);
   if (reminded !== undefined) filter.remindedDays = reminded;
+  if (get('broke', fields.broke)) filter.broke = true;
   const view: ListView = {
     sort: get('sort', viewFields.sort) ?? 'name',
     dir: get('dir', viewFields.dir) ?? 'asc',
@@ -156,6 +160,7 @@ export function filterParams(f: AccountFilter): Record<string, string> {
   if (f.stage) p.stage = f.stage;
   if (f.cohort) p.cohort = f.cohort;
   if (f.remindedDays !== undefined) p.reminded = String(f.remindedDays);
+  if (f.broke) p.broke = '1';
   return p;
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { AWAITING_SELLER_STATES } from '../migration/states.js';
+import { AWAITING_SELLER_STATES, BROKEN_AFTER_MIGRATION_REASONS } from '../migration/states.js';
 import { isTransientMailCode } from '../mail/classify.js';
 import { isTransientAllegroCode } from '../allegro/errors.js';
 import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
@@ -99,7 +99,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
       // A relinked mailbox that stops working needs the seller again; one that works again recovers.
       if (!result.ok && !transient && current.state === 'relinked_app_password') {
         migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'connection_failed', errorCode: result.code, details: { trigger } });
-      } else if (result.ok && current.state === 'needs_attention' && current.reasonCode === 'connection_failed' && mailbox.secretKind === 'app_password') {
+      } else if (result.ok && current.state === 'needs_attention' && (BROKEN_AFTER_MIGRATION_REASONS as readonly (string | null)[]).includes(current.reasonCode) && mailbox.secretKind === 'app_password') {
         migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor, details: { trigger, recovered: true } });
       }
       return false;

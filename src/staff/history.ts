@@ -33,6 +33,7 @@ export const HISTORY_ACTIONS = [
   'autoresponder.created', 'autoresponder.updated', 'autoresponder.switched_back',
   'allegro.authorized', 'allegro.account_confirmed', 'allegro.authorization_discarded', 'allegro.authorization_invalid',
   'import.completed', 'secrets.rotated',
+  'watch.broke', 'watch.recovered', 'watch.problem_changed', 'watch.notice_sent', 'watch.notice_uncertain', 'watch.notice_failed', 'watch.notice_cancelled',
 ] as const;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -91,6 +92,7 @@ export function historyLine(e: AuditEntry, t: TFunction, lookup: HistoryLookup):
       break;
     }
     case 'migration.reauthorized':
+      if (d.recovered === true) key = 'migration_reauthorized_recovered';
       p.extra = extra(str(d.allegroLogin) && h('allegroAccount', { login: str(d.allegroLogin) }));
       break;
     case 'migration.switched_back':
@@ -174,6 +176,24 @@ export function historyLine(e: AuditEntry, t: TFunction, lookup: HistoryLookup):
     case 'job.cancel_requested':
       Object.assign(p, { id: e.targetId ?? '?', kind: jobKind, count: num(d.total) ?? num(d.confirmed) ?? 0 });
       break;
+    case 'watch.broke':
+    case 'watch.recovered':
+    case 'watch.problem_changed':
+    case 'watch.notice_sent':
+    case 'watch.notice_uncertain':
+    case 'watch.notice_failed':
+    case 'watch.notice_cancelled': {
+      const reason = str(d.reason);
+      p.reason = quote(reason ? (t(`reasons.${reason}`, { defaultValue: reason }) as string) : '—');
+      p.error = codeName(t, str(d.error)) || '—';
+      if (e.action === 'watch.recovered' && (d.resolution === 'migrated_again' || d.resolution === 'not_watched')) key = `watch_recovered_${d.resolution}`;
+      p.extra = extra(
+        e.action === 'watch.broke' && str(d.code) && codeName(t, str(d.code)),
+        e.action === 'watch.broke' && (d.noticeWithIncident !== undefined ? h('watchNoticeShared') : h('watchNotice')),
+        e.action === 'watch.notice_sent' && str(d.language) && h(`languages.${str(d.language)}`),
+      );
+      break;
+    }
     case 'import.completed':
       Object.assign(p, { count: num(d.rows) ?? 0, imported: num(d.imported) ?? 0, updated: num(d.updated) ?? 0 });
       break;
@@ -199,7 +219,7 @@ function whoName(e: AuditEntry, t: TFunction, lookup: HistoryLookup): string {
     case 'cli':
       return h('cli');
     default:
-      return e.actorId === 'demo' ? h('demo') : e.actorId === 'allegro' ? h('allegro') : h('system');
+      return e.actorId === 'demo' ? h('demo') : e.actorId === 'allegro' ? h('allegro') : e.actorId === 'watch' ? h('watch') : h('system');
   }
 }
 

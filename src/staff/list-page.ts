@@ -37,7 +37,7 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     filterHidden: hiddenFields(filter),
     filtered: Object.keys(filterParams(filter)).length > 0,
     // Activity and funnel filters fold away unless one of them is in use.
-    moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.cohort || filter.remindedDays !== undefined || !!opts.moreErrors,
+    moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.cohort || filter.remindedDays !== undefined || !!filter.broke || !!opts.moreErrors,
     options: {
       states: LISTED_STATES,
       providers: PROVIDERS,

@@ -1,6 +1,7 @@
 import type { Lang } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
 import { sellerOverview, type OverviewOptions } from '../seller/overview.js';
+import { sellerHistory } from '../watch/pages.js';
 
 /**
  * "Co widzi sprzedawca": the seller's own migration page (the real template, views/migration.hbs,
@@ -21,6 +22,7 @@ export function sellerViewHtml(
     allegroConfigured: opts.allegroConfigured,
     csrfToken: '',
     ...sellerOverview(repos, sellerId, opts.overview),
+    watchHistory: sellerHistory(repos, sellerId, opts.lang, opts.overview.now),
   });
   const part = (view: string, data: Record<string, unknown>) => render(`staff/parts/${view}`, { lang: opts.lang, ...data }).trim();
   return readOnly(html, { button: (label) => part('inert-button', { label }), link: (text) => part('inert-link', { text }) });

@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
 import type { Autoresponder, ReplyTemplate } from '../domain/model.js';
 import type { Mailbox } from '../domain/model.js';
-import { type V3Draft } from '../domain/model.js';
+import { type ConnectionCheck, type V3Draft } from '../domain/model.js';
 import type { AuthorizationService } from '../allegro/authorization.js';
 import type { AllegroClient } from '../allegro/client.js';
 import type { Services } from '../composition.js';
@@ -130,7 +130,7 @@ export function createV3Service(services: Services, auth: AuthorizationService, 
      * The live proof: the newest Message Center threads, read with the seller's authorization.
      * Every check is recorded; an authorization Allegro no longer accepts is reported as such.
      */
-    async check(sellerId: number, autoresponderId: number, authorizationId: number, trigger: 'seller' | 'staff' | 'bulk' = 'seller'): Promise<CheckResult> {
+    async check(sellerId: number, autoresponderId: number, authorizationId: number, trigger: ConnectionCheck['trigger'] = 'seller'): Promise<CheckResult> {
       own(sellerId, autoresponderId);
       const authorization = repos.authorizations.getById(authorizationId);
       if (!authorization || authorization.sellerId !== sellerId) throw new NotFoundError();

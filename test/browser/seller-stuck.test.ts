@@ -7,6 +7,7 @@ import { launchChromium, screenshotDir } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { loadDemoIfEmpty } from '../../src/demo/demo.js';
 import { startSimulator } from '../../src/simulator/server.js';
+import { DEFAULT_MAIL_PORTS } from '../../src/mail/servers.js';
 
 /**
  * A seller who gets stuck at Google still gets to done, on a 390 px phone: help and contact on every
@@ -38,8 +39,9 @@ async function setup(t: import('node:test').TestContext) {
       SUPPORT_EMAIL: SUPPORT,
       // A Workspace seller may type Google's servers; here one that is down (nothing listens).
       MAIL_HOST_ALLOWLIST: 'imap.gmail.com,smtp.gmail.com,127.0.0.1',
-      MAIL_PORT_ALLOWLIST: `993,465,587,${closed}`,
+      MAIL_PORT_ALLOWLIST: `${DEFAULT_MAIL_PORTS.join(",")},${closed}`,
       MAIL_CHECK_TIMEOUT_MS: '2000',
+      MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
     },
   });
   await loadDemoIfEmpty(app.services, config.demoDir);

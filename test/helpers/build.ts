@@ -30,7 +30,8 @@ export interface Built {
 
 /** Builds the very app plugin the server runs, on an in-memory database; closed after the test. */
 export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Built> {
-  const config = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', LOG_LEVEL: 'info', ...opts.env });
+  // The watch is off unless a test turns it on: its checks would otherwise start at random slots mid-test.
+  const config = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', LOG_LEVEL: 'info', WATCH_ENABLED: '0', ...opts.env });
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {

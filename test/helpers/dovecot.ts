@@ -20,6 +20,11 @@ export interface Dovecot {
   starttlsPort: number;
   dir: string;
   log(): string;
+  /**
+   * Changes a user's password (or adds the user). Dovecot looks at the passwd-file at most once a
+   * second, so this resolves only when a login would see the change.
+   */
+  setPassword(user: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,7 +36,7 @@ const NOBODY = 65534;
  * refuses uid 0). The auth penalty is off so wrong passwords fail fast. Its output goes to a log
  * file, not to a pipe nobody reads.
  */
-export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
+export async function startDovecot(users: DovecotUser[], opts: { port?: number; starttlsPort?: number } = {}): Promise<Dovecot> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dovecot-'));
   chmodSync(dir, 0o755);
   const baseDir = path.join(dir, 'run');
@@ -39,11 +44,15 @@ export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
   const mailRoot = path.join(dir, 'mail');
   mkdirSync(mailRoot, { recursive: true });
   const cert = testCert();
-  const port = await freePort();
-  const starttlsPort = await freePort();
+  // Given ports bring a stopped server back where the app expects it.
+  const port = opts.port ?? (await freePort());
+  const starttlsPort = opts.starttlsPort ?? (await freePort());
 
   for (const u of users) registerSecret(u.password);
-  writeFileSync(path.join(dir, 'passwd'), users.map((u) => `${u.user}:{PLAIN}${u.password}::::::`).join('\n') + '\n', { mode: 0o644 });
+  const passwords = new Map(users.map((u) => [u.user, u.password]));
+  const writePasswd = () =>
+    writeFileSync(path.join(dir, 'passwd'), [...passwords].map(([user, password]) => `${user}:{PLAIN}${password}::::::`).join('\n') + '\n', { mode: 0o644 });
+  writePasswd();
   for (const u of users) {
     const maildir = path.join(mailRoot, u.user, 'Maildir');
     for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(maildir, sub), { recursive: true });
@@ -131,6 +140,12 @@ service anvil {
     starttlsPort,
     dir,
     log,
+    async setPassword(user, password) {
+      registerSecret(password);
+      passwords.set(user, password);
+      writePasswd();
+      await new Promise((r) => setTimeout(r, 1100));
+    },
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));

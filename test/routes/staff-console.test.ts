@@ -140,7 +140,7 @@ test('account page: last check is the newest one listed; notes folded until used
   const preview = view.body.slice(view.body.indexOf('class="seller-preview"'));
   assert.match(preview, /Twoje autorespondery/);
   assert.match(preview, /Przełącz na wersję 3/);
-  assert.match(preview, /<span class="button inert-button">Użyj hasła do aplikacji dla zolw@gmail\.com<\/span>/);
+  assert.match(preview.replace(/<wbr>/g, ""), /<span class="button( secondary)? inert-button">Użyj hasła do aplikacji dla zolw@gmail\.com<\/span>/, "the seller's choice is shown as an inert button (addresses may break after @ and before dots)");
   assert.doesNotMatch(preview, /<form|_csrf|<input|href="\/(autoresponders|mailboxes|migration)/, 'nothing in it can act for the seller');
   assert.equal((view.body.match(/<h1/g) ?? []).length, 1, 'the seller page\'s headings sit under the staff heading');
   const parts = { button: (l: string) => `[${l}]`, link: (x: string) => `(${x})` };

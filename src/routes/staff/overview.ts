@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { overviewModel } from '../../staff/overview.js';
+import { watchOverview } from '../../watch/pages.js';
 import { staffKit } from './common.js';
 
 const overview: FastifyPluginAsync = async (fastify) => {
@@ -11,6 +12,7 @@ const overview: FastifyPluginAsync = async (fastify) => {
       title: t(req)('staff.overview.title'),
       ...overviewModel(repos, now(), fastify.config.migrationDeadline, { lang: req.lang, reminderMinDays: fastify.config.reminderMinDays }),
       recentJobs: fastify.jobService.recent(5),
+      watch: watchOverview(repos, now(), { enabled: fastify.config.watchEnabled, intervalMs: fastify.config.watchIntervalMs }),
     }),
   );
 };

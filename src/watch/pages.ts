@@ -1,0 +1,80 @@
+import type { Repositories } from '../repositories/index.js';
+import { listUrl } from '../staff/account-filter.js';
+import { MIGRATED_STATES } from '../migration/states.js';
+import { TIME_ZONE, type Lang } from '../i18n/index.js';
+import { OUTAGE_AFTER_MS } from './schedule.js';
+
+/** How many past problems of one autoresponder its card shows. */
+const HISTORY_PER_AUTORESPONDER = 3;
+
+// "12 grudnia" / "12 December": made once per language (and with the year, for another year).
+const dayFormats: Record<Lang, { short: Intl.DateTimeFormat; long: Intl.DateTimeFormat; year: Intl.DateTimeFormat }> = {
+  pl: {
+    short: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, day: 'numeric', month: 'long' }),
+    long: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, day: 'numeric', month: 'long', year: 'numeric' }),
+    year: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, year: 'numeric' }),
+  },
+  en: {
+    short: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, day: 'numeric', month: 'long' }),
+    long: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, day: 'numeric', month: 'long', year: 'numeric' }),
+    year: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, year: 'numeric' }),
+  },
+};
+
+/** A day as people say it ("12 grudnia"), with the year only when it is not this year. */
+export function formatDay(iso: string, lang: Lang, now: Date): string {
+  const f = dayFormats[lang] ?? dayFormats.pl;
+  const d = new Date(iso);
+  return f.year.format(d) === f.year.format(now) ? f.short.format(d) : f.long.format(d);
+}
+
+export interface HistoryEntry {
+  /** Message key and its values, for the card. */
+  key: 'watch.history.fixed' | 'watch.history.broken';
+  workedUntil: string;
+  fixedOn: string | null;
+  reasonKey: string;
+}
+
+/**
+ * The seller's page: for each autoresponder, what the watch saw ("działało do 12 grudnia, naprawione
+ * 13 grudnia"), newest first. A problem the seller fixed shows as fixed at once, even before the
+ * watch's next check has closed it.
+ */
+export function sellerHistory(repos: Repositories, sellerId: number, lang: Lang, now: Date): Record<number, HistoryEntry[]> {
+  const out: Record<number, HistoryEntry[]> = {};
+  for (const i of repos.watch.incidentsOfSeller(sellerId)) {
+    // A problem that changed into another one is told as the one it became.
+    if (i.resolution === 'changed') continue;
+    const list = (out[i.autoresponderId] ??= []);
+    if (list.length >= HISTORY_PER_AUTORESPONDER) continue;
+    let fixedAt = i.resolution === 'check_passed' || i.resolution === 'migrated_again' ? i.resolvedAt : null;
+    if (!i.resolvedAt) {
+      const m = repos.migrations.findByAutoresponder(i.autoresponderId);
+      if (m && (MIGRATED_STATES as readonly string[]).includes(m.state) && m.completedAt && m.completedAt >= i.foundAt) fixedAt = m.completedAt;
+    }
+    if (i.resolution === 'not_watched') continue;
+    list.push({
+      key: fixedAt ? 'watch.history.fixed' : 'watch.history.broken',
+      workedUntil: formatDay(i.workedUntil ?? i.foundAt, lang, now),
+      fixedOn: fixedAt ? formatDay(fixedAt, lang, now) : null,
+      reasonKey: `reasons.${i.reason}`,
+    });
+  }
+  return out;
+}
+
+/** The staff overview's block: what broke after migration (sellers must act) and what is an outage (nobody's fault but a server's). */
+export function watchOverview(repos: Repositories, now: Date, opts: { enabled: boolean; intervalMs: number }) {
+  const dayAgo = new Date(now.getTime() - OUTAGE_AFTER_MS);
+  return {
+    enabled: opts.enabled,
+    intervalHours: opts.intervalMs / 3_600_000,
+    watched: repos.watch.count(),
+    broke: repos.watch.openCount(),
+    brokeHref: listUrl('/staff/accounts', { broke: true }, {}),
+    outages: repos.watch.outages(dayAgo),
+    retrying: repos.watch.retrying(dayAgo),
+    notices: repos.watch.noticeCounts(),
+  };
+}
