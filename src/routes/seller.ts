@@ -176,9 +176,9 @@ const seller: FastifyPluginAsync = async (fastify) => {
       if (outcome.ok) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/4`, 303);
       if (outcome.code === 'MIG_ERR_TOO_MANY_ATTEMPTS') return renderStep3(req, reply.code(429), mailbox, { values });
       req.log.info({ mailboxId: mailbox.id, code: outcome.code, protocol: outcome.protocol }, 'app password verification failed');
-      const failure = failureView(outcome);
-      // Not reaching Google is not a wrong password: 503, and the attempt was not counted.
-      return renderStep3(req, reply.code(failure.notPassword ? 503 : 422), mailbox, { values, failure });
+      // The page tells a wrong password from Google not answering (failure.notPassword); the status
+      // stays 422 for both: nothing was saved and the form is shown again (never a 5xx for a form).
+      return renderStep3(req, reply.code(422), mailbox, { values, failure: failureView(outcome) });
     });
 
     app.post('/mailboxes/:id/app-password/fetch', { config: { form: NO_FIELDS } }, async (req, reply) => {

@@ -201,6 +201,7 @@ test('the recommendation, the templates step with a live counter, the preselecte
   const shortened = original.split('\n\n').slice(0, 6).join('\n\n');
   await field.fill(shortened);
   assert.match(await counter.innerText(), new RegExp(`^${[...shortened].length} z 2\\s?000 znaków$`));
+  assert.equal(await page.locator(`#${await field.getAttribute('id')}-error`).isVisible(), false, 'the stale "too long" message is hidden once the text fits');
   await field.scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(shots, 'b04-templates-live-counter.png') });
   await page.getByRole('button', { name: 'Zapisz szablony i przejdź dalej' }).click();

@@ -53,6 +53,14 @@
       }
       counter.textContent = text;
       counter.classList.toggle('over', over > 0);
+      // The server's message from the last save ("za długi o 234 znaki") no longer holds once the
+      // text fits: hide it while it fits, show it again if the text grows back.
+      var fits = over <= 0 && field.value.trim() !== '';
+      Array.prototype.forEach.call(document.querySelectorAll('[id="' + field.id + '-error"]'), function (e) { e.hidden = fits; });
+      if (field.hasAttribute('data-was-invalid') || field.getAttribute('aria-invalid') === 'true') {
+        field.setAttribute('data-was-invalid', '');
+        field.setAttribute('aria-invalid', fits ? 'false' : 'true');
+      }
       // Screen readers hear the counter only when the text crosses the limit, not at every key.
       if (status && wasOver !== null && wasOver !== over > 0) status.textContent = text;
       wasOver = over > 0;
