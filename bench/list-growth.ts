@@ -67,12 +67,17 @@ export async function measureList(targets: Target[], samples: number): Promise<G
   const urls = new Map<number, Record<string, string>>();
   for (const t of targets) {
     const scenarios: Record<string, string> = { ...LIST_SCENARIOS };
-    // A deep page: walk up to 400 pages forward by keyset cursor, then measure that page.
+    // A deep page: walk up to 400 pages forward by keyset cursor, then measure that page. A smaller
+    // table runs out of pages first: its deepest full page is measured (the last one may be short).
     let url = '/staff/accounts?state=affected&size=50';
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0, previous = url; i < 400; i++) {
       const res = await get(t.port, url, t.cookie);
       const next = /<a href="([^"]+)" rel="next">/.exec(res.body);
-      if (!next) break;
+      if (!next) {
+        url = previous;
+        break;
+      }
+      previous = url;
       url = next[1]!.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
     }
     scenarios[DEEP_PAGE] = url;

@@ -264,7 +264,7 @@ function markdown(r: Record<string, unknown>): string {
       ([name, x]) => `| ${name} | ${x.rps} | ${x.p50} | ${x.p90} | ${x.p99} | ${x.max} | ${x.non2xx} | ${x.errors} |`,
     ),
     '',
-    `Ratio to the ceiling: **${tp.ratio}** (target ≥ 0.35); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator.`,
+    `Ratio to the ceiling: **${tp.ratio}** (target ≥ 0.35); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator. It is also this run's measure of how busy the shared machine was: compare it between runs before comparing any other absolute figure.`,
     '',
     ...(tp.ratio >= 0.35
       ? []
@@ -280,7 +280,7 @@ function markdown(r: Record<string, unknown>): string {
       ? [
           '### Where a seller request\'s time goes (issue 17)',
           '',
-          `Every hook the app adds timed on its own (\`bench/hook-timing.ts\`; requests one at a time through inject, so no network; µs of wall time, mean a request). \`bench/profile-seller.ts\` adds a CPU profile of the page under load.`,
+          `Every hook the app adds timed on its own (\`bench/hook-timing.ts\`; requests one at a time through inject, so no network; µs of wall time, median a request; each hook named by its order and where it is added). \`bench/profile-seller.ts\` adds a CPU profile of the page under load.`,
           '',
           ...hooks.flatMap((h) => [`${h.url}: the whole request ${h.wholeUs} µs (median), a bare route the same way ${h.bareUs} µs.`, '', '| Hook (order, plugin) | µs |', '|---|---|', ...h.hooks.map((x) => `| ${x.name} | ${x.us} |`), '']),
           'Taken: @fastify/helmet built a new helmet middleware for every request (its options parsed, the CSP normalised), 7-15 µs of CPU against under 1 µs for one built once; the app now builds it once (same library, options and headers). The migration page read each autoresponder\'s migration with its own query; one query reads them all. What is left is spread thin: the seller session (a SHA-256 of the cookie and two indexed reads), cookie parsing and signature checks, the CSRF token, and on the page its reads, handlebars and the texts; none is a cache away from a large gain without caching whole pages, which this issue rules out.',
