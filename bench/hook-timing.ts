@@ -14,13 +14,21 @@ export interface HookTiming {
   /** Median µs of the whole request through inject, and of a bare route the same way. */
   wholeUs: number;
   bareUs: number;
-  /** Mean µs per request of each hook, labelled by hook, the plugin that added it and its order. */
+  /** Median µs per request of each hook, labelled by hook, its order and where it was added. */
   hooks: { name: string; us: number }[];
+}
+
+/** Where addHook was called from: the first frame outside fastify, its plugin loader and this file. */
+function callSite(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1);
+  const frame = frames.find((f) => !/node_modules\/(fastify|avvio|fastify-plugin)\/|bench\/hook-timing|node:internal/.test(f)) ?? '';
+  const m = /(node_modules\/((@[^/]+\/)?[^/]+)|(src\/[^:)]+))(\S*?):(\d+)/.exec(frame);
+  return m ? (m[2] ?? `${m[4]}:${m[6]}`) : 'unknown';
 }
 
 /**
  * Wraps every hook added from here on (plugins add theirs on child instances, which inherit addHook).
- * A hook's time runs from its call to its done callback or the settling of its promise.
+ * A hook's time runs from its call to its done callback, or for an async hook to its return.
  */
 function timeHooks(fastify: FastifyInstance): Map<string, number[]> {
   const times = new Map<string, number[]>();
@@ -32,16 +40,16 @@ function timeHooks(fastify: FastifyInstance): Map<string, number[]> {
   let n = 0;
   (fastify as unknown as { addHook: unknown }).addHook = function (this: FastifyInstance, name: string, fn: (...a: unknown[]) => unknown) {
     if (typeof fn !== 'function' || !HOOKS.includes(name)) return addHook.call(this, name as never, fn as never);
-    const label = `${name} #${++n}, ${this.pluginName.split(' -> ').pop()}${process.env.HOOK_SRC ? ` ${fn.toString().slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
+    const label = `${name} #${++n}, ${callSite()}${process.env.HOOK_SRC ? ` ${fn.toString().slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
     const wrapped =
       fn.constructor.name === 'AsyncFunction'
-        ? async function (this: unknown, ...args: unknown[]) {
+        ? function (this: unknown, ...args: unknown[]) {
+            // Until it hands back its promise: the app's async hooks await nothing, so this is all
+            // their work (waiting for the promise would add whatever else the event loop had queued).
             const t0 = process.hrtime.bigint();
-            try {
-              return await fn.apply(this, args);
-            } finally {
-              record(label, t0);
-            }
+            const p = fn.apply(this, args);
+            record(label, t0);
+            return p;
           }
         : function (this: unknown, ...args: unknown[]) {
             const t0 = process.hrtime.bigint();
@@ -63,7 +71,6 @@ export async function hookTiming(dbFile: string, cookie: string, requests: numbe
   bare.get('/', async () => 'ok');
   await bare.ready();
   const cookies = Object.fromEntries(cookie.split('; ').map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]));
-  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / (a.length || 1);
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
   const round = (n: number) => Number(n.toFixed(1));
   const out: HookTiming[] = [];
@@ -80,7 +87,8 @@ export async function hookTiming(dbFile: string, cookie: string, requests: numbe
         await bare.inject({ url: '/' });
         if (i >= 200) floor.push(Number(process.hrtime.bigint() - t0) / 1000);
       }
-      const hooks = [...times].map(([name, t]) => ({ name, us: round(mean(t)) })).sort((a, b) => b.us - a.us);
+      // Medians: on a shared machine a request now and then waits for a core, which a mean would spread over every hook.
+      const hooks = [...times].map(([name, t]) => ({ name, us: round(median(t)) })).sort((a, b) => b.us - a.us);
       out.push({ url, wholeUs: round(median(whole)), bareUs: round(median(floor)), hooks });
       times.clear();
     }
@@ -93,6 +101,6 @@ export async function hookTiming(dbFile: string, cookie: string, requests: numbe
 
 export function formatHookTiming(timings: HookTiming[]): string {
   return timings
-    .map((t) => [`${t.url}: whole request ${t.wholeUs} µs (median), a bare route ${t.bareUs} µs; hooks, mean µs a request:`, ...t.hooks.map((h) => `  ${String(h.us).padStart(7)}  ${h.name}`)].join('\n'))
+    .map((t) => [`${t.url}: whole request ${t.wholeUs} µs (median), a bare route ${t.bareUs} µs; hooks, median µs a request:`, ...t.hooks.map((h) => `  ${String(h.us).padStart(7)}  ${h.name}`)].join('\n'))
     .join('\n');
 }
