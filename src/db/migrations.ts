@@ -685,4 +685,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX connection_checks_mailbox ON connection_checks (mailbox_id, at);
   CREATE INDEX connection_checks_autoresponder ON connection_checks (autoresponder_id, at);
   `,
+
+  // 10: connection checks are kept for a while, not for ever (the watch adds one per watched
+  // autoresponder a day): an index on their time, so the daily tidy-up reads only what it deletes.
+  `
+  CREATE INDEX connection_checks_at ON connection_checks (at);
+  `,
 ];

@@ -72,7 +72,7 @@ export default fp(
     const tidy = () => {
       try {
         const purged = purgeExpired(services);
-        if (Object.values(purged).some((n) => n > 0)) fastify.log.info({ purged }, 'expired sessions and links deleted');
+        if (Object.values(purged).some((n) => n > 0)) fastify.log.info({ purged }, 'expired sessions, links and old connection checks deleted');
       } catch (err) {
         fastify.log.error({ err }, 'maintenance failed');
       }

@@ -15,6 +15,16 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
   const forAutoresponder = db.prepare(
     `SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?) ORDER BY id DESC LIMIT ?`,
   );
+  // Old checks, oldest first, never the newest of a mailbox (mail) or of an autoresponder (Allegro): the
+  // pages show the last known answer however old it is. Reads the index on `at` up to the cut only.
+  const purge = db.prepare(
+    `DELETE FROM connection_checks WHERE id IN (
+       SELECT c.id FROM connection_checks c
+        WHERE c.at < @passingCut AND (c.at < @cut OR (c.trigger = 'watch' AND c.ok = 1))
+          AND ((c.kind = 'mail' AND EXISTS (SELECT 1 FROM connection_checks n WHERE n.mailbox_id = c.mailbox_id AND n.id > c.id))
+            OR (c.kind = 'allegro' AND EXISTS (SELECT 1 FROM connection_checks n WHERE n.autoresponder_id = c.autoresponder_id AND n.kind = 'allegro' AND n.id > c.id)))
+        ORDER BY c.at LIMIT @limit)`,
+  );
   const toCheck = (r: Omit<ConnectionCheck, 'ok'> & { ok: number }): ConnectionCheck => ({ ...r, ok: r.ok === 1 });
   return {
     record(c: Omit<ConnectionCheck, 'id' | 'at'>): number {
@@ -31,6 +41,13 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
     /** Checks of an autoresponder and of its mailbox (seller relinks included), newest first. */
     listForAutoresponder: (autoresponderId: number, mailboxId: number | null, limit = 100) =>
       (forAutoresponder.all(autoresponderId, mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
+    /**
+     * Deletes up to `limit` checks made before `before`, and the watch's passing checks made before
+     * `passingBefore` (they only say "it worked"; the watch keeps the time of the last one), except
+     * the newest check of each mailbox and of each v3 autoresponder. Returns how many went.
+     */
+    purgeOld: (o: { before: Date; passingBefore: Date; limit: number }) =>
+      purge.run({ cut: o.before.toISOString(), passingCut: o.passingBefore.toISOString(), limit: o.limit }).changes,
     listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
   };
 }
