@@ -103,6 +103,63 @@ test('a server that accepts the connection but never greets times out with MAIL_
   }
 });
 
+test('a failed check leaves no connection open: an untrusted certificate, a silent server, a STARTTLS that never completes (the watch makes thousands a day)', async () => {
+  const net = await import('node:net');
+  const tls = await import('node:tls');
+  const cert = testCert();
+  let open = 0;
+  const count = (socket: import('node:net').Socket) => {
+    open++;
+    socket.on('close', () => open--).on('error', () => {});
+  };
+  const starttls = (greet: boolean) => (socket: import('node:net').Socket) => {
+    count(socket);
+    if (greet) socket.write('* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n');
+    socket.on('data', (d) => {
+      const [tag, command] = d.toString().split(' ');
+      if (/^STARTTLS/i.test(command ?? '')) socket.write(`${tag} OK begin TLS now\r\n`); // and then silence
+      else if (/^CAPABILITY/i.test(command ?? '')) socket.write(`* CAPABILITY IMAP4rev1 STARTTLS\r\n${tag} OK\r\n`);
+    });
+  };
+  const untrusted = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => s.write('* OK ready\r\n')).on('connection', count).on('tlsClientError', () => {});
+  const servers = { untrusted, silent: net.createServer(starttls(false)), stalledStarttls: net.createServer(starttls(true)) };
+  const ports: Record<string, number> = {};
+  for (const [name, server] of Object.entries(servers)) {
+    ports[name] = await freePort();
+    await new Promise<void>((r) => server.listen(ports[name], '127.0.0.1', () => r()));
+  }
+  const settle = async (want: number) => {
+    for (let i = 0; i < 50 && open !== want; i++) await new Promise((r) => setTimeout(r, 20));
+  };
+  try {
+    // The count sees a connection left open (and its end).
+    const raw = net.connect(ports.silent!, '127.0.0.1');
+    await settle(1);
+    assert.equal(open, 1, 'a raw connection is counted');
+    raw.destroy();
+    await settle(0);
+    const fast = { timeoutMs: 400, policy }; // no extra CA: the test certificate is not trusted
+    const cases: [Partial<ServerSettings>, string][] = [
+      [{ imapPort: ports.untrusted!, imapSecurity: 'tls' }, 'MAIL_TLS_FAILED'],
+      [{ imapPort: ports.silent!, imapSecurity: 'tls' }, 'MAIL_TIMEOUT'],
+      [{ imapPort: ports.stalledStarttls!, imapSecurity: 'starttls' }, 'MAIL_TIMEOUT'],
+    ];
+    for (const [over, code] of cases) {
+      for (let i = 0; i < 3; i++) {
+        const r = await checkImap(settings(over), APP_PASSWORD, fast);
+        assert.equal(!r.ok && r.code, code);
+      }
+    }
+    const smtp = await checkSmtp(settings({ smtpPort: ports.untrusted!, smtpSecurity: 'tls' }), APP_PASSWORD, fast);
+    assert.equal(smtp.ok, false);
+    // Each connection was closed when its check returned (bounded wait for the last FINs).
+    await settle(0);
+    assert.equal(open, 0, 'connections the checks left open');
+  } finally {
+    for (const server of Object.values(servers)) server.close();
+  }
+});
+
 test('the inbox proof reads the seeded messages, newest first, and spots the ones from allegro.pl', async () => {
   const proof = (await fetchInboxProof(settings(), APP_PASSWORD, opts())) as InboxProof;
   assert.equal(proof.total, 3);
