@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
+import { seeded } from './seeded.js';
 
 export interface SimMessage {
   id: string;
@@ -45,17 +45,6 @@ const ANSWERS = [
   'Dzień dobry, tak – produkt jest dostępny. Pozdrawiamy.',
   'Dzień dobry, fakturę prześlemy w ciągu 24 godzin.',
 ];
-
-/** A small deterministic generator, so the same login always gets the same conversations. */
-function seeded(seed: string) {
-  let h = createHash('sha256').update(seed).digest().readUInt32LE(0);
-  return () => {
-    h = (h + 0x6d2b79f5) | 0;
-    let t = Math.imul(h ^ (h >>> 15), 1 | h);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const uuid = (rnd: () => number) =>
   'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { seeded } from '../seeded.js';
 
 export interface DemoMessage {
   fromName: string;
@@ -27,17 +27,6 @@ const OTHERS: Omit<DemoMessage, 'date' | 'seen'>[] = [
   { fromName: 'Hurtownia Opakowań', fromAddress: 'zamowienia@opakowania-hurt.pl', subject: 'Potwierdzenie zamówienia kartonów', text: 'Zamówienie zostanie wysłane jutro.' },
   { fromName: 'Newsletter Poradnik Sprzedawcy', fromAddress: 'newsletter@poradnik-sprzedawcy.pl', subject: 'Jak przygotować sklep na sezon?', text: 'Pięć porad na nadchodzące tygodnie.' },
 ];
-
-/** The same small deterministic generator as the Allegro simulator's: one address, always the same inbox. */
-function seeded(seed: string) {
-  let h = createHash('sha256').update(seed).digest().readUInt32LE(0);
-  return () => {
-    h = (h + 0x6d2b79f5) | 0;
-    let t = Math.imul(h ^ (h >>> 15), 1 | h);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A demo mailbox's INBOX, oldest first: 5 to 12 messages of the last days, about half of them Allegro's
