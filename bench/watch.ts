@@ -21,6 +21,7 @@ import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { testCert } from '../test/helpers/tls.js';
 import { stats, type Stats } from './stats.js';
 import { FULL_SYNC_EVERY_MS, SYNC_MAX_MS } from '../src/watch/service.js';
+import { CHECKS_KEPT_MS, PASSING_WATCH_CHECKS_KEPT_MS } from '../src/ops/maintenance.js';
 
 export const WATCH_TARGET = 100_000;
 const DEFAULT_INTERVAL_HOURS = 24;
@@ -212,7 +213,7 @@ export function watchMarkdown(w: WatchReport, date?: string): string[] {
     `| App CPU | ${d.appCpuSecondsPerHour} s (${round(d.appCoreShare * 100, 2)} % of one core), counting every check at a mailbox check's cost (a v3 check is one or two HTTPS requests) |`,
     `| Connections open at once, on average | ${d.openAtOnce} (the caps are ${'`BULK_CONCURRENCY`'} and ${'`BULK_PER_HOST_CONCURRENCY`'}; the watch takes at most half the first) |`,
     `| Syncs (periodic and full) | ${d.syncSecondsPerHour} s of database time |`,
-    `| Connection checks stored | ${d.connectionChecksPerDay.toLocaleString('en')} rows a day |`,
+    `| Connection checks stored | ${d.connectionChecksPerDay.toLocaleString('en')} rows a day; the passing ones are kept ${PASSING_WATCH_CHECKS_KEPT_MS / 86_400_000} days (about ${(d.connectionChecksPerDay * PASSING_WATCH_CHECKS_KEPT_MS / 86_400_000).toLocaleString('en')} rows at a time), the rest ${CHECKS_KEPT_MS / 86_400_000} days |`,
     '',
     '| Mail host (mix of the data) | Autoresponders | Checks / hour | IMAP logins / hour | SMTP logins / hour | Allegro requests / hour | Open at once (avg) |',
     '|---|---|---|---|---|---|---|',
