@@ -205,6 +205,11 @@ export interface AllegroConfig {
   userAgent: string;
   /** When set, `npm start` runs the Allegro simulator itself on this port (demo, offline). */
   simulatorPort: number | null;
+  /**
+   * Demo only, with the simulator beside the app and a database file: where the simulator keeps the
+   * tokens it issued (beside the database), so a restart does not revoke the demo's authorizations.
+   */
+  simulatorTokenFile: string | null;
 }
 
 /**
@@ -330,6 +335,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
   const demo = e.DEMO ?? true;
   const resolvePath = (p: string) => (p === ':memory:' ? p : path.resolve(root, p));
   const publicUrl = e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const allegro = allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`, dataDir: dataDir(e.DATABASE_PATH, root) });
+  const google = googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root });
   return {
     host,
     port,
@@ -364,8 +371,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     watchEnabled: e.WATCH_ENABLED ?? !demo,
     watchIntervalMs: Math.round((e.WATCH_INTERVAL_HOURS ?? 24) * 3_600_000),
     watchSendHours: parseSendHours(e.WATCH_SEND_HOURS ?? '8-20')!,
-    allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
-    googleSimulator: googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root }),
+    allegro,
+    googleSimulator: google,
     support: {
       // Without a name the pages still say whose site this is: its address.
       operatorName: e.OPERATOR_NAME ?? (demo ? DEMO_SUPPORT.operatorName : new URL(publicUrl).host),
@@ -374,6 +381,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
       configured: !!(e.OPERATOR_NAME && e.SUPPORT_EMAIL),
     },
   };
+}
+
+/** The folder of the database file (the simulators keep their files there); null for an in-memory database. */
+function dataDir(databasePath: string | undefined, root: string): string | null {
+  if (databasePath === ':memory:') return null;
+  return path.dirname(path.resolve(root, databasePath ?? 'data/app.db'));
 }
 
 /**
@@ -419,7 +432,7 @@ function warsawOffset(date: string): string {
   return m ? m[1]! : '+01:00';
 }
 
-function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: number; demo: boolean; publicUrl: string }): AllegroConfig {
+function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: number; demo: boolean; publicUrl: string; dataDir: string | null }): AllegroConfig {
   const env = e.ALLEGRO_ENV ?? (app.demo ? 'simulator' : 'production');
   // Explicit URLs win over ALLEGRO_ENV; the simulator runs next to the app unless URLs point elsewhere.
   const explicit = !!(e.ALLEGRO_AUTH_URL || e.ALLEGRO_API_URL);
@@ -446,6 +459,7 @@ function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: 
     timeoutMs: e.ALLEGRO_TIMEOUT_MS ?? 10_000,
     userAgent: `MigracjaAutorespondera/${APP_VERSION} (+${e.ALLEGRO_INFO_URL ?? app.publicUrl})`,
     simulatorPort,
+    simulatorTokenFile: simulatorPort !== null && app.demo && app.dataDir ? path.join(app.dataDir, 'allegro-simulator', 'tokens.json') : null,
   };
 }
 
