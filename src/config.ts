@@ -270,7 +270,10 @@ export interface AppConfig {
   bulkPerHostConcurrency: number;
   /** First wait before a failed item is tried again; doubled each attempt, jittered, at most 5 minutes. */
   bulkRetryBaseMs: number;
-  /** The watch over migrated autoresponders (off by default in demo mode: its mailboxes are not real). */
+  /**
+   * The watch over migrated autoresponders. In demo mode on by default only while both simulators
+   * stand in for Google and Allegro (the demo's mailboxes and authorizations exist only there).
+   */
   watchEnabled: boolean;
   /** Every watched autoresponder is checked once per interval, in its own slot. */
   watchIntervalMs: number;
@@ -368,7 +371,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
-    watchEnabled: e.WATCH_ENABLED ?? !demo,
+    watchEnabled: e.WATCH_ENABLED ?? (!demo || (!!google && allegro.simulatorPort !== null)),
     watchIntervalMs: Math.round((e.WATCH_INTERVAL_HOURS ?? 24) * 3_600_000),
     watchSendHours: parseSendHours(e.WATCH_SEND_HOURS ?? '8-20')!,
     allegro,
