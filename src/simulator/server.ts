@@ -27,6 +27,20 @@ export function simulatorForConfig(config: AppConfig, logger: boolean | object =
   });
 }
 
+/**
+ * What the demo data needs of the simulator (demo/demo.ts, DemoAllegro): real authorizations for its
+ * seeded v3 autoresponders, granted as if their sellers had consented, and a revocation.
+ */
+export function demoAuthorizations(sim: SimulatorState, clientId: string) {
+  return {
+    grant(login: string) {
+      const { pair, account } = sim.grant(login, clientId);
+      return { accessToken: pair.access_token, refreshToken: pair.refresh_token, expiresIn: pair.expires_in, scope: pair.scope, allegroUserId: account.id, login: account.login };
+    },
+    revoke: (login: string) => sim.revokeAccount(login),
+  };
+}
+
 /** Starts the simulator on the host and port the configuration points the app at. */
 export async function startSimulator(config: AppConfig, logger: boolean | object = false): Promise<FastifyInstance & { simulator: SimulatorState }> {
   const { app, state } = simulatorForConfig(config, logger);
