@@ -205,6 +205,11 @@ export interface AllegroConfig {
   userAgent: string;
   /** When set, `npm start` runs the Allegro simulator itself on this port (demo, offline). */
   simulatorPort: number | null;
+  /**
+   * Demo only, with the simulator beside the app and a database file: where the simulator keeps the
+   * tokens it issued (beside the database), so a restart does not revoke the demo's authorizations.
+   */
+  simulatorTokenFile: string | null;
 }
 
 /**
@@ -265,7 +270,10 @@ export interface AppConfig {
   bulkPerHostConcurrency: number;
   /** First wait before a failed item is tried again; doubled each attempt, jittered, at most 5 minutes. */
   bulkRetryBaseMs: number;
-  /** The watch over migrated autoresponders (off by default in demo mode: its mailboxes are not real). */
+  /**
+   * The watch over migrated autoresponders. In demo mode on by default only while both simulators
+   * stand in for Google and Allegro (the demo's mailboxes and authorizations exist only there).
+   */
   watchEnabled: boolean;
   /** Every watched autoresponder is checked once per interval, in its own slot. */
   watchIntervalMs: number;
@@ -330,6 +338,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
   const demo = e.DEMO ?? true;
   const resolvePath = (p: string) => (p === ':memory:' ? p : path.resolve(root, p));
   const publicUrl = e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const allegro = allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`, dataDir: dataDir(e.DATABASE_PATH, root) });
+  const google = googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root });
   return {
     host,
     port,
@@ -361,11 +371,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
-    watchEnabled: e.WATCH_ENABLED ?? !demo,
+    watchEnabled: e.WATCH_ENABLED ?? (!demo || (!!google && allegro.simulatorPort !== null)),
     watchIntervalMs: Math.round((e.WATCH_INTERVAL_HOURS ?? 24) * 3_600_000),
     watchSendHours: parseSendHours(e.WATCH_SEND_HOURS ?? '8-20')!,
-    allegro: allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}` }),
-    googleSimulator: googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root }),
+    allegro,
+    googleSimulator: google,
     support: {
       // Without a name the pages still say whose site this is: its address.
       operatorName: e.OPERATOR_NAME ?? (demo ? DEMO_SUPPORT.operatorName : new URL(publicUrl).host),
@@ -374,6 +384,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
       configured: !!(e.OPERATOR_NAME && e.SUPPORT_EMAIL),
     },
   };
+}
+
+/** The folder of the database file (the simulators keep their files there); null for an in-memory database. */
+function dataDir(databasePath: string | undefined, root: string): string | null {
+  if (databasePath === ':memory:') return null;
+  return path.dirname(path.resolve(root, databasePath ?? 'data/app.db'));
 }
 
 /**
@@ -419,7 +435,7 @@ function warsawOffset(date: string): string {
   return m ? m[1]! : '+01:00';
 }
 
-function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: number; demo: boolean; publicUrl: string }): AllegroConfig {
+function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: number; demo: boolean; publicUrl: string; dataDir: string | null }): AllegroConfig {
   const env = e.ALLEGRO_ENV ?? (app.demo ? 'simulator' : 'production');
   // Explicit URLs win over ALLEGRO_ENV; the simulator runs next to the app unless URLs point elsewhere.
   const explicit = !!(e.ALLEGRO_AUTH_URL || e.ALLEGRO_API_URL);
@@ -446,6 +462,7 @@ function allegroConfig(e: z.infer<typeof envSchema>, app: { host: string; port: 
     timeoutMs: e.ALLEGRO_TIMEOUT_MS ?? 10_000,
     userAgent: `MigracjaAutorespondera/${APP_VERSION} (+${e.ALLEGRO_INFO_URL ?? app.publicUrl})`,
     simulatorPort,
+    simulatorTokenFile: simulatorPort !== null && app.demo && app.dataDir ? path.join(app.dataDir, 'allegro-simulator', 'tokens.json') : null,
   };
 }
 

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './conf
 import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
 import { ensureDemoAdmin, loadDemoIfEmpty } from './demo/demo.js';
-import { startSimulator } from './simulator/server.js';
+import { demoAuthorizations, startSimulator } from './simulator/server.js';
 import type { GoogleSimulator } from './simulator/google/server.js';
 
 /**
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   // ALLEGRO_ENV=simulator (the demo default): a local Allegro runs beside the app, so the whole v3
   // path can be clicked through offline. It is a separate server, as the real Allegro is.
   let demoAdmin: { email: string; password: string } | undefined;
+  let firstChecks = 0;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
   // Demo only (GOOGLE_SIMULATOR, on by default there): Gmail's IMAP and SMTP, so the app-password path
   // works offline too. The app's connections to imap.gmail.com and smtp.gmail.com are routed to it. It
@@ -54,9 +55,11 @@ async function main(): Promise<void> {
     await fastify.ready();
     if (googleStarting) google = await googleStarting;
     if (config.demo) {
-      const demo = await loadDemoIfEmpty(fastify.services, config.demoDir);
+      const demo = await loadDemoIfEmpty(fastify.services, config.demoDir, { allegro: simulator ? demoAuthorizations(simulator.simulator, config.allegro.clientId!) : undefined });
       if (demo.loaded) {
         fastify.log.info({ sellers: fastify.services.repos.sellers.count(), autoresponders: fastify.services.repos.autoresponders.count() }, 'demo data loaded');
+        // The demo's migrated autoresponders are checked at once, not in slots up to a day away.
+        if (config.watchEnabled) firstChecks = await fastify.watch.firstChecksNow();
       }
       demoAdmin = await ensureDemoAdmin(fastify.services);
     }
@@ -76,6 +79,10 @@ async function main(): Promise<void> {
   if (demoAdmin) console.log(`\nDemo support console: ${config.publicUrl}/staff/login\n  e-mail:   ${demoAdmin.email}\n  password: ${demoAdmin.password}   (new on every start)\n`);
   if (simulator) fastify.log.info(`Allegro simulator (ALLEGRO_ENV=simulator) at ${config.allegro.authUrl}; version 3 is authorized there, not at allegro.pl.`);
   if (google) fastify.log.info(`${(await googleModule!).describeGoogleSimulator(google)}; the demo sign-in page lists what each demo mailbox answers.`);
+  if (config.demo && config.watchEnabled) {
+    const where = google && simulator ? 'against the Google and Allegro simulators only' : 'while a simulator is off, so its checks reach the real Google or Allegro';
+    fastify.log.info(`The watch checks the demo's migrated autoresponders ${where} (WATCH_ENABLED=0 turns it off)${firstChecks ? `; ${firstChecks} get their first check now` : ''}.`);
+  }
 
   let closing = false;
   const shutdown = (signal: string) => {

@@ -9,6 +9,7 @@ import type { Actor } from '../domain/model.js';
 import { applyImport, prepareImport, type ImportResult } from '../import/import.js';
 import type { Services } from '../composition.js';
 import { SEEDED_APP_PASSWORD } from '../simulator/google/demo-passwords.js';
+import { createAuthorizationService } from '../allegro/authorization.js';
 
 const template = z.object({
   name: z.string().min(1),
@@ -39,6 +40,16 @@ export interface DemoResult {
   import?: ImportResult;
 }
 
+/**
+ * The Allegro simulator running beside the app (the demo's ALLEGRO_ENV=simulator): it grants the
+ * seeded v3 autoresponders real authorizations, as if their sellers had consented before the demo
+ * began, and revokes the one the demo data says Allegro refused. Without it they have none.
+ */
+export interface DemoAllegro {
+  grant(login: string): { accessToken: string; refreshToken: string; expiresIn: number; scope: string; allegroUserId: string; login: string };
+  revoke(login: string): void;
+}
+
 /** A made-up app password in Google's format, so demo mailboxes look like relinked ones (the Google simulator accepts it). */
 const DEMO_APP_PASSWORD = SEEDED_APP_PASSWORD;
 
@@ -48,8 +59,11 @@ const DEMO_APP_PASSWORD = SEEDED_APP_PASSWORD;
  * it in one transaction: a broken demo file leaves the database empty, not half-filled.
  * @throws {DemoDataError} when a demo file is invalid
  */
-export async function loadDemoIfEmpty(services: Services, demoDir: string): Promise<DemoResult> {
+export async function loadDemoIfEmpty(services: Services, demoDir: string, opts: { allegro?: DemoAllegro | undefined } = {}): Promise<DemoResult> {
   const { db, repos, migrationService, detection, secrets } = services;
+  const allegro = opts.allegro;
+  // Only its invalidate() is used (no Allegro client needed): the same path as a refused refresh token.
+  const authorizations = createAuthorizationService(services, null);
   if (repos.sellers.count() > 0) return { loaded: false };
   const csv = readFileSync(path.join(demoDir, 'autoresponders.csv'));
   const parsedScenario = scenarioSchema.safeParse(JSON.parse(readFileSync(path.join(demoDir, 'scenario.json'), 'utf8')));
@@ -83,6 +97,24 @@ export async function loadDemoIfEmpty(services: Services, demoDir: string): Prom
       repos.autoresponders.replaceTemplates(arOf(ar).id, list.map((t) => ({ name: t.name, subject: t.subject, body: t.body, bodyFormat: t.format })));
     }
     const verifiedAt = services.now().toISOString();
+    /** A real authorization from the Allegro simulator, stored as the OAuth callback stores one (encrypted, audited). */
+    const authorize = (sellerId: number): number | null => {
+      const login = repos.sellers.getById(sellerId)?.allegroLogin;
+      if (!allegro || !login) return null;
+      const t = allegro.grant(login);
+      const id = repos.authorizations.upsert({
+        sellerId,
+        allegroUserId: t.allegroUserId,
+        allegroLogin: t.login,
+        scopes: t.scope,
+        confirmed: true,
+        accessToken: secrets.encrypt(t.accessToken, 'oauth-access-token'),
+        refreshToken: secrets.encrypt(t.refreshToken, 'oauth-refresh-token'),
+        accessExpiresAt: new Date(services.now().getTime() + t.expiresIn * 1000).toISOString(),
+      });
+      repos.audit.append({ actor, action: 'allegro.authorized', targetType: 'seller', targetId: sellerId, details: { authorizationId: id, allegroLogin: t.login, expectedLogin: login, mismatch: false, scopes: t.scope } });
+      return id;
+    };
     const setAppPassword = (mailboxId: number) =>
       repos.mailboxes.setEncryptedSecret(mailboxId, { ciphertext: secrets.encrypt(DEMO_APP_PASSWORD, 'mailbox-secret'), kind: 'app_password', verifiedAt });
     for (const ap of scenario.appPasswords) {
@@ -104,7 +136,7 @@ export async function loadDemoIfEmpty(services: Services, demoDir: string): Prom
           break;
         case 'switched_v3':
           migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor });
-          repos.autoresponders.switchVersion(a.id, { version: 3, previousVersion: a.version === 3 ? null : a.version, authorizationId: null });
+          repos.autoresponders.switchVersion(a.id, { version: 3, previousVersion: a.version === 3 ? null : a.version, authorizationId: authorize(a.sellerId) });
           if (!s.keepMailboxSecret && a.mailboxId) repos.mailboxes.setEncryptedSecret(a.mailboxId, null);
           migrationService.transition(m.id, 'switched_v3', 'switched_v3', { actor });
           break;
@@ -114,9 +146,18 @@ export async function loadDemoIfEmpty(services: Services, demoDir: string): Prom
           migrationService.transition(m.id, 'start_app_password', 'in_progress_app_password', { actor });
           migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor });
           break;
-        case 'needs_attention':
+        case 'needs_attention': {
+          // A v3 autoresponder whose authorization Allegro refused: revoked at the simulator and marked
+          // invalid by the app, as after invalid_grant (which moves it to "authorize again").
+          const authorizationId = repos.autoresponders.getById(a.id)!.authorizationId;
+          if (s.reason === 'authorize_again' && authorizationId !== null) {
+            allegro?.revoke(repos.authorizations.getById(authorizationId)!.allegroLogin);
+            authorizations.invalidate(authorizationId, s.errorCode ?? 'invalid_grant');
+            break;
+          }
           migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: s.reason, errorCode: s.errorCode ?? null });
           break;
+        }
         case 'reviewed':
           migrationService.transition(m.id, 'reviewed', 'reviewed', { actor, details: { note: s.note } });
           break;

@@ -92,6 +92,7 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     `UPDATE watches SET status = 'waiting', due_at = @dueAt, failures = failures + 1, failing_since = COALESCE(failing_since, @at),
             failing_code = @code, checked_at = @at, updated_at = @at WHERE autoresponder_id = @id`,
   );
+  const uncheckedDueNow = db.prepare(`UPDATE watches SET due_at = @at, updated_at = @at WHERE status = 'waiting' AND checked_at IS NULL AND due_at > @at`);
   const resumeRunning = db.prepare(`UPDATE watches SET status = 'waiting', updated_at = ? WHERE status = 'running'`);
   const outages = db.prepare(
     `SELECT CASE WHEN a.version = 3 THEN 'allegro' ELSE COALESCE(lower(mb.imap_host), '?') END AS host, w.failing_code AS code,
@@ -152,6 +153,8 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     due: (when: Date, limit: number) => due.all(when.toISOString(), limit) as DueCheck[],
     nextDueAt: () => nextDue.get() as string | null,
     claim: (autoresponderId: number) => claim.run({ id: autoresponderId, at: at() }).changes === 1,
+    /** Every scheduled autoresponder never checked yet becomes due now (the demo's first start); how many. */
+    uncheckedDueNow: (dueAt: Date) => uncheckedDueNow.run({ at: dueAt.toISOString() }).changes,
     /** Back to waiting without a result (the check was superseded or could not be made). */
     release: (autoresponderId: number, dueAt: Date) => void release.run({ id: autoresponderId, dueAt: dueAt.toISOString(), at: at() }),
     passed: (autoresponderId: number, dueAt: Date) => void passed.run({ id: autoresponderId, dueAt: dueAt.toISOString(), at: at() }),

@@ -1,4 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyFormbody from '@fastify/formbody';
 import type { SimAccount, SimThread } from './accounts.js';
@@ -34,6 +36,12 @@ export interface SimulatorOptions {
   logger?: FastifyServerOptions['logger'];
   /** Called with every request and response, for contract tests. */
   onExchange?: (x: Exchange) => void;
+  /**
+   * Where the issued tokens are kept (the demo: beside its database). Allegro does not forget a
+   * seller's authorization when it restarts, so neither does the simulator: without this file a
+   * restart of the demo would turn every working v3 autoresponder into "authorize again".
+   */
+  tokenFile?: string;
 }
 
 export interface Exchange {
@@ -88,7 +96,7 @@ interface RefreshToken {
   revoked: boolean;
 }
 
-interface TokenPair {
+export interface TokenPair {
   access_token: string;
   refresh_token: string;
   token_type: 'bearer';
@@ -109,6 +117,12 @@ export interface SimulatorState {
   expireAccessTokens(): void;
   /** Every token of an account is revoked (the seller changed the password). */
   revokeAccount(login: string): void;
+  /**
+   * The token pair the app would hold had this account's owner consented on the consent page and the
+   * code been exchanged (the demo's data: v3 autoresponders authorized before the demo begins).
+   * @throws when there is no such account or client
+   */
+  grant(login: string, clientId: string): { pair: TokenPair; account: SimAccount };
   accounts: SimAccount[];
 }
 
@@ -138,6 +152,7 @@ export function buildSimulator(opts: SimulatorOptions): { app: FastifyInstance; 
   const codes = new Map<string, Code>();
   const access = new Map<string, AccessToken>();
   const refresh = new Map<string, RefreshToken>();
+  const tokens = tokenStore(opts.tokenFile, access, refresh, { now, grace });
   const lastSend = new Map<string, number>();
   const faults: Fault[] = [];
   const stats = { authorizationCode: 0, refresh: 0, refreshRejected: 0, api: 0, sends: 0 };
@@ -147,12 +162,21 @@ export function buildSimulator(opts: SimulatorOptions): { app: FastifyInstance; 
     injectFault: (f) => void faults.push({ ...f, times: f.times ?? 1 }),
     expireAccessTokens() {
       for (const t of access.values()) t.expiresAt = Math.min(t.expiresAt, now() - 1);
+      tokens.save();
     },
     revokeAccount(login) {
       const acc = opts.accounts.find((a) => a.login === login);
       if (!acc) return;
       for (const [k, t] of access) if (t.accountId === acc.id) access.delete(k);
       for (const t of refresh.values()) if (t.accountId === acc.id) t.revoked = true;
+      tokens.save();
+    },
+    grant(login, clientId) {
+      const account = opts.accounts.find((a) => a.login === login);
+      if (!account || !clientById(clientId)) throw new Error(`simulator: no account ${login} or client ${clientId}`);
+      const pair = issue(account.id, clientId, SCOPES);
+      tokens.save();
+      return { pair, account };
     },
     accounts: opts.accounts,
   };
@@ -313,6 +337,7 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
       if (code.used) {
         // A code used twice is a sign of theft: what it gave is revoked too (RFC 6749, 4.1.2).
         for (const t of code.issued) access.delete(t);
+        tokens.save();
         return invalidGrant(reply, 'Authorization code already used');
       }
       code.used = true;
@@ -321,6 +346,7 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
       if (!p.code_verifier || s256(p.code_verifier) !== code.challenge) return invalidGrant(reply, 'Invalid PKCE code_verifier');
       const pair = issue(code.accountId, client.id, code.scopes);
       code.issued.push(pair.access_token);
+      tokens.save();
       return pair;
     }
     if (p.grant_type === 'refresh_token') {
@@ -340,6 +366,7 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
       const pair = issue(rt.accountId, rt.clientId, rt.scopes);
       rt.rotatedAt = now();
       rt.successor = pair;
+      tokens.save(); // before answering: the pair the app receives survives a restart
       return pair;
     }
     return reply.code(400).send({ error: 'unsupported_grant_type', error_description: 'Unsupported grant type' });
@@ -482,4 +509,34 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
   });
 
   return { app, state };
+}
+
+/**
+ * The simulator's tokens in a file (SimulatorOptions.tokenFile), read at start and written after
+ * every change, atomically (a new file renamed over the old), readable by its owner only. Tokens that
+ * can no longer be used (expired, revoked, rotated past the grace) are left out: they are refused
+ * exactly as unknown ones. Without a file it does nothing.
+ */
+function tokenStore(file: string | undefined, access: Map<string, AccessToken>, refresh: Map<string, RefreshToken>, o: { now: () => number; grace: number }) {
+  if (file && existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { access?: Record<string, AccessToken>; refresh?: Record<string, RefreshToken> };
+    for (const [k, v] of Object.entries(saved.access ?? {})) access.set(k, v);
+    for (const [k, v] of Object.entries(saved.refresh ?? {})) refresh.set(k, v);
+  }
+  return {
+    save(): void {
+      if (!file) return;
+      const at = o.now();
+      const live = <T extends { expiresAt: number }>(m: Map<string, T>, keep: (t: T) => boolean) => Object.fromEntries([...m].filter(([, t]) => t.expiresAt > at && keep(t)));
+      const data = {
+        _comment: 'The Allegro simulator\'s tokens (demo only), so that a restart does not forget the demo sellers\' authorizations.',
+        access: live(access, () => true),
+        refresh: live(refresh, (t) => !t.revoked && (t.rotatedAt === null || at - t.rotatedAt <= o.grace)),
+      };
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+      renameSync(tmp, file);
+    },
+  };
 }

@@ -391,6 +391,20 @@ export function createWatchService(opts: WatchOptions) {
       syncTimer = setInterval(tick, Math.max(1_000, Math.min(SYNC_MAX_MS, interval / 24)));
       syncTimer.unref();
     },
+    /**
+     * The demo's first start (demo/ loaded its data just now): every watched autoresponder that was
+     * never checked is checked now instead of in its slot, which may be a day away, so the demo shows
+     * the watch's verdicts within a minute. The checks go through the lane (its caps and pacing) as
+     * any other; every later check keeps its slot. Returns how many were made due.
+     */
+    async firstChecksNow(): Promise<number> {
+      // A full pass started before the data was loaded may have missed it: a new one after it.
+      if (fullRunning) await fullRunning.catch(() => undefined);
+      await fullSync();
+      const due = repos.watch.uncheckedDueNow(now());
+      opts.wake();
+      return due;
+    },
     stop(): void {
       if (syncTimer) clearInterval(syncTimer);
       syncTimer = null;

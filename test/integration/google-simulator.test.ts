@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -19,6 +19,10 @@ import { registerSecret } from '../helpers/transcript.js';
 import { build } from '../helpers/build.js';
 import { fileMxResolver } from '../../src/detection/mx-lookup.js';
 import { loadDemoIfEmpty } from '../../src/demo/demo.js';
+import { demoAuthorizations, startSimulator } from '../../src/simulator/server.js';
+import { freePort } from '../helpers/ports.js';
+import { Agent } from '../helpers/agent.js';
+import { memoryDb } from '../helpers/core.js';
 
 const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
 const GOOD = 'anna.nowak.sklep@gmail.com';
@@ -208,4 +212,121 @@ test('staff re-checks in the demo go to the simulator: every demo autoresponder 
   });
   // A relinked autoresponder whose app password stopped working needs the seller again.
   assert.equal(repos.migrations.findByAutoresponder(repos.autoresponders.findByExternalId('AR-2042')!.id)!.state, 'needs_attention');
+});
+
+test('the watch in the demo, against both simulators: seeded v3 authorizations pass (also after the Allegro simulator restarts), AR-2042 is found broken with one incident and one logged e-mail, and the seller fixes it', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'demo-watch-'));
+  let clock = Date.now();
+  const DAY = 86_400_000;
+  const allegroPort = String(await freePort());
+  // The app's database outlives a "restart": a second app over it, as `npm start` again over data/app.db.
+  const db = memoryDb();
+  const logs: string[][] = []; // each run's log lines
+  const boot = async () => {
+    const built = await build(t, {
+      db,
+      env: {
+      DEMO: '1',
+      DATABASE_PATH: path.join(dir, 'app.db'), // the app's database is in memory; the simulator's tokens go beside this path
+      ALLEGRO_SIMULATOR_PORT: allegroPort,
+      WATCH_ENABLED: '1',
+      WATCH_SEND_HOURS: '0-24',
+      GOOGLE_SIMULATOR_IMAP_PORT: String(sim.imapPort),
+      GOOGLE_SIMULATOR_SMTP_PORT: String(sim.smtpPort),
+      GOOGLE_SIMULATOR_SUBMISSION_PORT: String(sim.submissionPort),
+      GOOGLE_SIMULATOR_DIR: certDir,
+      MAIL_CHECK_TIMEOUT_MS: '3000',
+    },
+      resolver: fileMxResolver(path.join(DEMO_DIR, 'mx.json')),
+      now: () => new Date(clock),
+    });
+    logs.push(built.logs);
+    return built;
+  };
+  let { app, config } = await boot();
+  const tokenFile = config.allegro.simulatorTokenFile!;
+  assert.equal(tokenFile, path.join(dir, 'allegro-simulator', 'tokens.json'));
+  const startAllegro = async () => {
+    const s = await startSimulator(config);
+    t.after(() => s.close());
+    return s;
+  };
+  let allegro = await startAllegro();
+  await loadDemoIfEmpty(app.services, DEMO_DIR, { allegro: demoAuthorizations(allegro.simulator, config.allegro.clientId!) });
+  const { repos } = app.services;
+  const ar = (id: string) => repos.autoresponders.findByExternalId(id)!;
+  const state = (id: string) => {
+    const m = repos.migrations.findByAutoresponder(ar(id).id)!;
+    return m.reasonCode ? `${m.state}/${m.reasonCode}` : m.state;
+  };
+  const mailsTo = (to: string) => logs.flat().filter((l) => l.includes('demo mode: e-mail not sent') && l.includes(`"to":"${to}"`)).length;
+  for (const id of ['AR-2039', 'AR-2044']) assert.notEqual(ar(id).authorizationId, null, `${id} holds a real authorization`);
+  assert.ok(existsSync(tokenFile), 'the simulator keeps what it granted');
+  assert.equal(state('AR-2042'), 'relinked_app_password', 'AR-2042 is seeded working: the watch finds out that it is not');
+
+  // The demo's first start: every watched autoresponder is checked now, through the lane.
+  assert.equal(await app.watch.firstChecksNow(), 5, 'AR-2039, AR-2040, AR-2041, AR-2042, AR-2044');
+  await app.watch.runDue();
+  const v3Passed = (what: string) => {
+    for (const id of ['AR-2039', 'AR-2044']) {
+      assert.equal(state(id), 'switched_v3', `${id} ${what}`);
+      const c = repos.connectionChecks.lastAllegroCheck(ar(id).id)!;
+      assert.deepEqual([c.trigger, c.ok, c.at], ['watch', true, new Date(clock).toISOString()], `${id} ${what}: read the Message Center now (${c.code} ${c.detail})`);
+    }
+  };
+  v3Passed('at the first check');
+  assert.equal(state('AR-2040'), 'relinked_app_password', 'the seeded app password works in the Google simulator');
+  assert.equal(state('AR-2041'), 'needs_attention/authorize_again', 'its authorization was revoked');
+  assert.equal(state('AR-2042'), 'needs_attention/app_password_rejected');
+  const amber = ar('AR-2042');
+  const incidents = repos.watch.incidentsOfSeller(amber.sellerId);
+  assert.equal(incidents.length, 1, 'one incident');
+  assert.deepEqual([incidents[0]!.reason, incidents[0]!.code, incidents[0]!.resolvedAt], ['app_password_rejected', 'MAIL_AUTH_FAILED', null]);
+  assert.equal(repos.watch.noticeOf(incidents[0]!.id)!.status, 'sent');
+  assert.equal(mailsTo('amber.gifts.gdansk@gmail.com'), 1, 'one e-mail, logged (no SMTP_URL in the demo)');
+
+  // A day later: the access tokens have expired (by the app's clock) and are refreshed; nothing new to say.
+  clock += DAY;
+  await app.watch.runDue();
+  v3Passed('a day later');
+  assert.equal(mailsTo('amber.gifts.gdansk@gmail.com'), 1, 'no second e-mail for the same problem');
+  assert.equal(repos.watch.incidentsOfSeller(amber.sellerId).length, 1);
+  assert.ok(allegro.simulator.stats.refresh >= 2 && allegro.simulator.stats.refreshRejected === 0, JSON.stringify(allegro.simulator.stats));
+
+  // The demo restarts (the app and the simulator beside it): the simulator comes back with the tokens it had issued.
+  await app.close();
+  await allegro.close();
+  allegro = await startAllegro();
+  ({ app, config } = await boot());
+  clock += DAY;
+  await app.watch.runDue();
+  v3Passed('after the simulator restarted');
+  assert.ok(allegro.simulator.stats.refresh >= 2 && allegro.simulator.stats.refreshRejected === 0, 'refreshed by the restarted simulator');
+
+  // The seller signs in from the demo's list, sees since when it is broken, saves the demo's app password.
+  const a = new Agent(app);
+  await a.get('/login');
+  assert.equal((await a.post('/login/demo', { seller: String(amber.sellerId) })).statusCode, 303);
+  const broken = await a.get('/migration');
+  assert.match(broken.body, /Worked until [^<.]+\. Cause: /, 'in English, her language');
+  await a.get(`/mailboxes/${amber.mailboxId}/app-password/3`);
+  const saved = await a.post(`/mailboxes/${amber.mailboxId}/app-password`, { app_password: 'demo demo demo demo' });
+  assert.equal(saved.statusCode, 303, saved.body.slice(0, 300));
+  assert.equal(state('AR-2042'), 'relinked_app_password');
+  assert.match((await a.get('/migration')).body, /Worked until [^<.]+, fixed on [^<.]+\./);
+  clock += DAY;
+  await app.watch.runDue();
+  assert.equal(state('AR-2042'), 'relinked_app_password', 'the new app password passes the next check');
+  assert.equal(mailsTo('amber.gifts.gdansk@gmail.com'), 1);
+
+  // Without its file the simulator would have forgotten them: the watch would then say "authorize again".
+  await app.close();
+  await allegro.close();
+  rmSync(tokenFile);
+  allegro = await startAllegro();
+  ({ app, config } = await boot());
+  allegro.simulator.expireAccessTokens();
+  clock += DAY;
+  await app.watch.runDue();
+  assert.equal(state('AR-2039'), 'needs_attention/authorize_again', 'what a restart did before the tokens were kept');
 });

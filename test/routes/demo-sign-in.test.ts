@@ -54,6 +54,25 @@ test('the demo sign-in page lists every demo situation with its seller, a one-cl
   assert.deepEqual(audit?.details, { demo: true }, 'the demo sign-in is audited as such');
 });
 
+test('the situation the watch shows: "Działało po migracji, ale Google unieważnił hasło do aplikacji" signs in Amber Gifts, whose migration was seeded working', async (t) => {
+  const { app } = await demoApp(t);
+  const a = new Agent(app);
+  const page = await a.get('/login');
+  const situation = pl.demoSignIn.situations.brokeAfterMigration!;
+  assert.equal(situation.title, 'Działało po migracji, ale Google unieważnił hasło do aplikacji');
+  const amber = app.services.repos.sellers.findByExternalId('S-1042')!;
+  // Listed under that title, with its own button (the title comes right before the seller's button).
+  const at = page.body.indexOf(escape(situation.title));
+  assert.ok(at > 0 && page.body.indexOf(`name="seller" value="${amber.id}"`, at) > at, 'Amber Gifts is listed under the new situation');
+  assert.equal((await a.post('/login/demo', { seller: String(amber.id) })).statusCode, 303);
+  const migration = await a.get('/migration');
+  assert.equal(migration.statusCode, 200);
+  assert.ok(migration.body.replace(/<wbr>/g, '').includes('amber.gifts.gdansk@gmail.com'));
+  // Seeded relinked: it is the watch (not the demo data) that finds the revoked app password.
+  const ar = app.services.repos.autoresponders.findByExternalId('AR-2042')!;
+  assert.equal(app.services.repos.migrations.findByAutoresponder(ar.id)!.state, 'relinked_app_password');
+});
+
 test('"Zaloguj jako" is refused for a seller not on the list, and outside the demo altogether', async (t) => {
   const { app } = await demoApp(t);
   const a = new Agent(app);

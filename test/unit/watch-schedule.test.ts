@@ -45,11 +45,19 @@ test('sending hours in Poland: daytime is now, the evening and the night wait fo
   assert.equal(nextSendTime(night, always), night);
 });
 
-test('WATCH_* configuration: defaults, demo off, bad values named', () => {
+test('WATCH_* configuration: defaults, in the demo only against both simulators, bad values named', () => {
   const c = loadConfig({ DEMO: '0' });
   assert.deepEqual([c.watchEnabled, c.watchIntervalMs, c.watchSendHours], [true, DAY, { from: 8, to: 20 }]);
-  assert.equal(loadConfig({ DEMO: '1' }).watchEnabled, false, 'the demo\'s mailboxes are not real accounts');
-  assert.equal(loadConfig({ DEMO: '1', WATCH_ENABLED: '1' }).watchEnabled, true);
+  assert.equal(loadConfig({ DEMO: '1' }).watchEnabled, true, 'the demo watches its mailboxes and authorizations in the simulators');
+  assert.equal(loadConfig({ DEMO: '1', WATCH_ENABLED: '0' }).watchEnabled, false);
+  assert.equal(loadConfig({ DEMO: '1', GOOGLE_SIMULATOR: '0' }).watchEnabled, false, 'the demo\'s mailboxes would be checked at the real Google');
+  assert.equal(loadConfig({ DEMO: '1', ALLEGRO_ENV: 'sandbox' }).watchEnabled, false, 'the demo\'s v3 ones would be checked at a real Allegro');
+  assert.equal(loadConfig({ DEMO: '1', ALLEGRO_AUTH_URL: 'http://127.0.0.1:9', ALLEGRO_API_URL: 'http://127.0.0.1:9' }).watchEnabled, false, 'an Allegro not started beside the app');
+  assert.equal(loadConfig({ DEMO: '1', GOOGLE_SIMULATOR: '0', WATCH_ENABLED: '1' }).watchEnabled, true, 'WATCH_ENABLED wins');
+  // The simulator's tokens are kept beside a database file, in the demo only.
+  assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: '/tmp/x/app.db' }).allegro.simulatorTokenFile, '/tmp/x/allegro-simulator/tokens.json');
+  assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: ':memory:' }).allegro.simulatorTokenFile, null);
+  assert.equal(loadConfig({ DEMO: '0', ALLEGRO_ENV: 'simulator', DATABASE_PATH: '/tmp/x/app.db' }).allegro.simulatorTokenFile, null);
   assert.equal(loadConfig({ DEMO: '0', WATCH_INTERVAL_HOURS: '0.5' }).watchIntervalMs, 1_800_000);
   assert.throws(() => loadConfig({ WATCH_INTERVAL_HOURS: '0' }), /WATCH_INTERVAL_HOURS/);
   assert.throws(() => loadConfig({ WATCH_SEND_HOURS: '20-8' }), /WATCH_SEND_HOURS must be two hours/);

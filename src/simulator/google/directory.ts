@@ -16,7 +16,7 @@ export const DEMO_SITUATIONS = [
   'sharedMailbox',
   'inProgressV3',
   'relinked',
-  'needsAttention',
+  'brokeAfterMigration',
   'switchedV3',
   'notAffected',
   'appPasswordRequired',
