@@ -176,6 +176,10 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     const card = page.locator(`#autoresponder-${anna.autoresponderId}`);
     assert.match(await card.innerText(), /Nie odpowiada — potrzebny Twój krok/);
     assert.match(await card.innerText(), new RegExp(`Działało do ${day(workedOn)}\\. Przyczyna: Google odrzucił hasło do aplikacji\\.`));
+    assert.equal((await card.innerText()).match(/Google odrzucił hasło do aplikacji/g)?.length, 1, 'the cause told once, in the history');
+    const situation = await page.locator('.situation').innerText();
+    assert.match(situation, /Po migracji autoresponder działał, ale teraz nie może odczytywać wiadomości/, 'broke after its migration');
+    assert.doesNotMatch(situation, /zwykłe hasło|jedną z dwóch dróg/, 'not the first migration\'s story');
     await visit(page, 'a03-list-broken', { seller: true });
 
     await page.goto(`${base}/mailboxes/${anna.mailboxId}/app-password/3`);
@@ -258,11 +262,13 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     await staffSignIn(page, base);
     const outage = block.locator('tr.outage');
     assert.equal(await outage.count(), 1);
-    assert.match(await outage.innerText(), /127\.0\.0\.1\s+MAIL_CONNECTION_REFUSED\s+1/);
+    assert.match(await outage.innerText(), /127\.0\.0\.1\s+serwer poczty nie przyjął połączenia MAIL_CONNECTION_REFUSED\s+1/);
     assert.match(await block.innerText(), /zepsute po migracji — sprzedawca musi działać\s*0/, 'the outage is not counted as broken');
     await visit(page, 'c04-overview-outage');
+    await block.screenshot({ path: path.join(shots, 'c04b-watch-block.png') });
     await page.setViewportSize({ width: 390, height: 844 });
     await visit(page, 'c05-overview-outage-phone');
+    await block.screenshot({ path: path.join(shots, 'c05b-watch-block-phone.png') });
   });
 });
 
