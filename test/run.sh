@@ -80,6 +80,7 @@ FILES=(
   test/browser/staff-bulk.test.ts
   test/browser/demo-google.test.ts
   test/browser/staff-console.test.ts
+  test/browser/watch.test.ts
 )
 
 # Every test file on disk must be in the list above, and every listed file must exist.

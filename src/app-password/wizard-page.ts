@@ -3,6 +3,7 @@ import type { Mailbox } from '../domain/model.js';
 import { provesNothingAboutPassword } from '../mail/classify.js';
 import { MAX_CHECKS, MAX_VERIFICATIONS, type AttemptBudget, type RelinkOutcome } from './relink.js';
 import { AWAITING_SELLER_STATES } from '../migration/states.js';
+import { openProblem } from '../watch/pages.js';
 
 /** The documented reasons Google shows no "App passwords" page (Google Account Help 185833), in the order a seller checks them. */
 export const NO_APP_PASSWORDS_CAUSES = ['two_step_off', 'keys_only', 'workspace', 'advanced_protection', 'password_changed'] as const;
@@ -20,7 +21,8 @@ export function causesFor(mailbox: Pick<Mailbox, 'provider'>): readonly (typeof 
 /**
  * What every page of the app-password wizard knows besides its step: the autoresponders this mailbox
  * serves (each offered "switch to version 3" when the way through Google is closed), whether it is a
- * work or school (Workspace) mailbox and its domain (for the message to the administrator).
+ * work or school (Workspace) mailbox and its domain (for the message to the administrator), and the
+ * problem the watch found on it, if the seller has not fixed it yet.
  */
 export function wizardContext(repos: Repositories, mailbox: Mailbox) {
   const autoresponders = repos.autoresponders
@@ -43,6 +45,7 @@ export function wizardContext(repos: Repositories, mailbox: Mailbox) {
     several: autoresponders.length > 1,
     workspace,
     domain: mailbox.email.split('@')[1] ?? '',
+    watchProblem: openProblem(repos, autoresponders.map((a) => a.id)),
   };
 }
 

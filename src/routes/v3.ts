@@ -8,6 +8,7 @@ import { SESSION_COOKIE } from '../plugins/auth.js';
 import type { Autoresponder } from '../domain/model.js';
 import type { CallbackFailure } from '../allegro/authorization.js';
 import { switchBackPossible } from '../v3/switch.js';
+import { openProblem } from '../watch/pages.js';
 
 const idParam = z.object({ id: z.coerce.number().int().positive().max(2 ** 31) });
 const CALLBACK_FAILURES = ['state_unknown', 'state_used', 'state_expired', 'state_other_session', 'denied', 'allegro_error', 'exchange_failed', 'me_failed', 'unavailable'] as const satisfies readonly CallbackFailure[];
@@ -106,7 +107,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
         canonicalUrl: `/autoresponders/${a.id}/v3/authorize`,
         problem: problem.problem ? { key: `v3.callback.${problem.problem}`, code: problem.code } : null,
         usable,
-        expectedLogin: req.seller!.allegroLogin,
+        expectedLogin: req.seller!.allegroLogin, watchProblem: openProblem(repos, [a.id]),
       }));
     });
 

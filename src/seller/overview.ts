@@ -34,6 +34,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
   // The seller's migrations in one read (the page is opened often; one query per autoresponder added up).
   const migrations = new Map(repos.migrations.listBySeller(sellerId).map((m) => [m.autoresponderId, m]));
   const stateOf = (a: Autoresponder): MigrationState => migrations.get(a.id)?.state ?? 'unknown';
+  // Autoresponders the watch found broken after their migration (one read): their card tells it in its history.
+  const brokeAfterMigration = new Set(repos.watch.incidentsOfSeller(sellerId).filter((i) => !i.resolvedAt).map((i) => i.autoresponderId));
   /** The v1/v2 autoresponders still to be fixed that read a mailbox. */
   const toFixOn = (mailboxId: number) => autoresponders.filter((a) => a.version !== 3 && a.mailboxId === mailboxId && NOT_WORKING.includes(stateOf(a)));
   const checksOf = new Map<number, ReturnType<Repositories['connectionChecks']['listByMailbox']>>();
@@ -75,7 +77,9 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       working: !notWorking,
       // Why it stopped, in the seller's words, only while it is not fixed.
       reason: notWorking && state !== 'needs_attention' && m ? sellerReasonKey(m.verdictRule) : null,
-      attention: state === 'needs_attention' && m?.reasonCode ? `reasons.${m.reasonCode}` : null,
+      // A problem the watch found is told once, in the card's history ("Działało do …. Przyczyna: …").
+      attention: state === 'needs_attention' && m?.reasonCode && !brokeAfterMigration.has(a.id) ? `reasons.${m.reasonCode}` : null,
+      brokeAfterMigration: state === 'needs_attention' && brokeAfterMigration.has(a.id),
       canChoose,
       recommendation,
       recommendV3: recommendation?.choice === 'v3',
@@ -108,6 +112,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
     toFix,
     // Of those, the ones that read a mailbox (Google's change); the others are v3 needing a new consent.
     toFixMailbox: items.filter((i) => !i.working && i.version !== 3).length,
+    // Every one of those worked after its migration until the watch found it broken: not Google's change of rules.
+    onlyBrokeAfterMigration: toFix > 0 && items.every((i) => i.working || i.brokeAfterMigration),
     allWorking: items.length > 0 && toFix === 0,
     deadline: deadlineModel(opts.deadline, opts.now),
   };

@@ -64,6 +64,22 @@ export function sellerHistory(repos: Repositories, sellerId: number, lang: Lang,
   return out;
 }
 
+/**
+ * The problem the watch found on one of these autoresponders and nobody has fixed yet: what the page
+ * its e-mail's link opens says first (when it last worked, why, what to do there). Gone as soon as
+ * the seller has migrated again, like the history's "naprawione".
+ */
+export function openProblem(repos: Repositories, autoresponderIds: number[]): { workedUntil: string; reason: string } | null {
+  for (const id of autoresponderIds) {
+    const i = repos.watch.openIncident(id);
+    if (!i) continue;
+    const m = repos.migrations.findByAutoresponder(id);
+    if (m && (MIGRATED_STATES as readonly string[]).includes(m.state) && m.completedAt && m.completedAt >= i.foundAt) continue;
+    return { workedUntil: i.workedUntil ?? i.foundAt, reason: i.reason };
+  }
+  return null;
+}
+
 /** The staff overview's block: what broke after migration (sellers must act) and what is an outage (nobody's fault but a server's). */
 export function watchOverview(repos: Repositories, now: Date, opts: { enabled: boolean; intervalMs: number }) {
   const dayAgo = new Date(now.getTime() - OUTAGE_AFTER_MS);

@@ -239,7 +239,7 @@ test('Dovecot stopped: no e-mail, retried with backoff; after a day an outage on
   assert.deepEqual(outages.map((o) => [o.host, o.code, o.n]), [['127.0.0.1', 'MAIL_CONNECTION_REFUSED', 1]]);
   const staff = await staffAgent(app, 'viewer');
   const overview = await staff.get('/staff');
-  assert.match(overview.body, /<tr class="outage">\s*<td[^>]*>127\.0\.0\.1<\/td>\s*<td[^>]*><code>MAIL_CONNECTION_REFUSED<\/code><\/td>\s*<td[^>]*>1<\/td>/);
+  assert.match(overview.body, /<tr class="outage">\s*<td[^>]*>127\.0\.0\.1<\/td>\s*<td[^>]*><span class="code-name">serwer poczty nie przyjął połączenia<\/span> <code class="code">MAIL_CONNECTION_REFUSED<\/code>\s*<\/td>\s*<td[^>]*>1<\/td>/);
 
   // Dovecot comes back where it was: the next retry passes, the outage is gone.
   const back = await startDovecot([{ user: 'celina@gmail.com', password: GOOD }], { port: own.port, starttlsPort: own.starttlsPort });
