@@ -80,6 +80,12 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       // A problem the watch found is told once, in the card's history ("Działało do …. Przyczyna: …").
       attention: state === 'needs_attention' && m?.reasonCode && !brokeAfterMigration.has(a.id) ? `reasons.${m.reasonCode}` : null,
       brokeAfterMigration: state === 'needs_attention' && brokeAfterMigration.has(a.id),
+      // Its mailbox worked with an app password until the watch found it refused: the fix starts at a new
+      // app password (step 2), not at 2-Step Verification; what comes first depends on the reason.
+      fixAppPassword:
+        mailboxPath && state === 'needs_attention' && brokeAfterMigration.has(a.id) && mailbox?.secretKind === 'app_password' && m?.reasonCode
+          ? `migration.fixApp.how.${m.reasonCode}`
+          : null,
       canChoose,
       recommendation,
       recommendV3: recommendation?.choice === 'v3',

@@ -58,7 +58,8 @@ export function sellerHistory(repos: Repositories, sellerId: number, lang: Lang,
       key: fixedAt ? 'watch.history.fixed' : 'watch.history.broken',
       workedUntil: formatDay(i.workedUntil ?? i.foundAt, lang, now),
       fixedOn: fixedAt ? formatDay(fixedAt, lang, now) : null,
-      reasonKey: `reasons.${i.reason}`,
+      // "Przyczyna: …" names a cause; the reason's own text for Allegro is what to do, not why.
+      reasonKey: i.reason === 'authorize_again' ? 'watch.history.causeAuthorizeAgain' : `reasons.${i.reason}`,
     });
   }
   return out;

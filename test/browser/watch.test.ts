@@ -180,9 +180,14 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     const situation = await page.locator('.situation').innerText();
     assert.match(situation, /Po migracji autoresponder działał, ale teraz nie może odczytywać wiadomości/, 'broke after its migration');
     assert.doesNotMatch(situation, /zwykłe hasło|jedną z dwóch dróg/, 'not the first migration\'s story');
+    // The card's own way to the fix starts at a new app password (step 2), not at 2-Step Verification.
+    assert.doesNotMatch(await card.innerText(), /włączysz weryfikację dwuetapową/);
+    assert.match(await card.innerText(), /Weryfikacja dwuetapowa jest już włączona, więc wystarczy nowe hasło do aplikacji/);
     await visit(page, 'a03-list-broken', { seller: true });
-
-    await page.goto(`${base}/mailboxes/${anna.mailboxId}/app-password/3`);
+    await card.getByRole('link', { name: 'Wpisz nowe hasło do aplikacji dla anna@gmail.com' }).click();
+    await page.getByText('Krok 2 z 4').waitFor();
+    await page.getByRole('link', { name: 'Dalej' }).click();
+    await page.getByText('Krok 3 z 4').waitFor();
     await page.getByLabel('Hasło do aplikacji (16 liter)').fill('qrst uvwx yzab cdef');
     await page.getByRole('button', { name: 'Sprawdź i zapisz' }).click();
     await page.getByText('Krok 4 z 4').waitFor();
