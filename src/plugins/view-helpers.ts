@@ -72,10 +72,18 @@ export function contactHref(support: Pick<SupportConfig, 'email'>, i18n: I18n, l
   return `mailto:${support.email}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
 }
 
+/**
+ * Polish typesetting: a one-letter word (a, i, o, u, w, z) never ends a line; it is bound to the next
+ * word by a no-break space ("sp. z o.o." no longer breaks as "sp. z / o.o." on a phone).
+ */
+export function bindOneLetterWords(text: string): string {
+  return text.replace(/(^|\s)([aiouwzAIOUWZ]) +(?=\S)/g, '$1$2\u00a0');
+}
+
 /** The footer's and every "contact support" text's data: who runs the service and where help is. */
 export function supportPageData(config: Pick<AppConfig, 'support'>) {
   const s = config.support;
-  return { operatorName: s.operatorName, email: s.email, helpUrl: s.url ?? '/help', externalHelp: !!s.url };
+  return { operatorName: bindOneLetterWords(s.operatorName), email: s.email, helpUrl: s.url ?? '/help', externalHelp: !!s.url };
 }
 
 /**

@@ -67,7 +67,7 @@ async function setup(t: import('node:test').TestContext) {
 /** Every seller page: who runs it, the help page, the contact address; nothing wider than the phone. */
 async function checkPage(page: Page, shots: string, name: string, seen: Set<string>) {
   const footer = page.locator('footer.site-footer');
-  assert.match(await footer.innerText(), new RegExp(`Usługę prowadzi: ${OPERATOR.replace(/[.]/g, '\\.')}`), `${name}: the operator`);
+  assert.match(await footer.innerText(), new RegExp(`Usługę prowadzi: ${OPERATOR.replace(/[.]/g, '\\.').replace(/ /g, '\\s')}`), `${name}: the operator`);
   assert.equal(await footer.getByRole('link', { name: 'Pomoc', exact: true }).getAttribute('href'), '/help', `${name}: the help page`);
   assert.match(String(await footer.locator(`a[href^="mailto:${SUPPORT}"]`).getAttribute('href')), /subject=/, `${name}: the contact`);
   assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, `${name}: nothing wider than the phone`);

@@ -315,7 +315,10 @@ test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authori
 
   const page = await newContext(t, PHONE);
   await openLink(page, link, 'd01');
-  await page.getByText('Krok 2 z 3').waitFor();
+  // Already on version 3: signing in again, not a switch (no steps of a switch, no way back to templates).
+  await page.getByRole('heading', { name: 'Ponowne zalogowanie w Allegro', level: 1 }).waitFor();
+  assert.equal(await page.getByText('Krok 2 z 3').count(), 0);
+  assert.equal(await page.getByRole('link', { name: 'Wstecz' }).count(), 0);
   assert.equal(new URL(page.url()).pathname, `/autoresponders/${id}/v3/authorize`);
   const problem = await page.locator('#watch-problem').innerText();
   assert.match(problem, /przestał odpowiadać kupującym\. Działał do/);
@@ -323,4 +326,22 @@ test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authori
   assert.match(problem, /Co zrobić: przejdź do Allegro przyciskiem poniżej/);
   assert.ok(await page.getByRole('button', { name: 'Przejdź do Allegro i zezwól na dostęp' }).isVisible());
   await visit(page, 'd02-v3-authorize-from-email', { seller: true });
+
+  // The consent at the Allegro simulator, then the check and the new authorization saved.
+  // The tests' Allegro client is registered with http://app.test/allegro/callback: the browser is sent
+  // from there to this app, as a DNS name for it would.
+  await page.context().route(/^http:\/\/app\.test\//, (route) =>
+    route.fulfill({ status: 302, headers: { location: route.request().url().replace('http://app.test', base) } }),
+  );
+  await page.getByRole('button', { name: 'Przejdź do Allegro i zezwól na dostęp' }).click();
+  await page.getByRole('button', { name: 'Zezwól' }).click();
+  await page.getByRole('button', { name: 'Zapisz nową autoryzację' }).waitFor();
+  assert.equal(await page.getByText('Krok 3 z 3').count(), 0);
+  assert.ok(await page.getByRole('heading', { name: 'Ponowne zalogowanie w Allegro', level: 1 }).isVisible());
+  await visit(page, 'd03-v3-check-again', { seller: true });
+  await page.getByRole('button', { name: 'Zapisz nową autoryzację' }).click();
+  await page.waitForURL(`${base}/autoresponders/${id}/v3/done`);
+  await page.goto(`${base}/migration`);
+  assert.match(await page.locator(`#autoresponder-${id}`).innerText(), new RegExp(`Działało do [^,]+, naprawione ${formatDay(clock.now().toISOString(), 'pl', clock.now())}\\.`));
+  await visit(page, 'd04-list-fixed-v3', { seller: true });
 });

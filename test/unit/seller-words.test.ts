@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mailboxRefusal, recommend } from '../../src/seller/recommendation.js';
 import { deadlineModel } from '../../src/seller/deadline.js';
 import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/app-password/wizard-page.js';
-import { contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
+import { bindOneLetterWords, contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
 import { createI18n } from '../../src/i18n/index.js';
 import { INCONCLUSIVE_MAIL_CODES, MAIL_CHECK_CODES, provesNothingAboutPassword } from '../../src/mail/classify.js';
 import { loadConfig } from '../../src/config.js';
@@ -79,4 +79,11 @@ test('support: the contact carries the code in its subject; configuration names 
   assert.deepEqual(bare.support, { operatorName: 'migracja.example.pl', email: null, url: null, configured: false }, 'unset: the site names itself, no invented address');
   assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', SUPPORT_EMAIL: 'nie-adres' }), /SUPPORT_EMAIL/);
   assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', SUPPORT_URL: 'ftp://x' }), /SUPPORT_URL/);
+});
+
+test('Polish typesetting in the operator\'s name: a one-letter word never ends a line', () => {
+  assert.equal(bindOneLetterWords('Sklepy Przykładowe sp. z o.o.'), 'Sklepy Przykładowe sp. z\u00a0o.o.');
+  assert.equal(bindOneLetterWords('Kowalski i Syn w Łodzi'), 'Kowalski i\u00a0Syn w\u00a0Łodzi');
+  assert.equal(bindOneLetterWords('Acme GmbH'), 'Acme GmbH');
+  assert.equal(bindOneLetterWords('Zakład Z'), 'Zakład Z', 'a letter at the end binds to nothing');
 });
