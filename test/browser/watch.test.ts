@@ -213,6 +213,9 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     assert.match(await block.innerText(), /nadzorowane autorespondery\s*2/);
     assert.match(await block.innerText(), /zepsute po migracji — sprzedawca musi działać\s*1/);
     assert.match(await block.innerText(), /Brak awarii\./);
+    // What needs someone today is said at the top, with the way to the accounts.
+    assert.equal(await page.locator('#watch-broke-note').innerText(), '1 autoresponder przestał działać po migracji — sprzedawca musi działać. Pokaż te konta');
+    assert.equal(await page.locator('#watch-outage-note').count(), 0);
     await visit(page, 'c01-overview');
 
     await block.getByRole('link', { name: /zepsute po migracji/ }).click();
@@ -269,6 +272,8 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     assert.equal(await outage.count(), 1);
     assert.match(await outage.innerText(), /127\.0\.0\.1\s+serwer poczty nie przyjął połączenia MAIL_CONNECTION_REFUSED\s+1/);
     assert.match(await block.innerText(), /zepsute po migracji — sprzedawca musi działać\s*0/, 'the outage is not counted as broken');
+    assert.equal(await page.locator('#watch-broke-note').count(), 0);
+    assert.match(await page.locator('#watch-outage-note').innerText(), /Awaria serwera poczty lub Allegro trwa ponad dobę — to nie wina sprzedawców\./);
     await visit(page, 'c04-overview-outage');
     await block.screenshot({ path: path.join(shots, 'c04b-watch-block.png') });
     await page.setViewportSize({ width: 390, height: 844 });
