@@ -89,7 +89,7 @@ test('demo mode on a phone: a seller switches to v3 through the Allegro simulato
   assert.ok(repos.autoresponders.listTemplates(ar.id).every((x) => x.bodyFormat === 'text' && [...x.body].length <= 2000));
 
   await page.getByRole('link', { name: 'Wróć do listy autoresponderów' }).last().click();
-  assert.ok(await page.locator(`#autoresponder-${ar.id}`).getByText(/^Na wersję 3 przełączono: \d/).isVisible());
+  assert.ok(await page.locator(`#autoresponder-${ar.id}`).getByText(/^Działa w wersji 3 od \d/).isVisible());
   await shot('08-migration-switched');
   // Nothing on any page was wider than the phone.
   assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true);
