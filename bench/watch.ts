@@ -189,13 +189,16 @@ export async function benchWatch(fastify: FastifyInstance, p: { imapPort: number
   }
 }
 
-/** REPORT.md with its watch section replaced by `section`, or with it added at the end. */
-export function withWatchSection(md: string, section: string): string {
-  const start = md.indexOf('## The watch over');
+/** REPORT.md with the section whose heading starts with `heading` replaced by `section`, or with it added at the end. */
+export function withSection(md: string, heading: string, section: string): string {
+  const start = md.indexOf(heading);
   if (start < 0) return `${md.replace(/\n*$/, '')}\n\n${section}`;
   const next = md.indexOf('\n## ', start + 1);
   return md.slice(0, start) + section.replace(/\n*$/, '\n') + (next < 0 ? '' : md.slice(next + 1));
 }
+
+/** REPORT.md with its watch section replaced by `section`, or with it added at the end. */
+export const withWatchSection = (md: string, section: string) => withSection(md, '## The watch over', section);
 
 /** The report's section (bench/run.ts puts it in REPORT.md). */
 export function watchMarkdown(w: WatchReport, date?: string): string[] {

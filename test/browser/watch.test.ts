@@ -1,7 +1,6 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from '../helpers/build.js';
 import { launchChromium, screenshotDir } from '../helpers/browser.js';
@@ -11,8 +10,7 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { decodeQuotedPrintable, startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { testCert } from '../helpers/tls.js';
 import { createStaff, STAFF_PASSWORD } from '../helpers/staff.js';
-import { allegroEnv, consent, startSimulator, testClient } from '../helpers/allegro.js';
-import { pkceChallenge } from '../../src/allegro/authorization.js';
+import { allegroEnv, startSimulator, storeConsent } from '../helpers/allegro.js';
 import { formatDay } from '../../src/watch/pages.js';
 
 /**
@@ -285,23 +283,9 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
 test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authorize page, signed in', async (t) => {
   const sim = await startSimulator(t);
   const { app, base, repos, clock, checkAll } = await setup(t, allegroEnv(sim.url));
-  const { secrets, migrationService } = app.services;
-  const client = testClient(sim.url);
-  const verifier = randomBytes(32).toString('base64url');
-  const back = await consent(client.authorizeUrl({ state: 'st', codeChallenge: pkceChallenge(verifier) }), { login: 'sklep_testowy', accounts: sim.accounts });
-  const tokens = await client.exchangeCode(back.searchParams.get('code')!, verifier);
-  const me = await client.me(tokens.accessToken);
+  const { migrationService } = app.services;
   const sellerId = repos.sellers.insert({ externalId: 'S-v3', email: 'dawid.sklep@example.pl', name: 'Dawid', allegroLogin: 'sklep_testowy' });
-  const authorizationId = repos.authorizations.upsert({
-    sellerId,
-    allegroUserId: me.id,
-    allegroLogin: me.login,
-    scopes: tokens.scope,
-    confirmed: true,
-    accessToken: secrets.encrypt(tokens.accessToken, 'oauth-access-token'),
-    refreshToken: secrets.encrypt(tokens.refreshToken, 'oauth-refresh-token'),
-    accessExpiresAt: new Date(clock.now().getTime() + tokens.expiresIn * 1000).toISOString(),
-  });
+  const authorizationId = await storeConsent(app.services, sim, { sellerId, login: 'sklep_testowy' });
   const mailboxId = repos.mailboxes.insert({ sellerId, email: 'dawid@gmail.com', imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls', username: 'dawid@gmail.com' });
   const id = repos.autoresponders.insert({ sellerId, externalId: 'AR-v3', version: 2, mailboxId });
   repos.autoresponders.switchVersion(id, { version: 3, previousVersion: 2, authorizationId });

@@ -34,8 +34,9 @@ const greeting = (port: number) =>
     s.once('error', reject);
   });
 
-test('npm start in demo mode: the Google simulator starts with the app, its certificates made once; a warm start answers in under 2 s', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'demo-start-'));
+/** `npm start`'s environment in a fresh folder, on free ports for the app and both simulators. */
+async function demoEnv(prefix: string, extra: Record<string, string>) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const [port, imap, smtp, submission, allegro] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const env = {
     DATABASE_PATH: path.join(dir, 'app.db'),
@@ -47,8 +48,13 @@ test('npm start in demo mode: the Google simulator starts with the app, its cert
     GOOGLE_SIMULATOR_IMAP_PORT: String(imap),
     GOOGLE_SIMULATOR_SMTP_PORT: String(smtp),
     GOOGLE_SIMULATOR_SUBMISSION_PORT: String(submission),
-    LOG_LEVEL: 'warn',
+    ...extra,
   };
+  return { dir, port, imap, allegro, env };
+}
+
+test('npm start in demo mode: the Google simulator starts with the app, its certificates made once; it shuts down cleanly with it (its start time is in npm run bench:demo-start)', async (t) => {
+  const { dir, port, imap, env } = await demoEnv('demo-start-', { LOG_LEVEL: 'warn' });
   const boot = async () => {
     const started = Date.now();
     const child = startServer(dir, env);
@@ -67,28 +73,15 @@ test('npm start in demo mode: the Google simulator starts with the app, its cert
   const made = statSync(key).mtimeMs;
   const warm = Math.min(await boot(), await boot());
   assert.equal(statSync(key).mtimeMs, made, 'a warm start does not make new certificates');
+  // Timings are the benchmark's (a target in a test fails on a busy machine, not on slow code).
   t.diagnostic(`first start ${cold} ms, warm start ${warm} ms, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
-  // "A warm machine": the timing means something only when the machine is not already overloaded.
-  if (loadavg()[0]! <= cpus().length) assert.ok(warm < 2000, `a warm start answered after ${warm} ms`);
-  else t.diagnostic('machine overloaded: the 2 s bound was not asserted');
 });
 
 test('npm start: the watch is on in the demo, against the simulators only; its first checks find AR-2042 broken (one incident, one logged e-mail); the Allegro simulator keeps its tokens across a restart', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'demo-watch-'));
-  const [port, imap, smtp, submission, allegro] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const env = {
-    DATABASE_PATH: path.join(dir, 'app.db'),
-    APP_SECRET_KEY: TEST_KEY_TEXT,
-    DEMO: '1',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ALLEGRO_SIMULATOR_PORT: String(allegro),
-    GOOGLE_SIMULATOR_IMAP_PORT: String(imap),
-    GOOGLE_SIMULATOR_SMTP_PORT: String(smtp),
-    GOOGLE_SIMULATOR_SUBMISSION_PORT: String(submission),
+  const { dir, port, allegro, env } = await demoEnv('demo-watch-', {
     WATCH_SEND_HOURS: '0-24', // the e-mail goes at once, whatever the hour of the test
     LOG_LEVEL: 'info',
-  };
+  });
   const log = () => readFileSync(path.join(dir, 'server.log'), 'utf8');
   const boot = async () => {
     const child = startServer(dir, env);

@@ -3,6 +3,9 @@ import { buildSimulator, type Exchange, type SimulatorOptions } from '../../src/
 import { demoAccount, type SimAccount } from '../../src/simulator/accounts.js';
 import { createAllegroClient, type AllegroClientOptions } from '../../src/allegro/client.js';
 import { registerSecret } from './transcript.js';
+import { randomBytes } from 'node:crypto';
+import { pkceChallenge } from '../../src/allegro/authorization.js';
+import type { Services } from '../../src/composition.js';
 
 export const CLIENT = { id: 'test-client', secret: 'test-client-secret-0123456789' };
 export const REDIRECT_URI = 'http://app.test/allegro/callback';
@@ -91,4 +94,26 @@ export async function consent(authorizeUrl: string, p: { login: string; accounts
   });
   if (res.status !== 303) throw new Error(`consent answered ${res.status}`);
   return new URL(res.headers.get('location')!);
+}
+
+/**
+ * A seller's consent at the simulator, stored as the app's callback stores it (tokens encrypted):
+ * the authorization's id. For tests that start from an autoresponder already on version 3.
+ */
+export async function storeConsent(services: Services, sim: { url: string; accounts: SimAccount[] }, p: { sellerId: number; login: string }): Promise<number> {
+  const client = testClient(sim.url);
+  const verifier = randomBytes(32).toString('base64url');
+  const back = await consent(client.authorizeUrl({ state: 'st', codeChallenge: pkceChallenge(verifier) }), { login: p.login, accounts: sim.accounts });
+  const tokens = await client.exchangeCode(back.searchParams.get('code')!, verifier);
+  const me = await client.me(tokens.accessToken);
+  return services.repos.authorizations.upsert({
+    sellerId: p.sellerId,
+    allegroUserId: me.id,
+    allegroLogin: me.login,
+    scopes: tokens.scope,
+    confirmed: true,
+    accessToken: services.secrets.encrypt(tokens.accessToken, 'oauth-access-token'),
+    refreshToken: services.secrets.encrypt(tokens.refreshToken, 'oauth-refresh-token'),
+    accessExpiresAt: new Date(services.now().getTime() + tokens.expiresIn * 1000).toISOString(),
+  });
 }

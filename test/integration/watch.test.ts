@@ -1,14 +1,12 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { build } from '../helpers/build.js';
 import { Agent, signIn } from '../helpers/agent.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { decodeQuotedPrintable, startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { testCert } from '../helpers/tls.js';
 import { staffAgent } from '../helpers/staff.js';
-import { consent, allegroEnv, startSimulator, testClient } from '../helpers/allegro.js';
-import { pkceChallenge } from '../../src/allegro/authorization.js';
+import { allegroEnv, startSimulator, storeConsent } from '../helpers/allegro.js';
 import type { FastifyInstance } from 'fastify';
 import { formatDay } from '../../src/watch/pages.js';
 
@@ -255,24 +253,10 @@ test('Dovecot stopped: no e-mail, retried with backoff; after a day an outage on
 test('Allegro answering invalid_grant: one "authorize again" e-mail straight to the Allegro consent; the next watch sends none', async (t) => {
   const sim = await startSimulator(t);
   const { app, c, repos, toNextCheck } = await setup(t, { env: allegroEnv(sim.url) });
-  const { secrets, migrationService } = app.services;
+  const { migrationService } = app.services;
   // The seller's consent at the simulator, as the app's callback would store it.
-  const client = testClient(sim.url);
-  const verifier = randomBytes(32).toString('base64url');
-  const back = await consent(client.authorizeUrl({ state: 'st', codeChallenge: pkceChallenge(verifier) }), { login: 'sklep_testowy', accounts: sim.accounts });
-  const tokens = await client.exchangeCode(back.searchParams.get('code')!, verifier);
-  const me = await client.me(tokens.accessToken);
   const sellerId = repos.sellers.insert({ externalId: 'S-v3', email: 'dawid.sklep@example.pl', name: 'Dawid', allegroLogin: 'sklep_testowy', language: 'en' });
-  const authorizationId = repos.authorizations.upsert({
-    sellerId,
-    allegroUserId: me.id,
-    allegroLogin: me.login,
-    scopes: tokens.scope,
-    confirmed: true,
-    accessToken: secrets.encrypt(tokens.accessToken, 'oauth-access-token'),
-    refreshToken: secrets.encrypt(tokens.refreshToken, 'oauth-refresh-token'),
-    accessExpiresAt: new Date(c.now().getTime() + tokens.expiresIn * 1000).toISOString(),
-  });
+  const authorizationId = await storeConsent(app.services, sim, { sellerId, login: 'sklep_testowy' });
   const id = repos.autoresponders.insert({ sellerId, externalId: 'AR-v3', version: 2, mailboxId: repos.mailboxes.insert({ sellerId, email: 'dawid@gmail.com', imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls', username: 'dawid@gmail.com' }) });
   repos.autoresponders.switchVersion(id, { version: 3, previousVersion: 2, authorizationId });
   const m = migrationService.create(id, { state: 'affected', rule: 'gmail_address', detail: null } as never, { type: 'system' });

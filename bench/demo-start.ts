@@ -1,0 +1,104 @@
+/**
+ * `npm run bench:demo-start`: how long `npm start` (demo mode: the app, the Allegro simulator and the
+ * Google simulator) takes to answer its first page, on a fresh folder: the first start (demo data
+ * loaded, the simulator's certificates made) and warm starts after it (target: under 2 s on a warm
+ * machine). Updates the demo-start section of bench/report.json and bench/REPORT.md.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../src/config.js';
+import { exited, startServer } from '../test/helpers/child-server.js';
+import { TEST_KEY_TEXT } from '../test/helpers/core.js';
+import { freePort } from '../test/helpers/ports.js';
+import { stats, type Stats } from './stats.js';
+import { withSection } from './watch.js';
+
+export const WARM_START_TARGET_MS = 2000;
+const WARM_STARTS = Number(process.env.BENCH_WARM_STARTS ?? 7);
+const HEADING = "## The demo's start";
+
+/** Polls the page every 10 ms; the time from `since` to the first 200, or throws after 60 s. */
+async function firstAnswer(url: string, since: number): Promise<number> {
+  while (Date.now() - since < 60_000) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200) return Date.now() - since;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${url} did not answer within 60 s`);
+}
+
+interface DemoStartReport {
+  date: string;
+  firstMs: number;
+  warm: Stats;
+  warmMinMs: number;
+  warmStarts: number;
+  loadAverage: number[];
+  cpus: number;
+}
+
+async function main() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-demo-start-'));
+  const [port, imap, smtp, submission, allegro] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const env = {
+    DATABASE_PATH: path.join(dir, 'app.db'),
+    APP_SECRET_KEY: TEST_KEY_TEXT,
+    DEMO: '1',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ALLEGRO_SIMULATOR_PORT: String(allegro),
+    GOOGLE_SIMULATOR_IMAP_PORT: String(imap),
+    GOOGLE_SIMULATOR_SMTP_PORT: String(smtp),
+    GOOGLE_SIMULATOR_SUBMISSION_PORT: String(submission),
+    LOG_LEVEL: 'warn',
+  };
+  const boot = async () => {
+    const started = Date.now();
+    const child = startServer(dir, env);
+    try {
+      return await firstAnswer(`http://127.0.0.1:${port}/login`, started);
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+  };
+  const loadAverage = loadavg().map((l) => Number(l.toFixed(2)));
+  try {
+    const firstMs = await boot();
+    const warm: number[] = [];
+    for (let i = 0; i < WARM_STARTS; i++) warm.push(await boot());
+    const report: DemoStartReport = { date: new Date().toISOString(), firstMs, warm: stats(warm), warmMinMs: Math.min(...warm), warmStarts: WARM_STARTS, loadAverage, cpus: cpus().length };
+    console.log(JSON.stringify(report, null, 2));
+    const file = path.join(PROJECT_ROOT, 'bench', 'report.json');
+    const full = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    full.demoStart = report;
+    writeFileSync(file, JSON.stringify(full, null, 2) + '\n');
+    const md = path.join(PROJECT_ROOT, 'bench', 'REPORT.md');
+    writeFileSync(md, withSection(readFileSync(md, 'utf8'), HEADING, demoStartMarkdown(report).join('\n')));
+    console.log("Updated the demo-start section of bench/report.json and bench/REPORT.md");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function demoStartMarkdown(r: DemoStartReport): string[] {
+  const met = r.warm.p50 < WARM_START_TARGET_MS;
+  return [
+    `${HEADING} (\`npm start\`: the app and both simulators, to the first answer of /login)`,
+    '',
+    `Measured ${r.date} (\`npm run bench:demo-start\`), load average ${r.loadAverage.join(' / ')} on ${r.cpus} cores.`,
+    '',
+    '| Start | Time | Target | Met |',
+    '|---|---|---|---|',
+    `| First (empty folder: demo data loaded, simulator certificates made) | ${r.firstMs} ms | (no target) | — |`,
+    `| Warm (median of ${r.warmStarts}; min ${r.warmMinMs} ms, max ${r.warm.max} ms) | ${r.warm.p50} ms | under ${WARM_START_TARGET_MS} ms | ${met ? 'yes' : '**no**'} |`,
+    '',
+  ];
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();
