@@ -35,3 +35,28 @@ test('every POST form in the views sends the CSRF token', () => {
   assert.ok(forms > 20, `found the views' POST forms (${forms})`);
   assert.deepEqual(missing, [], 'POST forms without {{> csrf}}');
 });
+
+test('a bare {{name}} never names a helper: the helper would run with no value and hide the field (the demo sign-in page lost every seller\'s address to {{email}})', async () => {
+  const Handlebars = (await import('handlebars')).default;
+  // The helpers the app registers, read from their registration calls.
+  const sources = ['src/plugins/views.ts', 'src/plugins/view-helpers.ts'].map((f) => readFileSync(path.join(PROJECT_ROOT, f), 'utf8')).join('\n');
+  const helpers = new Set([...sources.matchAll(/registerHelper\('([A-Za-z]+)'/g)].map((m) => m[1]!));
+  assert.ok(helpers.has('email') && helpers.has('t') && helpers.size > 10, `found the helpers (${[...helpers].join(', ')})`);
+  // Helpers meant to be called bare: they read what they need from the page's root.
+  const bareHelpers = new Set(['contactHref']);
+  const found: string[] = [];
+  class Finder extends Handlebars.Visitor {
+    constructor(private readonly name: string) {
+      super();
+    }
+    override MustacheStatement(m: hbs.AST.MustacheStatement): void {
+      const p = m.path as hbs.AST.PathExpression;
+      if (p.type === 'PathExpression' && m.params.length === 0 && !m.hash && p.parts.length === 1 && !p.data && p.original === p.parts[0] && helpers.has(p.parts[0]!) && !bareHelpers.has(p.parts[0]!)) {
+        found.push(`${this.name}:${m.loc?.start.line}: {{${p.original}}}`);
+      }
+      super.MustacheStatement(m);
+    }
+  }
+  for (const v of templates()) new Finder(v.name).accept(Handlebars.parse(v.text));
+  assert.deepEqual(found, [], 'write {{this.name}} for the field, or give the helper its value');
+});
