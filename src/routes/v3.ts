@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ALLEGRO_CALLBACK_PATH } from '../config.js';
-import { templatesPage } from '../v3/templates-page.js';
+import { templatesPage, v3PageBase } from '../v3/templates-page.js';
 import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS, numberedForm } from '../plugins/forms.js';
 import { SESSION_COOKIE } from '../plugins/auth.js';
@@ -46,16 +46,8 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
     return v3.own(req.seller!.id, p.data.id);
   };
 
-  const base = (req: FastifyRequest, a: Autoresponder, extra: Record<string, unknown> = {}) => {
-    const mailbox = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
-    return {
-      title: t(req)('v3.title'),
-      autoresponder: a,
-      mailbox,
-      simulator: fastify.config.allegro.env === 'simulator',
-      ...extra,
-    };
-  };
+  const base = (req: FastifyRequest, a: Autoresponder, extra: Record<string, unknown> = {}) =>
+    v3PageBase(repos, t(req), a, { simulator: fastify.config.allegro.env === 'simulator', ...extra });
 
   const notConfigured = (req: FastifyRequest, reply: FastifyReply) =>
     reply.code(503).page('error', { title: t(req)('v3.unavailableTitle'), message: t(req)('v3.unavailable'), code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' });
@@ -213,7 +205,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       if (a.version !== 3) return reply.redirect('/migration', 303);
       const m = repos.migrations.findByAutoresponder(a.id);
       const authorization = a.authorizationId != null ? repos.authorizations.getById(a.authorizationId) : undefined;
-      const view = base(req, a);
+      const view = base(req, a, { reauthorize: false });
       const q = doneQuery.safeParse(req.query);
       return reply.page('v3/done', {
         ...view,

@@ -98,7 +98,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       v3Details: a.version === 3 && !!m && ['switched_v3', 'needs_attention'].includes(state),
       canSwitchBack: switchBackPossible(a, mailbox),
       previousVersion: a.previousVersion,
-      authorizeAgain: a.version === 3 && state === 'needs_attention' && m?.reasonCode === 'authorize_again',
+      // Any problem of a v3 autoresponder is its authorization (refused, or given for another Allegro account).
+      authorizeAgain: a.version === 3 && state === 'needs_attention',
       canChange: mailboxPath && state === 'relinked_app_password',
       relinkedAt: state === 'relinked_app_password' ? m?.completedAt : null,
       switchedAt: state === 'switched_v3' ? m?.completedAt : null,

@@ -1,5 +1,23 @@
 import { textLength, V3_MAX_TEXT, type TemplateProblem } from './templates.js';
 import type { TemplateReview } from './switch.js';
+import type { Autoresponder } from '../domain/model.js';
+import type { Repositories } from '../repositories/index.js';
+
+/**
+ * What every page of the v3 path shows at its top: the autoresponder, its mailbox and the page title.
+ * An autoresponder already on version 3 comes to these pages only to sign in to Allegro again (not a
+ * switch: no switch steps, its own title), except on its done page (`reauthorize: false`).
+ */
+export function v3PageBase(repos: Repositories, t: (key: string) => string, a: Autoresponder, extra: Record<string, unknown> & { simulator: boolean }) {
+  const reauthorize = (extra.reauthorize as boolean | undefined) ?? a.version === 3;
+  return {
+    title: t(reauthorize ? 'v3.reauthorizeTitle' : 'v3.title'),
+    reauthorize,
+    autoresponder: a,
+    mailbox: a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined,
+    ...extra,
+  };
+}
 
 /** What the page shows for one problem of one template. */
 function problemView(p: TemplateProblem) {

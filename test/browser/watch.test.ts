@@ -324,11 +324,11 @@ test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authori
   );
   await page.getByRole('button', { name: 'Przejdź do Allegro i zezwól na dostęp' }).click();
   await page.getByRole('button', { name: 'Zezwól' }).click();
-  await page.getByRole('button', { name: 'Zapisz nową autoryzację' }).waitFor();
+  await page.getByRole('button', { name: 'Zapisz zgodę i włącz autoresponder' }).waitFor();
   assert.equal(await page.getByText('Krok 3 z 3').count(), 0);
   assert.ok(await page.getByRole('heading', { name: 'Ponowne zalogowanie w Allegro', level: 1 }).isVisible());
   await visit(page, 'd03-v3-check-again', { seller: true });
-  await page.getByRole('button', { name: 'Zapisz nową autoryzację' }).click();
+  await page.getByRole('button', { name: 'Zapisz zgodę i włącz autoresponder' }).click();
   await page.waitForURL(`${base}/autoresponders/${id}/v3/done`);
   await page.goto(`${base}/migration`);
   assert.match(await page.locator(`#autoresponder-${id}`).innerText(), new RegExp(`Działało do [^,]+, naprawione ${formatDay(clock.now().toISOString(), 'pl', clock.now())}\\.`));

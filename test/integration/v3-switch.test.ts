@@ -319,7 +319,7 @@ test('a rotated refresh token reused after the grace: needs attention, then the 
   const again = await authorizeVia(s, s.ar);
   assert.equal(again.res.headers.location, `/autoresponders/${s.ar}/v3/check`);
   const check = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
-  assert.match(check.body, /Zapisz nową autoryzację/);
+  assert.match(check.body, /Zapisz zgodę i włącz autoresponder/);
   await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, {});
   const after = s.repos.migrations.findByAutoresponder(s.ar)!;
   assert.equal(after.state, 'switched_v3');
@@ -461,4 +461,29 @@ test('Allegro answers 5xx at the token exchange or times out during the check: t
   const again = await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
   assert.equal(again.statusCode, 200);
   assert.match(again.body, /Widzimy co najmniej 20 rozmów/);
+});
+
+test('signing in to Allegro again is not a switch: after a consent for another account the card still offers it; the pages say so and a refusal says the autoresponder still does not answer', async (t) => {
+  const s = await setup(t);
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  await s.agent.get(`/autoresponders/${s.ar}/v3/check`);
+  assert.equal((await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, {})).statusCode, 303);
+  // Later the seller signs in again, at Allegro, with another account: the app refuses to use it.
+  const wrong = await authorizeVia(s, s.ar, { login: 'inne_konto' });
+  assert.match(wrong.res.headers.location as string, /\/v3\/account\?authorization=\d+/);
+  assert.deepEqual(((m) => [m.state, m.reasonCode])(s.repos.migrations.findByAutoresponder(s.ar)!), ['needs_attention', 'allegro_account_mismatch']);
+
+  const card = (await s.agent.get('/migration')).body;
+  assert.ok(card.includes(`<form method="post" action="/autoresponders/${s.ar}/v3/authorize">`), 'the card keeps its way to sign in again');
+  assert.match(card, /Zaloguj się ponownie w Allegro/);
+  for (const url of [wrong.res.headers.location as string, `/autoresponders/${s.ar}/v3/authorize`]) {
+    const page = (await s.agent.get(url)).body;
+    assert.match(page, /<title>Ponowne zalogowanie w Allegro/);
+    assert.match(page, /<h1>Ponowne zalogowanie w Allegro<\/h1>/);
+    assert.doesNotMatch(page, /Krok 2 z 3|Przełączenie na wersję 3/, `${url}: no steps of a switch`);
+  }
+  const refused = (await s.agent.get(`/autoresponders/${s.ar}/v3/authorize?problem=denied&code=access_denied`)).body;
+  assert.match(refused, /Nic nie zostało zapisane\. Autoresponder nadal nie odpowiada kupującym/);
+  assert.doesNotMatch(refused, /działa jak dotąd/);
 });
