@@ -156,6 +156,10 @@ test('a relinked mailbox whose password is changed on the server: the next watch
   assert.ok(saved.ok, JSON.stringify(saved));
   assert.equal(state(app, a.autoresponderId), 'relinked_app_password');
   assert.ok((await seller.get('/migration')).body.includes(`Działało do ${day(workedOn)}, naprawione ${day(c.now())}.`), 'fixed at once on the seller\'s page');
+  // …and for support at once too (the incident itself is closed by the next sync).
+  assert.equal(repos.watch.incidentsOfSeller(a.sellerId)[0]!.resolvedAt, null);
+  assert.equal(repos.watch.openCount(), 0, 'the overview no longer counts it');
+  assert.equal(repos.accounts.count({ broke: true }), 0, 'nor does the list');
   c.advance(DAY);
   await app.watch.runDue();
   assert.equal(state(app, a.autoresponderId), 'relinked_app_password');
