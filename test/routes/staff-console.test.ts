@@ -132,7 +132,8 @@ test('account page: last check is the newest one listed; notes folded until used
   assert.equal(subject, 'Autoresponder Wiadomości Allegro na koncie zolw_sklep');
   assert.match(mailBody, /na koncie zolw_sklep \(wersja 2, skrzynka zolw@gmail\.com\)/);
   assert.match(mailBody, /https:\/\/migracja\.example\.pl\/login/);
-  assert.match(mailBody, /Wersje 1 i 2 przestaną działać 31 mar 2027/);
+  assert.match(mailBody, /Termin migracji: 31 mar 2027, 23:59\./);
+  assert.doesNotMatch(mailBody, /przestaną działać/, 'no claim that contradicts the app-password way');
   assert.doesNotMatch(mailBody, new RegExp(`AR-|S-\\d|#${row!.autoresponderId}\\b`), 'no internal ids');
 
   const view = await a.get(`/staff/accounts/${row!.autoresponderId}/seller-view`);
