@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config.js';
 import type { Repositories } from '../repositories/index.js';
+import { DEFAULT_LANG, type Lang } from '../i18n/index.js';
 import { readGoogleDemoFile, type DemoSituation } from '../simulator/google/directory.js';
 import { DEMO_APP_PASSWORD, formatAppPassword } from '../simulator/google/demo-passwords.js';
 
@@ -11,6 +12,8 @@ export interface DemoSignInSeller {
   name: string;
   email: string;
   situation: DemoSituation;
+  /** The seller's language, when it is not Polish: the pages and e-mails after "Zaloguj jako" are in it. */
+  otherLanguage: Lang | null;
 }
 
 export interface DemoSignIn {
@@ -52,7 +55,7 @@ function demoSignInList(repos: Repositories, config: Pick<AppConfig, 'demoDir' |
     for (const e of entries) {
       const seller = repos.sellers.findByExternalId(e.seller);
       if (!seller) continue;
-      (GOOGLE_ANSWERS.has(e.situation) ? answers : states).push({ id: seller.id, name: seller.name, email: seller.email, situation: e.situation });
+      (GOOGLE_ANSWERS.has(e.situation) ? answers : states).push({ id: seller.id, name: seller.name, email: seller.email, situation: e.situation, otherLanguage: seller.language === DEFAULT_LANG ? null : seller.language });
     }
     const list: DemoSignIn = {
       appPassword: config.googleSimulator ? formatAppPassword(DEMO_APP_PASSWORD) : null,

@@ -64,6 +64,9 @@ test('the situation the watch shows: "Działało po migracji, ale Google uniewa�
   // Listed under that title, with its own button (the title comes right before the seller's button).
   const at = page.body.indexOf(escape(situation.title));
   assert.ok(at > 0 && page.body.indexOf(`name="seller" value="${amber.id}"`, at) > at, 'Amber Gifts is listed under the new situation');
+  // Her card shows her address and says her pages are in English (a bare {{email}} once showed nothing).
+  const card = page.body.slice(at, page.body.indexOf(`name="seller" value="${amber.id}"`, at)).replace(/<wbr>/g, '');
+  assert.match(card, /Amber Gifts Gdańsk · [^<]*@[^<]+ · konto po angielsku: strony i e-maile w tym języku/);
   assert.equal((await a.post('/login/demo', { seller: String(amber.id) })).statusCode, 303);
   const migration = await a.get('/migration');
   assert.equal(migration.statusCode, 200);
