@@ -164,6 +164,22 @@ export function filterParams(f: AccountFilter): Record<string, string> {
   return p;
 }
 
+/**
+ * The filter as support reads it ("Stan: Wymaga uwagi, Wersja: 2, Zepsute po migracji"): each field's
+ * label and its value's words, never a raw value like needs_attention.
+ */
+export function describeFilter(f: AccountFilter, t: (key: string) => string): string {
+  const words: Record<string, (v: string) => string> = {
+    state: (v) => t(`states.${v}`),
+    provider: (v) => t(`staff.providers.${v}`),
+    stage: (v) => t(`staff.filters.stages.${v}`),
+    code: (v) => (v === 'none' ? t('staff.filters.noError') : v),
+  };
+  return Object.entries(filterParams(f))
+    .map(([k, v]) => (k === 'broke' ? t('staff.filters.broke') : `${t(`staff.filters.${k}`)}: ${words[k]?.(v) ?? v}`))
+    .join(', ');
+}
+
 export function listUrl(base: string, f: AccountFilter, v: Partial<ListView> & { after?: Cursor; before?: Cursor }): string {
   const p = new URLSearchParams(filterParams(f));
   if (v.sort && v.sort !== 'name') p.set('sort', v.sort);

@@ -312,7 +312,7 @@ test('bulk review: confirm page shows the exact count; the job runs in the backg
   await a.get('/staff/accounts?version=2');
   const confirm = await a.post('/staff/jobs/confirm', { action: 'review', scope: 'all', version: '2' });
   assert.equal(confirm.statusCode, 200);
-  assert.match(confirm.body, /Oznaczyć 2 autoresponderów jako sprawdzone\?/);
+  assert.match(confirm.body, /Oznaczyć 2 autorespondery jako sprawdzone\?/, 'Polish plural for 2');
   assert.match(confirm.body, /name="confirmedCount" value="2"/);
   const noNote = await a.post('/staff/jobs', { action: 'review', scope: 'all', version: '2', confirmedCount: '2' });
   assert.equal(noNote.statusCode, 422);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
-import { filterParams, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../staff/account-filter.js';
+import { describeFilter, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../staff/account-filter.js';
 import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { hiddenFields } from '../../staff/list-page.js';
 import { JOB_KINDS, type JobKind } from '../../domain/model.js';
@@ -67,7 +67,7 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       // The accounts themselves, not only their number: the first 50 by name, and how many more.
       ...confirmList(s),
       filterHidden: hiddenFields(s.filter),
-      filterText: Object.entries(filterParams(s.filter)).map(([k, v]) => `${t(req)(`staff.filters.${k}`)}: ${v}`).join(', '),
+      filterText: describeFilter(s.filter, t(req)),
       back: s.retryOf ? `/staff/jobs/${s.retryOf}` : listUrl('/staff/accounts', s.filter, {}),
       values,
       errors,
