@@ -687,8 +687,10 @@ export const MIGRATIONS: readonly string[] = [
   `,
 
   // 10: connection checks are kept for a while, not for ever (the watch adds one per watched
-  // autoresponder a day): an index on their time, so the daily tidy-up reads only what it deletes.
+  // autoresponder a day): an index on their time, and one on the time of the watch's passing checks
+  // (kept for less time), so each delete of the tidy-up reads only what it deletes.
   `
   CREATE INDEX connection_checks_at ON connection_checks (at);
+  CREATE INDEX connection_checks_watch_passed ON connection_checks (at) WHERE trigger = 'watch' AND ok = 1;
   `,
 ];

@@ -5,7 +5,7 @@ import { migrate, openDatabase, type Db } from '../db/database.js';
 import type { MxResolver } from '../detection/mx-lookup.js';
 import { composeApp, createServices, keysFor, mailServerPolicyFor, resolverFor, type AppServices, type Services } from '../composition.js';
 import { createI18n } from '../i18n/index.js';
-import { MAINTENANCE_INTERVAL_MS, purgeExpired } from '../ops/maintenance.js';
+import { CHECKS_PURGE_EVERY_MS, MAINTENANCE_INTERVAL_MS, purgeExpired, purgeOldChecks } from '../ops/maintenance.js';
 import { demoMailRoutes } from '../simulator/google/routes.js';
 
 declare module 'fastify' {
@@ -69,13 +69,19 @@ export default fp(
     }
     fastify.addHook('onClose', async () => mailer.close());
     // Expired sessions, sign-in links and authorization requests are deleted now and then.
+    let checksPurgedAt = 0;
     const tidy = () => {
       try {
         const purged = purgeExpired(services);
-        if (Object.values(purged).some((n) => n > 0)) fastify.log.info({ purged }, 'expired sessions, links and old connection checks deleted');
+        if (Object.values(purged).some((n) => n > 0)) fastify.log.info({ purged }, 'expired sessions and links deleted');
       } catch (err) {
         fastify.log.error({ err }, 'maintenance failed');
       }
+      if (Date.now() - checksPurgedAt < CHECKS_PURGE_EVERY_MS) return;
+      checksPurgedAt = Date.now();
+      purgeOldChecks(services)
+        .then((n) => n > 0 && fastify.log.info({ connectionChecks: n }, 'old connection checks deleted'))
+        .catch((err: unknown) => fastify.log.error({ err }, 'deleting old connection checks failed'));
     };
     const timer = setInterval(tidy, MAINTENANCE_INTERVAL_MS);
     timer.unref();

@@ -16,14 +16,18 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
     `SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?) ORDER BY id DESC LIMIT ?`,
   );
   // Old checks, oldest first, never the newest of a mailbox (mail) or of an autoresponder (Allegro): the
-  // pages show the last known answer however old it is. Reads the index on `at` up to the cut only.
-  const purge = db.prepare(
+  // pages show the last known answer however old it is. Two deletes, each walking its own index up to its
+  // cut: every check before the long cut, and the watch's passing checks before the short one.
+  const NOT_NEWEST = `((c.kind = 'mail' AND EXISTS (SELECT 1 FROM connection_checks n WHERE n.mailbox_id = c.mailbox_id AND n.id > c.id))
+      OR (c.kind = 'allegro' AND EXISTS (SELECT 1 FROM connection_checks n WHERE n.autoresponder_id = c.autoresponder_id AND n.kind = 'allegro' AND n.id > c.id)))`;
+  const purgeAll = db.prepare(
     `DELETE FROM connection_checks WHERE id IN (
-       SELECT c.id FROM connection_checks c
-        WHERE c.at < @passingCut AND (c.at < @cut OR (c.trigger = 'watch' AND c.ok = 1))
-          AND ((c.kind = 'mail' AND EXISTS (SELECT 1 FROM connection_checks n WHERE n.mailbox_id = c.mailbox_id AND n.id > c.id))
-            OR (c.kind = 'allegro' AND EXISTS (SELECT 1 FROM connection_checks n WHERE n.autoresponder_id = c.autoresponder_id AND n.kind = 'allegro' AND n.id > c.id)))
-        ORDER BY c.at LIMIT @limit)`,
+       SELECT c.id FROM connection_checks c INDEXED BY connection_checks_at WHERE c.at < @cut AND ${NOT_NEWEST} ORDER BY c.at LIMIT @limit)`,
+  );
+  const purgePassing = db.prepare(
+    `DELETE FROM connection_checks WHERE id IN (
+       SELECT c.id FROM connection_checks c INDEXED BY connection_checks_watch_passed
+        WHERE c.trigger = 'watch' AND c.ok = 1 AND c.at < @cut AND ${NOT_NEWEST} ORDER BY c.at LIMIT @limit)`,
   );
   const toCheck = (r: Omit<ConnectionCheck, 'ok'> & { ok: number }): ConnectionCheck => ({ ...r, ok: r.ok === 1 });
   return {
@@ -42,12 +46,14 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
     listForAutoresponder: (autoresponderId: number, mailboxId: number | null, limit = 100) =>
       (forAutoresponder.all(autoresponderId, mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
     /**
-     * Deletes up to `limit` checks made before `before`, and the watch's passing checks made before
-     * `passingBefore` (they only say "it worked"; the watch keeps the time of the last one), except
-     * the newest check of each mailbox and of each v3 autoresponder. Returns how many went.
+     * Deletes up to `limit` checks made before `before` (all kinds), then, in what is left of `limit`, the
+     * watch's passing checks made before `passingBefore` (they only say "it worked"; the watch keeps the
+     * time of the last one), never the newest check of a mailbox or of a v3 autoresponder. How many went.
      */
-    purgeOld: (o: { before: Date; passingBefore: Date; limit: number }) =>
-      purge.run({ cut: o.before.toISOString(), passingCut: o.passingBefore.toISOString(), limit: o.limit }).changes,
+    purgeOld(o: { before: Date; passingBefore: Date; limit: number }): number {
+      const n = purgeAll.run({ cut: o.before.toISOString(), limit: o.limit }).changes;
+      return n < o.limit ? n + purgePassing.run({ cut: o.passingBefore.toISOString(), limit: o.limit - n }).changes : n;
+    },
     listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
   };
 }

@@ -18,16 +18,16 @@ test('maintenance deletes expired sessions, week-old sign-in links and stale aut
   s.repos.oauthStates.create({ state: 'new', sessionValue: liveSession, sellerId: seller, autoresponderId: null, codeVerifier: 'x', ttlMs: 600_000 });
   clock += 2 * 60_000; // the recent link has just expired: it is kept, so it still says "expired"
 
-  assert.deepEqual(purgeExpired(s), { sessions: 1, loginTokens: 1, oauthStates: 1, staffSignInFailures: 1, connectionChecks: 0 });
+  assert.deepEqual(purgeExpired(s), { sessions: 1, loginTokens: 1, oauthStates: 1, staffSignInFailures: 1 });
   assert.ok(s.repos.sessions.resume(liveSession, 3_600_000));
   assert.equal(s.repos.loginTokens.peek(oldLink), undefined);
   assert.ok(s.repos.loginTokens.peek(recentLink));
   assert.equal(s.repos.oauthStates.consume('old', oldSession).ok, false);
   assert.equal(s.repos.oauthStates.consume('new', liveSession).ok, true);
-  assert.deepEqual(purgeExpired(s), { sessions: 0, loginTokens: 0, oauthStates: 0, staffSignInFailures: 0, connectionChecks: 0 });
+  assert.deepEqual(purgeExpired(s), { sessions: 0, loginTokens: 0, oauthStates: 0, staffSignInFailures: 0 });
 });
 
-test('connection checks: the watch\'s passing ones go after 14 days, every other after 180; the newest of a mailbox and of a v3 autoresponder always stays', () => {
+test('connection checks: the watch\'s passing ones go after 14 days, every other after 180; the newest of a mailbox and of a v3 autoresponder always stays', async () => {
   const DAY = 86_400_000;
   let clock = Date.parse('2026-01-01T10:00:00Z');
   const s = testServices({ now: () => new Date(clock) });
@@ -56,10 +56,10 @@ test('connection checks: the watch\'s passing ones go after 14 days, every other
   clock += 200 * DAY;
   const ids = () => (s.db.prepare('SELECT id FROM connection_checks ORDER BY id').pluck().all() as number[]);
   // Day 230: everything before day 50 is past 180 days; passing watch checks before day 216 too.
-  assert.equal(purgeOldChecks(s), 30 + 2, "the daily passing ones, the seller's old failure and the old Allegro one");
+  assert.equal(await purgeOldChecks(s), 30 + 2, "the daily passing ones, the seller's old failure and the old Allegro one");
   assert.deepEqual(ids(), [quietOnly, watchFailure, lastAllegro].sort((a, b) => a - b), 'kept: the newest of each mailbox and of the v3 autoresponder');
   assert.ok(!ids().includes(sellerFailure) && !ids().includes(oldAllegro) && !watchDaily.some((id) => ids().includes(id)));
-  assert.equal(purgeOldChecks(s), 0, 'nothing left to delete');
+  assert.equal(await purgeOldChecks(s), 0, 'nothing left to delete');
 
   // Fourteen days of passing watch checks stay; the fifteenth day back goes.
   const recent: number[] = [];
@@ -68,11 +68,11 @@ test('connection checks: the watch\'s passing ones go after 14 days, every other
     recent.push(mail(busy, arBusy, 'watch', true));
   }
   clock += 1;
-  assert.equal(purgeOldChecks(s), 6 + 1, 'six passing checks older than 14 days, and the failure (no longer the newest, 200 days old)');
+  assert.equal(await purgeOldChecks(s), 6 + 1, 'six passing checks older than 14 days, and the failure (no longer the newest, 200 days old)');
   assert.deepEqual(ids().filter((id) => recent.includes(id)), recent.slice(6));
 });
 
-test('a backlog of old checks goes in batches, each its own transaction, up to a bound per tidy-up', () => {
+test('a backlog of old checks goes in batches, each its own transaction, up to a bound per run', async () => {
   const DAY = 86_400_000;
   let clock = Date.parse('2026-01-01T10:00:00Z');
   const s = testServices({ now: () => new Date(clock) });
@@ -84,7 +84,7 @@ test('a backlog of old checks goes in batches, each its own transaction, up to a
     for (let i = 0; i < 60_000; i++) insert.run(mailboxId, autoresponderId, new Date(clock + i).toISOString());
   })();
   clock += 30 * DAY;
-  assert.equal(purgeOldChecks(s), 50_000, 'one tidy-up: 25 batches of 2,000');
-  assert.equal(purgeOldChecks(s), 9_999, 'the next: the rest but the newest');
+  assert.equal(await purgeOldChecks(s), 50_000, 'one tidy-up: 25 batches of 2,000');
+  assert.equal(await purgeOldChecks(s), 9_999, 'the next: the rest but the newest');
   assert.equal(s.db.prepare('SELECT count(*) FROM connection_checks').pluck().get(), 1);
 });
