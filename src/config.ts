@@ -371,7 +371,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
     bulkPerHostConcurrency: Math.floor(e.BULK_PER_HOST_CONCURRENCY ?? 4) || 1,
     bulkRetryBaseMs: Math.ceil(e.BULK_RETRY_BASE_MS ?? 2000),
-    watchEnabled: e.WATCH_ENABLED ?? (!demo || (!!google && allegro.simulatorPort !== null)),
+    // In the demo only while its e-mails stay in the log: with SMTP_URL set they would reach the demo's made-up sellers.
+    watchEnabled: e.WATCH_ENABLED ?? (!demo || (!!google && allegro.simulatorPort !== null && !e.SMTP_URL)),
     watchIntervalMs: Math.round((e.WATCH_INTERVAL_HOURS ?? 24) * 3_600_000),
     watchSendHours: parseSendHours(e.WATCH_SEND_HOURS ?? '8-20')!,
     allegro,

@@ -45,7 +45,7 @@ export function wizardContext(repos: Repositories, mailbox: Mailbox) {
     several: autoresponders.length > 1,
     workspace,
     domain: mailbox.email.split('@')[1] ?? '',
-    watchProblem: openProblem(repos, autoresponders.map((a) => a.id)),
+    watchProblem: openProblem(repos, autoresponders.map((a) => a.id), 'mailbox'),
   };
 }
 

@@ -116,6 +116,10 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
   ).pluck();
   // Still broken: an incident the seller fixed meanwhile (the migration completed again) is closed only by the
   // next sync, but is not counted from the moment of the fix (as the list's filter, BROKE_SQL).
+  const openOfSeller = db.prepare(
+    `SELECT i.autoresponder_id FROM watch_incidents i JOIN autoresponders a ON a.id = i.autoresponder_id
+      WHERE a.seller_id = ? AND i.resolved_at IS NULL`,
+  ).pluck();
   const openCount = db.prepare(
     `SELECT count(*) FROM watch_incidents i JOIN migrations m ON m.autoresponder_id = i.autoresponder_id
       WHERE i.resolved_at IS NULL AND m.state = 'needs_attention'`,
@@ -180,6 +184,8 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     resolve: (id: number, resolution: IncidentResolution, resolvedAt: string) => resolve.run({ id, resolution, resolvedAt }).changes === 1,
     noticedSibling: (subject: string, reason: string, exceptId: number) => noticedSibling.get(subject, reason, exceptId) as number | undefined,
     openCount: () => openCount.get() as number,
+    /** The seller's autoresponders with an open incident (however many closed ones they have had). */
+    openIncidentsOfSeller: (sellerId: number) => openOfSeller.all(sellerId) as number[],
     incidentsOfSeller: (sellerId: number, limit = 50) => forSeller.all(sellerId, limit) as WatchIncident[],
 
     // ---- notices ----

@@ -99,7 +99,7 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
         canonicalUrl: `/autoresponders/${a.id}/v3/authorize`,
         problem: problem.problem ? { key: `v3.callback.${problem.problem}`, code: problem.code } : null,
         usable,
-        expectedLogin: req.seller!.allegroLogin, watchProblem: openProblem(repos, [a.id]),
+        expectedLogin: req.seller!.allegroLogin, watchProblem: openProblem(repos, [a.id], 'allegro'),
       }));
     });
 

@@ -35,7 +35,7 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
   const migrations = new Map(repos.migrations.listBySeller(sellerId).map((m) => [m.autoresponderId, m]));
   const stateOf = (a: Autoresponder): MigrationState => migrations.get(a.id)?.state ?? 'unknown';
   // Autoresponders the watch found broken after their migration (one read): their card tells it in its history.
-  const brokeAfterMigration = new Set(repos.watch.incidentsOfSeller(sellerId).filter((i) => !i.resolvedAt).map((i) => i.autoresponderId));
+  const brokeAfterMigration = new Set(repos.watch.openIncidentsOfSeller(sellerId));
   /** The v1/v2 autoresponders still to be fixed that read a mailbox. */
   const toFixOn = (mailboxId: number) => autoresponders.filter((a) => a.version !== 3 && a.mailboxId === mailboxId && NOT_WORKING.includes(stateOf(a)));
   const checksOf = new Map<number, ReturnType<Repositories['connectionChecks']['listByMailbox']>>();

@@ -70,12 +70,13 @@ export function sellerHistory(repos: Repositories, sellerId: number, lang: Lang,
  * its e-mail's link opens says first (when it last worked, why, what to do there). Gone as soon as
  * the seller has migrated again, like the history's "naprawione".
  */
-export function openProblem(repos: Repositories, autoresponderIds: number[]): { workedUntil: string; reason: string } | null {
+export function openProblem(repos: Repositories, autoresponderIds: number[], path: 'mailbox' | 'allegro'): { workedUntil: string; reason: string } | null {
   for (const id of autoresponderIds) {
     const i = repos.watch.openIncident(id);
-    if (!i) continue;
-    const m = repos.migrations.findByAutoresponder(id);
-    if (m && (MIGRATED_STATES as readonly string[]).includes(m.state) && m.completedAt && m.completedAt >= i.foundAt) continue;
+    // Each page tells only its own problem: the wizard a mailbox's, the Allegro consent an authorization's.
+    if (!i || (i.reason === 'authorize_again') !== (path === 'allegro')) continue;
+    // Still broken: not fixed meanwhile, and not on its way to the other fix (the seller chose to switch).
+    if (repos.migrations.findByAutoresponder(id)?.state !== 'needs_attention') continue;
     return { workedUntil: i.workedUntil ?? i.foundAt, reason: i.reason };
   }
   return null;

@@ -4,6 +4,8 @@ import { inSendHours, nextSendTime, nextSlot, paceLimit, retryDelayMs, slotOffse
 import { allegroVerdict, mailVerdict } from '../../src/watch/verdict.js';
 import { loadConfig, parseSendHours } from '../../src/config.js';
 import { MAIL_CHECK_CODES } from '../../src/mail/classify.js';
+import { testServices } from '../helpers/core.js';
+import { openProblem } from '../../src/watch/pages.js';
 
 const DAY = 86_400_000;
 
@@ -53,6 +55,7 @@ test('WATCH_* configuration: defaults, in the demo only against both simulators,
   assert.equal(loadConfig({ DEMO: '1', GOOGLE_SIMULATOR: '0' }).watchEnabled, false, 'the demo\'s mailboxes would be checked at the real Google');
   assert.equal(loadConfig({ DEMO: '1', ALLEGRO_ENV: 'sandbox' }).watchEnabled, false, 'the demo\'s v3 ones would be checked at a real Allegro');
   assert.equal(loadConfig({ DEMO: '1', ALLEGRO_AUTH_URL: 'http://127.0.0.1:9', ALLEGRO_API_URL: 'http://127.0.0.1:9' }).watchEnabled, false, 'an Allegro not started beside the app');
+  assert.equal(loadConfig({ DEMO: '1', SMTP_URL: 'smtp://relay.example.pl:587' }).watchEnabled, false, 'its e-mails would reach the demo\'s made-up sellers');
   assert.equal(loadConfig({ DEMO: '1', GOOGLE_SIMULATOR: '0', WATCH_ENABLED: '1' }).watchEnabled, true, 'WATCH_ENABLED wins');
   // The simulator's tokens are kept beside a database file, in the demo only.
   assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: '/tmp/x/app.db' }).allegro.simulatorTokenFile, '/tmp/x/allegro-simulator/tokens.json');
@@ -92,4 +95,23 @@ test('verdicts: only a refused app password, a sign-in in the browser, IMAP off 
   assert.deepEqual(allegroVerdict({ ok: false, code: 'MIG_ERR_ALLEGRO_UNAVAILABLE', authorizeAgain: false }), { kind: 'outage', code: 'MIG_ERR_ALLEGRO_UNAVAILABLE' });
   assert.deepEqual(allegroVerdict({ ok: false, code: 'MIG_ERR_ALLEGRO_API', authorizeAgain: false }), { kind: 'outage', code: 'MIG_ERR_ALLEGRO_API' });
   assert.deepEqual(allegroVerdict({ ok: true }), { kind: 'ok' });
+});
+
+test('the problem a fix page tells: only its own (the wizard a mailbox\'s, the Allegro consent an authorization\'s), and only while the autoresponder still needs attention', () => {
+  const s = testServices();
+  const sellerId = s.repos.sellers.insert({ externalId: 'S1', email: 'a@gmail.com', name: 'A', allegroLogin: 'a' });
+  const mailboxId = s.repos.mailboxes.insert({ sellerId, email: 'a@gmail.com', imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls', username: 'a@gmail.com' });
+  const id = s.repos.autoresponders.insert({ sellerId, externalId: 'A1', version: 2, mailboxId });
+  const m = s.migrationService.create(id, { state: 'affected', rule: 'gmail_address', detail: null } as never, { type: 'system' });
+  const actor = { type: 'system' as const, id: 'test' };
+  s.migrationService.transition(m.id, 'start_app_password', 'in_progress_app_password', { actor });
+  s.migrationService.transition(m.id, 'relinked', 'relinked_app_password', { actor });
+  s.migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor, reason: 'app_password_rejected' });
+  s.repos.watch.openIncidentFor({ autoresponderId: id, subject: `mailbox:${mailboxId}`, reason: 'app_password_rejected', code: 'MAIL_AUTH_FAILED', workedUntil: '2026-12-12T10:00:00Z', foundAt: '2026-12-13T10:00:00Z' });
+  assert.deepEqual(openProblem(s.repos, [id], 'mailbox'), { workedUntil: '2026-12-12T10:00:00Z', reason: 'app_password_rejected' });
+  assert.equal(openProblem(s.repos, [id], 'allegro'), null, 'the Allegro consent page says nothing of app passwords');
+  // The seller chose to switch to version 3 instead: the incident is closed only by the next sync, but
+  // the page no longer tells a problem the seller is already fixing another way.
+  s.migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor });
+  assert.equal(openProblem(s.repos, [id], 'mailbox'), null);
 });
