@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyFormbody from '@fastify/formbody';
+import { z } from 'zod';
 import type { SimAccount, SimThread } from './accounts.js';
 
 /**
@@ -511,6 +512,19 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
   return { app, state };
 }
 
+const savedToken = z.object({ accountId: z.string(), clientId: z.string(), scopes: z.array(z.string()), expiresAt: z.number() });
+const savedTokens = z.object({
+  access: z.record(z.string(), savedToken),
+  refresh: z.record(z.string(), savedToken.extend({ rotatedAt: z.number().nullable(), successor: z.unknown(), revoked: z.boolean() })),
+});
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The simulator's tokens in a file (SimulatorOptions.tokenFile), read at start and written after
  * every change, atomically (a new file renamed over the old), readable by its owner only. Tokens that
@@ -519,9 +533,17 @@ ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
  */
 function tokenStore(file: string | undefined, access: Map<string, AccessToken>, refresh: Map<string, RefreshToken>, o: { now: () => number; grace: number }) {
   if (file && existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { access?: Record<string, AccessToken>; refresh?: Record<string, RefreshToken> };
-    for (const [k, v] of Object.entries(saved.access ?? {})) access.set(k, v);
-    for (const [k, v] of Object.entries(saved.refresh ?? {})) refresh.set(k, v);
+    const saved = savedTokens.safeParse(parseJson(readFileSync(file, 'utf8')));
+    if (saved.success) {
+      for (const [k, v] of Object.entries(saved.data.access)) access.set(k, v);
+      for (const [k, v] of Object.entries(saved.data.refresh)) refresh.set(k, v as RefreshToken);
+    } else {
+      // A file that cannot be read (cut short, edited by hand) must not stop the demo: it is put aside
+      // and named, and the simulator starts with no tokens (the demo's v3 sellers then authorize again).
+      const aside = `${file}.unreadable-${Date.now()}`;
+      renameSync(file, aside);
+      process.emitWarning(`Allegro simulator: ${file} could not be read (${saved.error.issues[0]?.message ?? 'invalid'}); moved to ${aside}, starting without tokens`);
+    }
   }
   return {
     save(): void {

@@ -136,3 +136,37 @@ test('the simulator refuses an unregistered redirect URI without redirecting, an
   bad.searchParams.set('code_challenge_method', 'plain');
   assert.equal((await fetch(bad)).status, 400);
 });
+
+test('the demo simulator\'s token file: kept across a restart; an unreadable one is put aside and named, and the simulator starts without tokens', async () => {
+  const { mkdtempSync, readdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = (await import('node:path')).default;
+  const { buildSimulator } = await import('../../src/simulator/app.js');
+  const { testAccounts } = await import('../helpers/allegro.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'sim-tokens-'));
+  const tokenFile = path.join(dir, 'tokens.json');
+  const opts = { clients: [{ id: CLIENT.id, secret: CLIENT.secret, name: 'Test', redirectUris: ['http://app.test/cb'] }], accounts: testAccounts(), tokenFile };
+  const first = buildSimulator(opts);
+  const { pair } = first.state.grant('sklep_testowy', CLIENT.id);
+  await first.app.close();
+  const me = async (sim: ReturnType<typeof buildSimulator>) =>
+    (await sim.app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${pair.access_token}`, accept: 'application/vnd.allegro.public.v1+json' } })).statusCode;
+  const again = buildSimulator(opts);
+  assert.equal(await me(again), 200, 'the token survives the restart');
+  await again.app.close();
+
+  writeFileSync(tokenFile, '{"access": {"x": ', 'utf8'); // cut short
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const broken = buildSimulator(opts);
+    assert.equal(await me(broken), 401, 'started without the tokens');
+    await broken.app.close();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('tokens.json.unreadable-')), 'the unreadable file kept aside');
+  assert.match(warnings.join('\n'), /tokens\.json could not be read/);
+});
