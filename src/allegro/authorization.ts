@@ -205,6 +205,13 @@ export function createAuthorizationService(services: Services, client: AllegroCl
         return fresh.accessToken;
       } catch (err) {
         if (err instanceof AllegroOAuthError && (err.error === 'invalid_grant' || err.error === 'invalid_token')) {
+          // The seller consented again while this refresh was on its way (the consent is stored in the same
+          // row): the refused token is the old one, and the new pair is the one to use, not to invalidate.
+          const latest = repos.authorizations.getTokens(authorizationId);
+          if (latest && latest.refreshToken !== tokens.refreshToken && repos.authorizations.getById(authorizationId)?.status === 'active') {
+            log?.info({ authorizationId }, 'Allegro refused an old refresh token; a new consent was saved meanwhile');
+            return secrets.decrypt(latest.accessToken, 'oauth-access-token');
+          }
           log?.warn({ authorizationId, error: err.error, traceId: err.traceId }, 'Allegro refused the refresh token; the seller must authorize again');
           invalidate(authorizationId, err.error);
           throw new AuthorizationInvalidError(authorizationId);

@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../helpers/build.js';
 import { Agent, signIn } from '../helpers/agent.js';
-import { allegroEnv, consent, startSimulator, testClient } from '../helpers/allegro.js';
+import { allegroEnv, consent, startSimulator, testClient, CLIENT } from '../helpers/allegro.js';
 import { contractRecorder } from '../helpers/contract.js';
 
 const LONG = Array.from({ length: 30 }, (_, i) => `Punkt ${i + 1}: zwroty przyjmujemy w ciągu 14 dni od doręczenia, prosimy o numer zamówienia.`).join('\n');
@@ -486,4 +486,29 @@ test('signing in to Allegro again is not a switch: after a consent for another a
   const refused = (await s.agent.get(`/autoresponders/${s.ar}/v3/authorize?problem=denied&code=access_denied`)).body;
   assert.match(refused, /Nic nie zostało zapisane\. Autoresponder nadal nie odpowiada kupującym/);
   assert.doesNotMatch(refused, /działa jak dotąd/);
+});
+
+test('a refresh refused for an old token while the seller consents again keeps the new consent (the watch must not undo a fix)', async (t) => {
+  const s = await setup(t);
+  const { secrets } = s.app.services;
+  await approveTemplates(s, s.ar);
+  await authorizeVia(s, s.ar);
+  const id = s.repos.authorizations.findUsable(s.seller)!.id;
+  // Its access token is due for a refresh, and Allegro has revoked the old refresh token (a password change).
+  const old = s.repos.authorizations.getTokens(id)!;
+  s.repos.authorizations.storeTokens(id, { ...old, accessExpiresAt: new Date(Date.now() - 60_000).toISOString() });
+  s.sim.state.revokeAccount('sklep_testowy');
+  const seen: string[] = [];
+  const call = s.app.allegro.withToken(id, async (token) => void seen.push(token));
+  // While that refresh is on its way, the seller's new consent is stored in the same row.
+  const { pair } = s.sim.state.grant('sklep_testowy', CLIENT.id);
+  assert.ok(s.repos.authorizations.storeTokens(id, {
+    accessToken: secrets.encrypt(pair.access_token, 'oauth-access-token'),
+    refreshToken: secrets.encrypt(pair.refresh_token, 'oauth-refresh-token'),
+    accessExpiresAt: new Date(Date.now() + pair.expires_in * 1000).toISOString(),
+  }));
+  await call;
+  assert.deepEqual(seen, [pair.access_token], 'the call went on with the new consent\'s token');
+  assert.equal(s.repos.authorizations.getById(id)!.status, 'active', 'not marked invalid');
+  assert.notEqual(s.repos.migrations.findByAutoresponder(s.ar)!.reasonCode, 'authorize_again');
 });
