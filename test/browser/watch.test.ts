@@ -332,5 +332,6 @@ test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authori
   await page.waitForURL(`${base}/autoresponders/${id}/v3/done`);
   await page.goto(`${base}/migration`);
   assert.match(await page.locator(`#autoresponder-${id}`).innerText(), new RegExp(`Działało do [^,]+, naprawione ${formatDay(clock.now().toISOString(), 'pl', clock.now())}\\.`));
+  assert.match(await page.locator('p.notice').first().innerText(), /Wszystko działa: Twój autoresponder odpowiada kupującym\./, 'one autoresponder: singular');
   await visit(page, 'd04-list-fixed-v3', { seller: true });
 });
