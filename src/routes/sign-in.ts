@@ -56,7 +56,9 @@ const sellerSignIn: FastifyPluginAsync = async (fastify) => {
     return reply.redirect('/login/sent', 303);
   });
 
-  fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle') }));
+  // In the demo without SMTP_URL no e-mail leaves: the link is in the server's log.
+  const linkInLog = config.demo && !config.smtpUrl;
+  fastify.get('/login/sent', async (req, reply) => reply.page('login-sent', { title: t(req)('login.sentTitle'), linkInLog }));
 
   // Opening links is limited too, as guessing them would be. One limiter as the route's preHandler:
   // Fastify's HEAD twin of a GET route shares it, whereas config.rateLimit gives each its own counter.

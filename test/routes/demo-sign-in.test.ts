@@ -86,12 +86,17 @@ test('"Zaloguj jako" is refused for a seller not on the list, and outside the de
     assert.equal(res.statusCode, 404, seller);
     assert.equal((await a.get('/migration')).statusCode, 303, 'still signed out');
   }
+  // "Check your e-mail" in the demo says where the link really is (no e-mail leaves without SMTP_URL).
+  assert.match((await a.get('/login/sent')).body, /Tryb demo: e-maile nie są wysyłane, link do logowania jest w logu serwera/);
 
   const off = await build(t, { env: { DEMO: '0' } });
   off.app.services.repos.sellers.insert({ externalId: 'S-1001', email: 'anna.nowak.sklep@gmail.com', name: 'Anna', allegroLogin: 'anna' });
   const b = new Agent(off.app);
   const login = await b.get('/login');
   assert.doesNotMatch(login.body, /Zaloguj jako|demo demo/);
+  const sent = (await b.get('/login/sent')).body;
+  assert.match(sent, /Sprawdź folder Spam/);
+  assert.doesNotMatch(sent, /Tryb demo/);
   const refused = await b.post('/login/demo', { seller: '1' });
   assert.equal(refused.statusCode, 404);
   assert.equal((await b.get('/migration')).statusCode, 303, 'not signed in');
