@@ -43,6 +43,11 @@ test('the home page is Polish by default, English through the switch, and rememb
   assert.match(again.body, /<html lang="en">/);
   const bogus = await app.inject('/?lang=de');
   assert.match(bogus.body, /<html lang="pl">/);
+  // Every page names its icon (no request for a missing /favicon.ico), and it is served.
+  assert.match(pl.body, /<link rel="icon" href="\/static\/favicon\.svg" type="image\/svg\+xml">/);
+  const icon = await app.inject('/static/favicon.svg');
+  assert.equal(icon.statusCode, 200);
+  assert.match(String(icon.headers['content-type']), /^image\/svg\+xml/);
 });
 
 test('security headers: CSP without inline scripts, no framing, no sniffing, referrer policy', async (t) => {
