@@ -4,33 +4,18 @@
  * loaded, the simulator's certificates made) and warm starts after it (target: under 2 s on a warm
  * machine). Updates the demo-start section of bench/report.json and bench/REPORT.md.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../src/config.js';
-import { exited, startServer } from '../test/helpers/child-server.js';
-import { TEST_KEY_TEXT } from '../test/helpers/core.js';
-import { freePort } from '../test/helpers/ports.js';
+import { demoEnv, exited, firstAnswer, startServer } from '../test/helpers/child-server.js';
 import { stats, type Stats } from './stats.js';
 import { withSection } from './watch.js';
 
 export const WARM_START_TARGET_MS = 2000;
 const WARM_STARTS = Number(process.env.BENCH_WARM_STARTS ?? 7);
 const HEADING = "## The demo's start";
-
-/** Polls the page every 10 ms; the time from `since` to the first 200, or throws after 60 s. */
-async function firstAnswer(url: string, since: number): Promise<number> {
-  while (Date.now() - since < 60_000) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200) return Date.now() - since;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`${url} did not answer within 60 s`);
-}
 
 interface DemoStartReport {
   date: string;
@@ -43,20 +28,7 @@ interface DemoStartReport {
 }
 
 async function main() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bench-demo-start-'));
-  const [port, imap, smtp, submission, allegro] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const env = {
-    DATABASE_PATH: path.join(dir, 'app.db'),
-    APP_SECRET_KEY: TEST_KEY_TEXT,
-    DEMO: '1',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ALLEGRO_SIMULATOR_PORT: String(allegro),
-    GOOGLE_SIMULATOR_IMAP_PORT: String(imap),
-    GOOGLE_SIMULATOR_SMTP_PORT: String(smtp),
-    GOOGLE_SIMULATOR_SUBMISSION_PORT: String(submission),
-    LOG_LEVEL: 'warn',
-  };
+  const { dir, port, env } = await demoEnv('bench-demo-start-', { LOG_LEVEL: 'warn' });
   const boot = async () => {
     const started = Date.now();
     const child = startServer(dir, env);

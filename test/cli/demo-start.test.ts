@@ -1,27 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { exited, startServer, until } from '../helpers/child-server.js';
-import { freePort } from '../helpers/ports.js';
-import { TEST_KEY_TEXT } from '../helpers/core.js';
-
-/** Polls the page every 20 ms; the time from `since` to the first 200, or throws after 60 s. */
-async function firstAnswer(url: string, since: number): Promise<number> {
-  while (Date.now() - since < 60_000) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200) return Date.now() - since;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${url} did not answer within 60 s`);
-}
+import { demoEnv, exited, firstAnswer, startServer, until } from '../helpers/child-server.js';
 
 /** The IMAP greeting of the simulator, over TLS, trusting nothing (the greeting needs no trust). */
 const greeting = (port: number) =>
@@ -33,25 +18,6 @@ const greeting = (port: number) =>
     });
     s.once('error', reject);
   });
-
-/** `npm start`'s environment in a fresh folder, on free ports for the app and both simulators. */
-async function demoEnv(prefix: string, extra: Record<string, string>) {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  const [port, imap, smtp, submission, allegro] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const env = {
-    DATABASE_PATH: path.join(dir, 'app.db'),
-    APP_SECRET_KEY: TEST_KEY_TEXT,
-    DEMO: '1',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ALLEGRO_SIMULATOR_PORT: String(allegro),
-    GOOGLE_SIMULATOR_IMAP_PORT: String(imap),
-    GOOGLE_SIMULATOR_SMTP_PORT: String(smtp),
-    GOOGLE_SIMULATOR_SUBMISSION_PORT: String(submission),
-    ...extra,
-  };
-  return { dir, port, imap, allegro, env };
-}
 
 test('npm start in demo mode: the Google simulator starts with the app, its certificates made once; it shuts down cleanly with it (its start time is in npm run bench:demo-start)', async (t) => {
   const { dir, port, imap, env } = await demoEnv('demo-start-', { LOG_LEVEL: 'warn' });
