@@ -1,4 +1,3 @@
-import type { MailboxRule, Provider } from '../detection/rules.js';
 import type { MigrationState } from '../migration/states.js';
 
 /**
@@ -34,6 +33,22 @@ export interface Seller {
 export type SellerInput = Pick<Seller, 'externalId' | 'email' | 'name' | 'allegroLogin'> & { language?: Language };
 
 // ---- mailboxes ------------------------------------------------------------------------------
+
+/**
+ * Which rule decided a verdict. Kept with the verdict and shown to sellers and staff, so
+ * "why is this affected?" always has an answer.
+ */
+export type MailboxRule =
+  | 'gmail_address' // the address is @gmail.com / @googlemail.com
+  | 'google_imap_host' // IMAP server is Google's
+  | 'google_smtp_host' // SMTP server is Google's
+  | 'workspace_mx' // the domain's MX hosts are Google's (Google Workspace)
+  | 'not_google' // MX answered and none of the rules matched
+  | 'mx_lookup_failed'; // DNS could not answer: unknown, check needed
+export type AutoresponderRule = MailboxRule | 'version_3' | 'app_password_verified';
+
+export type Provider = 'gmail' | 'workspace' | 'other' | 'unknown';
+
 
 export type Security = 'tls' | 'starttls' | 'none';
 

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Job, JobKind } from '../domain/model.js';
-import { filterParams, type AccountFilter } from '../staff/account-filter.js';
+import { filterParams, type AccountFilter } from '../accounts/filter.js';
 import type { JobRunner } from './runner.js';
 
 export interface NewJob {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { filterFromJson } from '../staff/account-filter.js';
+import { filterFromJson } from '../accounts/filter.js';
 import type { PendingItem } from '../repositories/jobs.js';
 import type { Job, JobItem } from '../domain/model.js';
 import type { Services } from '../composition.js';

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../staff/account-filter.js';
+import { TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
 import type { MigrationState } from '../migration/states.js';
 import { funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';

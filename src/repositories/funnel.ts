@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { AccountFilter } from '../staff/account-filter.js';
+import type { AccountFilter } from '../accounts/filter.js';
 
 /** One counter of the funnel: accounts at a step, by the week of their seller's first reminder ('' = never reminded). */
 export interface FunnelCount {

@@ -3,7 +3,7 @@ import type { TFunction } from 'i18next';
 import type { AccountRow } from '../repositories/accounts.js';
 import type { Repositories } from '../repositories/index.js';
 import { warsawParts } from '../i18n/warsaw.js';
-import { filterParams, type AccountFilter } from './account-filter.js';
+import { filterParams, type AccountFilter } from '../accounts/filter.js';
 import { codeName } from './codes.js';
 import { CSV_BOM, csvLine } from './csv.js';
 

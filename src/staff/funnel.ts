@@ -1,5 +1,5 @@
 import type { FunnelCount } from '../repositories/funnel.js';
-import { listUrl, type AccountFilter } from './account-filter.js';
+import { listUrl, type AccountFilter } from '../accounts/filter.js';
 
 type Step = FunnelCount['step'];
 type Tally = Record<Exclude<Step, 'excluded'>, number>;

@@ -2,7 +2,7 @@ import { MAIL_CHECK_CODES } from '../mail/classify.js';
 import type { AccountRow } from '../repositories/accounts.js';
 import type { Repositories } from '../repositories/index.js';
 import { weekLabel } from './funnel.js';
-import { filterParams, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from './account-filter.js';
+import { filterParams, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from '../accounts/filter.js';
 
 /** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
 export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string; moreErrors?: boolean } = {}) {

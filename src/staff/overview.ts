@@ -1,5 +1,5 @@
 import type { Repositories } from '../repositories/index.js';
-import { LISTED_STATES, listUrl, PROVIDERS } from './account-filter.js';
+import { LISTED_STATES, listUrl, PROVIDERS } from '../accounts/filter.js';
 import { funnelModel } from './funnel.js';
 
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 import type { Repositories } from '../repositories/index.js';
-import { listUrl } from '../staff/account-filter.js';
+import { listUrl } from '../accounts/filter.js';
 import { MIGRATED_STATES } from '../migration/states.js';
 import { TIME_ZONE, type Lang } from '../i18n/index.js';
 import { OUTAGE_AFTER_MS } from './schedule.js';

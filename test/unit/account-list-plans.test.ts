@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fold, migrate, openDatabase } from '../../src/db/database.js';
-import { parseListQuery, type AccountFilter, type ListView } from '../../src/staff/account-filter.js';
+import { parseListQuery, type AccountFilter, type ListView } from '../../src/accounts/filter.js';
 import { createAccountsRepository, type AccountRow } from '../../src/repositories/accounts.js';
 import { seed } from '../../bench/seed.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BadFilterError } from '../../errors.js';
-import { parseListQuery } from '../../staff/account-filter.js';
+import { parseListQuery } from '../../accounts/filter.js';
 import { listModel } from '../../staff/list-page.js';
 import { staffKit } from './common.js';
 

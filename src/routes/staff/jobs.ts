@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
-import { describeFilter, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../staff/account-filter.js';
+import { describeFilter, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../accounts/filter.js';
 import { formOf, NO_FIELDS } from '../../plugins/forms.js';
 import { hiddenFields } from '../../staff/list-page.js';
 import { JOB_KINDS, type JobKind } from '../../domain/model.js';
