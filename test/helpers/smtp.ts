@@ -21,11 +21,18 @@ export interface SmtpOptions {
   authDelayMs?: number;
   /** Listen on this port (to bring a stopped server back where the app expects it). */
   port?: number;
+  /**
+   * The answer to RCPT TO for an address, given how many times it was asked for it (1 the first
+   * time): a refusal such as 550 5.1.1 or 451 4.3.0, or nothing to accept it.
+   */
+  rcpt?: (address: string, nth: number) => { code: number; text: string } | undefined;
 }
 
 export interface TestSmtp {
   port: number;
   received: ReceivedMail[];
+  /** Every RCPT TO the server was asked, accepted or refused, in order (lower-cased). */
+  rcpts: string[];
   stop(): Promise<void>;
 }
 
@@ -34,6 +41,7 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
   const cert = testCert();
   const port = opts.port ?? (await freePort());
   const received: ReceivedMail[] = [];
+  const rcpts: string[] = [];
   const needsAuth = !!opts.users;
   const server = new SMTPServer({
     secure: opts.security === 'tls',
@@ -50,6 +58,13 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
       if (reply) return cb(Object.assign(new Error(reply.text), { responseCode: reply.code }));
       if (auth.username && opts.users?.[auth.username] === auth.password) return cb(null, { user: auth.username });
       return cb(Object.assign(new Error('5.7.8 Username and Password not accepted.'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, cb) {
+      const to = address.address.toLowerCase();
+      rcpts.push(to);
+      const reply = opts.rcpt?.(to, rcpts.filter((r) => r === to).length);
+      if (reply) return cb(Object.assign(new Error(reply.text), { responseCode: reply.code }));
+      cb();
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
@@ -77,6 +92,7 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
   return {
     port,
     received,
+    rcpts,
     // Closes the listener and every open connection (a server going down, not draining politely).
     stop: () =>
       new Promise<void>((resolve) => {
