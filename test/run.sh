@@ -65,6 +65,7 @@ FILES=(
   test/integration/google-simulator.test.ts
   test/integration/watch.test.ts
   test/integration/watch-restart.test.ts
+  test/integration/check-budget.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/one-language.test.ts
