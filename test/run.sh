@@ -67,6 +67,7 @@ FILES=(
   test/integration/watch-restart.test.ts
   test/integration/check-budget.test.ts
   test/integration/one-verdict.test.ts
+  test/integration/outbox.test.ts
   test/routes/app.test.ts
   test/routes/seller-auth.test.ts
   test/routes/one-language.test.ts
