@@ -10,6 +10,13 @@ import type { MailRoutes } from './mail/mail-route.js';
 import type { I18n } from './i18n/index.js';
 import { createMailer } from './mail/mailer.js';
 import { createMailRenderer } from './mail/render.js';
+import { createSlots } from './checks/slots.js';
+import { createOutcomes } from './checks/outcome.js';
+import { createChecks } from './checks/service.js';
+import { createOutbox } from './outbox/outbox.js';
+import { createLinks } from './outbox/links.js';
+import { nextSendTime } from './outbox/hours.js';
+import { createReminders } from './staff/reminders.js';
 import { createSignInService } from './seller/sign-in.js';
 import { createRelinkService } from './app-password/relink.js';
 import { createAllegroClient } from './allegro/client.js';
@@ -84,60 +91,99 @@ export interface AppDeps {
  */
 export function composeApp(services: Services, deps: AppDeps) {
   const { config, i18n, log } = deps;
+  const { db, repos, migrationService, secrets, now } = services;
   const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa, policy: services.mailServers, routes: deps.mailRoutes };
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log, extraCa: config.mailTlsCa });
-  // Every e-mail (sign-in links, reminders) is rendered by this one renderer from views/mail/.
+  // Every e-mail (sign-in links, reminders, the watch's) is rendered by this one renderer from views/mail/,
+  // carries links made in one place, and goes out through the one outbox.
   const mail = createMailRenderer(i18n);
-  const signIn = createSignInService({ repos: services.repos, mailer, mail, publicUrl: config.publicUrl, demo: config.demo, log, now: services.now });
-  const relink = createRelinkService(services, checkOptions);
+  const links = createLinks({ loginTokens: repos.loginTokens, publicUrl: config.publicUrl });
+  const outbox = createOutbox({ mailer });
+  const signIn = createSignInService({ repos, outbox, links, mail, demo: config.demo, log, now });
+
   const a = config.allegro;
   const allegroClient =
     a.clientId && a.clientSecret
       ? createAllegroClient({ authUrl: a.authUrl, apiUrl: a.apiUrl, clientId: a.clientId, clientSecret: a.clientSecret, redirectUri: a.redirectUri, userAgent: a.userAgent, timeoutMs: a.timeoutMs, log })
       : null;
   const allegro = createAuthorizationService(services, allegroClient, log);
-  const v3 = createV3Service(services, allegro, allegroClient);
-  const staffActions = createStaffActions({
-    services,
-    v3,
-    allegroClient,
-    mailer,
-    mail,
-    i18n,
-    log,
-    publicUrl: config.publicUrl,
-    reminderMinDays: config.reminderMinDays,
-    migrationDeadline: config.migrationDeadline,
-    checkOptions,
+
+  // The one door to "does this connection work now?" and the caps every connection is held to: the
+  // job runner's items and the requests of sellers and agents share them.
+  const slots = createSlots({ global: config.bulkConcurrency, perHost: config.bulkPerHostConcurrency });
+  const outcomes = createOutcomes({ db, repos, migrationService, now, noticeNotBefore: (at) => nextSendTime(at, config.watchSendHours) });
+  const checks = createChecks({
+    db,
+    repos,
+    secrets,
+    now,
+    mail: checkOptions,
+    slots,
+    outcomes,
+    readThreads: allegroClient ? (authorizationId, limit) => allegro.withToken(authorizationId, (token) => allegroClient.listThreads(token, { limit })) : null,
   });
-  // The watch's checks and e-mails run in the job runner's lane: the same global, per-host and
-  // per-mailbox caps as bulk jobs, at most half the global cap (staff jobs keep the rest).
-  const notices = createNoticeSender({ services, mailer, mail, i18n, log, publicUrl: config.publicUrl, sendHours: config.watchSendHours });
+  const relink = createRelinkService({ db, repos, migrationService, secrets, now, checks });
+  const v3 = createV3Service({ db, repos, migrationService, detection: services.detection, now, checks });
+
+  const reminders = createReminders({ db, repos, now, outbox, links, mail, i18n, reminderMinDays: config.reminderMinDays, migrationDeadline: config.migrationDeadline });
+  const staffActions = createStaffActions({ repos, migrationService, checks, reminders });
+  const notices = createNoticeSender({ db, repos, now, outbox, links, mail, log, sendHours: config.watchSendHours });
+  outbox.register(reminders.durable);
+  outbox.register(notices.durable);
+
+  // The watch's checks and e-mails run in the job runner's lane: the same caps as bulk jobs, at most
+  // half the global cap (staff jobs keep the rest).
   const watch = createWatchService({
-    services,
-    v3,
-    allegroClient,
+    db,
+    repos,
+    now,
+    checks,
+    outcomes,
     notices,
     log,
-    checkOptions,
     intervalMs: config.watchIntervalMs,
-    sendHours: config.watchSendHours,
     maxInFlight: Math.max(1, Math.ceil(config.bulkConcurrency / 2)),
     wake: () => jobs.wake(),
   });
+  const staffActor = (job: { createdBy: number }) => ({ type: 'staff' as const, id: job.createdBy });
   const jobs = createJobRunner({
-    services,
-    actions: staffActions,
+    db,
+    repos,
+    now,
     log,
-    concurrency: config.bulkConcurrency,
-    perHost: config.bulkPerHostConcurrency,
+    slots,
     backoffBaseMs: config.bulkRetryBaseMs,
     lanes: config.watchEnabled ? [watch.lane] : [],
+    // The kinds of bulk job: what an item competes for, and what is done with it.
+    kinds: {
+      recheck: {
+        resources: (item) =>
+          item.sellerId === null ? { key: null, host: null } : item.version === 3 ? { key: `seller:${item.sellerId}:allegro`, host: 'allegro' } : { key: item.mailboxId ? `mailbox:${item.mailboxId}` : null, host: item.mailHost },
+        run: (job, item) => staffActions.recheck(item.autoresponderId, 'bulk', staffActor(job), { leased: true }),
+      },
+      remind: {
+        resources: (item) => ({ key: item.sellerId === null ? null : `seller:${item.sellerId}`, host: null }),
+        run: (job, item) => reminders.remind(item.autoresponderId, { jobId: job.id, itemId: item.id, staffId: job.createdBy }),
+      },
+      review: {
+        resources: () => ({ key: null, host: null }),
+        run: (job, item) => staffActions.review(item.autoresponderId, job.note, staffActor(job), job.id),
+      },
+    },
   });
-  const jobService = createJobsService({ db: services.db, repos: services.repos, runner: jobs });
-  const staffSignIn = createStaffSignInService({ db: services.db, repos: services.repos, now: services.now });
-  const staffUsers = createStaffUsersService({ db: services.db, repos: services.repos });
-  const accountsExport = createAccountsExport({ repos: services.repos, now: services.now });
-  return { i18n, mailer, signIn, relink, allegroClient, allegro, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport, watch };
+  // A connection given back by a request may let a waiting item start.
+  slots.onFreed(() => jobs.wake());
+  const jobService = createJobsService({ db, repos, runner: jobs });
+  const staffSignIn = createStaffSignInService({ db, repos, now });
+  const staffUsers = createStaffUsersService({ db, repos });
+  const accountsExport = createAccountsExport({ repos, now });
+  /** After a stop, before anything runs: logins cut off, e-mails in doubt, then the jobs. */
+  const recover = () => {
+    const interruptedChecks = checks.recover();
+    const mails = db.transaction(() => outbox.recover())();
+    const jobsResumed = jobs.recover();
+    return { interruptedChecks, mails, ...jobsResumed };
+  };
+  return { i18n, mailer, outbox, signIn, relink, allegroClient, allegro, checks, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport, watch, recover };
 }
 export type AppServices = ReturnType<typeof composeApp>;

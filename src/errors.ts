@@ -31,9 +31,11 @@ export const ERROR_CODES = {
   MIG_ERR_TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many verifications of this mailbox; wait until %s' },
   MIG_ERR_NO_SECRET: { status: 409, message: 'No mailbox password is stored' },
   MIG_ERR_CHANGED_DURING_CHECK: { status: 409, message: 'The mailbox password changed while it was being checked' },
+  MIG_ERR_CHECK_INTERRUPTED: { status: 500, message: 'The process stopped during this connection check' },
   // Outgoing mail
   MIG_ERR_MAIL_NOT_CONFIGURED: { status: 503, message: 'Outgoing mail is not configured (SMTP_URL)' },
-  MIG_ERR_SEND_FAILED: { status: 502, message: 'The mail server did not accept the message: %s' },
+  MIG_ERR_SEND_FAILED: { status: 502, message: 'The mail server did not accept the message for now (tried again later): %s' },
+  MIG_ERR_SEND_REFUSED: { status: 502, message: 'The mail server refused the message for good (not tried again): %s' },
   MIG_ERR_SEND_UNCERTAIN: { status: 502, message: 'Unknown whether the mail server accepted the message: %s' },
   // Allegro (statuses as these were answered before the registry: a raw Allegro failure is a 500)
   MIG_ERR_ALLEGRO_NOT_CONFIGURED: { status: 500, message: 'ALLEGRO_CLIENT_ID and ALLEGRO_CLIENT_SECRET are not set' },

@@ -3,7 +3,18 @@ import type { AllegroClient } from './client.js';
 import { AllegroError, AllegroOAuthError, AllegroTokenError, AuthorizationInvalidError } from './errors.js';
 import type { Me } from './schemas.js';
 import type { Actor } from '../domain/model.js';
-import type { Services } from '../composition.js';
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
+import type { SecretsService } from '../crypto/secrets.js';
+import type { MigrationService } from '../migration/service.js';
+
+export interface AuthorizationDeps {
+  db: Db;
+  repos: Pick<Repositories, 'authorizations' | 'oauthStates' | 'sellers' | 'autoresponders' | 'migrations' | 'audit'>;
+  secrets: SecretsService;
+  migrationService: MigrationService;
+  now: () => Date;
+}
 
 /** How long the seller has between leaving for Allegro and coming back. */
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;
@@ -37,7 +48,7 @@ const sameLogin = (a: string, b: string) => a.localeCompare(b, 'pl', { sensitivi
  * lives only 60 s), and the new pair is stored in one statement. A refresh answered invalid_grant
  * marks the authorization invalid and moves its v3 autoresponders to "needs attention: authorize again".
  */
-export function createAuthorizationService(services: Services, client: AllegroClient | null, log?: { warn(o: object, m: string): void; info(o: object, m: string): void }) {
+export function createAuthorizationService(services: AuthorizationDeps, client: AllegroClient | null, log?: { warn(o: object, m: string): void; info(o: object, m: string): void }) {
   const { db, repos, secrets, migrationService, now } = services;
   const refreshing = new Map<number, Promise<string>>();
 

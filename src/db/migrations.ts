@@ -693,4 +693,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX connection_checks_at ON connection_checks (at);
   CREATE INDEX connection_checks_watch_passed ON connection_checks (at) WHERE trigger = 'watch' AND ok = 1;
   `,
+
+  // 11: a login with a seller's credential is written down BEFORE it connects (running = 1) and
+  // finished with its outcome (checks/): the attempt budget counts it from the start, so two requests
+  // at once cannot both pass the budget, and a login cut off by a crash still counts as made.
+  `
+  ALTER TABLE connection_checks ADD COLUMN running INTEGER NOT NULL DEFAULT 0 CHECK (running IN (0, 1));
+  CREATE INDEX connection_checks_running ON connection_checks (running) WHERE running = 1;
+  `,
 ];

@@ -7,7 +7,11 @@ import { ATTENTION_REASONS } from '../migration/states.js';
 import { DemoDataError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
 import { applyImport, prepareImport, type ImportResult } from '../import/import.js';
-import type { Services } from '../composition.js';
+import type { ImportDeps } from '../import/import.js';
+import type { MigrationService } from '../migration/service.js';
+
+/** What loading the demo uses: the import's dependencies, the state machine and the clock. */
+export type DemoDeps = ImportDeps & { migrationService: MigrationService; now: () => Date };
 import { SEEDED_APP_PASSWORD } from '../simulator/google/demo-passwords.js';
 import { createAuthorizationService } from '../allegro/authorization.js';
 
@@ -59,7 +63,7 @@ const DEMO_APP_PASSWORD = SEEDED_APP_PASSWORD;
  * it in one transaction: a broken demo file leaves the database empty, not half-filled.
  * @throws {DemoDataError} when a demo file is invalid
  */
-export async function loadDemoIfEmpty(services: Services, demoDir: string, opts: { allegro?: DemoAllegro | undefined } = {}): Promise<DemoResult> {
+export async function loadDemoIfEmpty(services: DemoDeps, demoDir: string, opts: { allegro?: DemoAllegro | undefined } = {}): Promise<DemoResult> {
   const { db, repos, migrationService, detection, secrets } = services;
   const allegro = opts.allegro;
   // Only its invalidate() is used (no Allegro client needed): the same path as a refused refresh token.
@@ -174,7 +178,7 @@ export const DEMO_ADMIN_EMAIL = 'admin@demo.example';
  * Demo mode only: the demo staff admin, with a fresh random password on every start (only its hash
  * is stored, so it cannot be shown again later). The caller prints it once.
  */
-export async function ensureDemoAdmin(services: Services): Promise<{ email: string; password: string }> {
+export async function ensureDemoAdmin(services: Pick<DemoDeps, 'db' | 'repos'>): Promise<{ email: string; password: string }> {
   const password = randomBytes(12).toString('base64url');
   const passwordHash = await hashPassword(password);
   services.db.transaction(() => {

@@ -1,9 +1,28 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { filterFromJson } from '../accounts/filter.js';
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
 import type { PendingItem } from '../repositories/jobs.js';
-import type { Job, JobItem } from '../domain/model.js';
-import type { Services } from '../composition.js';
-import type { ActionOutcome, StaffActions } from '../staff/actions.js';
+import type { Job, JobItem, JobKind } from '../domain/model.js';
+import type { Resources, Slots } from '../checks/slots.js';
+
+/** What happened to one item; `retry` asks the runner to try again later. */
+export type ActionOutcome =
+  | { status: 'done'; outcome: string; detail?: string | null }
+  | { status: 'failed'; outcome: string; detail?: string | null; retry?: boolean }
+  | { status: 'skipped'; outcome: string; detail?: string | null }
+  | { status: 'unknown'; outcome: string; detail?: string | null };
+
+/**
+ * One kind of bulk job (re-check, reminder, review), registered at the composition root: what an item
+ * competes for, and how it is processed. The runner knows no kind; it knows items, caps and retries.
+ */
+export interface JobKindHandler {
+  /** Its mailbox or seller (never two at once) and its mail host (capped). */
+  resources(item: PendingItem): Resources;
+  /** Processes one item; the runner holds its slots meanwhile (`leased`). */
+  run(job: Job, item: JobItem): Promise<ActionOutcome> | ActionOutcome;
+}
 
 /** Attempts per item before a transient failure is final, and the backoff between them. */
 export const MAX_ATTEMPTS = 4;
@@ -41,13 +60,16 @@ export interface RunnerLane {
 }
 
 export interface JobRunnerOptions {
-  services: Services;
-  actions: StaffActions;
+  db: Db;
+  repos: Pick<Repositories, 'jobs' | 'accounts' | 'audit'>;
+  now: () => Date;
+  kinds: Record<JobKind, JobKindHandler>;
   log: FastifyBaseLogger;
-  /** Items in flight at once, over all jobs. */
-  concurrency: number;
-  /** Connections at once to one mail host (a mailbox never gets more than one). */
-  perHost: number;
+  /**
+   * The caps every connection is held to (checks/slots.ts): items in flight at once, per mail host,
+   * one per mailbox or seller. Shared with the requests of sellers and agents.
+   */
+  slots: Slots;
   backoffBaseMs?: number;
   /** Background work under the same caps (the watch). */
   lanes?: RunnerLane[];
@@ -55,7 +77,7 @@ export interface JobRunnerOptions {
 
 export interface RunnerStats {
   inFlight: number;
-  /** The most items in flight at once since start, overall and per host. */
+  /** The most connections in flight at once since start (the runner's and requests'), overall and per host. */
   peak: number;
   peakPerHost: Record<string, number>;
 }
@@ -69,56 +91,37 @@ export function backoffMs(attempt: number, base = BACKOFF_BASE_MS): number {
 /**
  * Processes bulk jobs in the background, from SQLite. Items are claimed one by one (pending →
  * running) and settled with their outcome, so after a crash `recover()` knows exactly what was
- * finished: running items go back to pending, except reminders whose end of message may already
- * have reached the mail server, which are reported as uncertain and never sent again.
+ * finished: running items go back to pending. (The outbox settles first the e-mails a stop may have
+ * sent, and with them their items: outbox/outbox.ts.) The runner knows no job kind: each is a handler.
  */
 export function createJobRunner(opts: JobRunnerOptions) {
-  const { services, actions, log } = opts;
-  const { db, repos, now } = services;
+  const { db, repos, now, log, slots } = opts;
   const base = opts.backoffBaseMs ?? BACKOFF_BASE_MS;
   // Keyed 'job:<item id>' or '<lane>:<lane item id>': job items and lane items share the caps.
   const inFlight = new Map<string, Promise<void>>();
   const lanes = opts.lanes ?? [];
   const laneLoad = new Map<string, number>();
-  const hostLoad = new Map<string, number>();
-  const busyKeys = new Set<string>();
-  const stats: RunnerStats = { inFlight: 0, peak: 0, peakPerHost: {} };
   let stopping = false;
   let pumping = false;
   let again = false;
   let timer: NodeJS.Timeout | null = null;
   const listeners = new Set<(jobId: number) => void>();
 
-  /** After a crash or restart: nothing is lost, nothing finished is redone, no reminder goes twice. */
-  function recover(): { resumed: number; uncertain: number } {
+  /** After a crash or restart (after the outbox's recovery): nothing is lost, nothing finished is redone. */
+  function recover(): { resumed: number } {
     return db.transaction(() => {
-      let uncertain = 0;
-      const uncertainItems = new Set<number>();
-      for (const r of repos.reminders.interrupted()) {
-        if (r.status === 'sending') repos.reminders.set(r.id, 'failed', 'interrupted before the end of the message');
-        else {
-          repos.reminders.set(r.id, 'unknown', 'interrupted after the end of the message was sent');
-          if (r.itemId !== null) uncertainItems.add(r.itemId);
-          uncertain++;
-        }
-      }
       let resumed = 0;
       for (const job of repos.jobs.unfinished()) {
         for (const item of repos.jobs.running(job.id)) {
-          if (uncertainItems.has(item.id)) {
-            repos.jobs.settle(item.id, 'unknown', 'MIG_ERR_SEND_UNCERTAIN', 'the process stopped while the mail server was accepting the message');
-            itemAudit(job, item, { status: 'unknown', outcome: 'MIG_ERR_SEND_UNCERTAIN' });
-          } else {
-            repos.jobs.retryLater(item.id, now(), item.outcome, item.error);
-            resumed++;
-          }
+          repos.jobs.retryLater(item.id, now(), item.outcome, item.error);
+          resumed++;
         }
       }
       for (const lane of lanes) {
         const r = lane.recover();
         if (Object.values(r).some((n) => n > 0)) log.warn({ lane: lane.name, ...r }, 'background work resumed after a restart');
       }
-      return { resumed, uncertain };
+      return { resumed };
     })();
   }
 
@@ -141,26 +144,15 @@ export function createJobRunner(opts: JobRunnerOptions) {
     }
   }
 
-  /** What an item competes for: its mailbox and mail host (re-check), its seller (reminder). */
-  function resourcesOf(job: Job, item: PendingItem): { key: string | null; host: string | null } {
-    if (job.kind === 'review' || item.sellerId === null) return { key: null, host: null };
-    if (job.kind === 'remind') return { key: `seller:${item.sellerId}`, host: null };
-    if (item.version === 3) return { key: `seller:${item.sellerId}:allegro`, host: 'allegro' };
-    return { key: item.mailboxId ? `mailbox:${item.mailboxId}` : null, host: item.mailHost };
-  }
-
-  async function process(job: Job, item: JobItem, res: { key: string | null; host: string | null }): Promise<void> {
+  async function process(job: Job, item: JobItem, res: Resources): Promise<void> {
     let o: ActionOutcome;
     try {
-      if (job.kind === 'recheck') o = await actions.recheck(item.autoresponderId, 'bulk', { type: 'staff', id: job.createdBy });
-      else if (job.kind === 'remind') o = await actions.remind(item.autoresponderId, { jobId: job.id, itemId: item.id, staffId: job.createdBy });
-      else o = actions.review(item.autoresponderId, job.note, { type: 'staff', id: job.createdBy }, job.id);
+      o = await opts.kinds[job.kind].run(job, item);
     } catch (err) {
       log.error({ err, jobId: job.id, itemId: item.id }, 'bulk job item failed');
       o = { status: 'failed', outcome: 'MIG_ERR_INTERNAL', detail: err instanceof Error ? err.message.slice(0, 200) : null, retry: true };
     } finally {
-      if (res.key) busyKeys.delete(res.key);
-      if (res.host) hostLoad.set(res.host, (hostLoad.get(res.host) ?? 1) - 1);
+      slots.give(res);
     }
     const attempt = item.attempts + 1;
     db.transaction(() => {
@@ -177,58 +169,41 @@ export function createJobRunner(opts: JobRunnerOptions) {
     })();
   }
 
-  function take(res: { key: string | null; host: string | null }) {
-    if (res.key) busyKeys.add(res.key);
-    if (res.host) {
-      const n = (hostLoad.get(res.host) ?? 0) + 1;
-      hostLoad.set(res.host, n);
-      stats.peakPerHost[res.host] = Math.max(stats.peakPerHost[res.host] ?? 0, n);
-    }
-  }
-
   function track(id: string, p: Promise<void>) {
     inFlight.set(id, p);
-    stats.inFlight = inFlight.size;
-    stats.peak = Math.max(stats.peak, inFlight.size);
   }
 
-  function launch(job: Job, item: JobItem, res: { key: string | null; host: string | null }) {
-    take(res);
+  function launch(job: Job, item: JobItem, res: Resources) {
     const id = `job:${item.id}`;
     const p = process(job, item, res).finally(() => {
       inFlight.delete(id);
-      stats.inFlight = inFlight.size;
       for (const l of listeners) l(job.id);
       wake();
     });
     track(id, p);
   }
 
-  /** Whether an item may start now: a free slot, its key not busy, its host under the cap (Allegro has none). */
-  const mayStart = (res: { key: string | null; host: string | null }) =>
-    inFlight.size < opts.concurrency && !(res.key && busyKeys.has(res.key)) && !(res.host && res.host !== 'allegro' && (hostLoad.get(res.host) ?? 0) >= opts.perHost);
-
   /** Lanes get what staff jobs left of the global cap, each at most its own share. */
   function fillLanes(): void {
     for (const lane of lanes) {
-      const room = Math.min(opts.concurrency - inFlight.size, lane.maxInFlight - (laneLoad.get(lane.name) ?? 0));
+      const room = lane.maxInFlight - (laneLoad.get(lane.name) ?? 0);
       if (stopping || room <= 0) continue;
       for (const item of lane.due(Math.min(LOOKAHEAD, room * 4 + 16), now())) {
-        if (stopping || inFlight.size >= opts.concurrency || (laneLoad.get(lane.name) ?? 0) >= lane.maxInFlight) break;
+        if (stopping || (laneLoad.get(lane.name) ?? 0) >= lane.maxInFlight) break;
         const id = `${lane.name}:${item.id}`;
-        if (inFlight.has(id) || !mayStart(item)) continue;
-        if (!lane.claim(item)) continue;
-        take(item);
+        if (inFlight.has(id) || !slots.tryTake(item)) continue;
+        if (!lane.claim(item)) {
+          slots.give(item);
+          continue;
+        }
         laneLoad.set(lane.name, (laneLoad.get(lane.name) ?? 0) + 1);
         const p = lane
           .run(item)
           .catch((err: unknown) => log.error({ err, lane: lane.name, item: item.id }, 'background item failed'))
           .finally(() => {
-            if (item.key) busyKeys.delete(item.key);
-            if (item.host) hostLoad.set(item.host, (hostLoad.get(item.host) ?? 1) - 1);
+            slots.give(item);
             laneLoad.set(lane.name, (laneLoad.get(lane.name) ?? 1) - 1);
             inFlight.delete(id);
-            stats.inFlight = inFlight.size;
             wake();
           });
         track(id, p);
@@ -241,11 +216,14 @@ export function createJobRunner(opts: JobRunnerOptions) {
     // over), but not through every pending item on each pump: the oldest LOOKAHEAD are enough.
     const batch = repos.jobs.pending(job.id, LOOKAHEAD, now());
     for (const item of batch) {
-      if (stopping || inFlight.size >= opts.concurrency) return;
+      if (stopping) return;
       if (inFlight.has(`job:${item.id}`)) continue;
-      const res = resourcesOf(job, item);
-      if (!mayStart(res)) continue;
-      if (!repos.jobs.claim(item.id)) continue;
+      const res = opts.kinds[job.kind].resources(item);
+      if (!slots.tryTake(res)) continue;
+      if (!repos.jobs.claim(item.id)) {
+        slots.give(res);
+        continue;
+      }
       launch(job, item, res);
     }
   }
@@ -328,7 +306,10 @@ export function createJobRunner(opts: JobRunnerOptions) {
       if (timer) clearTimeout(timer);
       await Promise.allSettled([...inFlight.values()]);
     },
-    stats: () => ({ ...stats, peakPerHost: { ...stats.peakPerHost } }),
+    stats: (): RunnerStats => {
+      const s = slots.stats();
+      return { inFlight: inFlight.size, peak: s.peak, peakPerHost: s.peakPerHost };
+    },
     /** Called whenever an item or job of a job ends (tests and the benchmark wait on it). */
     onProgress(fn: (jobId: number) => void): () => void {
       listeners.add(fn);

@@ -1,4 +1,12 @@
-import type { Services } from '../composition.js';
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
+
+/** What the tidy-up uses: the storage and the clock. */
+export interface MaintenanceDeps {
+  db: Db;
+  repos: Repositories;
+  now: () => Date;
+}
 
 /** How often the app tidies up, and how long an expired sign-in link still says "expired". */
 export const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -29,7 +37,7 @@ export interface PurgeResult {
  * never completed (their PKCE verifiers included). Nothing of this is history: the audit log keeps
  * what happened. (Old connection checks: purgeOldChecks, less often.)
  */
-export function purgeExpired(services: Services): PurgeResult {
+export function purgeExpired(services: MaintenanceDeps): PurgeResult {
   const { db, repos, now } = services;
   return db.transaction(() => ({
     sessions: repos.sessions.purgeExpired(),
@@ -45,7 +53,7 @@ export function purgeExpired(services: Services): PurgeResult {
  * always stays), in batches of their own transaction with the event loop free between them; a backlog
  * larger than one run takes is finished by the next runs.
  */
-export async function purgeOldChecks(services: Services): Promise<number> {
+export async function purgeOldChecks(services: MaintenanceDeps): Promise<number> {
   const { db, repos, now } = services;
   const at = now().getTime();
   const cut = { before: new Date(at - CHECKS_KEPT_MS), passingBefore: new Date(at - PASSING_WATCH_CHECKS_KEPT_MS), limit: CHECKS_BATCH };

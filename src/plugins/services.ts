@@ -56,8 +56,9 @@ export default fp(
     const { jobs, mailer } = app;
     // Unfinished bulk jobs go on where they stopped.
     fastify.addHook('onReady', async () => {
-      const recovered = jobs.recover();
-      if (recovered.resumed + recovered.uncertain > 0) fastify.log.warn(recovered, 'bulk jobs resumed after a restart');
+      const recovered = app.recover();
+      const uncertain = Object.values(recovered.mails).reduce((n, k) => n + k.uncertain + k.again, 0);
+      if (recovered.resumed + uncertain + recovered.interruptedChecks > 0) fastify.log.warn(recovered, 'work resumed after a restart');
       jobs.start();
     });
     fastify.addHook('onClose', async () => jobs.stop());

@@ -9,11 +9,20 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
     `INSERT INTO connection_checks (mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, authorization_id, at)
      VALUES (@mailboxId, @autoresponderId, @kind, @trigger, @ok, @code, @protocol, @detail, @authorizationId, @at)`,
   );
-  const windowStats = db.prepare(`SELECT count(*) AS count, min(at) AS oldest FROM connection_checks WHERE mailbox_id = ? AND trigger = ? AND at > ?`);
-  const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? ORDER BY id DESC LIMIT ?`);
-  const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' ORDER BY id DESC LIMIT 1`);
+  const reserve = db.prepare(
+    `INSERT INTO connection_checks (mailbox_id, autoresponder_id, kind, trigger, ok, code, protocol, detail, authorization_id, at, running)
+     VALUES (@mailboxId, @autoresponderId, @kind, @trigger, 0, NULL, NULL, NULL, @authorizationId, @at, 1)`,
+  );
+  const finish = db.prepare(`UPDATE connection_checks SET running = 0, ok = @ok, code = @code, protocol = @protocol, detail = @detail WHERE id = @id AND running = 1`);
+  // Every login of a mailbox in the budget's window, whoever asked, the running ones included.
+  const inWindow = db.prepare(`SELECT ok, code, running, at FROM connection_checks WHERE mailbox_id = ? AND kind = 'mail' AND at > ? ORDER BY at DESC, id DESC LIMIT ?`);
+  const interrupt = db.prepare(
+    `UPDATE connection_checks SET running = 0, ok = 0, code = 'MIG_ERR_CHECK_INTERRUPTED', detail = 'the process stopped during this check' WHERE running = 1`,
+  );
+  const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY id DESC LIMIT ?`);
+  const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' AND running = 0 ORDER BY id DESC LIMIT 1`);
   const forAutoresponder = db.prepare(
-    `SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?) ORDER BY id DESC LIMIT ?`,
+    `SELECT ${COLUMNS} FROM connection_checks WHERE (autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?)) AND running = 0 ORDER BY id DESC LIMIT ?`,
   );
   // Old checks, oldest first, never the newest of a mailbox (mail) or of an autoresponder (Allegro): the
   // pages show the last known answer however old it is. Two deletes, each walking its own index up to its
@@ -39,9 +48,21 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
       const r = lastAllegro.get(autoresponderId) as (Omit<ConnectionCheck, 'ok'> & { ok: number }) | undefined;
       return r ? toCheck(r) : undefined;
     },
-    /** How many checks of this trigger since a time, and when the oldest of them was. */
-    since: (mailboxId: number, trigger: ConnectionCheck['trigger'], since: Date) =>
-      windowStats.get(mailboxId, trigger, since.toISOString()) as { count: number; oldest: string | null },
+    /**
+     * Writes a login down before it connects (checks/ only): it counts against the mailbox's budget
+     * from this moment, and is completed by finish() with its outcome.
+     */
+    reserve(c: Pick<ConnectionCheck, 'mailboxId' | 'autoresponderId' | 'kind' | 'trigger'> & { authorizationId?: number | null }): number {
+      return Number(reserve.run({ authorizationId: null, ...c, at: now().toISOString() }).lastInsertRowid);
+    },
+    finish(id: number, o: Pick<ConnectionCheck, 'ok' | 'code' | 'protocol' | 'detail'>): void {
+      finish.run({ id, ok: o.ok ? 1 : 0, code: o.code, protocol: o.protocol, detail: o.detail });
+    },
+    /** The mailbox's mail logins since a time, newest first (running ones too), at most `limit`. */
+    window: (mailboxId: number, since: Date, limit: number) =>
+      (inWindow.all(mailboxId, since.toISOString(), limit) as { ok: number; code: string | null; running: number; at: string }[]).map((r) => ({ ok: r.ok === 1, code: r.code, running: r.running === 1, at: r.at })),
+    /** After a restart: logins left running were cut off; they stay counted (they may have reached the server). */
+    interruptRunning: (): number => interrupt.run().changes,
     /** Checks of an autoresponder and of its mailbox (seller relinks included), newest first. */
     listForAutoresponder: (autoresponderId: number, mailboxId: number | null, limit = 100) =>
       (forAutoresponder.all(autoresponderId, mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),

@@ -49,6 +49,7 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
     `SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status IN ('failed', 'unknown') ORDER BY id LIMIT ?`,
   );
   const running = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE job_id = ? AND status = 'running'`);
+  const itemById = db.prepare(`SELECT ${ITEM_COLUMNS} FROM job_items WHERE id = ?`);
   const idsWithStatus = db.prepare(`SELECT autoresponder_id FROM job_items WHERE job_id = ? AND status = ? ORDER BY id`).pluck();
   const remaining = db.prepare(`SELECT count(*) FROM job_items WHERE job_id = ? AND status IN ('pending', 'running')`).pluck();
   const nextRetryAt = db.prepare(`SELECT min(next_attempt_at) FROM job_items WHERE job_id = ? AND status = 'pending'`).pluck();
@@ -82,6 +83,7 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
       retry.run({ id, nextAt: nextAt.toISOString(), outcome, error: error?.slice(0, 500) ?? null, at: now().toISOString() });
     },
     running: (jobId: number) => running.all(jobId) as JobItem[],
+    item: (id: number) => itemById.get(id) as JobItem | undefined,
     remaining: (jobId: number) => remaining.get(jobId) as number,
     nextRetryAt: (jobId: number) => nextRetryAt.get(jobId) as string | null,
     counts(jobId: number): Record<ItemStatus, number> {
@@ -112,6 +114,7 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
   const inJob = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE job_id = ? AND seller_id = ? AND status != 'failed'`);
   const interrupted = db.prepare(`SELECT id, status, item_id AS itemId FROM reminders WHERE status IN ('sending', 'committing')`);
   const statusOf = db.prepare(`SELECT status FROM reminders WHERE id = ?`).pluck();
+  const itemOf = db.prepare(`SELECT item_id FROM reminders WHERE id = ?`).pluck();
   const countSent = db.prepare(`SELECT count(*) FROM reminders WHERE status = 'sent'`).pluck();
   const latest = db.prepare(`SELECT id, status, created_at AS createdAt, job_id AS jobId FROM reminders WHERE seller_id = ? AND status != 'failed' ORDER BY created_at DESC, id DESC LIMIT 1`);
   return {
@@ -120,9 +123,11 @@ export function createRemindersRepository(db: Db, now: () => Date = () => new Da
     set: (id: number, status: ReminderStatus, error: string | null = null) => set.run({ id, status, error, at: now().toISOString() }),
     lastFor: (sellerId: number) => lastFor.get(sellerId) as string | null,
     inJob: (jobId: number, sellerId: number) => inJob.get(jobId, sellerId) as { id: number; status: ReminderStatus; itemId: number | null } | undefined,
-    interrupted: () => interrupted.all() as { id: number; status: ReminderStatus; itemId: number | null }[],
+    interrupted: () => interrupted.all() as { id: number; status: 'sending' | 'committing'; itemId: number | null }[],
     countSent: () => countSent.get() as number,
     statusOf: (id: number) => statusOf.get(id) as ReminderStatus | undefined,
+    /** The job item a reminder was sent for, if any. */
+    itemOf: (id: number) => (itemOf.get(id) as number | null | undefined) ?? null,
     /** The seller's newest reminder that may have reached them (a resend is offered when it is 'unknown'). */
     latestFor: (sellerId: number) => latest.get(sellerId) as { id: number; status: ReminderStatus; createdAt: string; jobId: number | null } | undefined,
   };

@@ -186,6 +186,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
       const result = await relink.proof(req.seller!.id, mailbox.id);
       if (!result) return reply.redirect(`/mailboxes/${mailbox.id}/app-password/3`, 303);
       const base = { title: t(req)('wizard.title', { email: mailbox.email }), canonicalUrl: `/mailboxes/${mailbox.id}/app-password/4`, mailbox, ...wizardContext(repos, mailbox), allegroConfigured: fastify.allegro.configured, step: 4, googleSimulator };
+      if ('retryAt' in result) return reply.code(429).page('wizard', { ...base, fetchLimit: { retryAt: result.retryAt } });
       if ('total' in result) {
         return reply.page('wizard', { ...base, proof: { ...result, allegro: result.latest.filter((m) => m.fromAllegro).slice(0, 5) } });
       }

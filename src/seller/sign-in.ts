@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Repositories } from '../repositories/index.js';
-import type { Mailer } from '../mail/mailer.js';
 import type { MailRenderer } from '../mail/render.js';
+import { SIGN_IN_LINK_TTL_MS, type Links } from '../outbox/links.js';
+import type { Outbox } from '../outbox/outbox.js';
 
-export const SIGN_IN_TOKEN_TTL_MS = 30 * 60_000;
+export const SIGN_IN_TOKEN_TTL_MS = SIGN_IN_LINK_TTL_MS;
 /** At most this many links per seller per window: enough for "it did not arrive", not for a mail bomb. */
 export const SIGN_IN_LINKS_PER_WINDOW = 3;
 export const SIGN_IN_WINDOW_MS = 15 * 60_000;
@@ -17,15 +18,32 @@ export const SIGN_IN_MAX_PENDING = 200;
  * limit, the token, the e-mail) happens after the answer has gone out, so its timing tells nothing
  * either. Before the answer every request costs the same: one entry in a queue.
  */
-export function createSignInService(deps: { repos: Repositories; mailer: Mailer; mail: MailRenderer; publicUrl: string; demo: boolean; log: FastifyBaseLogger; now: () => Date }) {
-  const { repos, mailer, log } = deps;
+export function createSignInService(deps: {
+  repos: Pick<Repositories, 'sellers' | 'loginTokens' | 'audit'>;
+  outbox: Pick<Outbox, 'deliver'>;
+  links: Links;
+  mail: MailRenderer;
+  demo: boolean;
+  log: FastifyBaseLogger;
+  now: () => Date;
+}) {
+  const { repos, log } = deps;
   const pending = new Set<Promise<void>>();
 
+  /**
+   * Sends a sign-in link through the outbox. Not kept as a row: a link lost to a stop is asked for
+   * again (it is valid 30 minutes), so its 'committing' mark lives only as long as the send.
+   * @throws the delivery's failure, for the caller's log
+   */
   async function sendLink(sellerId: number): Promise<void> {
     const seller = repos.sellers.getById(sellerId)!;
-    const token = repos.loginTokens.issue(seller.id, SIGN_IN_TOKEN_TTL_MS);
-    const link = `${deps.publicUrl}/login/verify?token=${encodeURIComponent(token)}`;
-    await mailer.send({ to: seller.email, ...deps.mail.render('sign-in', seller.language, { name: seller.name, link }) });
+    const link = deps.links.signIn(seller.id, SIGN_IN_TOKEN_TTL_MS);
+    let committing = false;
+    const d = await deps.outbox.deliver(
+      { to: seller.email, ...deps.mail.render('sign-in', seller.language, { name: seller.name, link }) },
+      { commit: () => void (committing = true), committed: () => committing },
+    );
+    if (d.status !== 'sent') throw Object.assign(new Error(`sign-in e-mail ${d.status}: ${d.message}`), { code: d.status === 'failed' ? d.code : 'MIG_ERR_SEND_UNCERTAIN' });
     // Demo mode only: the link in the log is how the offline demo signs in.
     if (deps.demo) log.info({ sellerId: seller.id }, `demo sign-in link: ${link}`);
   }

@@ -1,13 +1,14 @@
-import { AllegroApiError, AllegroError, AuthorizationInvalidError } from '../allegro/errors.js';
 import { normalizeNewlines, preflightTemplate, textLength, textProblems, V3_MAX_TEXT, type TemplatePreflight, type TemplateProblem, templateHash } from './templates.js';
 import { NotFoundError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
 import type { Autoresponder, ReplyTemplate } from '../domain/model.js';
 import type { Mailbox } from '../domain/model.js';
 import { type ConnectionCheck, type V3Draft } from '../domain/model.js';
-import type { AuthorizationService } from '../allegro/authorization.js';
-import type { AllegroClient } from '../allegro/client.js';
-import type { Services } from '../composition.js';
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
+import type { MigrationService } from '../migration/service.js';
+import type { DetectionService } from '../detection/service.js';
+import type { AllegroCheckResult, Checks } from '../checks/service.js';
 
 /** Switching back is possible from v3 to the mailbox version it came from, while that mailbox's password is stored. */
 export function switchBackPossible(a: Pick<Autoresponder, 'version' | 'previousVersion'>, mailbox: Pick<Mailbox, 'hasSecret'> | undefined): boolean {
@@ -28,9 +29,16 @@ export interface TemplateReview extends Pick<ReplyTemplate, 'position' | 'name' 
   edited: boolean;
 }
 
-export type CheckResult =
-  | { ok: true; count: number; more: boolean; latest: { login: string | null; at: string | null } | null; allegroLogin: string }
-  | { ok: false; code: string; authorizeAgain: boolean; userMessage?: string; traceId?: string; status?: number };
+export type CheckResult = AllegroCheckResult;
+
+export interface V3Deps {
+  db: Db;
+  repos: Pick<Repositories, 'autoresponders' | 'migrations' | 'authorizations' | 'connectionChecks' | 'v3Drafts' | 'mailboxes' | 'audit'>;
+  migrationService: MigrationService;
+  detection: Pick<DetectionService, 'verdictOfAutoresponder'>;
+  now: () => Date;
+  checks: Pick<Checks, 'checkAllegro'>;
+}
 
 export type SwitchOutcome =
   | { ok: true; secretDeleted: boolean; secretKeptBecauseShared: boolean }
@@ -42,12 +50,8 @@ export type SwitchOutcome =
  * migration, audit, and the stored mailbox password deleted unless the seller keeps it). Switching
  * back restores the mailbox version and its templates while the mailbox password is still stored.
  */
-export function createV3Service(services: Services, auth: AuthorizationService, client: AllegroClient | null) {
-  const { db, repos, migrationService, detection, now } = services;
-  const requireClient = () => {
-    if (!client) throw new AllegroError('MIG_ERR_ALLEGRO_NOT_CONFIGURED', 'ALLEGRO_CLIENT_ID and ALLEGRO_CLIENT_SECRET are not set');
-    return client;
-  };
+export function createV3Service(deps: V3Deps) {
+  const { db, repos, migrationService, detection, now } = deps;
 
   function own(sellerId: number, autoresponderId: number): Autoresponder {
     const a = repos.autoresponders.getById(autoresponderId);
@@ -131,43 +135,15 @@ export function createV3Service(services: Services, auth: AuthorizationService, 
      * Every check is recorded; an authorization Allegro no longer accepts is reported as such.
      */
     async check(sellerId: number, autoresponderId: number, authorizationId: number, trigger: ConnectionCheck['trigger'] = 'seller'): Promise<CheckResult> {
-      own(sellerId, autoresponderId);
+      const a = own(sellerId, autoresponderId);
       const authorization = repos.authorizations.getById(authorizationId);
       if (!authorization || authorization.sellerId !== sellerId) throw new NotFoundError();
-      let result: CheckResult;
-      try {
-        const list = await auth.withToken(authorizationId, (token) => requireClient().listThreads(token, { limit: 20 }));
-        const first = list.threads[0];
-        result = {
-          ok: true,
-          count: list.threads.length,
-          more: list.threads.length >= 20,
-          latest: first ? { login: first.interlocutor?.login ?? null, at: first.lastMessageDateTime ?? null } : null,
-          allegroLogin: authorization.allegroLogin,
-        };
-      } catch (err) {
-        if (!(err instanceof AllegroError)) throw err;
-        result = {
-          ok: false,
-          code: err.code,
-          authorizeAgain: err instanceof AuthorizationInvalidError,
-          userMessage: err instanceof AllegroApiError ? err.userMessage : undefined,
-          traceId: err.traceId,
-          status: err.status,
-        };
-      }
-      repos.connectionChecks.record({
-        mailboxId: null,
-        autoresponderId,
-        authorizationId,
-        kind: 'allegro',
-        trigger,
-        ok: result.ok,
-        code: result.ok ? null : result.code,
-        protocol: 'allegro',
-        detail: result.ok ? `threads=${result.count}${result.more ? '+' : ''}` : [result.status, result.traceId && `trace-id ${result.traceId}`].filter(Boolean).join(' ') || null,
-      });
-      return result;
+      // Through the one door (checks/): recorded there; the switch binds the authorization, so the
+      // seller's own check changes no migration.
+      const c = await deps.checks.checkAllegro({ autoresponder: a, authorizationId, trigger, actor: { type: 'seller', id: sellerId }, apply: false });
+      if (c.status === 'not_configured') return { ok: false, code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED', authorizeAgain: false };
+      if (c.status !== 'checked') return { ok: false, code: 'MIG_ERR_INTERNAL', authorizeAgain: false };
+      return c.result as CheckResult;
     },
 
     /**

@@ -1,17 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
-import type { Services } from '../composition.js';
-import type { Mailer } from '../mail/mailer.js';
+import { formatDateTime, type Lang } from '../i18n/index.js';
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
 import type { MailRenderer } from '../mail/render.js';
 import type { WatchIncident, WatchNotice } from '../domain/model.js';
-import { inSendHours, nextSendTime, type SendHours } from './schedule.js';
+import { inSendHours, nextSendTime, type SendHours } from '../outbox/hours.js';
+import { MAIL_LINK_TTL_MS, type Links } from '../outbox/links.js';
+import { retryDelayMs, type DurableKind, type Outbox } from '../outbox/outbox.js';
 
 /** The one-time link in the e-mail stays valid this long (as a reminder's). */
-export const NOTICE_LINK_TTL_MS = 72 * 3_600_000;
-/** Tries to hand the e-mail to the SMTP relay before giving up (about seven hours with the backoff below). */
+export const NOTICE_LINK_TTL_MS = MAIL_LINK_TTL_MS;
+/** Tries to hand the e-mail to the SMTP relay before giving up (about seven hours with the backoff). */
 export const NOTICE_MAX_ATTEMPTS = 12;
-const NOTICE_RETRY_BASE_MS = 2 * 60_000;
-const NOTICE_RETRY_MAX_MS = 60 * 60_000;
 
 const ACTOR = { type: 'system' as const, id: 'watch' };
 
@@ -21,24 +21,23 @@ export function fixPath(incident: Pick<WatchIncident, 'reason' | 'autoresponderI
 }
 
 export interface NoticeOptions {
-  services: Services;
-  mailer: Mailer;
+  db: Db;
+  repos: Pick<Repositories, 'watch' | 'migrations' | 'autoresponders' | 'sellers' | 'mailboxes' | 'authorizations' | 'audit'>;
+  now: () => Date;
+  outbox: Pick<Outbox, 'deliver' | 'mode'>;
+  links: Links;
   mail: MailRenderer;
-  i18n: I18n;
   log: FastifyBaseLogger;
-  publicUrl: string;
   sendHours: SendHours;
 }
 
 /**
- * Sends the watch's e-mails: one per incident, in the seller's language, only in the sending hours,
- * with a personal one-time link to the fix. Like reminders, the row is marked 'committing' just
- * before the end of the message goes to the SMTP server: after a crash before that mark the e-mail is
- * sent again (the server cannot have accepted it), after it never (reported as uncertain).
+ * The watch's e-mails: one per incident, in the seller's language, only in the sending hours, with a
+ * personal one-time link to the fix. Sent through the outbox (outbox/outbox.ts: 'committing' just
+ * before the end of the message; a permanent refusal is not retried, a temporary one is, with backoff).
  */
 export function createNoticeSender(opts: NoticeOptions) {
-  const { services, mailer, log } = opts;
-  const { db, repos, now } = services;
+  const { db, repos, now, log } = opts;
 
   function audit(action: string, incident: WatchIncident, details: Record<string, unknown>) {
     repos.audit.append({ actor: ACTOR, action, targetType: 'autoresponder', targetId: incident.autoresponderId, details: { incidentId: incident.id, reason: incident.reason, ...details } });
@@ -67,16 +66,15 @@ export function createNoticeSender(opts: NoticeOptions) {
     return { to: seller.email, lang, sellerId: seller.id, mailboxId: a.mailboxId, ...opts.mail.render('watch-broken', lang, data) };
   }
 
-  function retryLater(n: WatchNotice, incident: WatchIncident, message: string) {
-    if (n.attempts >= NOTICE_MAX_ATTEMPTS) {
+  function retryLater(n: WatchNotice, incident: WatchIncident, message: string, permanent = false, code = 'MIG_ERR_SEND_FAILED') {
+    if (permanent || n.attempts >= NOTICE_MAX_ATTEMPTS) {
       db.transaction(() => {
         repos.watch.setNotice(n.id, 'failed', message);
-        audit('watch.notice_failed', incident, { error: message, attempts: n.attempts });
+        audit('watch.notice_failed', incident, { error: message, code, attempts: n.attempts });
       })();
       return;
     }
-    const wait = Math.min(NOTICE_RETRY_MAX_MS, NOTICE_RETRY_BASE_MS * 2 ** Math.max(0, n.attempts - 1));
-    repos.watch.retryNotice(n.id, nextSendTime(new Date(now().getTime() + wait), opts.sendHours), message);
+    repos.watch.retryNotice(n.id, nextSendTime(new Date(now().getTime() + retryDelayMs(n.attempts)), opts.sendHours), message);
   }
 
   return {
@@ -98,7 +96,7 @@ export function createNoticeSender(opts: NoticeOptions) {
         repos.watch.retryNotice(n.id, nextSendTime(now(), opts.sendHours), 'outside the sending hours');
         return;
       }
-      if (mailer.mode === 'none') {
+      if (opts.outbox.mode === 'none') {
         db.transaction(() => {
           repos.watch.setNotice(n.id, 'failed', 'MIG_ERR_MAIL_NOT_CONFIGURED');
           audit('watch.notice_failed', incident, { error: 'MIG_ERR_MAIL_NOT_CONFIGURED' });
@@ -107,21 +105,24 @@ export function createNoticeSender(opts: NoticeOptions) {
       }
       const a = repos.autoresponders.getById(incident.autoresponderId)!;
       // The sign-in link is made only for an e-mail that is really going out.
-      const token = repos.loginTokens.issue(a.sellerId, NOTICE_LINK_TTL_MS);
-      const link = `${opts.publicUrl}/login/verify?token=${encodeURIComponent(token)}&next=${encodeURIComponent(fixPath(incident, a.version === 3 ? null : a.mailboxId))}`;
+      const link = opts.links.signIn(a.sellerId, NOTICE_LINK_TTL_MS, fixPath(incident, a.version === 3 ? null : a.mailboxId));
       const mail = render(incident, link);
-      try {
-        await mailer.sendTracked({ to: mail.to, subject: mail.subject, text: mail.text, html: mail.html }, () => repos.watch.setNotice(n.id, 'committing'));
-      } catch (err) {
-        const message = err instanceof Error ? err.message.replace(/\s+/g, ' ').slice(0, 200) : 'send failed';
-        if (repos.watch.notice(n.id)?.status === 'committing') {
-          // The end of the message went out and no answer came: it may have been delivered. Never resent.
-          db.transaction(() => {
-            repos.watch.setNotice(n.id, 'unknown', message);
-            audit('watch.notice_uncertain', incident, { error: message });
-          })();
-        } else retryLater(n, incident, message);
-        log.warn({ noticeId: n.id, error: message }, 'watch e-mail not sent');
+      const d = await opts.outbox.deliver(
+        { to: mail.to, subject: mail.subject, text: mail.text, html: mail.html },
+        { commit: () => repos.watch.setNotice(n.id, 'committing'), committed: () => repos.watch.notice(n.id)?.status === 'committing' },
+      );
+      if (d.status === 'unknown') {
+        // The end of the message went out and no answer came: it may have been delivered. Never resent.
+        db.transaction(() => {
+          repos.watch.setNotice(n.id, 'unknown', d.message);
+          audit('watch.notice_uncertain', incident, { error: d.message });
+        })();
+        log.warn({ noticeId: n.id, error: d.message }, 'watch e-mail: unknown whether it was delivered');
+        return;
+      }
+      if (d.status === 'failed') {
+        retryLater(n, incident, d.message, d.permanent, d.code);
+        log.warn({ noticeId: n.id, error: d.message, permanent: d.permanent }, 'watch e-mail not sent');
         return;
       }
       db.transaction(() => {
@@ -140,23 +141,17 @@ export function createNoticeSender(opts: NoticeOptions) {
       else if (n.status === 'sending') retryLater(n, incident, message);
     },
 
-    /** After a crash: 'sending' was never accepted by the server (sent again), 'committing' may have been (never resent). */
-    recover(): { noticesResumed: number; noticesUncertain: number } {
-      let noticesResumed = 0;
-      let noticesUncertain = 0;
-      for (const r of repos.watch.interruptedNotices()) {
-        const incident = repos.watch.incident(repos.watch.notice(r.id)!.incidentId)!;
-        if (r.status === 'sending') {
-          repos.watch.retryNotice(r.id, nextSendTime(now(), opts.sendHours), 'interrupted before the end of the message');
-          noticesResumed++;
-        } else {
-          repos.watch.setNotice(r.id, 'unknown', 'interrupted after the end of the message was sent');
-          audit('watch.notice_uncertain', incident, { error: 'the process stopped while the mail server was accepting the message' });
-          noticesUncertain++;
-        }
-      }
-      return { noticesResumed, noticesUncertain };
-    },
+    /** The outbox's view of these e-mails: how a stop's interrupted ones are found and settled (outbox.recover()). */
+    durable: {
+      name: 'watch_notices',
+      interrupted: () => repos.watch.interruptedNotices(),
+      again: (id: number, why: string) => repos.watch.retryNotice(id, nextSendTime(now(), opts.sendHours), why),
+      uncertain: (id: number, why: string) => {
+        repos.watch.setNotice(id, 'unknown', why);
+        const incident = repos.watch.incident(repos.watch.notice(id)!.incidentId)!;
+        audit('watch.notice_uncertain', incident, { error: 'the process stopped while the mail server was accepting the message' });
+      },
+    } satisfies DurableKind,
   };
 }
 export type NoticeSender = ReturnType<typeof createNoticeSender>;

@@ -1,15 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { verifyMailbox, type MailCheckOptions } from '../mail/check.js';
-import { BROKEN_AFTER_MIGRATION_REASONS, MIGRATED_STATES } from '../migration/states.js';
-import type { Actor, Autoresponder, Migration, WatchIncident } from '../domain/model.js';
-import type { Services } from '../composition.js';
-import type { V3Service } from '../v3/switch.js';
-import type { AllegroClient } from '../allegro/client.js';
+import { MIGRATED_STATES } from '../migration/states.js';
+import type { Actor, Autoresponder } from '../domain/model.js';
+import type { Db } from '../db/database.js';
+import type { Repositories } from '../repositories/index.js';
 import type { LaneItem, RunnerLane } from '../jobs/runner.js';
 import type { SyncRow } from '../repositories/watch.js';
-import { allegroVerdict, mailVerdict, type WatchVerdict } from './verdict.js';
-import { nextSendTime, nextSlot, paceLimit, PACE_WINDOW_MS, retryDelayMs, type SendHours } from './schedule.js';
+import type { Checks } from '../checks/service.js';
+import { isWatched, type Outcomes } from '../checks/outcome.js';
+import type { Verdict } from '../checks/verdict.js';
+import { nextSlot, paceLimit, PACE_WINDOW_MS, retryDelayMs } from './schedule.js';
 import type { NoticeSender } from './notice.js';
+
+export { isWatched };
 
 export const WATCH_ACTOR: Actor = { type: 'system', id: 'watch' };
 /** How often newly migrated autoresponders are given a slot (and ones no longer migrated dropped). */
@@ -23,26 +25,20 @@ const SYNC_OVERLAP_MS = 60_000;
 export const FULL_SYNC_EVERY_MS = 6 * 3_600_000;
 
 export interface WatchOptions {
-  services: Services;
-  v3: V3Service;
-  allegroClient: AllegroClient | null;
+  db: Db;
+  repos: Pick<Repositories, 'watch' | 'autoresponders' | 'migrations'>;
+  now: () => Date;
+  /** The one door every check goes through, and what a verdict changes. */
+  checks: Pick<Checks, 'checkMailbox' | 'checkAllegro'>;
+  outcomes: Pick<Outcomes, 'closeIncident'>;
   notices: NoticeSender;
   log: FastifyBaseLogger;
-  checkOptions: MailCheckOptions;
   intervalMs: number;
-  sendHours: SendHours;
   /** The watch's share of the job runner's global cap. */
   maxInFlight: number;
   /** Wakes the job runner (the watch's items run there). */
   wake: () => void;
 }
-
-const isBrokenReason = (r: string | null) => !!r && (BROKEN_AFTER_MIGRATION_REASONS as readonly string[]).includes(r);
-const isMigrated = (m: Migration) => (MIGRATED_STATES as readonly string[]).includes(m.state);
-/** Whether the watch covers this migration (the same rule as WATCHED_SQL in repositories/watch.ts). */
-export const isWatched = (m: Migration) => isMigrated(m) || (m.state === 'needs_attention' && m.completedAt !== null && isBrokenReason(m.reasonCode));
-/** What broke, shared by every autoresponder using it: the mailbox, or the Allegro authorization. */
-const subjectOf = (a: Autoresponder) => (a.version === 3 ? `authorization:${a.authorizationId ?? `none-${a.id}`}` : `mailbox:${a.mailboxId}`);
 
 /**
  * The watch: every migrated autoresponder is checked once per interval in its own slot (relinked: a
@@ -54,8 +50,7 @@ const subjectOf = (a: Autoresponder) => (a.version === 3 ? `authorization:${a.au
  * Every change is audited.
  */
 export function createWatchService(opts: WatchOptions) {
-  const { services, v3, log } = opts;
-  const { db, repos, migrationService, secrets, now } = services;
+  const { db, repos, now, log } = opts;
   const interval = opts.intervalMs;
   let syncTimer: NodeJS.Timeout | null = null;
   let watched = 0;
@@ -150,26 +145,8 @@ export function createWatchService(opts: WatchOptions) {
     return fullRunning;
   }
 
-  /**
-   * When it was fixed another way: the migration completed again after the problem was found (the
-   * seller saved a new app password or authorized again, or a staff re-check passed).
-   */
-  function migratedAgainAt(m: Migration, incident: WatchIncident): string | null {
-    return isMigrated(m) && m.completedAt && m.completedAt >= incident.foundAt ? m.completedAt : null;
-  }
-
-  /** Closes an incident and cancels its e-mail if it has not gone yet; audited. Inside a transaction. */
-  function closeIncident(incident: WatchIncident, resolution: 'check_passed' | 'migrated_again' | 'changed' | 'not_watched', at: string): void {
-    if (!repos.watch.resolve(incident.id, resolution, at)) return;
-    const cancelled = repos.watch.cancelPendingNotice(incident.id);
-    repos.audit.append({
-      actor: WATCH_ACTOR,
-      action: resolution === 'changed' ? 'watch.problem_changed' : 'watch.recovered',
-      targetType: 'autoresponder',
-      targetId: incident.autoresponderId,
-      details: { incidentId: incident.id, reason: incident.reason, resolution, brokenSince: incident.foundAt, ...(cancelled ? { noticeCancelled: true } : {}) },
-    });
-  }
+  const closeIncident = (incident: Parameters<Outcomes['closeIncident']>[0], resolution: Parameters<Outcomes['closeIncident']>[1], at: string) =>
+    opts.outcomes.closeIncident(incident, resolution, at, WATCH_ACTOR);
 
   // ---- one check -----------------------------------------------------------------------------------
 
@@ -177,14 +154,14 @@ export function createWatchService(opts: WatchOptions) {
    * Checks one watched autoresponder now and applies the outcome. Used by the lane; also directly by
    * the benchmark. Never throws for a failed login: the outcome is classified.
    */
-  async function check(autoresponderId: number): Promise<WatchVerdict | null> {
+  async function check(autoresponderId: number): Promise<Verdict | null> {
     const a = repos.autoresponders.getById(autoresponderId);
     const m = repos.migrations.findByAutoresponder(autoresponderId);
     if (!a || !m || !isWatched(m)) {
       db.transaction(() => unwatch(autoresponderId))();
       return null;
     }
-    return a.version === 3 ? checkAllegro(a, m) : checkMailbox(a, m);
+    return checkOne(a);
   }
 
   /** No longer watched (switched back, reviewed, gone): its open incident closed, its schedule dropped. Inside a transaction. */
@@ -194,117 +171,53 @@ export function createWatchService(opts: WatchOptions) {
     repos.watch.remove(autoresponderId);
   }
 
-  async function checkAllegro(a: Autoresponder, m: Migration): Promise<WatchVerdict> {
-    let verdict: WatchVerdict;
-    if (!opts.allegroClient) verdict = { kind: 'outage', code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' };
-    else if (!a.authorizationId) {
-      repos.connectionChecks.record({ mailboxId: null, autoresponderId: a.id, kind: 'allegro', trigger: 'watch', ok: false, code: 'MIG_ERR_AUTHORIZE_AGAIN', protocol: 'allegro', detail: 'no authorization' });
-      verdict = { kind: 'seller', reason: 'authorize_again', code: 'MIG_ERR_AUTHORIZE_AGAIN' };
-    } else {
-      // v3.check records the connection check; an authorization Allegro refuses (invalid_grant) is
-      // marked invalid there and its migrations need attention ("authorize again").
-      verdict = allegroVerdict(await v3.check(a.sellerId, a.id, a.authorizationId, 'watch'));
-    }
-    db.transaction(() => {
-      migrationService.recordCheck(m.id, verdict.kind === 'ok' ? null : verdict.code);
-      apply(a, verdict);
-    })();
-    return verdict;
-  }
-
-  async function checkMailbox(a: Autoresponder, m: Migration): Promise<WatchVerdict | null> {
-    const mailbox = a.mailboxId ? repos.mailboxes.getById(a.mailboxId) : undefined;
-    const stored = mailbox ? repos.mailboxes.getEncryptedSecret(mailbox.id) : null;
-    if (!mailbox || !stored || mailbox.secretKind !== 'app_password') {
+  /**
+   * The check itself goes through the one door (checks/): a relinked mailbox over IMAP and SMTP with
+   * its stored app password, a v3 autoresponder through its authorization. The door records it and
+   * applies the verdict to the migration (needs attention, incident, e-mail, recovery); the watch keeps
+   * only its schedule: the next slot, or a retry with backoff when the failure is not the seller's.
+   */
+  async function checkOne(a: Autoresponder): Promise<Verdict | null> {
+    const c =
+      a.version === 3
+        ? await opts.checks.checkAllegro({ autoresponder: a, authorizationId: a.authorizationId, trigger: 'watch', actor: WATCH_ACTOR, apply: true, leased: true })
+        : a.mailboxId === null
+          ? ({ status: 'no_secret' } as const)
+          : await opts.checks.checkMailbox({ mailboxId: a.mailboxId, autoresponderId: a.id, purpose: 'verify', trigger: 'watch', actor: WATCH_ACTOR, leased: true });
+    const at = now();
+    if (c.status === 'not_configured') return schedule(a, { kind: 'outage', code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' }, at);
+    if (c.status === 'no_secret') {
       // Nothing to log in with (should not happen to a relinked mailbox): looked at again next interval.
-      log.warn({ autoresponderId: a.id, migration: m.state }, 'watch: no stored app password for a watched mailbox');
-      repos.watch.release(a.id, nextSlot(a.id, interval, now()));
+      log.warn({ autoresponderId: a.id }, 'watch: no stored app password for a watched mailbox');
+      repos.watch.release(a.id, nextSlot(a.id, interval, at));
       return null;
     }
-    // IMAP, then SMTP AUTH: the autoresponder reads with one and answers with the other.
-    const result = await verifyMailbox(mailbox, secrets.decrypt(stored, 'mailbox-secret'), opts.checkOptions);
-    const verdict = mailVerdict(result.ok ? null : result.code);
-    return db.transaction(() => {
-      // The seller may have saved a new password during the check: this result is about the old one.
-      const superseded = repos.mailboxes.getEncryptedSecret(mailbox.id) !== stored;
-      repos.connectionChecks.record({
-        mailboxId: mailbox.id,
-        autoresponderId: a.id,
-        kind: 'mail',
-        trigger: 'watch',
-        ok: result.ok,
-        code: result.ok ? null : result.code,
-        protocol: result.ok ? 'imap+smtp' : result.protocol,
-        detail: superseded ? 'superseded: the mailbox password changed during this check' : result.ok ? null : result.serverText,
-      });
-      if (superseded) {
-        repos.watch.release(a.id, nextSlot(a.id, interval, now()));
-        return null;
-      }
-      migrationService.recordCheck(m.id, result.ok ? null : result.code);
-      apply(a, verdict);
-      return verdict;
-    })();
+    if (c.status === 'budget') {
+      // The mailbox's login budget is in use (the seller is trying passwords now): after it opens.
+      repos.watch.release(a.id, new Date(Math.max(Date.parse(c.retryAt), at.getTime() + 60_000)));
+      return null;
+    }
+    if (c.superseded) {
+      repos.watch.release(a.id, nextSlot(a.id, interval, at));
+      return null;
+    }
+    return schedule(a, c.verdict, at);
   }
 
-  /** Applies a verdict: the schedule, the migration, the incident and its e-mail. Inside a transaction. */
-  function apply(a: Autoresponder, verdict: WatchVerdict): void {
-    const at = now();
-    const iso = at.toISOString();
-    const m = repos.migrations.findByAutoresponder(a.id)!;
-    // The seller switched back (or staff marked it reviewed) during the check: nothing to say about it.
-    if (!isWatched(m)) return unwatch(a.id);
-    const open = repos.watch.openIncident(a.id);
-    const next = nextSlot(a.id, interval, at);
-    if (verdict.kind === 'outage') {
-      const failures = (repos.watch.get(a.id)?.failures ?? 0) + 1;
-      repos.watch.failed(a.id, verdict.code, new Date(at.getTime() + retryDelayMs(failures, interval)));
-      return;
-    }
-    if (verdict.kind === 'ok') {
-      const lastOk = repos.watch.get(a.id)?.lastOkAt ?? null;
-      repos.watch.passed(a.id, next);
-      // A passing check after a problem brings the migration back (a relinked mailbox needs its app password stored).
-      let recovered = false;
-      if (m.state === 'needs_attention' && isBrokenReason(m.reasonCode)) {
-        const details = { recovered: true, trigger: 'watch', ...(open ? { incidentId: open.id } : {}) };
-        if (a.version === 3) recovered = !!migrationService.transitionIfAllowed(m.id, 'reauthorized', 'switched_v3', { actor: WATCH_ACTOR, details });
-        else if (repos.mailboxes.getById(a.mailboxId!)?.secretKind === 'app_password') {
-          recovered = !!migrationService.transitionIfAllowed(m.id, 'relinked', 'relinked_app_password', { actor: WATCH_ACTOR, details });
-        }
-      }
-      if (open) closeIncident(open, migratedAgainAt(m, open) ? 'migrated_again' : 'check_passed', migratedAgainAt(m, open) ?? iso);
-      else if (recovered) {
-        // Broken before the watch knew (a staff re-check found it): the recovery is audited all the same.
-        repos.audit.append({ actor: WATCH_ACTOR, action: 'watch.recovered', targetType: 'autoresponder', targetId: a.id, details: { reason: m.reasonCode, resolution: 'check_passed', lastOk } });
-      }
-      return;
-    }
-    // The seller must act.
-    repos.watch.sellerMustAct(a.id, next);
-    if (m.state !== 'needs_attention' || m.reasonCode !== verdict.reason) {
-      migrationService.transitionIfAllowed(m.id, 'needs_attention', 'needs_attention', { actor: WATCH_ACTOR, reason: verdict.reason, errorCode: verdict.code, details: { trigger: 'watch' } });
-    }
-    // One e-mail per problem: none again while it stays the same.
-    if (open && open.reason === verdict.reason) return;
-    let workedUntil = repos.watch.get(a.id)?.lastOkAt ?? m.completedAt;
-    if (open) {
-      workedUntil = open.workedUntil;
-      closeIncident(open, 'changed', iso);
-    }
-    const subject = subjectOf(a);
-    const incidentId = repos.watch.openIncidentFor({ autoresponderId: a.id, subject, reason: verdict.reason, code: verdict.code, workedUntil, foundAt: iso });
-    // Two autoresponders on one mailbox (or one authorization) broke together: the seller hears once.
-    const sibling = repos.watch.noticedSibling(subject, verdict.reason, incidentId);
-    const notBefore = nextSendTime(at, opts.sendHours);
-    if (!sibling) repos.watch.addNotice({ incidentId, sellerId: a.sellerId, notBefore });
-    repos.audit.append({
-      actor: WATCH_ACTOR,
-      action: 'watch.broke',
-      targetType: 'autoresponder',
-      targetId: a.id,
-      details: { incidentId, reason: verdict.reason, code: verdict.code, workedUntil, ...(sibling ? { noticeWithIncident: sibling } : { noticeNotBefore: notBefore.toISOString() }) },
-    });
+  /** The watch's own part of a verdict: when this autoresponder is looked at again. */
+  function schedule(a: Autoresponder, verdict: Verdict, at: Date): Verdict {
+    db.transaction(() => {
+      const m = repos.migrations.findByAutoresponder(a.id);
+      // Switched back (or reviewed) during the check: no longer watched.
+      if (!m || !isWatched(m)) return unwatch(a.id);
+      const next = nextSlot(a.id, interval, at);
+      if (verdict.kind === 'outage') {
+        const failures = (repos.watch.get(a.id)?.failures ?? 0) + 1;
+        repos.watch.failed(a.id, verdict.code, new Date(at.getTime() + retryDelayMs(failures, interval)));
+      } else if (verdict.kind === 'ok') repos.watch.passed(a.id, next);
+      else repos.watch.sellerMustAct(a.id, next);
+    })();
+    return verdict;
   }
 
   // ---- the lane in the job runner --------------------------------------------------------------------
@@ -356,7 +269,8 @@ export function createWatchService(opts: WatchOptions) {
       }
     },
     recover() {
-      return db.transaction(() => ({ checksResumed: repos.watch.resumeRunning(), ...opts.notices.recover() }))();
+      // Its e-mails are recovered by the outbox (outbox/outbox.ts), with every other durable e-mail.
+      return { checksResumed: repos.watch.resumeRunning() };
     },
     nextWakeAt() {
       const at = now().getTime();

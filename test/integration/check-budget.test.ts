@@ -78,10 +78,17 @@ function dovecotLogins(user: string): number {
 /** The wizard's answers: its pages (2xx), POST → 303 → GET, the form again (422), the lock (429); never a 5xx. */
 const WIZARD_STATUSES = new Set([200, 303, 422, 429]);
 
-test('15 concurrent wizard submissions of a wrong app password: at most 5 logins reach the server, every answer is a wizard page', async (t) => {
+test('a doubled submission logs in once, and 15 concurrent wizard submissions of wrong app passwords: at most 5 logins reach the server, every answer is a wizard page', async (t) => {
   const { agent, box } = await setup(t, WIZARD_USER, wizardProxy);
   const before = { proxy: wizardProxy.total, dovecot: dovecotLogins(WIZARD_USER) };
-  const answers = await Promise.all(Array.from({ length: 15 }, () => agent.post(`/mailboxes/${box}/app-password`, { app_password: WRONG })));
+  // A double-click: the same password twice at once is one login, and both answers tell its outcome.
+  const twice = await Promise.all([0, 1].map(() => agent.post(`/mailboxes/${box}/app-password`, { app_password: WRONG })));
+  assert.deepEqual(twice.map((r) => r.statusCode), [422, 422], 'both answers show the refused password');
+  assert.equal(wizardProxy.total - before.proxy, 1, 'the same submission twice at once logs in once');
+  // Then 15 different passwords at once (someone trying passwords, or a script): the budget holds.
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const wrong = (i: number) => WRONG.slice(0, 14) + letters[i % 26] + letters[(i * 7) % 26];
+  const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => agent.post(`/mailboxes/${box}/app-password`, { app_password: wrong(i) })));
   const logins = wizardProxy.total - before.proxy;
 
   assert.ok(logins <= MAX_VERIFICATIONS, `at most ${MAX_VERIFICATIONS} IMAP logins reached the server for 15 concurrent submissions, saw ${logins}`);
