@@ -40,6 +40,7 @@ FILES=(
   test/unit/i18n.test.ts
   test/unit/error-codes.test.ts
   test/unit/layout.test.ts
+  test/unit/layers.test.ts
   test/unit/views.test.ts
   test/unit/mail-render.test.ts
   test/unit/catalog-strings.test.ts
