@@ -4,7 +4,9 @@ import { parseEnv } from 'node:util';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_MAIL_PORTS } from './mail/servers.js';
+
+/** The mail ports allowed when MAIL_PORT_ALLOWLIST is not set: IMAP 993/143, SMTP 465/587. */
+export const DEFAULT_MAIL_PORTS: readonly number[] = [993, 143, 465, 587];
 
 const bool = (name: string) =>
   z

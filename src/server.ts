@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import app from './app.js';
+import { demoWiring } from './demo/wiring.js';
 import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './config.js';
 import { migErrorCode } from './errors.js';
 import { loggerOptions } from './logger.js';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       simulator = await startSimulator(config, { level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       fastify.addHook('onClose', async () => simulator?.close());
     }
-    await fastify.register(app, { config });
+    await fastify.register(app, { config, demo: await demoWiring(config) });
     await fastify.ready();
     if (googleStarting) google = await googleStarting;
     if (config.demo) {

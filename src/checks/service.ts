@@ -29,7 +29,7 @@ export type NewPasswordOutcome = MailCheckResult | BudgetRefusal;
 
 /** What a check of a stored credential came to. */
 export type StoredCheck =
-  | { status: 'checked'; verdict: Verdict; result: MailCheckResult | AllegroCheckResult; proof?: InboxProof; superseded: boolean }
+  | { status: 'checked'; verdict: Verdict; result: MailCheckResult | AllegroCheckResult; proof?: InboxProof; superseded: boolean; reused?: boolean }
   | { status: 'budget'; retryAt: string }
   | { status: 'no_secret' }
   | { status: 'not_configured' };
@@ -47,6 +47,12 @@ export interface ChecksDeps {
 }
 
 const THREADS = 20;
+/**
+ * A mailbox whose stored password was fully checked this recently is not logged in to again: the
+ * verdict is the mailbox's, already applied to every autoresponder on it (a bulk re-check of 40
+ * autoresponders sharing one mailbox is one login, not 40 against Google's patience).
+ */
+export const REUSE_VERDICT_MS = 60_000;
 const fingerprint = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
 
 /**
@@ -65,6 +71,8 @@ const fingerprint = (...parts: string[]) => createHash('sha256').update(parts.jo
 export function createChecks(deps: ChecksDeps) {
   const { db, repos, slots, now } = deps;
   const running = new Map<string, Promise<unknown>>();
+  /** The last full check per mailbox: of which stored password, when, and what it said. */
+  const lastFull = new Map<number, { secret: string; at: number; check: Extract<StoredCheck, { status: 'checked' }> }>();
 
   /** Joins an identical check already running instead of logging in again (a double-click, a retrying proxy). */
   function once<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -73,6 +81,12 @@ export function createChecks(deps: ChecksDeps) {
     const p = fn().finally(() => running.delete(id));
     running.set(id, p);
     return p;
+  }
+
+  function remember(mailboxId: number, entry: typeof lastFull extends Map<number, infer E> ? E : never): void {
+    // Bounded: expired entries go whenever the map grows large (a watch pass over 100,000 mailboxes).
+    if (lastFull.size >= 10_000) for (const [id, e] of lastFull) if (now().getTime() - e.at >= REUSE_VERDICT_MS) lastFull.delete(id);
+    lastFull.set(mailboxId, entry);
   }
 
   async function holding<T>(key: string, host: string | null, leased: boolean, fn: () => Promise<T>): Promise<T> {
@@ -136,6 +150,8 @@ export function createChecks(deps: ChecksDeps) {
         // Read again under the lock: a relink that ran while this waited changed what is stored.
         const current = repos.mailboxes.getEncryptedSecret(mailbox.id);
         if (!current) return { status: 'no_secret' };
+        const last = lastFull.get(mailbox.id);
+        if (args.purpose === 'verify' && last && last.secret === String(current) && now().getTime() - last.at < REUSE_VERDICT_MS) return { ...last.check, reused: true };
         const reserved = reserve(mailbox.id, args.autoresponderId ?? null, args.trigger);
         if (typeof reserved !== 'number') return { status: 'budget', retryAt: reserved.retryAt };
         const fresh = repos.mailboxes.getById(mailbox.id)!;
@@ -163,7 +179,9 @@ export function createChecks(deps: ChecksDeps) {
           if (!superseded) {
             for (const a of mailboxVersions(mailbox.id)) deps.outcomes.apply(a, verdict, { actor: args.actor, trigger: args.trigger, full: args.purpose === 'verify' });
           }
-          return { status: 'checked', verdict, result, superseded, ...(proof ? { proof } : {}) };
+          const check = { status: 'checked' as const, verdict, result, superseded, ...(proof ? { proof } : {}) };
+          if (args.purpose === 'verify' && !superseded) remember(mailbox.id, { secret: String(current), at: now().getTime(), check });
+          return check;
         })();
       }),
     );

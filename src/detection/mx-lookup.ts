@@ -1,4 +1,5 @@
 import { Resolver } from 'node:dns/promises';
+import type { MxCacheEntry, MxCacheStore } from '../domain/model.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { MxAnswer, MxLookup } from './rules.js';
@@ -9,16 +10,7 @@ export interface MxResolver {
   resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
 }
 
-export interface MxCacheEntry {
-  status: 'ok' | 'no_mx';
-  hosts: string[];
-  checkedAt: string;
-}
-
-export interface MxCacheStore {
-  get(domain: string): MxCacheEntry | undefined;
-  put(domain: string, entry: MxCacheEntry): void;
-}
+export type { MxCacheEntry, MxCacheStore } from '../domain/model.js';
 
 export function systemMxResolver(timeoutMs: number): MxResolver {
   return new Resolver({ timeout: timeoutMs, tries: 2 });

@@ -1,16 +1,7 @@
-import type { DetectionState } from '../migration/states.js';
-import type { AutoresponderRule, Mailbox, MailboxRule, Provider } from '../domain/model.js';
+import type { AutoresponderRule, AutoresponderVerdict, Mailbox, MailboxRule, MailboxVerdict, Provider } from '../domain/model.js';
 
-export type { AutoresponderRule, MailboxRule, Provider } from '../domain/model.js';
+export type { AutoresponderRule, AutoresponderVerdict, MailboxRule, MailboxVerdict, Provider } from '../domain/model.js';
 
-export interface MailboxVerdict {
-  /** true: served by Google; false: not; null: could not tell. */
-  google: boolean | null;
-  provider: Provider;
-  rule: MailboxRule;
-  /** What matched: the host, the MX host, or the DNS error code. Never a secret. */
-  detail: string | null;
-}
 
 export interface MailboxFacts {
   email: string;
@@ -88,11 +79,6 @@ export function verdictFromMx(answer: MxAnswer): MailboxVerdict {
   return { google: false, provider: 'other', rule: 'not_google', detail: hosts.slice(0, 3).join(', ') || null };
 }
 
-export interface AutoresponderVerdict {
-  state: DetectionState;
-  rule: AutoresponderRule;
-  detail: string | null;
-}
 
 export interface AutoresponderFacts {
   version: 1 | 2 | 3;

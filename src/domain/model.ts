@@ -1,4 +1,4 @@
-import type { MigrationState } from '../migration/states.js';
+import type { DetectionState, MigrationState } from '../migration/states.js';
 
 /**
  * The domain's nouns: what the app stores and passes around, free of storage. Repositories read and
@@ -48,6 +48,23 @@ export type MailboxRule =
 export type AutoresponderRule = MailboxRule | 'version_3' | 'app_password_verified';
 
 export type Provider = 'gmail' | 'workspace' | 'other' | 'unknown';
+
+/** Detection's answer for one mailbox (detection/rules.ts). */
+export interface MailboxVerdict {
+  /** true: served by Google; false: not; null: could not tell. */
+  google: boolean | null;
+  provider: Provider;
+  rule: MailboxRule;
+  /** What matched: the host, the MX host, or the DNS error code. Never a secret. */
+  detail: string | null;
+}
+
+/** Detection's answer for one autoresponder: the migration state it starts in, and why. */
+export interface AutoresponderVerdict {
+  state: DetectionState;
+  rule: AutoresponderRule;
+  detail: string | null;
+}
 
 
 export type Security = 'tls' | 'starttls' | 'none';
@@ -283,4 +300,17 @@ export interface V3Draft {
   text: string;
   sourceHash: string;
   updatedAt: string;
+}
+
+// ---- the MX answers' cache (detection/mx-lookup.ts reads it, repositories/mx-cache.ts keeps it) ----
+
+export interface MxCacheEntry {
+  status: 'ok' | 'no_mx';
+  hosts: string[];
+  checkedAt: string;
+}
+
+export interface MxCacheStore {
+  get(domain: string): MxCacheEntry | undefined;
+  put(domain: string, entry: MxCacheEntry): void;
 }

@@ -18,7 +18,6 @@ export interface OutgoingMail {
 
 export interface Mailer {
   readonly mode: 'smtp' | 'demo' | 'none';
-  send(mail: OutgoingMail): Promise<void>;
   /**
    * Sends with a hook called synchronously just before the end of the message goes to the SMTP
    * server. Until then the server cannot have accepted the message (it only does on the final
@@ -30,7 +29,8 @@ export interface Mailer {
 }
 
 /**
- * Outgoing mail through SMTP_URL. Without it, demo mode accepts mail without sending it (and says
+ * Outgoing mail through SMTP_URL: the transport only. Every e-mail goes through the outbox
+ * (outbox/outbox.ts), which calls sendTracked and owns the rules (at most once, retries). Without it, demo mode accepts mail without sending it (and says
  * so in the log); outside demo mode sending fails with MIG_ERR_MAIL_NOT_CONFIGURED.
  */
 export function createMailer(opts: { smtpUrl: string | undefined; from: string; demo: boolean; log: FastifyBaseLogger; extraCa?: string | undefined }): Mailer {
@@ -51,11 +51,6 @@ export function createMailer(opts: { smtpUrl: string | undefined; from: string; 
   }
   return {
     mode,
-    async send(mail) {
-      if (!transport) throw new MailNotConfiguredError();
-      await transport.sendMail({ from: opts.from, ...mail });
-      if (mode === 'demo') opts.log.info({ to: mail.to, subject: mail.subject }, 'demo mode: e-mail not sent (no SMTP_URL)');
-    },
     async sendTracked(mail, beforeEnd) {
       if (!transport) throw new MailNotConfiguredError();
       const raw = await new MailComposer({ from: opts.from, ...mail }).compile().build();

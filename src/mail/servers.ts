@@ -27,8 +27,8 @@ export function securityForPort(protocol: 'imap' | 'smtp', port: number): Securi
 
 // ---- where the app may open a mail connection ----------------------------------------------------
 
-/** The mail ports allowed when MAIL_PORT_ALLOWLIST is not set: IMAP 993/143, SMTP 465/587. */
-export const DEFAULT_MAIL_PORTS: readonly number[] = [993, 143, 465, 587];
+import { DEFAULT_MAIL_PORTS } from '../config.js';
+export { DEFAULT_MAIL_PORTS };
 
 /** What a host name resolves to; the system resolver unless a caller maps names itself. */
 export type MailHostLookup = (host: string) => Promise<{ address: string; family: number }[]>;

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { AutoresponderVerdict } from '../detection/rules.js';
+import type { AutoresponderVerdict } from '../domain/model.js';
 import {
   assertTransition,
   canTransition,

@@ -6,12 +6,14 @@ import type { MxResolver } from '../detection/mx-lookup.js';
 import { composeApp, createServices, keysFor, mailServerPolicyFor, resolverFor, type AppServices, type Services } from '../composition.js';
 import { createI18n } from '../i18n/index.js';
 import { CHECKS_PURGE_EVERY_MS, MAINTENANCE_INTERVAL_MS, purgeExpired, purgeOldChecks } from '../ops/maintenance.js';
-import { demoMailRoutes } from '../simulator/google/routes.js';
+import type { DemoWiring } from '../demo/wiring.js';
 
 declare module 'fastify' {
   interface FastifyInstance extends AppServices {
     config: AppConfig;
     services: Services;
+    /** Demo only: what the simulators plug in (undefined otherwise). */
+    demo: DemoWiring | undefined;
   }
 }
 
@@ -22,6 +24,8 @@ export interface ServicesPluginOptions {
   keyring?: Keyring;
   mxResolver?: MxResolver;
   now?: () => Date;
+  /** Demo only (server.ts makes it): Google's mail hosts routed to the simulator, the wizard's demo password. */
+  demo?: DemoWiring | undefined;
 }
 
 /**
@@ -45,12 +49,12 @@ export default fp(
     const config = opts.config;
     const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now, mailServers: mailServerPolicyFor(config) });
     // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
-    const mailRoutes = config.googleSimulator ? await demoMailRoutes(config.googleSimulator) : undefined;
-    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes });
+    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes });
     if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
     if (!app.allegroClient) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
     fastify.decorate('config', config);
     fastify.decorate('services', services);
+    fastify.decorate('demo', opts.demo);
     for (const [name, value] of Object.entries(app)) fastify.decorate(name as keyof AppServices, value as never);
 
     const { jobs, mailer } = app;

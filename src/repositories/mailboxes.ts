@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { MailboxRule, MailboxVerdict, Provider } from '../detection/rules.js';
+import type { MailboxRule, MailboxVerdict, Provider } from '../domain/model.js';
 import type { Security, SecretKind, ServerSettings, Mailbox } from '../domain/model.js';
 
 const COLUMNS = `id, seller_id AS sellerId, email, imap_host AS imapHost, imap_port AS imapPort,

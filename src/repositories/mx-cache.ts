@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import type { MxCacheEntry, MxCacheStore } from '../detection/mx-lookup.js';
+import type { MxCacheEntry, MxCacheStore } from '../domain/model.js';
 
 export function createMxCacheRepository(db: Db): MxCacheStore {
   const get = db.prepare(`SELECT status, hosts, checked_at AS checkedAt FROM mx_cache WHERE domain = ?`);

@@ -8,7 +8,6 @@ import { sellerHistory } from '../watch/pages.js';
 import { MAX_VERIFICATIONS } from '../app-password/relink.js';
 import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
-import { DEMO_APP_PASSWORD, formatAppPassword } from '../simulator/google/demo-passwords.js';
 import { causesFor, failureView, limitView, wizardContext } from '../app-password/wizard-page.js';
 
 const GOOGLE_DEFAULTS = { imapHost: 'imap.gmail.com', imapPort: 993, smtpHost: 'smtp.gmail.com', smtpPort: 465 };
@@ -62,7 +61,7 @@ const seller: FastifyPluginAsync = async (fastify) => {
     });
 
     // Demo with the Google simulator: the wizard says so, and names the app password it accepts.
-    const googleSimulator = config.googleSimulator ? { appPassword: formatAppPassword(DEMO_APP_PASSWORD) } : null;
+    const googleSimulator = fastify.demo?.appPasswordHint ? { appPassword: fastify.demo.appPasswordHint } : null;
 
     const isWorkspace = (m: Mailbox) => m.provider !== 'gmail';
     /** The servers to verify against: Google's for Workspace (editable), the stored ones for gmail.com. */

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TestContext } from 'node:test';
 import { Writable } from 'node:stream';
 import app from '../../src/app.js';
+import { demoWiring } from '../../src/demo/wiring.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { loggerOptions } from '../../src/logger.js';
 import type { MxResolver } from '../../src/detection/mx-lookup.js';
@@ -50,7 +51,7 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
   fastify.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) routes.push({ method, url: r.url, configRateLimit: !!(r.config as { rateLimit?: unknown } | undefined)?.rateLimit, form: (r.config as { form?: FormSpec } | undefined)?.form });
   });
-  await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now });
+  await fastify.register(app, { config, db: opts.db ?? memoryDb(), keyring: testKeyring(), mxResolver: opts.resolver ?? tableResolver({}), now: opts.now, demo: await demoWiring(config) });
   if (opts.extra) await opts.extra(fastify);
   await fastify.ready();
   t.after(() => fastify.close());

@@ -34,6 +34,8 @@ export interface SeedAccount {
   mailbox?: string;
   imapHost?: string;
   imapPort?: number;
+  /** The mailbox's SMTP port (on imapHost, implicit TLS); 465 when not given. */
+  smtpPort?: number;
   provider?: 'gmail' | 'workspace' | 'other' | 'unknown';
   version?: 1 | 2 | 3;
   /** Stored mailbox secret (encrypted), and its kind. */
@@ -69,7 +71,7 @@ export function seedAccounts(services: Services, accounts: SeedAccount[]): { aut
           imapPort: a.imapPort ?? 993,
           imapSecurity: 'tls',
           smtpHost: a.imapHost ?? 'smtp.gmail.com',
-          smtpPort: 465,
+          smtpPort: a.smtpPort ?? 465,
           smtpSecurity: 'tls',
           username: a.mailbox,
         });

@@ -78,9 +78,11 @@ test('the server killed (SIGKILL) at any moment of an app-password save: nothing
     return fetch(`${base}/mailboxes/${mailboxId}/app-password`, { method: 'POST', headers: { cookie: jar, 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'manual' });
   }
 
-  // Kill at several moments: early in the login, while SMTP AUTH is pending, around the save.
+  // Kill at several moments: early in the login, while SMTP AUTH is pending, around the save. A login
+  // cut off by a kill still counts against the mailbox's budget (checks/budget.ts: it may have reached
+  // Google), so at most MAX_VERIFICATIONS - 1 kills leave the seller one more try after the restart.
   const outcomes: string[] = [];
-  for (const killAfterMs of [30, 250, 450, 650, 900, 1500]) {
+  for (const killAfterMs of [30, 450, 900, 1500]) {
     const child = startServer(dir, env);
     t.after(() => void child.kill('SIGKILL'));
     await waitForPort(port, 30_000);

@@ -78,5 +78,5 @@ test('a reminder job killed (SIGKILL) halfway resumes after a restart: every sel
   assert.equal(perRecipient.size, SELLERS, 'every seller reminded');
   const log = readFileSync(path.join(dir, 'server.log'), 'utf8');
   record('server-log', 'staff-jobs-restart child server', log);
-  assert.match(log, /bulk jobs resumed after a restart/);
+  assert.match(log, /work resumed after a restart/);
 });

@@ -12,12 +12,15 @@ const GOOD = 'abcdefghijklmnop';
 const MAILBOXES = 160;
 let dovecot: Dovecot;
 let relay: TestSmtp;
+/** The mailboxes' own SMTP (AUTH with the app password): a re-check logs in over IMAP and SMTP. */
+let mailSmtp: TestSmtp;
 let hostProxy: TcpProxy;
 let sharedProxy: TcpProxy;
 
 before(async () => {
   dovecot = await startDovecot(Array.from({ length: MAILBOXES }, (_, i) => ({ user: `box${i}@gmail.com`, password: GOOD })));
   relay = await startSmtp({ security: 'plain' });
+  mailSmtp = await startSmtp({ security: 'tls', users: Object.fromEntries(Array.from({ length: 160 }, (_, i) => [`box${i}@gmail.com`, GOOD])) });
   hostProxy = await startProxy(dovecot.port);
   sharedProxy = await startProxy(dovecot.port);
 });
@@ -26,6 +29,7 @@ after(async () => {
   await sharedProxy?.stop();
   await dovecot?.stop();
   await relay?.stop();
+  await mailSmtp?.stop();
 });
 
 async function setup(t: import('node:test').TestContext, env: Record<string, string> = {}) {
@@ -34,7 +38,7 @@ async function setup(t: import('node:test').TestContext, env: Record<string, str
       MAIL_TLS_CA_FILE: testCert().certFile,
       // Dovecot and the counting proxies in front of it, on loopback: allowed explicitly.
       MAIL_ADDRESS_ALLOWLIST: '127.0.0.1',
-      MAIL_PORT_ALLOWLIST: `${dovecot.port},${hostProxy.port},${sharedProxy.port}`,
+      MAIL_PORT_ALLOWLIST: `${dovecot.port},${hostProxy.port},${sharedProxy.port},${mailSmtp.port}`,
       MAIL_CHECK_TIMEOUT_MS: '5000',
       SMTP_URL: `smtp://127.0.0.1:${relay.port}`,
       PUBLIC_URL: 'https://migracja.example.pl',
@@ -57,6 +61,7 @@ test('bulk re-check of 200 autoresponders against Dovecot: same codes as the sel
       mailbox: `box${i}@gmail.com`,
       imapHost: '127.0.0.1',
       imapPort: hostProxy.port,
+      smtpPort: mailSmtp.port,
       secret: i < 130 ? GOOD : 'stare-haslo-konta',
       secretKind: i < 130 ? 'app_password' : 'account_password',
       state: i < 130 ? 'relinked_app_password' : 'affected',
@@ -66,7 +71,7 @@ test('bulk re-check of 200 autoresponders against Dovecot: same codes as the sel
   for (let i = 0; i < 10; i++) accounts.push({ name: `Bez hasła ${i}`, email: `nohash${i}@gmail.com`, mailbox: `nohash${i}@gmail.com` });
   const rows = seedAccounts(s, accounts);
   // One mailbox read by 40 autoresponders (v1 and v2 of one seller), behind its own proxy.
-  const shared = seedAccounts(s, [{ name: 'Wspólna skrzynka', email: 'box150@gmail.com', mailbox: 'box150@gmail.com', imapHost: '127.0.0.1', imapPort: sharedProxy.port, secret: GOOD, secretKind: 'app_password', sellerExternalId: 'SHARED' }])[0]!;
+  const shared = seedAccounts(s, [{ name: 'Wspólna skrzynka', email: 'box150@gmail.com', mailbox: 'box150@gmail.com', imapHost: '127.0.0.1', imapPort: sharedProxy.port, smtpPort: mailSmtp.port, secret: GOOD, secretKind: 'app_password', sellerExternalId: 'SHARED' }])[0]!;
   seedAccounts(s, Array.from({ length: 39 }, () => ({ name: 'Wspólna skrzynka', email: 'box150@gmail.com', mailboxId: shared.mailboxId!, sellerExternalId: 'SHARED' })));
 
   const a = await staffAgent(app, 'agent');
@@ -88,7 +93,8 @@ test('bulk re-check of 200 autoresponders against Dovecot: same codes as the sel
   // Caps: seen from outside the app, at the TCP level.
   assert.ok(hostProxy.max <= 4, `at most 4 connections to the host at once, saw ${hostProxy.max}`);
   assert.ok(hostProxy.max >= 2, `work was done in parallel (saw ${hostProxy.max})`);
-  assert.equal(sharedProxy.total, 40, 'the shared mailbox was checked for each of its 40 autoresponders');
+  // One mailbox, one verdict (checks/): its 40 autoresponders share one login, not 40.
+  assert.equal(sharedProxy.total, 1, 'the shared mailbox was logged in to once for its 40 autoresponders');
   assert.equal(sharedProxy.max, 1, 'never two connections to one mailbox');
   const stats = app.jobs.stats();
   assert.ok(stats.peak <= 8);
@@ -97,7 +103,8 @@ test('bulk re-check of 200 autoresponders against Dovecot: same codes as the sel
   const m = s.repos.migrations.findByAutoresponder(failedRow.autoresponderId)!;
   assert.equal(m.lastErrorCode, 'MAIL_AUTH_FAILED');
   assert.ok(m.lastCheckedAt);
-  assert.equal(s.db.prepare(`SELECT count(*) FROM connection_checks WHERE trigger = 'bulk'`).pluck().get(), 190);
+  // One check row per login: the 150 mailboxes, and the shared one once.
+  assert.equal(s.db.prepare(`SELECT count(*) FROM connection_checks WHERE trigger = 'bulk'`).pluck().get(), 151);
   assert.equal(s.db.prepare(`SELECT count(*) FROM audit_log WHERE action LIKE 'job.item.%' AND details LIKE ?`).pluck().get(`%"jobId":${jobId},%`), 200);
   const summary = await a.get(`/staff/jobs/${jobId}`);
   assert.match(summary.body, /Podsumowanie/);
@@ -110,7 +117,7 @@ test('bulk re-check of 200 autoresponders against Dovecot: same codes as the sel
 test('a relinked mailbox whose app password stops working needs attention after a re-check; it recovers when it works again', async (t) => {
   const { app } = await setup(t);
   const s = app.services;
-  const [row] = seedAccounts(s, [{ name: 'Ola', email: 'box155@gmail.com', mailbox: 'box155@gmail.com', imapHost: '127.0.0.1', imapPort: dovecot.port, secret: 'cofniete-haslo-xx', secretKind: 'app_password', state: 'relinked_app_password' }]);
+  const [row] = seedAccounts(s, [{ name: 'Ola', email: 'box155@gmail.com', mailbox: 'box155@gmail.com', imapHost: '127.0.0.1', imapPort: dovecot.port, smtpPort: mailSmtp.port, secret: 'cofniete-haslo-xx', secretKind: 'app_password', state: 'relinked_app_password' }]);
   const a = await staffAgent(app, 'agent');
   await a.get(`/staff/accounts/${row!.autoresponderId}`);
   const res = await a.post(`/staff/accounts/${row!.autoresponderId}/recheck`, {});
@@ -119,7 +126,8 @@ test('a relinked mailbox whose app password stops working needs attention after 
   assert.match(page.body, /Sprawdzenie: <span class="code-name">Google odrzucił hasło<\/span> <code class="code">MAIL_AUTH_FAILED<\/code>/);
   let m = s.repos.migrations.findByAutoresponder(row!.autoresponderId)!;
   assert.equal(m.state, 'needs_attention');
-  assert.equal(m.reasonCode, 'connection_failed');
+  // The same reason the watch gives (checks/verdict.ts): Google refused the stored app password.
+  assert.equal(m.reasonCode, 'app_password_rejected');
   s.repos.mailboxes.setEncryptedSecret(row!.mailboxId!, { ciphertext: s.secrets.encrypt(GOOD, 'mailbox-secret'), kind: 'app_password', verifiedAt: new Date().toISOString() });
   await a.post(`/staff/accounts/${row!.autoresponderId}/recheck`, {});
   m = s.repos.migrations.findByAutoresponder(row!.autoresponderId)!;

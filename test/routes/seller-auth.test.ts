@@ -68,10 +68,11 @@ test('sign-in: known and unknown addresses get the same work before the answer; 
   spy(repos.sellers, 'findByEmail', 'seller looked up');
   spy(repos.loginTokens, 'countSince', 'links counted');
   spy(repos.loginTokens, 'issue', 'token made');
-  const send = app.mailer.send.bind(app.mailer);
-  app.mailer.send = async (mail) => {
+  // Every e-mail goes through the outbox, which hands it to the mailer's tracked send.
+  const send = app.mailer.sendTracked.bind(app.mailer);
+  app.mailer.sendTracked = async (mail, beforeEnd) => {
     events.push('e-mail handed to the mailer');
-    await send(mail);
+    await send(mail, beforeEnd);
     events.push('e-mail accepted');
   };
   const a = new Agent(app);
