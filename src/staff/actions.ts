@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { AWAITING_SELLER_STATES, BROKEN_AFTER_MIGRATION_REASONS } from '../migration/states.js';
+import { AWAITING_SELLER_STATES, BROKEN_AFTER_MIGRATION_REASONS, MIGRATED_STATES } from '../migration/states.js';
 import { isTransientMailCode } from '../mail/classify.js';
 import { isTransientAllegroCode } from '../allegro/errors.js';
 import { formatDateTime, type I18n, type Lang } from '../i18n/index.js';
@@ -206,8 +206,10 @@ export function createStaffActions(deps: StaffActionsDeps) {
     if (!m) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
     if (m.state === 'reviewed') return { status: 'skipped', outcome: 'already_reviewed' };
     const moved = migrationService.transitionIfAllowed(m.id, 'reviewed', 'reviewed', { actor, details: { ...(note ? { note } : {}), ...(jobId ? { jobId } : {}) } });
-    if (!moved) return { status: 'skipped', outcome: 'not_allowed' };
-    return { status: 'done', outcome: 'reviewed' };
+    if (moved) return { status: 'done', outcome: 'reviewed' };
+    // Refused by the state table (migration/states.ts); a migration that works is the common case, named as such.
+    const state = repos.migrations.getById(m.id)?.state ?? m.state;
+    return { status: 'skipped', outcome: state === 'reviewed' ? 'already_reviewed' : (MIGRATED_STATES as readonly string[]).includes(state) ? 'already_works' : 'not_allowed' };
   }
 
   function reopen(autoresponderId: number, actor: Actor): ActionOutcome {

@@ -260,6 +260,52 @@ test('an uncertain reminder can be sent again, deliberately, after a page that s
   assert.equal((await a.get(`/staff/accounts/${row!.autoresponderId}/resend`)).statusCode, 303);
 });
 
+test('a reminder is offered, and sent, only to a seller with something to do', async (t) => {
+  const relay = await startSmtp({ security: 'plain' });
+  t.after(() => relay.stop());
+  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', SMTP_URL: `smtp://127.0.0.1:${relay.port}` } });
+  const s = app.services;
+  const [done, v3, open] = seedAccounts(s, [
+    { name: 'Wszystko działa', email: 'dziala@gmail.com', mailbox: 'dziala@gmail.com', state: 'relinked_app_password', sellerExternalId: 'DONE' },
+    { name: 'Wszystko działa', email: 'dziala@gmail.com', version: 3, state: 'switched_v3', sellerExternalId: 'DONE' },
+    { name: 'Jeszcze nie', email: 'jeszcze@gmail.com', mailbox: 'jeszcze@gmail.com', state: 'switched_v3', sellerExternalId: 'OPEN' },
+  ]);
+  const [stillOpen] = seedAccounts(s, [{ name: 'Jeszcze nie', email: 'jeszcze@gmail.com', mailbox: 'jeszcze2@gmail.com', sellerExternalId: 'OPEN' }]);
+  const a = await staffAgent(app, 'agent');
+  const remindForm = (id: number) => `action="/staff/accounts/${id}/remind"`;
+
+  // Every autoresponder of this seller works: no "Wyślij przypomnienie", a line saying why, and a POST is refused.
+  for (const row of [done!, v3!]) {
+    const page = await a.get(`/staff/accounts/${row.autoresponderId}`);
+    assert.ok(!page.body.includes(remindForm(row.autoresponderId)), 'not offered');
+    assert.match(text(page.body), /Przypomnienie nie jest potrzebne: sprzedawca nie ma nic do zrobienia/);
+  }
+  const refused = await a.post(`/staff/accounts/${done!.autoresponderId}/remind`);
+  assert.match(refused.headers.location as string, /done=remind&outcome=nothing_to_do/);
+  assert.equal(s.db.prepare(`SELECT count(*) FROM reminders`).pluck().get(), 0, 'no reminder begun');
+  // An uncertain reminder of such a seller is not offered for a resend either, and not resent.
+  const staffId = await createStaff(s, 'agent@wsparcie.example', 'agent');
+  const uncertain = s.repos.reminders.begin({ sellerId: done!.sellerId, jobId: null, itemId: null, staffId });
+  s.repos.reminders.set(uncertain, 'unknown', 'interrupted');
+  const page = await a.get(`/staff/accounts/${done!.autoresponderId}`);
+  assert.doesNotMatch(page.body, /\/resend"/);
+  const resendPage = await a.get(`/staff/accounts/${done!.autoresponderId}/resend`);
+  assert.match(resendPage.headers.location as string, /outcome=nothing_to_do/);
+  const resent = await a.post(`/staff/accounts/${done!.autoresponderId}/resend`, { reminder: String(uncertain) });
+  assert.doesNotMatch(resent.headers.location as string, /outcome=sent/);
+  assert.equal(relay.received.length, 0, 'no e-mail');
+
+  // A seller with one autoresponder still waiting: offered on every one of their autoresponders, and sent.
+  for (const row of [open!, stillOpen!]) {
+    const p = await a.get(`/staff/accounts/${row.autoresponderId}`);
+    assert.ok(p.body.includes(remindForm(row.autoresponderId)), 'offered');
+    assert.doesNotMatch(text(p.body), /Przypomnienie nie jest potrzebne/);
+  }
+  const sent = await a.post(`/staff/accounts/${open!.autoresponderId}/remind`);
+  assert.match(sent.headers.location as string, /outcome=sent/);
+  assert.equal(relay.received.length, 1);
+});
+
 // ---- 6. CSV for a Polish office ---------------------------------------------------------------------
 
 test('CSV: Polish headers and state names, Warsaw times with their offset, the file name in Warsaw time; ?format=keys keeps the machine columns', async (t) => {
