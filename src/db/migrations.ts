@@ -693,4 +693,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX connection_checks_at ON connection_checks (at);
   CREATE INDEX connection_checks_watch_passed ON connection_checks (at) WHERE trigger = 'watch' AND ok = 1;
   `,
+
+  // 11: a bulk job made from a confirmation page carries that page's one-time key, unique: a second
+  // POST of the same page (a double click, a resent form) finds the first job instead of making a
+  // second one, even when both arrive at once. Older jobs have none (NULLs never collide).
+  `
+  ALTER TABLE jobs ADD COLUMN confirmation_key TEXT;
+  CREATE UNIQUE INDEX jobs_confirmation_key ON jobs (confirmation_key);
+  `,
 ];
