@@ -701,4 +701,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE connection_checks ADD COLUMN running INTEGER NOT NULL DEFAULT 0 CHECK (running IN (0, 1));
   CREATE INDEX connection_checks_running ON connection_checks (running) WHERE running = 1;
   `,
+
+  // 12: a bulk job made from a confirmation page carries that page's one-time key, unique: a second
+  // POST of the same page (a double click, a resent form) finds the first job instead of making a
+  // second one, even when both arrive at once. Older jobs have none (NULLs never collide).
+  `
+  ALTER TABLE jobs ADD COLUMN confirmation_key TEXT;
+  CREATE UNIQUE INDEX jobs_confirmation_key ON jobs (confirmation_key);
+  `,
 ];

@@ -1,7 +1,8 @@
 import type { Db } from '../db/database.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Job, JobKind } from '../domain/model.js';
-import { filterParams, type AccountFilter } from '../accounts/filter.js';
+import { filterParams, LISTED_STATES, type AccountFilter } from '../accounts/filter.js';
+import { canTransition, type MigrationState } from '../migration/states.js';
 import type { JobRunner } from './runner.js';
 
 export interface NewJob {
@@ -16,7 +17,12 @@ export interface NewJob {
   scope: 'selected' | 'all' | 'failed';
   /** For scope "failed": the job whose failed items this one tries again. */
   retryOf?: number | null;
+  /** The confirmation page's one-time key: a second POST of the same page finds this job, not a new one. */
+  confirmationKey: string;
 }
+
+/** The listed states the state table lets staff mark reviewed (read from the table, not listed again). */
+const REVIEWABLE_STATES = LISTED_STATES.filter((s) => canTransition(s, 'reviewed', 'reviewed'));
 
 /**
  * A bulk job's life outside the runner: created (stored and audited in one transaction, then the
@@ -46,10 +52,15 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
   }
 
   return {
-    create(j: NewJob, staffId: number): number {
+    /**
+     * Stores the confirmed job and audits it, once per confirmation key: a key already used (a double
+     * click, a resent form; also two POSTs at the same moment, which the unique key decides) makes no
+     * second job and returns the first one with created: false.
+     */
+    create(j: NewJob, staffId: number): { id: number; created: boolean } {
       const actor = { type: 'staff' as const, id: staffId };
-      const id = db.transaction(() => {
-        const jobId = repos.jobs.create({
+      const made = db.transaction(() => {
+        const job = repos.jobs.createOnce({
           kind: j.kind,
           selection: j.ids ? 'ids' : 'filter',
           filter: j.ids ? null : JSON.stringify(filterParams(j.filter)),
@@ -57,12 +68,25 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
           note: j.note,
           confirmedCount: j.confirmedCount,
           createdBy: staffId,
+          confirmationKey: j.confirmationKey,
         });
-        repos.audit.append({ actor, action: 'job.created', targetType: 'job', targetId: jobId, details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter), ...(j.retryOf ? { retryOf: j.retryOf } : {}) } });
-        return jobId;
+        if (job.created) repos.audit.append({ actor, action: 'job.created', targetType: 'job', targetId: job.id, details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter), ...(j.retryOf ? { retryOf: j.retryOf } : {}) } });
+        return job;
       })();
-      runner.wake();
-      return id;
+      if (made.created) runner.wake();
+      return made;
+    },
+
+    /**
+     * How many of the selected autoresponders (or of those matching the filter) the state table lets
+     * staff mark reviewed now: the review confirmation says how many will really be marked. A few
+     * counts of the same filter, one per such state (from the counters when the filter has no search).
+     */
+    reviewable(ids: number[] | null, filter: AccountFilter): number {
+      const allowed = (state: MigrationState) => (REVIEWABLE_STATES as readonly string[]).includes(state);
+      if (ids) return ids.filter((id) => { const row = repos.accounts.get(id); return row !== undefined && allowed(row.state); }).length;
+      const states = filter.state ? (allowed(filter.state) ? [filter.state] : []) : REVIEWABLE_STATES;
+      return states.reduce((n, state) => n + repos.accounts.count({ ...filter, state }), 0);
     },
 
     /** Asks the runner to stop the job; false when it is unknown or already finished. */

@@ -59,6 +59,9 @@ interface TransitionRule {
   needsReason?: boolean;
 }
 
+/** States in which the seller still has something to do: what a reminder is about (reviewed is settled by staff). */
+export const AWAITING_SELLER_STATES: readonly MigrationState[] = ['affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention'];
+
 const ALL_BUT_REVIEWED = MIGRATION_STATES.filter((s) => s !== 'reviewed');
 const OPEN: readonly MigrationState[] = ['affected', 'unknown', 'needs_attention', 'reviewed'];
 
@@ -86,15 +89,21 @@ export const TRANSITIONS: Readonly<Record<MigrationEvent, TransitionRule>> = {
   // Back to the mailbox version: the verdict is recomputed, so the target is a detection state.
   switched_back: { from: ['switched_v3', 'needs_attention'], to: DETECTION_STATES },
   abandoned: { from: ['in_progress_v3', 'in_progress_app_password'], to: DETECTION_STATES },
-  reviewed: { from: ALL_BUT_REVIEWED, to: ['reviewed'] },
-  // Reopening restores the state the migration had before it was marked reviewed.
+  // "Reviewed" is support settling what the seller still had to do (they close the business, they
+  // answer buyers by hand…): it stops reminders and takes the migration out of what remains. So it
+  // applies exactly where the seller has something to do. Not to a migration that works (switched_v3,
+  // relinked_app_password): marking it would take a working autoresponder off the headline's count and
+  // out of the watch, which then could not notice it break. Not to not_affected either: nobody has
+  // anything to do there, and a reviewed migration is no longer re-evaluated by detection, so a move
+  // of the mailbox to Google later would go unnoticed.
+  reviewed: { from: AWAITING_SELLER_STATES, to: ['reviewed'] },
+  // Reopening restores the state the migration had before it was marked reviewed (any state: older
+  // records were marked reviewed from states the rule above no longer allows).
   reopened: { from: ['reviewed'], to: ALL_BUT_REVIEWED },
 };
 
 /** States in which the seller may still choose a way out (v3 or an app password) on their page. */
 export const CHOOSABLE_STATES: readonly MigrationState[] = ['affected', 'unknown', 'needs_attention', 'in_progress_v3', 'in_progress_app_password', 'reviewed'];
-/** States in which the seller still has something to do: what a reminder is about (reviewed is settled by staff). */
-export const AWAITING_SELLER_STATES: readonly MigrationState[] = ['affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention'];
 
 export function isMigrationState(v: unknown): v is MigrationState {
   return typeof v === 'string' && (MIGRATION_STATES as readonly string[]).includes(v);

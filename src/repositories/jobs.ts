@@ -14,12 +14,22 @@ const JOB_COLUMNS = `id, kind, status, selection, filter, ids, note, confirmed_c
 const ITEM_COLUMNS = `id, job_id AS jobId, autoresponder_id AS autoresponderId, status, attempts, next_attempt_at AS nextAttemptAt,
   outcome, error, updated_at AS updatedAt`;
 
+/** A job as stored when it is made. */
+type NewJobRow = { kind: JobKind; selection: 'ids' | 'filter'; filter: string | null; ids: string | null; note: string | null; confirmedCount: number; createdBy: number };
+
 /** Bulk jobs and their items. The runner is the only writer of item status; pages only read. */
 export function createJobsRepository(db: Db, now: () => Date = () => new Date()) {
   const insertJob = db.prepare(
     `INSERT INTO jobs (kind, status, selection, filter, ids, note, confirmed_count, created_by, created_at, updated_at)
      VALUES (@kind, 'queued', @selection, @filter, @ids, @note, @confirmedCount, @createdBy, @at, @at)`,
   );
+  // The confirmation key's unique index decides between two POSTs of one page, even concurrent ones.
+  const insertOnce = db.prepare(
+    `INSERT INTO jobs (kind, status, selection, filter, ids, note, confirmed_count, created_by, created_at, updated_at, confirmation_key)
+     VALUES (@kind, 'queued', @selection, @filter, @ids, @note, @confirmedCount, @createdBy, @at, @at, @confirmationKey)
+     ON CONFLICT (confirmation_key) DO NOTHING`,
+  );
+  const byKey = db.prepare(`SELECT id FROM jobs WHERE confirmation_key = ?`).pluck();
   const byId = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
   const recent = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?`);
   const unfinished = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running', 'cancelling') ORDER BY id`);
@@ -55,8 +65,17 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
   const nextRetryAt = db.prepare(`SELECT min(next_attempt_at) FROM job_items WHERE job_id = ? AND status = 'pending'`).pluck();
 
   return {
-    create(j: { kind: JobKind; selection: 'ids' | 'filter'; filter: string | null; ids: string | null; note: string | null; confirmedCount: number; createdBy: number }): number {
+    create(j: NewJobRow): number {
       return Number(insertJob.run({ ...j, at: now().toISOString() }).lastInsertRowid);
+    },
+    /**
+     * Stores a confirmed job once per confirmation key: with a key already used nothing is stored and
+     * the first job's id comes back (created: false). Call it inside the transaction that audits it.
+     */
+    createOnce(j: NewJobRow & { confirmationKey: string }): { id: number; created: boolean } {
+      const r = insertOnce.run({ ...j, at: now().toISOString() });
+      if (r.changes === 1) return { id: Number(r.lastInsertRowid), created: true };
+      return { id: byKey.get(j.confirmationKey) as number, created: false };
     },
     get: (id: number) => byId.get(id) as Job | undefined,
     recent: (limit = 20) => recent.all(limit) as Job[],

@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import { NotFoundError } from '../errors.js';
 import type { I18n } from '../i18n/index.js';
+import { AWAITING_SELLER_STATES, canTransition, MIGRATED_STATES } from '../migration/states.js';
 import type { Repositories } from '../repositories/index.js';
 import type { StaffActions } from './actions.js';
 import { contactLink } from './contact.js';
@@ -47,6 +48,8 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     mailboxEmail: (mailboxId: number) => mailboxEmails.get(mailboxId) ?? repos.mailboxes.getById(mailboxId)?.email,
   };
   const latestReminder = repos.reminders.latestFor(seller.id);
+  const canRemind = sellerHasSomethingToDo(repos, seller.id);
+  const canReview = canTransition(migration.state, 'reviewed', 'reviewed');
   return {
     row,
     seller,
@@ -58,10 +61,17 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     checks,
     lastCheck: lastCheck(checks[0], migration),
     timeline: repos.audit.timeline(id, a.mailboxId, seller.id).map((e) => historyLine(e, opts.t, lookup)),
-    reminderBlock: actions.reminderBlock(seller.id, { jobId: null, itemId: null, staffId: 0 }),
+    // What the agent is offered follows the rules, so a button never leads to "not possible": marking
+    // reviewed and reopening as the state table allows, a reminder only to a seller with something to do.
+    canReview,
+    // Why "mark reviewed" is not offered (nothing when the migration is reviewed already: reopening is).
+    reviewHint: canReview || migration.state === 'reviewed' ? null : (MIGRATED_STATES as readonly string[]).includes(migration.state) ? 'staff.account.noReview.works' : 'staff.account.noReview.other',
+    canReopen: canTransition(migration.state, 'reopened', migration.previousState ?? 'affected'),
+    canRemind,
+    reminderBlock: canRemind ? actions.reminderBlock(seller.id, { jobId: null, itemId: null, staffId: 0 }) : null,
     lastReminder: latestReminder?.createdAt ?? null,
     // The newest reminder may or may not have arrived: staff may send it again, deliberately.
-    uncertainReminder: latestReminder?.status === 'unknown' ? latestReminder : null,
+    uncertainReminder: canRemind && latestReminder?.status === 'unknown' ? latestReminder : null,
     contactHref: contactLink(opts.i18n, seller, row, { publicUrl: opts.publicUrl, deadline: opts.deadline }),
     sellerViewHref: `/staff/accounts/${id}/seller-view`,
   };
@@ -75,4 +85,15 @@ function lastCheck(newest: { at: string; ok: boolean; code: string | null } | un
   if (newest && (!m.lastCheckedAt || newest.at >= m.lastCheckedAt)) return { at: newest.at, ok: newest.ok, code: newest.code };
   if (m.lastCheckedAt) return { at: m.lastCheckedAt, ok: !m.lastErrorCode, code: m.lastErrorCode };
   return null;
+}
+
+/**
+ * Whether any of the seller's autoresponders still waits for them (AWAITING_SELLER_STATES): what a
+ * reminder is about. The reminder itself (staff/actions.ts) skips a seller without any as nothing_to_do.
+ */
+export function sellerHasSomethingToDo(repos: Pick<Repositories, 'autoresponders' | 'migrations'>, sellerId: number): boolean {
+  return repos.autoresponders.listBySeller(sellerId).some((a) => {
+    const state = repos.migrations.findByAutoresponder(a.id)?.state;
+    return state !== undefined && AWAITING_SELLER_STATES.includes(state);
+  });
 }

@@ -1,3 +1,4 @@
+import { MIGRATED_STATES } from '../migration/states.js';
 import { isTransientMailCode } from '../mail/classify.js';
 import { isTransientAllegroCode } from '../allegro/errors.js';
 import type { Actor } from '../domain/model.js';
@@ -66,8 +67,10 @@ export function createStaffActions(deps: StaffActionsDeps) {
     if (!m) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
     if (m.state === 'reviewed') return { status: 'skipped', outcome: 'already_reviewed' };
     const moved = migrationService.transitionIfAllowed(m.id, 'reviewed', 'reviewed', { actor, details: { ...(note ? { note } : {}), ...(jobId ? { jobId } : {}) } });
-    if (!moved) return { status: 'skipped', outcome: 'not_allowed' };
-    return { status: 'done', outcome: 'reviewed' };
+    if (moved) return { status: 'done', outcome: 'reviewed' };
+    // Refused by the state table (migration/states.ts); a migration that works is the common case, named as such.
+    const state = repos.migrations.getById(m.id)?.state ?? m.state;
+    return { status: 'skipped', outcome: state === 'reviewed' ? 'already_reviewed' : (MIGRATED_STATES as readonly string[]).includes(state) ? 'already_works' : 'not_allowed' };
   }
 
   function reopen(autoresponderId: number, actor: Actor): ActionOutcome {

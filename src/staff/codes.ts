@@ -7,7 +7,7 @@ import { isErrorCode } from '../errors.js';
 export const OAUTH_CODES = ['invalid_grant', 'invalid_token', 'invalid_client', 'unauthorized_client', 'invalid_request', 'invalid_scope', 'unsupported_grant_type', 'access_denied'] as const;
 
 /** Outcomes of staff actions and job items that are not errors (sent, reviewed, recently_reminded…). */
-export const OUTCOME_WORDS = ['ok', 'sent', 'reviewed', 'reopened', 'recently_reminded', 'already_in_job', 'nothing_to_do', 'already_reviewed', 'not_allowed', 'not_reviewed', 'not_uncertain'] as const;
+export const OUTCOME_WORDS = ['ok', 'sent', 'reviewed', 'reopened', 'recently_reminded', 'already_in_job', 'nothing_to_do', 'already_reviewed', 'already_works', 'not_allowed', 'not_reviewed', 'not_uncertain'] as const;
 
 const has = (list: readonly string[], v: string) => list.includes(v);
 

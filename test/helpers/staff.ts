@@ -103,6 +103,13 @@ export function seedAccounts(services: Services, accounts: SeedAccount[]): { aut
   )();
 }
 
+/** The one-time key a bulk confirmation page carries: the job is made once per key. */
+export function confirmationKeyOf(body: string): string {
+  const m = /name="confirmationKey" value="([0-9a-f-]{36})"/.exec(body);
+  if (!m) throw new Error('the page carries no confirmation key');
+  return m[1]!;
+}
+
 /** Waits (bounded) until a job is finished or cancelled. */
 export async function waitForJob(app: FastifyInstance, jobId: number, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;

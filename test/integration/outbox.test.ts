@@ -4,7 +4,7 @@ import { build } from '../helpers/build.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { testCert } from '../helpers/tls.js';
-import { seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
+import { confirmationKeyOf, seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
 import { registerSecret } from '../helpers/transcript.js';
 
 /**
@@ -70,7 +70,8 @@ test('a bulk reminder: 550 for one seller is final after one try (MIG_ERR_SEND_R
   ]);
   const a = await staffAgent(app, 'agent');
   await a.get('/staff/accounts');
-  const started = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '2' });
+  const confirm = await a.post('/staff/jobs/confirm', { action: 'remind', scope: 'all' });
+  const started = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '2', confirmationKey: confirmationKeyOf(confirm.body) });
   assert.equal(started.statusCode, 303, started.body.slice(0, 300));
   const jobId = Number(/\d+$/.exec(started.headers.location as string)![0]);
   await waitForJob(app, jobId, 60_000);

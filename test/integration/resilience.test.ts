@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../helpers/build.js';
@@ -29,7 +30,7 @@ async function remindJob(t: TestContext, relayPort: number, env: Record<string, 
   const rows = seedAccounts(s, Array.from({ length: 10 }, (_, i) => ({ name: `Sprzedawca ${i}`, email: `s${i}@example.pl`, mailbox: `s${i}@gmail.com` })));
   const agent = await staffAgent(app, 'agent');
   await agent.get('/staff/accounts');
-  const started = await agent.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '10' });
+  const started = await agent.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '10', confirmationKey: randomUUID() });
   assert.equal(started.statusCode, 303);
   const jobId = Number(/\d+$/.exec(started.headers.location as string)![0]);
   const items = () => s.db.prepare(`SELECT status, attempts, outcome, next_attempt_at AS next, updated_at AS updated FROM job_items WHERE job_id = ?`).all(jobId) as { status: string; attempts: number; outcome: string | null; next: string | null; updated: string }[];
@@ -116,8 +117,8 @@ test('two agents re-check overlapping accounts while a seller saves an app passw
   const b = await staffAgent(app, 'agent', 'agent.b@wsparcie.example');
   await a.get('/staff/accounts');
   await b.get('/staff/accounts');
-  const jobA = await a.post('/staff/jobs', { action: 'recheck', scope: 'all', q: 'Alfa', confirmedCount: '14' });
-  const jobB = await b.post('/staff/jobs', { action: 'recheck', scope: 'all', q: 'Beta', confirmedCount: '14' });
+  const jobA = await a.post('/staff/jobs', { action: 'recheck', scope: 'all', q: 'Alfa', confirmedCount: '14', confirmationKey: randomUUID() });
+  const jobB = await b.post('/staff/jobs', { action: 'recheck', scope: 'all', q: 'Beta', confirmedCount: '14', confirmationKey: randomUUID() });
   const ids = [jobA, jobB].map((r) => Number(/\d+$/.exec(r.headers.location as string)![0]));
 
   await until(() => slow.active >= 1, 10_000, "a staff check of the seller's mailbox in flight");

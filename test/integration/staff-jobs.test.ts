@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../helpers/build.js';
@@ -6,7 +7,7 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { decodeQuotedPrintable, startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { testCert } from '../helpers/tls.js';
-import { seedAccounts, staffAgent, waitForJob, type SeedAccount } from '../helpers/staff.js';
+import { confirmationKeyOf, seedAccounts, staffAgent, waitForJob, type SeedAccount } from '../helpers/staff.js';
 
 const GOOD = 'abcdefghijklmnop';
 const MAILBOXES = 160;
@@ -78,7 +79,7 @@ test('bulk re-check of 200 autoresponders against Dovecot: same codes as the sel
   await a.get('/staff/accounts');
   const confirm = await a.post('/staff/jobs/confirm', { action: 'recheck', scope: 'all' });
   assert.match(confirm.body, /name="confirmedCount" value="200"/);
-  const started = await a.post('/staff/jobs', { action: 'recheck', scope: 'all', confirmedCount: '200' });
+  const started = await a.post('/staff/jobs', { action: 'recheck', scope: 'all', confirmedCount: '200', confirmationKey: confirmationKeyOf(confirm.body) });
   const jobId = Number(/\d+$/.exec(started.headers.location as string)![0]);
   const progress = await a.get(`/staff/jobs/${jobId}`);
   assert.match(progress.body, /<meta http-equiv="refresh" content="2">/, 'refreshes itself while running, no script');
@@ -150,7 +151,7 @@ test('bulk reminders to 300 autoresponders of 250 sellers: one e-mail per seller
   await a.get('/staff/accounts');
   const confirm = await a.post('/staff/jobs/confirm', { action: 'remind', scope: 'all' });
   assert.match(confirm.body, /Wysłać przypomnienie dla 300 autoresponderów\?/);
-  const started = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '300' });
+  const started = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '300', confirmationKey: confirmationKeyOf(confirm.body) });
   const jobId = Number(/\d+$/.exec(started.headers.location as string)![0]);
   await waitForJob(app, jobId, 120_000);
 
@@ -186,7 +187,7 @@ test('bulk reminders to 300 autoresponders of 250 sellers: one e-mail per seller
 
   // A second job right away: everyone was reminded recently.
   await a.get('/staff/accounts');
-  const again = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '300' });
+  const again = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '300', confirmationKey: randomUUID() });
   const job2 = Number(/\d+$/.exec(again.headers.location as string)![0]);
   await waitForJob(app, job2, 60_000);
   assert.equal(relay.received.length - before, 250, 'no new e-mail');
@@ -200,7 +201,7 @@ test('a job can be cancelled: items not started are cancelled, finished ones sta
   seedAccounts(s, Array.from({ length: 40 }, (_, i) => ({ name: `C${i}`, email: `c${i}@example.pl`, mailbox: `c${i}@gmail.com` })));
   const a = await staffAgent(app, 'agent');
   await a.get('/staff/accounts');
-  const started = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '40' });
+  const started = await a.post('/staff/jobs', { action: 'remind', scope: 'all', confirmedCount: '40', confirmationKey: randomUUID() });
   const jobId = Number(/\d+$/.exec(started.headers.location as string)![0]);
   const end = Date.now() + 10_000;
   while (s.repos.jobs.counts(jobId).done < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));

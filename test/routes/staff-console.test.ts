@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build } from '../helpers/build.js';
-import { createStaff, seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
+import { confirmationKeyOf, createStaff, seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
 import { startSmtp } from '../helpers/smtp.js';
 import { loadConfig } from '../../src/config.js';
 import { migrate, openDatabase } from '../../src/db/database.js';
@@ -196,8 +196,8 @@ test('a finished job offers "ponów nieudane": a new job of its failed items, co
   ]);
   const a = await staffAgent(app, 'agent');
   await a.get('/staff/accounts');
-  await a.post('/staff/jobs/confirm', { action: 'recheck', scope: 'all' });
-  const started = await a.post('/staff/jobs', { action: 'recheck', scope: 'all', confirmedCount: '5' });
+  const first = await a.post('/staff/jobs/confirm', { action: 'recheck', scope: 'all' });
+  const started = await a.post('/staff/jobs', { action: 'recheck', scope: 'all', confirmedCount: '5', confirmationKey: confirmationKeyOf(first.body) });
   const jobId = Number(/\/staff\/jobs\/(\d+)/.exec(started.headers.location as string)![1]);
   await waitForJob(app, jobId);
   const summary = await a.get(`/staff/jobs/${jobId}`);
@@ -209,7 +209,7 @@ test('a finished job offers "ponów nieudane": a new job of its failed items, co
   assert.equal(confirm.statusCode, 200);
   assert.match(confirm.body, /Sprawdzić połączenie 3 autoresponderów\?/, 'the kind is the failed job\'s, whatever the form said');
   assert.deepEqual([...confirm.body.matchAll(/<li><a href="\/staff\/accounts\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]), ['Zamknięty 0', 'Zamknięty 1', 'Zamknięty 2']);
-  const again = await a.post('/staff/jobs', { action: 'recheck', scope: 'failed', retryOf: String(jobId), confirmedCount: '3' });
+  const again = await a.post('/staff/jobs', { action: 'recheck', scope: 'failed', retryOf: String(jobId), confirmedCount: '3', confirmationKey: confirmationKeyOf(confirm.body) });
   assert.equal(again.statusCode, 303);
   const retryId = Number(/\/staff\/jobs\/(\d+)/.exec(again.headers.location as string)![1]);
   assert.notEqual(retryId, jobId);
@@ -258,6 +258,98 @@ test('an uncertain reminder can be sent again, deliberately, after a page that s
   assert.match(twice.headers.location as string, /outcome=not_uncertain/);
   assert.equal(relay.received.length, 1);
   assert.equal((await a.get(`/staff/accounts/${row!.autoresponderId}/resend`)).statusCode, 303);
+});
+
+test('a doubled confirmation (two POSTs of one page at the same moment) makes one job, and both answers lead to it', async (t) => {
+  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31' } });
+  const s = app.services;
+  seedAccounts(s, Array.from({ length: 3 }, (_, i) => ({ name: `Podwójny ${i}`, email: `p${i}@gmail.com`, mailbox: `p${i}@gmail.com` })));
+  const jobs = () => s.db.prepare(`SELECT count(*) FROM jobs`).pluck().get() as number;
+  const created = () => s.db.prepare(`SELECT count(*) FROM audit_log WHERE action = 'job.created'`).pluck().get() as number;
+  const a = await staffAgent(app, 'agent');
+  await a.get('/staff/accounts');
+  const confirm = await a.post('/staff/jobs/confirm', { action: 'recheck', scope: 'all' });
+  const key = confirmationKeyOf(confirm.body);
+  const selection = { action: 'recheck', scope: 'all', confirmedCount: '3' };
+  const form = { ...selection, confirmationKey: key };
+
+  const [one, two] = await Promise.all([a.post('/staff/jobs', form), a.post('/staff/jobs', form)]);
+  assert.deepEqual([one.statusCode, two.statusCode], [303, 303]);
+  assert.match(one.headers.location as string, /^\/staff\/jobs\/\d+$/);
+  assert.equal(two.headers.location, one.headers.location, 'both answers lead to the same job');
+  assert.equal(jobs(), 1, 'one job');
+  assert.equal(created(), 1, 'audited once');
+  const jobId = Number(/\d+$/.exec(one.headers.location as string)![0]);
+  // The same page sent again later (back, send again) still finds that job.
+  const later = await a.post('/staff/jobs', form);
+  assert.equal(later.headers.location, one.headers.location);
+  assert.equal(jobs(), 1);
+  await waitForJob(app, jobId);
+
+  // Another confirmation page is another key: a second job on purpose is still possible.
+  await a.get('/staff/accounts');
+  const again = await a.post('/staff/jobs/confirm', { action: 'recheck', scope: 'all' });
+  assert.notEqual(confirmationKeyOf(again.body), key);
+  const second = await a.post('/staff/jobs', { ...form, confirmationKey: confirmationKeyOf(again.body) });
+  assert.notEqual(second.headers.location, one.headers.location);
+  assert.equal(jobs(), 2);
+  await waitForJob(app, Number(/\d+$/.exec(second.headers.location as string)![0]));
+
+  // No key, or one that is not a page's: the confirmation again, with a message and a fresh key; no job, no 500.
+  for (const bad of [{}, { confirmationKey: 'abc' }, { confirmationKey: `${key}x` }] as Record<string, string>[]) {
+    const res = await a.post('/staff/jobs', { ...selection, ...bad });
+    assert.equal(res.statusCode, 422, JSON.stringify(bad));
+    assert.match(text(res.body), /Nie rozpoczęto zadania: ta strona potwierdzenia była niepełna albo nieaktualna/);
+    assert.match(res.body, /<button type="submit">Tak, sprawdź 3<\/button>/);
+    assert.notEqual(confirmationKeyOf(res.body), key);
+  }
+  assert.equal(jobs(), 2);
+});
+
+test('a reminder is offered, and sent, only to a seller with something to do', async (t) => {
+  const relay = await startSmtp({ security: 'plain' });
+  t.after(() => relay.stop());
+  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', SMTP_URL: `smtp://127.0.0.1:${relay.port}` } });
+  const s = app.services;
+  const [done, v3, open] = seedAccounts(s, [
+    { name: 'Wszystko działa', email: 'dziala@gmail.com', mailbox: 'dziala@gmail.com', state: 'relinked_app_password', sellerExternalId: 'DONE' },
+    { name: 'Wszystko działa', email: 'dziala@gmail.com', version: 3, state: 'switched_v3', sellerExternalId: 'DONE' },
+    { name: 'Jeszcze nie', email: 'jeszcze@gmail.com', mailbox: 'jeszcze@gmail.com', state: 'switched_v3', sellerExternalId: 'OPEN' },
+  ]);
+  const [stillOpen] = seedAccounts(s, [{ name: 'Jeszcze nie', email: 'jeszcze@gmail.com', mailbox: 'jeszcze2@gmail.com', sellerExternalId: 'OPEN' }]);
+  const a = await staffAgent(app, 'agent');
+  const remindForm = (id: number) => `action="/staff/accounts/${id}/remind"`;
+
+  // Every autoresponder of this seller works: no "Wyślij przypomnienie", a line saying why, and a POST is refused.
+  for (const row of [done!, v3!]) {
+    const page = await a.get(`/staff/accounts/${row.autoresponderId}`);
+    assert.ok(!page.body.includes(remindForm(row.autoresponderId)), 'not offered');
+    assert.match(text(page.body), /Przypomnienie nie jest potrzebne: sprzedawca nie ma nic do zrobienia/);
+  }
+  const refused = await a.post(`/staff/accounts/${done!.autoresponderId}/remind`);
+  assert.match(refused.headers.location as string, /done=remind&outcome=nothing_to_do/);
+  assert.equal(s.db.prepare(`SELECT count(*) FROM reminders`).pluck().get(), 0, 'no reminder begun');
+  // An uncertain reminder of such a seller is not offered for a resend either, and not resent.
+  const staffId = await createStaff(s, 'agent@wsparcie.example', 'agent');
+  const uncertain = s.repos.reminders.begin({ sellerId: done!.sellerId, jobId: null, itemId: null, staffId });
+  s.repos.reminders.set(uncertain, 'unknown', 'interrupted');
+  const page = await a.get(`/staff/accounts/${done!.autoresponderId}`);
+  assert.doesNotMatch(page.body, /\/resend"/);
+  const resendPage = await a.get(`/staff/accounts/${done!.autoresponderId}/resend`);
+  assert.match(resendPage.headers.location as string, /outcome=nothing_to_do/);
+  const resent = await a.post(`/staff/accounts/${done!.autoresponderId}/resend`, { reminder: String(uncertain) });
+  assert.doesNotMatch(resent.headers.location as string, /outcome=sent/);
+  assert.equal(relay.received.length, 0, 'no e-mail');
+
+  // A seller with one autoresponder still waiting: offered on every one of their autoresponders, and sent.
+  for (const row of [open!, stillOpen!]) {
+    const p = await a.get(`/staff/accounts/${row.autoresponderId}`);
+    assert.ok(p.body.includes(remindForm(row.autoresponderId)), 'offered');
+    assert.doesNotMatch(text(p.body), /Przypomnienie nie jest potrzebne/);
+  }
+  const sent = await a.post(`/staff/accounts/${open!.autoresponderId}/remind`);
+  assert.match(sent.headers.location as string, /outcome=sent/);
+  assert.equal(relay.received.length, 1);
 });
 
 // ---- 6. CSV for a Polish office ---------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../helpers/build.js';
 import { Agent, signIn } from '../helpers/agent.js';
-import { createStaff, seedAccounts, staffAgent, STAFF_PASSWORD, waitForJob } from '../helpers/staff.js';
+import { confirmationKeyOf, createStaff, seedAccounts, staffAgent, STAFF_PASSWORD, waitForJob } from '../helpers/staff.js';
 import { STAFF_COOKIE } from '../../src/plugins/staff-auth.js';
 import type { StaffRole } from '../../src/domain/model.js';
 import { ACCESS } from '../helpers/security.js';
@@ -10,6 +10,9 @@ import { ACCESS } from '../helpers/security.js';
 /** The least role each staff route needs (from the app-wide access table, which must list every route). */
 const STAFF_ROUTES = Object.fromEntries(Object.entries(ACCESS).filter(([route]) => route.includes(' /staff'))) as Record<string, StaffRole | 'public'>;
 const RANK = { viewer: 1, agent: 2, admin: 3 } as const;
+
+/** A page's text without tags. */
+const plain = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
 
 async function setup(t: import('node:test').TestContext, env: Record<string, string> = {}, now?: () => Date) {
   const built = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', ...env }, now });
@@ -290,13 +293,30 @@ test('account detail shows seller, mailboxes without the secret, templates, chec
   assert.match(after.body, /Pracownik wsparcia agent@wsparcie\.example dodał notatkę/);
   assert.match(after.body, /&lt;b&gt;pilne&lt;\/b&gt;/, 'escaped');
 
-  await a.post(`/staff/accounts/${ola.autoresponderId}/review`, { note: 'Sprawdzone telefonicznie' });
-  assert.equal(app.services.repos.migrations.findByAutoresponder(ola.autoresponderId)!.state, 'reviewed');
-  await a.get(`/staff/accounts/${ola.autoresponderId}`);
-  await a.post(`/staff/accounts/${ola.autoresponderId}/reopen`, {});
+  // Ola's autoresponder works: "mark reviewed" is not offered, and a POST of it is refused.
+  assert.doesNotMatch(after.body, /action="\/staff\/accounts\/\d+\/review"/);
+  assert.match(plain(after.body), /Autoresponder działa, więc oznaczenie jako sprawdzone nie jest potrzebne/);
+  const refused = await a.post(`/staff/accounts/${ola.autoresponderId}/review`, { note: 'Sprawdzone telefonicznie' });
+  assert.match(refused.headers.location as string, /done=review&outcome=already_works/);
   assert.equal(app.services.repos.migrations.findByAutoresponder(ola.autoresponderId)!.state, 'relinked_app_password');
-  const actions = app.services.repos.audit.listForTarget('autoresponder', ola.autoresponderId).map((e) => `${e.actorType}:${e.action}`);
-  assert.deepEqual(actions.slice(-3), ['staff:staff.note', 'staff:migration.reviewed', 'staff:migration.reopened']);
+  const olaActions = app.services.repos.audit.listForTarget('autoresponder', ola.autoresponderId).map((e) => `${e.actorType}:${e.action}`);
+  assert.equal(olaActions.at(-1), 'staff:staff.note', 'nothing marked');
+  assert.match(plain((await a.get(refused.headers.location as string)).body), /Oznaczenie: działa — oznaczenie jako sprawdzone nie jest potrzebne/);
+
+  // Jan still has to migrate: marking reviewed is offered, and reopening restores the state.
+  const jan = rows[0]!;
+  const janPage = await a.get(`/staff/accounts/${jan.autoresponderId}`);
+  assert.match(janPage.body, new RegExp(`action="/staff/accounts/${jan.autoresponderId}/review"`));
+  assert.doesNotMatch(janPage.body, /\/reopen"/);
+  await a.post(`/staff/accounts/${jan.autoresponderId}/review`, { note: 'Sprawdzone telefonicznie' });
+  assert.equal(app.services.repos.migrations.findByAutoresponder(jan.autoresponderId)!.state, 'reviewed');
+  const reviewedPage = await a.get(`/staff/accounts/${jan.autoresponderId}`);
+  assert.match(reviewedPage.body, new RegExp(`action="/staff/accounts/${jan.autoresponderId}/reopen"`));
+  assert.doesNotMatch(reviewedPage.body, /\/review"/);
+  await a.post(`/staff/accounts/${jan.autoresponderId}/reopen`, {});
+  assert.equal(app.services.repos.migrations.findByAutoresponder(jan.autoresponderId)!.state, 'affected');
+  const actions = app.services.repos.audit.listForTarget('autoresponder', jan.autoresponderId).map((e) => `${e.actorType}:${e.action}`);
+  assert.deepEqual(actions.slice(-2), ['staff:migration.reviewed', 'staff:migration.reopened']);
   assert.equal((await a.get('/staff/accounts/999999')).statusCode, 404);
   assert.equal((await a.get('/staff/accounts/abc')).statusCode, 404);
 });
@@ -312,12 +332,16 @@ test('bulk review: confirm page shows the exact count; the job runs in the backg
   await a.get('/staff/accounts?version=2');
   const confirm = await a.post('/staff/jobs/confirm', { action: 'review', scope: 'all', version: '2' });
   assert.equal(confirm.statusCode, 200);
-  assert.match(confirm.body, /Oznaczyć 2 autorespondery jako sprawdzone\?/, 'Polish plural for 2');
+  // Of the two on version 2, Ola's works: the page says one will be marked and the other skipped.
+  assert.match(confirm.body, /Oznaczyć 1 autoresponder jako sprawdzony\?/, 'the count that will really be marked');
+  assert.match(confirm.body, /Tego dotyczy: 2 autorespondery/, 'Polish plural for 2');
+  assert.match(confirm.body, /1 autoresponder zadanie pominie: działa albo jest już oznaczony jako sprawdzony/);
+  assert.match(confirm.body, /Tak, oznacz 1/);
   assert.match(confirm.body, /name="confirmedCount" value="2"/);
-  const noNote = await a.post('/staff/jobs', { action: 'review', scope: 'all', version: '2', confirmedCount: '2' });
+  const noNote = await a.post('/staff/jobs', { action: 'review', scope: 'all', version: '2', confirmedCount: '2', confirmationKey: confirmationKeyOf(confirm.body) });
   assert.equal(noNote.statusCode, 422);
   assert.match(noNote.body, /id="note-error">Wpisz notatkę/);
-  const started = await a.post('/staff/jobs', { action: 'review', scope: 'all', version: '2', confirmedCount: '2', note: 'Zamknięte po kontakcie' });
+  const started = await a.post('/staff/jobs', { action: 'review', scope: 'all', version: '2', confirmedCount: '2', note: 'Zamknięte po kontakcie', confirmationKey: confirmationKeyOf(noNote.body) });
   assert.equal(started.statusCode, 303);
   const jobId = Number(/\/staff\/jobs\/(\d+)/.exec(started.headers.location as string)![1]);
   await waitForJob(app, jobId);
@@ -325,9 +349,12 @@ test('bulk review: confirm page shows the exact count; the job runs in the backg
   assert.match(job.body, /zakończone/);
   assert.doesNotMatch(job.body, /http-equiv="refresh"/, 'no refresh once finished');
   assert.match(job.body, /Postęp: 2 z 2 \(100%\)/);
-  for (const r of [rows[0]!, rows[2]!]) assert.equal(app.services.repos.migrations.findByAutoresponder(r.autoresponderId)!.state, 'reviewed');
+  assert.equal(app.services.repos.migrations.findByAutoresponder(rows[0]!.autoresponderId)!.state, 'reviewed');
+  assert.equal(app.services.repos.migrations.findByAutoresponder(rows[2]!.autoresponderId)!.state, 'relinked_app_password', 'a migration that works is not marked');
+  assert.deepEqual(app.services.repos.jobs.outcomes(jobId).map((o) => `${o.status}:${o.outcome}:${o.n}`).sort(), ['done:reviewed:1', 'skipped:already_works:1']);
+  assert.match(job.body, /działa — oznaczenie jako sprawdzone nie jest potrzebne/, 'the skip is named on the job page');
   const items = app.services.db.prepare(`SELECT count(*) FROM audit_log WHERE action = 'job.item.done'`).pluck().get();
-  assert.equal(items, 2);
+  assert.equal(items, 1);
 });
 
 test('search follows changes: a renamed seller is found by the new name only; a short query still works', async (t) => {

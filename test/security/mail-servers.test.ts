@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { importCsv, IMPORT_COLUMNS } from '../../src/import/import.js';
 import { securityFixture } from '../helpers/security.js';
-import { seedAccounts, waitForJob } from '../helpers/staff.js';
+import { confirmationKeyOf, seedAccounts, waitForJob } from '../helpers/staff.js';
 import { freePort } from '../helpers/ports.js';
 
 /** A TCP listener on loopback that counts the connections it is offered (and answers none). */
@@ -59,7 +59,7 @@ test('a staff re-check, one or bulk, never connects to a refused mail server, an
   await agent.get('/staff/accounts');
   const confirm = await agent.post('/staff/jobs/confirm', { action: 'recheck', scope: 'all' });
   const count = /name="confirmedCount" value="(\d+)"/.exec(confirm.body)![1]!;
-  const started = await agent.post('/staff/jobs', { action: 'recheck', scope: 'all', confirmedCount: count });
+  const started = await agent.post('/staff/jobs', { action: 'recheck', scope: 'all', confirmedCount: count, confirmationKey: confirmationKeyOf(confirm.body) });
   assert.equal(started.statusCode, 303);
   const jobId = Number(/\d+$/.exec(String(started.headers.location))![0]);
   await waitForJob(app, jobId, 60_000);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { migrate, openDatabase } from '../../src/db/database.js';
 import { MIGRATIONS } from '../../src/db/migrations.js';
 import { createAuditRepository } from '../../src/repositories/audit.js';
+import { createJobsRepository } from '../../src/repositories/jobs.js';
 
 test('migrations: applied once, in order, WAL and foreign keys on; a second run changes nothing', () => {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'db-')), 'app.db');
@@ -58,4 +59,29 @@ test('schema constraints: a secret always has its kind; a v1/v2 autoresponder ne
   assert.throws(() =>
     db.prepare(`INSERT INTO autoresponders (seller_id, external_id, version, created_at, updated_at) VALUES (1, 'A1', 2, ?, ?)`).run(at, at),
   );
+});
+
+test('schema 11: a confirmation key makes one job, also from two connections to one database (two servers at once)', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'db-')), 'app.db');
+  const one = openDatabase(file);
+  migrate(one);
+  const two = openDatabase(file);
+  const at = '2026-11-20T10:00:00.000Z';
+  const staff = Number(one.prepare(`INSERT INTO staff_users (email, password_hash, role, created_at, updated_at) VALUES ('a@wsparcie.example', 'x', 'agent', ?, ?)`).run(at, at).lastInsertRowid);
+  const row = { kind: 'recheck' as const, selection: 'filter' as const, filter: '{}', ids: null, note: null, confirmedCount: 3, createdBy: staff };
+  const job = { ...row, confirmationKey: '7f1c2a9e-1111-4c2b-9d3e-0123456789ab' };
+  // Each connection prepared its statements before either inserted: nothing but the unique index can tell them apart.
+  const jobsOne = createJobsRepository(one);
+  const jobsTwo = createJobsRepository(two);
+  const first = one.transaction(() => jobsOne.createOnce(job))();
+  const second = two.transaction(() => jobsTwo.createOnce(job))();
+  assert.deepEqual(first, { id: first.id, created: true });
+  assert.deepEqual(second, { id: first.id, created: false });
+  assert.equal(jobsOne.createOnce({ ...job, confirmationKey: '7f1c2a9e-2222-4c2b-9d3e-0123456789ab' }).created, true, 'another page, another job');
+  // Jobs without a key (made before schema 11, or by tools) never collide.
+  jobsTwo.create(row);
+  jobsTwo.create(row);
+  assert.equal(one.prepare(`SELECT count(*) FROM jobs`).pluck().get(), 4);
+  one.close();
+  two.close();
 });

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertTransition,
+  AWAITING_SELLER_STATES,
   canTransition,
+  MIGRATED_STATES,
   MIGRATION_EVENTS,
   MIGRATION_STATES,
   TRANSITIONS,
@@ -47,9 +49,14 @@ test('needs_attention requires a reason code', () => {
   assert.doesNotThrow(() => assertTransition({ from: 'switched_v3', event: 'needs_attention', to: 'needs_attention', reason: 'authorize_again' }));
 });
 
-test('reviewed can be reached from every other state and reopened to any of them', () => {
-  for (const s of MIGRATION_STATES.filter((s) => s !== 'reviewed')) {
-    assert.ok(canTransition(s, 'reviewed', 'reviewed'), s);
-    assert.ok(canTransition('reviewed', 'reopened', s), s);
+test('reviewed applies where the seller still has something to do; reopening restores any state', () => {
+  for (const s of AWAITING_SELLER_STATES) assert.ok(canTransition(s, 'reviewed', 'reviewed'), s);
+  for (const s of MIGRATION_STATES.filter((s) => s !== 'reviewed')) assert.ok(canTransition('reviewed', 'reopened', s), s);
+});
+
+test('a migration that works, or one nobody has to act on, cannot be marked reviewed', () => {
+  for (const from of [...MIGRATED_STATES, 'not_affected', 'reviewed'] as const) {
+    assert.equal(canTransition(from, 'reviewed', 'reviewed'), false, from);
+    assert.throws(() => assertTransition({ from, event: 'reviewed', to: 'reviewed' }), (err: unknown) => migErrorCode(err) === 'MIG_ERR_ILLEGAL_TRANSITION', from);
   }
 });

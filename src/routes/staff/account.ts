@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../errors.js';
-import { accountModel } from '../../staff/account-page.js';
+import { accountModel, sellerHasSomethingToDo } from '../../staff/account-page.js';
 import type { ActionOutcome } from '../../staff/actions.js';
 import { sellerViewHtml } from '../../staff/seller-view.js';
 import { formOf, NO_FIELDS } from '../../plugins/forms.js';
@@ -56,6 +56,8 @@ const account: FastifyPluginAsync = async (fastify) => {
     const id = accountId(req);
     const reminder = uncertainReminder(id);
     if (!reminder) return reply.redirect(`/staff/accounts/${id}?done=remind&outcome=not_uncertain#result`, 303);
+    // Offered only while the seller has something to do (the send itself refuses it too: nothing_to_do).
+    if (!sellerHasSomethingToDo(repos, repos.accounts.get(id)!.sellerId)) return reply.redirect(`/staff/accounts/${id}?done=remind&outcome=nothing_to_do#result`, 303);
     const row = repos.accounts.get(id)!;
     return staffPage(req, reply, 'resend', { title: t(req)('staff.resend.title', { name: row.sellerName }), row, reminder, back: `/staff/accounts/${id}` });
   });

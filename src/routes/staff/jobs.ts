@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
 import { describeFilter, LIST_QUERY_FIELDS, listUrl, parseListQuery } from '../../accounts/filter.js';
@@ -21,8 +22,11 @@ const bulkForm = z.object({
   confirmedCount: z.string().regex(/^\d{1,7}$/).transform(Number).optional(),
 });
 
-/** A bulk form: the action and selection, and the list's filter carried in hidden fields. */
-const bulkFields = formOf(bulkForm, ...LIST_QUERY_FIELDS);
+/** The confirmation page's one-time key (crypto.randomUUID): one job per page, however often it is sent. */
+const confirmationKey = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+/** A bulk form: the action and selection, the list's filter carried in hidden fields, and (when confirmed) the page's key. */
+const bulkFields = formOf(bulkForm, ...LIST_QUERY_FIELDS, 'confirmationKey');
 
 /** Bulk jobs: confirm (the exact count), start, follow, cancel. */
 const jobs: FastifyPluginAsync = async (fastify) => {
@@ -56,12 +60,18 @@ const jobs: FastifyPluginAsync = async (fastify) => {
 
   type Selection = Extract<ReturnType<typeof bulkSelection>, { ok: true }>;
   /** The confirmation page: the exact count, what will happen, and the selection carried in hidden fields. */
-  const confirmPage = (req: FastifyRequest, reply: FastifyReply, s: Selection, values = { note: '' }, errors: Record<string, string> = {}) =>
-    staffPage(req, reply, 'confirm', {
-      title: t(req)(`staff.bulk.confirm.${s.data.action}`, { count: s.count }),
+  const confirmPage = (req: FastifyRequest, reply: FastifyReply, s: Selection, values = { note: '' }, errors: Record<string, string> = {}) => {
+    // A review marks only what the state table allows (not a migration that works): the page says how many.
+    const acting = s.data.action === 'review' ? Math.min(s.count, jobService.reviewable(s.ids, s.filter)) : s.count;
+    return staffPage(req, reply, 'confirm', {
+      title: t(req)(`staff.bulk.confirm.${s.data.action}`, { count: acting }),
       action: s.data.action,
       scope: s.data.scope,
       count: s.count,
+      acting,
+      skipped: s.count - acting,
+      // A new key for every page shown: the job is made once per page, whatever reaches the server twice.
+      confirmationKey: randomUUID(),
       ids: s.retryOf ? null : s.ids,
       retryOf: s.retryOf,
       // The accounts themselves, not only their number: the first 50 by name, and how many more.
@@ -72,6 +82,7 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       values,
       errors,
     });
+  };
 
   const CONFIRM_SHOWN = 50;
   const confirmList = (s: Selection) => {
@@ -100,8 +111,11 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       note = n.data;
     }
     if (s.data.confirmedCount === undefined) return bulkError(req, reply, 'confirmedCount');
-    const jobId = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope, retryOf: s.retryOf }, staffId(req));
-    return reply.redirect(`/staff/jobs/${jobId}`, 303);
+    const key = confirmationKey.safeParse(body(req).confirmationKey);
+    if (!key.success) return confirmPage(req, reply.code(422), s, { note: note ?? '' }, { confirmationKey: 'staff.bulk.errors.confirmationKey' });
+    // A key already used (a double click, the same page sent again) makes no second job: both answers lead to the first.
+    const job = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope, retryOf: s.retryOf, confirmationKey: key.data }, staffId(req));
+    return reply.redirect(`/staff/jobs/${job.id}`, 303);
   });
 
   fastify.get('/staff/jobs', viewer, async (req, reply) => staffPage(req, reply, 'jobs', { title: t(req)('staff.jobs.title'), jobs: jobService.recent(50) }));
