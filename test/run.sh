@@ -41,6 +41,7 @@ FILES=(
   test/unit/error-codes.test.ts
   test/unit/layout.test.ts
   test/unit/layers.test.ts
+  test/unit/slots.test.ts
   test/unit/views.test.ts
   test/unit/mail-render.test.ts
   test/unit/catalog-strings.test.ts

@@ -40,10 +40,16 @@ export function createSlots(opts: { global: number; perHost: number }) {
     stats.peak = Math.max(stats.peak, inUse);
   }
 
-  /** Takes the slots if they are free now; true when taken (give them back with give()). */
+  /**
+   * Takes the slots if they are free now; true when taken (give them back with give()). Those who wait
+   * (requests of sellers and agents) go first: nothing takes their key, nor the room they wait for,
+   * so a stream of job items never starves a request.
+   */
   function tryTake(r: Resources): boolean {
-    // Someone waiting for the same key goes first: a request is not starved by a stream of items.
-    if (!fits(r) || (r.key && waiters.some((w) => w.res.key === r.key))) return false;
+    if (!fits(r)) return false;
+    // A waiter not held up by its key waits for room: the last global slot, or a slot at its host.
+    const waitingForRoom = waiters.some((w) => !(w.res.key && keys.has(w.res.key)) && (inUse + 1 >= opts.global || (capped(w.res.host) && w.res.host === r.host)));
+    if (waitingForRoom || (r.key && waiters.some((w) => w.res.key === r.key))) return false;
     takeNow(r);
     return true;
   }
