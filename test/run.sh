@@ -76,6 +76,7 @@ FILES=(
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
   test/routes/staff-list-total.test.ts
+  test/routes/staff-figures.test.ts
   test/routes/staff-console.test.ts
   test/cli/cli.test.ts
   test/cli/demo-start.test.ts

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MIGRATION_STATES } from '../migration/states.js';
+import { AWAITING_SELLER_STATES, MIGRATED_STATES, MIGRATION_STATES, type MigrationState } from '../migration/states.js';
 
 export const PROVIDERS = ['gmail', 'workspace', 'other', 'unknown'] as const;
 export const SORTS = ['name', 'state', 'version', 'provider', 'checked', 'activity'] as const;
@@ -9,14 +9,41 @@ export const TOTAL_CAP = 10_000;
 
 /** Where an account stands in the migration funnel (src/staff/funnel.ts): the list of those stuck there. */
 export const FUNNEL_STAGES = ['not_reminded', 'reminded', 'signed_in', 'chose', 'done'] as const;
+/**
+ * How far an account got in the funnel: the list of those that reached at least this step (a later
+ * step passed the earlier ones), reminded or not; `cohort` narrows it to a reminder.
+ */
+export const FUNNEL_REACHED = ['signed_in', 'chose', 'done'] as const;
+/** The cohort filter's values besides a week's Monday: reminded in any week, or never reminded. */
+export const COHORT_ANY = ['reminded', 'none'] as const;
 /** The staff list shows every autoresponder except those detection found not affected (and nobody reviewed). */
 export const LISTED_STATES = MIGRATION_STATES.filter((s) => s !== 'not_affected');
+export type ListedState = (typeof LISTED_STATES)[number];
+
+/**
+ * Named sets of states the state filter also takes (the overview's headline and the funnel's first
+ * step link to them; src/accounts/figures.ts says what each counts). Each is a set the migration's
+ * state table already names: migrated (works again), awaiting the seller, and both together (every
+ * listed autoresponder except those support closed as reviewed).
+ */
+export const STATE_GROUPS = {
+  migrated: MIGRATED_STATES,
+  awaiting: AWAITING_SELLER_STATES,
+  in_migration: [...MIGRATED_STATES, ...AWAITING_SELLER_STATES],
+} as const satisfies Record<string, readonly MigrationState[]>;
+export type StateGroup = keyof typeof STATE_GROUPS;
+export const STATE_GROUP_NAMES = Object.keys(STATE_GROUPS) as StateGroup[];
+
+export const isStateGroup = (v: string | undefined): v is StateGroup => v !== undefined && Object.hasOwn(STATE_GROUPS, v);
+/** The states a state filter value stands for: one state, or every state of a group. */
+export const statesOf = (v: ListedState | StateGroup): readonly MigrationState[] => (isStateGroup(v) ? STATE_GROUPS[v] : [v]);
 
 export type Sort = (typeof SORTS)[number];
 
 /** What the staff list is filtered by; the same object drives the page, the CSV and bulk jobs. */
 export interface AccountFilter {
-  state?: (typeof LISTED_STATES)[number];
+  /** One listed state, or a named group of them (STATE_GROUPS). */
+  state?: ListedState | StateGroup;
   version?: 1 | 2 | 3;
   provider?: (typeof PROVIDERS)[number];
   /** A last error code, or 'none' for "no error". */
@@ -25,9 +52,14 @@ export interface AccountFilter {
   inactiveDays?: number;
   /** Matches seller name, e-mail, Allegro login or mailbox, regardless of case (Polish letters too). */
   q?: string;
-  /** Stuck at this step of the funnel (reminded: reminded, no sign-in since; done: finished after a reminder). */
+  /** Stuck at this step of the funnel (reminded: reminded, no sign-in since; done: reminded and migrated, as `reached: done, cohort: reminded`). */
   stage?: (typeof FUNNEL_STAGES)[number];
-  /** The Monday (Warsaw) of the week of the seller's first reminder. */
+  /** Reached at least this step of the funnel (reminded or not: `cohort` says). */
+  reached?: (typeof FUNNEL_REACHED)[number];
+  /**
+   * The Monday (Warsaw) of the week of the seller's first reminder; 'reminded': any week; 'none': never
+   * reminded. Like every funnel condition, it leaves out the accounts the funnel does (reviewed ones).
+   */
   cohort?: string;
   /** The seller's last reminder went out at least this many days ago. */
   remindedDays?: number;
@@ -50,14 +82,15 @@ export interface ListView {
 export type Cursor = { value: string | number; id: number };
 
 const fields = {
-  state: z.enum(LISTED_STATES as unknown as [string, ...string[]]),
+  state: z.enum([...LISTED_STATES, ...STATE_GROUP_NAMES] as unknown as [string, ...string[]]),
   version: z.enum(['1', '2', '3']).transform(Number),
   provider: z.enum(PROVIDERS),
   code: z.string().regex(/^(none|[A-Za-z0-9_]{1,64})$/),
   inactive: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 1 && n <= 3650),
   q: z.string().max(100).transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, '').trim()),
   stage: z.enum(FUNNEL_STAGES),
-  cohort: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).getUTCDay() === 1),
+  reached: z.enum(FUNNEL_REACHED),
+  cohort: z.union([z.enum(COHORT_ANY), z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).getUTCDay() === 1)]),
   reminded: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 0 && n <= 3650),
   broke: z.literal('1'),
 };
@@ -127,6 +160,8 @@ export function parseListQuery(query: Record<string, unknown>): ParsedList {
   if (q) filter.q = q;
   const stage = get('stage', fields.stage);
   if (stage) filter.stage = stage;
+  const reached = get('reached', fields.reached);
+  if (reached) filter.reached = reached;
   const cohort = get('cohort', fields.cohort);
   if (cohort) filter.cohort = cohort;
   const reminded = get('reminded', fields.reminded);
@@ -158,6 +193,7 @@ export function filterParams(f: AccountFilter): Record<string, string> {
   if (f.inactiveDays) p.inactive = String(f.inactiveDays);
   if (f.q) p.q = f.q;
   if (f.stage) p.stage = f.stage;
+  if (f.reached) p.reached = f.reached;
   if (f.cohort) p.cohort = f.cohort;
   if (f.remindedDays !== undefined) p.reminded = String(f.remindedDays);
   if (f.broke) p.broke = '1';
@@ -169,10 +205,14 @@ export function filterParams(f: AccountFilter): Record<string, string> {
  * label and its value's words, never a raw value like needs_attention.
  */
 export function describeFilter(f: AccountFilter, t: (key: string) => string): string {
+  // The words of the figures that link here (src/accounts/figures.ts): a list opened from the overview
+  // is described with the word of the figure that was clicked.
   const words: Record<string, (v: string) => string> = {
-    state: (v) => t(`states.${v}`),
+    state: (v) => (isStateGroup(v) ? t(`staff.overview.groups.${v}`) : t(`states.${v}`)),
     provider: (v) => t(`staff.providers.${v}`),
-    stage: (v) => t(`staff.filters.stages.${v}`),
+    stage: (v) => t(`staff.funnel.stuckAt.${v}`),
+    reached: (v) => t(`staff.funnel.reached.${v}`),
+    cohort: (v) => ((COHORT_ANY as readonly string[]).includes(v) ? t(`staff.funnel.cohorts.${v}`) : v),
     code: (v) => (v === 'none' ? t('staff.filters.noError') : v),
   };
   return Object.entries(filterParams(f))

@@ -1,8 +1,8 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
+import { isStateGroup, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
 import type { MigrationState } from '../migration/states.js';
-import { funnelWhere } from './funnel.js';
+import { createFunnelRepository, funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';
 
 /** One row of the staff list (account_index, kept by triggers). */
@@ -94,6 +94,13 @@ const PROVIDER_TAGS: Record<string, string> = { gmail: 'Pgm', workspace: 'Pws', 
 
 type EqColumn = 'state' | 'version' | 'provider' | 'code';
 const filtered = (f: AccountFilter, c: EqColumn): boolean => f[c] !== undefined;
+/** Whether an index led by this column reads the filter's rows in the list's order (a group of states is several ranges). */
+const walkable = (f: AccountFilter, c: EqColumn): boolean => filtered(f, c) && !(c === 'state' && isStateGroup(f.state));
+/** The state filter as SQL over a column: one state, or the states of a group. */
+function stateTerm(f: AccountFilter): { sql: string; params: string[] } {
+  const states = statesOf(f.state!);
+  return { sql: states.length === 1 ? 'state = ?' : `state IN (${states.map(() => '?').join(', ')})`, params: [...states] };
+}
 
 /**
  * The indexes the list walks, per order: those led by an equality filter first (they read only the
@@ -125,24 +132,29 @@ const COLLECT_BY: Record<EqColumn, string> = {
  * Reads for the staff console: the filtered, sorted, keyset-paged list, its total, the counts of the
  * overview, and every matching id (bulk jobs, CSV) in id order.
  *
- * The list reads about one page of rows whatever the table size. Totals of the equality filters
- * (state, version, provider, error code) come from account_counts; a search or "no activity for N
- * days" is counted up to TOTAL_CAP + 1 through its own index. With that count the page picks the
- * cheaper way: walk an index in the list's order and test each row (expected reads: page size ×
- * rows in the walked range ÷ matches), or collect the matches through the filter's index and sort
- * them (reads: the matches).
+ * The list reads about one page of rows whatever the table size. Totals of the equality filters (state
+ * or a group of states, version, provider, error code) come from account_counts, those of the funnel's
+ * conditions from funnel_counts (the overview's figures are these totals); a search or "no activity
+ * for N days" is counted up to TOTAL_CAP + 1 through its own index. With that count the page picks the
+ * cheaper way: walk an index in the list's order and test each row (expected reads: page size × rows
+ * in the walked range ÷ matches), or collect the matches through the filter's index and sort them
+ * (reads: the matches).
  */
 export function createAccountsRepository(db: Db, now: () => Date = () => new Date()) {
   const cutoff = (days: number) => new Date(now().getTime() - days * 86_400_000).toISOString();
   const folded = (f: AccountFilter) => (f.q ? fold(f.q) : undefined);
   /** A trigram index answers three characters or more; shorter searches test every row. */
   const useFts = (q: string | undefined): q is string => q !== undefined && [...q].length >= 3;
+  const funnel = createFunnelRepository(db);
 
   /** Terms on account_index for the equality filters, optionally leaving out those already answered elsewhere. */
   function eqTerms(f: AccountFilter, skip: (c: EqColumn) => boolean = () => false): Query {
     const sql: string[] = [];
     const params: unknown[] = [];
-    if (f.state && !skip('state')) (sql.push('state = ?'), params.push(f.state));
+    if (f.state && !skip('state')) {
+      const st = stateTerm(f);
+      (sql.push(st.sql), params.push(...st.params));
+    }
     if (f.version && !skip('version')) (sql.push('version = ?'), params.push(f.version));
     if (f.provider && !skip('provider')) (sql.push('provider = ?'), params.push(f.provider));
     if (f.code === 'none' && !skip('code')) sql.push('last_error_code IS NULL');
@@ -170,7 +182,11 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const parts = [`search : "${q.replace(/"/g, '""')}"`];
     const tagged = new Set<EqColumn>();
     const tag = (c: EqColumn, t: string | undefined) => t && (parts.push(`tags : "${t}"`), tagged.add(c));
-    if (f.state) tag('state', STATE_TAGS[f.state]);
+    if (f.state && isStateGroup(f.state)) {
+      // A group of states: any of their tags.
+      parts.push(`(${statesOf(f.state).map((s) => `tags : "${STATE_TAGS[s]}"`).join(' OR ')})`);
+      tagged.add('state');
+    } else if (f.state) tag('state', STATE_TAGS[f.state]);
     if (f.version) tag('version', `V0${f.version}`);
     if (f.provider) tag('provider', PROVIDER_TAGS[f.provider]);
     return { match: parts.join(' AND '), tagged: (c) => tagged.has(c) };
@@ -200,7 +216,10 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const sql = [`state != 'not_affected'`];
     const params: unknown[] = [];
     const use = (c: EqColumn) => only === undefined || only === c;
-    if (f.state && use('state')) (sql.push('state = ?'), params.push(f.state));
+    if (f.state && use('state')) {
+      const st = stateTerm(f);
+      (sql.push(st.sql), params.push(...st.params));
+    }
     if (f.version && use('version')) (sql.push('version = ?'), params.push(f.version));
     if (f.provider && use('provider')) (sql.push('provider = ?'), params.push(f.provider));
     if (f.code && use('code')) (sql.push('code = ?'), params.push(f.code === 'none' ? '' : f.code));
@@ -208,15 +227,20 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
   }
 
   /**
-   * The count query of a search or an activity filter, reading at most `limit` matches (null: all);
-   * null when the counters answer (equality filters only).
+   * The total from the counters, when they can tell: the equality filters alone (account_counts), or
+   * the funnel's cells alone (funnel_counts). Null for a search, an activity or reminder-age filter,
+   * "broke after migration", or the funnel combined with an equality filter.
    */
-  /** Whether the funnel's conditions (stage, cohort, days since the last reminder) narrow the list. */
-  const hasFunnel = (f: AccountFilter) => !!(f.stage || f.cohort || f.remindedDays !== undefined);
+  function counterTotal(f: AccountFilter): number | null {
+    if (f.q !== undefined || f.inactiveDays || f.broke || f.remindedDays !== undefined) return null;
+    if (!f.stage && !f.reached && !f.cohort) return counted(f);
+    if (f.state || f.version || f.provider || f.code) return null;
+    return funnel.counted(f);
+  }
 
-  function countQuery(f: AccountFilter, limit: number | null): Query | null {
+  /** The count query of what the counters cannot tell, reading at most `limit` matches (null: all). */
+  function countQuery(f: AccountFilter, limit: number | null): Query {
     const q = folded(f);
-    if (q === undefined && !f.inactiveDays && !hasFunnel(f) && !f.broke) return null;
     const lim = limit === null ? -1 : limit;
     if (useFts(q)) {
       const src = ftsSource(q, f);
@@ -231,8 +255,9 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
 
   /** The total: exact from the counters, else counted up to TOTAL_CAP + 1 (or to the end, when asked). */
   function total(f: AccountFilter, exact = false): { n: number; capped: boolean } {
+    const fromCounters = counterTotal(f);
+    if (fromCounters !== null) return { n: fromCounters, capped: false };
     const cq = countQuery(f, exact ? null : TOTAL_CAP + 1);
-    if (!cq) return { n: counted(f), capped: false };
     const n = prepared(cq.sql).pluck().get(...cq.params) as number;
     return { n, capped: !exact && n > TOTAL_CAP };
   }
@@ -255,7 +280,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const q = folded(f);
 
     // The walk: the first index of this order whose leading equality column is filtered.
-    const walk = WALKS[v.sort].find((w) => !w.prefix || filtered(f, w.prefix))!;
+    const walk = WALKS[v.sort].find((w) => !w.prefix || walkable(f, w.prefix))!;
     const rangeBounded = v.sort === 'activity' && !!f.inactiveDays; // the range itself is the walked index's
     const walked = rangeBounded ? matches : walk.prefix ? counted(f, walk.prefix) : counted({});
     const walkCost = ((v.size + 1) * walked) / matches;
@@ -379,16 +404,10 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
      */
     explain(f: AccountFilter, v: ListView): { total: number; countPlan: string[] | 'counters'; attempts: { strategy: PageStrategy; used: boolean; plan: string[] }[] } {
       const t = total(f, !!v.exactTotal);
-      const cq = countQuery(f, v.exactTotal ? null : TOTAL_CAP + 1);
       const attempts = planPage(f, v, t.n);
       const { used } = read(attempts);
       const plan = (qq: Query) => (db.prepare(`EXPLAIN QUERY PLAN ${qq.sql}`).all(...qq.params) as { detail: string }[]).map((r) => r.detail);
-      return { total: t.n, countPlan: cq ? plan(cq) : 'counters', attempts: attempts.map((a, i) => ({ strategy: a.strategy, used: i === used, plan: plan(a.query) })) };
-    },
-
-    /** The exact number of listed rows matching the filter (bulk confirmation, export audit). */
-    count(f: AccountFilter): number {
-      return total(f, true).n;
+      return { total: t.n, countPlan: counterTotal(f) !== null ? 'counters' : plan(countQuery(f, v.exactTotal ? null : TOTAL_CAP + 1)), attempts: attempts.map((a, i) => ({ strategy: a.strategy, used: i === used, plan: plan(a.query) })) };
     },
 
     /** Every matching autoresponder id, in id order (bulk jobs evaluate the filter with this). */
@@ -420,27 +439,27 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       return prepared(`SELECT DISTINCT code FROM account_counts WHERE code != '' AND n > 0 ORDER BY 1`).pluck().all() as string[];
     },
 
-    /** Counts for the overview, from the counters; `state` covers every migration, the others the listed ones. */
-    counts(): { state: Record<string, number>; version: Record<string, number>; provider: Record<string, number>; code: Record<string, number> } {
-      const group = (sql: string) =>
-        Object.fromEntries((prepared(sql).raw(true).all() as [string | number | null, number][]).map(([k, n]) => [String(k ?? 'none'), n]));
-      return {
-        state: group(`SELECT state, sum(n) FROM account_counts GROUP BY state HAVING sum(n) > 0`),
-        version: group(`SELECT version, sum(n) FROM account_counts WHERE state != 'not_affected' GROUP BY version HAVING sum(n) > 0`),
-        provider: group(`SELECT provider, sum(n) FROM account_counts WHERE state != 'not_affected' GROUP BY provider HAVING sum(n) > 0`),
-        code: group(`SELECT code, sum(n) FROM account_counts WHERE state != 'not_affected' AND code != '' GROUP BY code HAVING sum(n) > 0 ORDER BY 2 DESC, 1`),
-      };
+    /**
+     * The exact number of listed rows matching the filter. The overview's figures (src/accounts/figures.ts)
+     * are this very number for the filter each links to; counters answer most of them.
+     */
+    count(f: AccountFilter): number {
+      return total(f, true).n;
+    },
+
+    /** Autoresponders detection found not affected: never listed, counted from the counters. */
+    unlisted(): number {
+      return prepared(`SELECT COALESCE(sum(n), 0) FROM account_counts WHERE state = 'not_affected'`).pluck().get() as number;
     },
 
     /**
-     * Migrated per day (by completion date) of the autoresponders that are migrated now, and how many
-     * are listed: the overview's chart is drawn from these (counters and one index read).
+     * Migrated per day (by completion date) of the autoresponders that are migrated now, and the day of
+     * the first migration record: the overview's chart is drawn from these (counters and one index read).
      */
-    progress(): { listed: number; migratedByDay: { day: string; n: number }[]; firstDay: string | null } {
-      const listed = counted({});
+    progress(): { migratedByDay: { day: string; n: number }[]; firstDay: string | null } {
       const migratedByDay = prepared(`SELECT day, n FROM migrated_per_day WHERE n > 0 ORDER BY day`).all() as { day: string; n: number }[];
       const firstDay = prepared(`SELECT substr(min(created_at), 1, 10) FROM migrations`).pluck().get() as string | null;
-      return { listed, migratedByDay, firstDay };
+      return { migratedByDay, firstDay };
     },
   };
 }

@@ -2,7 +2,7 @@ import { MAIL_CHECK_CODES } from '../mail/classify.js';
 import type { AccountRow } from '../repositories/accounts.js';
 import type { Repositories } from '../repositories/index.js';
 import { weekLabel } from './funnel.js';
-import { filterParams, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, type AccountFilter, type ListView } from '../accounts/filter.js';
+import { filterParams, FUNNEL_REACHED, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, STATE_GROUP_NAMES, type AccountFilter, type ListView } from '../accounts/filter.js';
 
 /** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
 export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string; moreErrors?: boolean } = {}) {
@@ -37,14 +37,17 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     filterHidden: hiddenFields(filter),
     filtered: Object.keys(filterParams(filter)).length > 0,
     // Activity and funnel filters fold away unless one of them is in use.
-    moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.cohort || filter.remindedDays !== undefined || !!filter.broke || !!opts.moreErrors,
+    moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.reached || !!filter.cohort || filter.remindedDays !== undefined || !!filter.broke || !!opts.moreErrors,
     options: {
       states: LISTED_STATES,
+      // The overview's groups of states (src/accounts/figures.ts), so a list opened from a headline figure shows its filter.
+      stateGroups: STATE_GROUP_NAMES,
       providers: PROVIDERS,
       codes: [...new Set(['none', ...MAIL_CHECK_CODES, ...repos.accounts.codes()])],
       stages: FUNNEL_STAGES,
+      reached: FUNNEL_REACHED,
       // The weeks sellers were first reminded in (newest first), and the one asked for even if empty.
-      cohorts: [...new Set([...repos.funnel.counts().map((c) => c.cohort).filter(Boolean), ...(filter.cohort ? [filter.cohort] : [])])]
+      cohorts: [...new Set([...repos.funnel.cohorts(), ...(filter.cohort && /^\d/.test(filter.cohort) ? [filter.cohort] : [])])]
         .sort()
         .reverse()
         .map((week) => ({ value: week, label: label(week) })),

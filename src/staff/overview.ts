@@ -1,5 +1,5 @@
 import type { Repositories } from '../repositories/index.js';
-import { LISTED_STATES, listUrl, PROVIDERS } from '../accounts/filter.js';
+import { codeFigures, headlineFigures, providerFigures, stateFigures, versionFigures, type Figure } from '../accounts/figures.js';
 import { funnelModel } from './funnel.js';
 
 const DAY = 86_400_000;
@@ -10,14 +10,14 @@ const PAD = { left: 56, right: 16, top: 16, bottom: 40 };
 export interface ChartPoint {
   day: string;
   migrated: number;
-  remaining: number;
+  awaiting: number;
 }
 
 export interface Chart {
   width: number;
   height: number;
   migratedPath: string;
-  remainingPath: string;
+  awaitingPath: string;
   yTicks: { y: number; label: number }[];
   xTicks: { x: number; label: string }[];
   deadlineX: number | null;
@@ -57,30 +57,35 @@ export function niceStep(max: number, ticks: number): number {
 }
 
 /**
- * Migrated vs remaining per day, as SVG paths computed here (no script in the page). "Remaining" is
- * today's listed total minus what had been migrated by that day; the x axis runs to the deadline when
- * it is ahead, so the distance left is visible.
+ * Migrated and awaiting the seller per day, as SVG paths computed here (no script in the page). Today's
+ * point is the headline's two figures (src/accounts/figures.ts); on an earlier day, migrated is today's
+ * figure less those migrated after that day, and awaiting is today's "covered by the migration"
+ * (migrated + awaiting) less that. The x axis runs to the deadline when it is ahead, so the distance
+ * left is visible.
  */
-export function progressChart(repos: Repositories, now: Date, deadline: Date | null): Chart {
-  const { listed, migratedByDay, firstDay } = repos.accounts.progress();
+export function progressChart(repos: Repositories, now: Date, deadline: Date | null, figures: { migrated: number; awaiting: number }): Chart {
+  const { migratedByDay, firstDay } = repos.accounts.progress();
+  const covered = figures.migrated + figures.awaiting;
   const today = Date.parse(isoDay(now.getTime()));
   // At most 180 days back: older history is a straight line and would squeeze the recent weeks.
   // At least a week, so a new database still draws lines rather than a dot.
   const start = Math.min(today - 7 * DAY, Math.max(firstDay ? Date.parse(firstDay) : today, today - 180 * DAY, Date.parse(migratedByDay[0]?.day ?? isoDay(today)) - DAY));
   const end = Math.max(today, deadline ? Date.parse(isoDay(deadline.getTime())) : today, start + 7 * DAY);
+  // Counted back from today: migrated on a day = today's figure less those completed after that day.
   const perDay = new Map(migratedByDay.map((r) => [r.day, r.n]));
-  let cumulative = migratedByDay.filter((r) => Date.parse(r.day) < start).reduce((n, r) => n + r.n, 0);
+  let later = migratedByDay.filter((r) => Date.parse(r.day) > today).reduce((n, r) => n + r.n, 0);
   const table: ChartPoint[] = [];
-  for (let t = start; t <= today; t += DAY) {
-    cumulative += perDay.get(isoDay(t)) ?? 0;
-    table.push({ day: isoDay(t), migrated: cumulative, remaining: Math.max(0, listed - cumulative) });
+  for (let t = today; t >= start; t -= DAY) {
+    const migrated = Math.max(0, figures.migrated - later);
+    table.unshift({ day: isoDay(t), migrated, awaiting: Math.max(0, covered - migrated) });
+    later += perDay.get(isoDay(t)) ?? 0;
   }
   // Round ticks: the axis goes up to a multiple of a 1-2-5 step (0/10/20/30/40, not 0/9/19/28/37).
-  const yStep = niceStep(Math.max(1, listed), 4);
-  const max = Math.max(yStep, Math.ceil(Math.max(1, listed) / yStep) * yStep);
+  const yStep = niceStep(Math.max(1, covered), 4);
+  const max = Math.max(yStep, Math.ceil(Math.max(1, covered) / yStep) * yStep);
   const x = (t: number) => PAD.left + ((t - start) / (end - start)) * (W - PAD.left - PAD.right);
   const y = (v: number) => PAD.top + (1 - v / max) * (H - PAD.top - PAD.bottom);
-  const path = (key: 'migrated' | 'remaining') =>
+  const path = (key: 'migrated' | 'awaiting') =>
     table.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(Date.parse(p.day)).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ');
   const yTicks = Array.from({ length: Math.round(max / yStep) + 1 }, (_, i) => i * yStep).map((v) => ({ y: Number(y(v).toFixed(1)), label: v }));
   // Dates evenly spaced by whole days: every 1, 2, 3, 7, 14… days from the first, at most 7 labels.
@@ -94,7 +99,7 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
     width: W,
     height: H,
     migratedPath: path('migrated'),
-    remainingPath: path('remaining'),
+    awaitingPath: path('awaiting'),
     yTicks,
     xTicks,
     deadlineX: deadline && deadline.getTime() >= start ? Number(x(Math.min(end, deadline.getTime())).toFixed(1)) : null,
@@ -105,26 +110,26 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
   };
 }
 
-/** The overview page: counts by state, version, provider and last error (each linking to the list), progress and deadline. */
+/**
+ * The overview page: the headline, the funnel, the chart and the counts by state, version, provider and
+ * last error. Every number is a figure of src/accounts/figures.ts: the total of the list it links to.
+ */
 export function overviewModel(repos: Repositories, now: Date, deadline: Date | null, opts: { lang: string; reminderMinDays: number } = { lang: 'pl', reminderMinDays: 3 }) {
-  const counts = repos.accounts.counts();
-  const listed = Object.entries(counts.state).filter(([s]) => s !== 'not_affected').reduce((n, [, c]) => n + c, 0);
-  const migrated = (counts.state.switched_v3 ?? 0) + (counts.state.relinked_app_password ?? 0);
+  const src = repos.accounts;
+  const headline = headlineFigures(src);
+  const n = (key: string) => (headline.find((f) => f.key === key) as Figure).n;
   return {
+    headline,
     counts: {
-      state: [
-        ...LISTED_STATES.map((s) => ({ key: s as string, n: counts.state[s] ?? 0, href: listUrl('/staff/accounts', { state: s }, {}) as string | null })),
-        { key: 'not_affected', n: counts.state.not_affected ?? 0, href: null },
-      ],
-      version: ['1', '2', '3'].map((v) => ({ key: v, n: counts.version[v] ?? 0, href: listUrl('/staff/accounts', { version: Number(v) as 1 }, {}) })),
-      provider: PROVIDERS.map((p) => ({ key: p, n: counts.provider[p] ?? 0, href: listUrl('/staff/accounts', { provider: p }, {}) })),
-      code: Object.entries(counts.code).map(([k, n]) => ({ key: k, n, href: listUrl('/staff/accounts', { code: k }, {}) })),
+      state: stateFigures(src),
+      version: versionFigures(src),
+      provider: providerFigures(src),
+      code: codeFigures(src, repos.accounts.codes()),
     },
-    listed,
-    migrated,
-    remaining: listed - migrated - (counts.state.reviewed ?? 0),
-    chart: progressChart(repos, now, deadline),
+    migrated: n('migrated'),
+    awaiting: n('awaiting'),
+    chart: progressChart(repos, now, deadline, { migrated: n('migrated'), awaiting: n('awaiting') }),
     countdown: countdown(deadline, now),
-    funnel: funnelModel(repos.funnel.counts(), opts),
+    funnel: funnelModel(src, repos.funnel.cohorts(), opts),
   };
 }

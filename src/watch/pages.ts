@@ -1,5 +1,5 @@
 import type { Repositories } from '../repositories/index.js';
-import { listUrl } from '../accounts/filter.js';
+import { brokeFigure } from '../accounts/figures.js';
 import { MIGRATED_STATES } from '../migration/states.js';
 import { TIME_ZONE, type Lang } from '../i18n/index.js';
 import { OUTAGE_AFTER_MS } from './schedule.js';
@@ -82,15 +82,21 @@ export function openProblem(repos: Repositories, autoresponderIds: number[], pat
   return null;
 }
 
-/** The staff overview's block: what broke after migration (sellers must act) and what is an outage (nobody's fault but a server's). */
+/**
+ * The staff overview's block: what broke after migration (sellers must act; a figure of
+ * src/accounts/figures.ts, the total of the list it links to) and what is an outage (nobody's fault but
+ * a server's).
+ */
 export function watchOverview(repos: Repositories, now: Date, opts: { enabled: boolean; intervalMs: number }) {
   const dayAgo = new Date(now.getTime() - OUTAGE_AFTER_MS);
+  const broke = brokeFigure(repos.accounts);
   return {
     enabled: opts.enabled,
     intervalHours: opts.intervalMs / 3_600_000,
     watched: repos.watch.count(),
-    broke: repos.watch.openCount(),
-    brokeHref: listUrl('/staff/accounts', { broke: true }, {}),
+    broke: broke.n,
+    brokeHref: broke.href,
+    brokeId: broke.id,
     outages: repos.watch.outages(dayAgo),
     retrying: repos.watch.retrying(dayAgo),
     notices: repos.watch.noticeCounts(),

@@ -401,7 +401,7 @@ test('chart: round ticks and dates evenly spaced by day; the demo has a deadline
 
 // ---- 8. the migration funnel ---------------------------------------------------------------------------
 
-test('the funnel: counts, conversion and cohorts checked against a seeded scenario; every step links to those stuck there', async (t) => {
+test('the funnel: counts, conversion and cohorts checked against a seeded scenario; every step links to its list and to those stuck there', async (t) => {
   let clock = Date.parse('2026-11-01T09:00:00Z');
   const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', REMINDER_MIN_DAYS: '3' }, now: () => new Date(clock) });
   const s = app.services;
@@ -443,27 +443,38 @@ test('the funnel: counts, conversion and cohorts checked against a seeded scenar
   const funnel = body.slice(body.indexOf('class="funnel"'), body.indexOf('id="chart-title"'));
   const rowsOf = (html: string) => [...html.matchAll(/<tr>\s*<th scope="row">([\s\S]*?)<\/tr>/g)].map((m) => text(m[1]!).trim());
   assert.deepEqual(rowsOf(funnel.slice(0, funnel.indexOf('id="cohorts-title"'))), [
-    'Wymaga migracji 12 — 100% bez przypomnienia: 2',
-    'Przypomniano 8 67% 67% przypomniano, bez logowania: 4',
-    'Sprzedawca się zalogował 4 50% 33% po zalogowaniu, bez wyboru: 1',
-    'Sprzedawca wybrał sposób (v3 lub hasło do aplikacji) 3 75% 25% w trakcie: 1',
-    'Zakończono 2 67% 17% zakończone: 2',
+    'Objęte migracją 12 — 100% Bez przypomnienia i bez logowania: 2',
+    'Przypomniano 8 67% 67% Przypomniano, bez logowania: 4',
+    'Przypomniano, sprzedawca się zalogował 4 50% 33% Przypomniano, zalogowanie bez wyboru sposobu: 1',
+    'Przypomniano, sposób wybrany (v3 lub hasło do aplikacji) 3 75% 25% Przypomniano, sposób wybrany, niezmigrowane: 1',
+    'Przypomniano, zmigrowane 2 67% 17% —',
   ]);
-  assert.match(text(funnel), /Od przypomnienia do końca migracji: 25%\./);
-  assert.match(text(funnel), /Bez przypomnienia — logowania: 2, wybrany sposób: 1, zakończone samodzielnie: 1\./);
+  assert.match(text(funnel), /Z przypomnianych zmigrowano: 25%\./);
+  assert.match(text(funnel), /Sprzedawcy, którzy przyszli sami: Bez przypomnienia, sprzedawca się zalogował: 2 · Bez przypomnienia, sposób wybrany: 1 · Bez przypomnienia, zmigrowane: 1/);
   assert.deepEqual(rowsOf(funnel.slice(funnel.indexOf('id="cohorts-title"'))), [
-    'od 9 lis 2026 4 1 (25%) 1 (25%) 1 (25%) przypomniano, bez logowania: 3',
-    'od 2 lis 2026 4 3 (75%) 2 (50%) 1 (25%) przypomniano, bez logowania: 1',
+    'od 9 lis 2026 4 1 (25%) 1 (25%) 1 (25%) Przypomniano, bez logowania: 3',
+    'od 2 lis 2026 4 3 (75%) 2 (50%) 1 (25%) Przypomniano, bez logowania: 1',
   ]);
 
-  // Every step links to the list of those stuck there.
-  const links = [...funnel.matchAll(/<a href="(\/staff\/accounts\?[^"]+)">/g)].map((m) => decode(m[1]!));
+  // Every step links to its list (those that reached it) and to those stuck there, in the table's order.
+  const links = [...funnel.slice(0, funnel.indexOf('id="cohorts-title"')).matchAll(/<a [^>]*href="(\/staff\/accounts\?[^"]+)">/g)].map((m) => decode(m[1]!));
   const listed = async (url: string) => names((await a.get(url)).body).map((n) => n.replace('Sprzedawca ', '')).sort();
-  assert.deepEqual(await listed(links[0]!), ['N1', 'N2']);
-  assert.deepEqual(await listed(links[1]!), ['A1', 'B1', 'B2', 'B3']);
-  assert.deepEqual(await listed(links[2]!), ['A2']);
-  assert.deepEqual(await listed(links[3]!), ['A3']);
-  assert.deepEqual(await listed(links[4]!), ['A4', 'B4']);
+  assert.deepEqual(await listed(links[0]!), ['A1', 'A2', 'A3', 'A4', 'B1', 'B2', 'B3', 'B4', 'N1', 'N2', 'N3', 'N4']);
+  assert.deepEqual(await listed(links[1]!), ['N1', 'N2']);
+  assert.deepEqual(await listed(links[2]!), ['A1', 'A2', 'A3', 'A4', 'B1', 'B2', 'B3', 'B4']);
+  assert.deepEqual(await listed(links[3]!), ['A1', 'B1', 'B2', 'B3']);
+  assert.deepEqual(await listed(links[4]!), ['A2', 'A3', 'A4', 'B4']);
+  assert.deepEqual(await listed(links[5]!), ['A2']);
+  assert.deepEqual(await listed(links[6]!), ['A3', 'A4', 'B4']);
+  assert.deepEqual(await listed(links[7]!), ['A3']);
+  assert.deepEqual(await listed(links[8]!), ['A4', 'B4']);
+  // What sellers did without a reminder, and one week's row.
+  assert.deepEqual(await listed('/staff/accounts?reached=signed_in&cohort=none'), ['N3', 'N4']);
+  assert.deepEqual(await listed('/staff/accounts?reached=done&cohort=none'), ['N4']);
+  assert.deepEqual(await listed('/staff/accounts?cohort=2026-11-02'), ['A1', 'A2', 'A3', 'A4']);
+  assert.deepEqual(await listed('/staff/accounts?reached=chose&cohort=2026-11-02'), ['A3', 'A4']);
+  // The old stage link for those finished after a reminder is the same list as the step's.
+  assert.deepEqual(await listed('/staff/accounts?stage=done'), ['A4', 'B4']);
   // "Reminded, no sign-in for N days": the ones that can be reminded again, and by cohort.
   assert.deepEqual(await listed('/staff/accounts?stage=reminded&reminded=14'), ['A1']);
   assert.deepEqual(await listed('/staff/accounts?stage=reminded&cohort=2026-11-09'), ['B1', 'B2', 'B3']);
@@ -471,6 +482,7 @@ test('the funnel: counts, conversion and cohorts checked against a seeded scenar
   assert.deepEqual(await listed(again), ['A1', 'B1', 'B2', 'B3']);
   assert.equal((await a.get('/staff/accounts?stage=lost')).statusCode, 400);
   assert.equal((await a.get('/staff/accounts?cohort=2026-11-10')).statusCode, 400, 'a cohort is a Monday');
+  assert.equal((await a.get('/staff/accounts?reached=affected')).statusCode, 400, 'reached: a step after the first');
 
   // A bulk reminder of exactly them: the filter travels into the job.
   const confirm = await a.post('/staff/jobs/confirm', { action: 'remind', scope: 'all', stage: 'reminded', reminded: '14' });

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from '../../src/db/database.js';
 import { createAccountsRepository } from '../../src/repositories/accounts.js';
+import { statesOf, type AccountFilter } from '../../src/accounts/filter.js';
+import { codeFigures, funnelFigures, headlineFigures, providerFigures, stateFigures, versionFigures } from '../../src/accounts/figures.js';
 import { seed } from '../../bench/seed.js';
 import { memoryDb, testServices } from '../helpers/core.js';
 import { seedAccounts } from '../helpers/staff.js';
@@ -43,13 +45,32 @@ function assertCountersMatch(db: Db, when: string): void {
   const sample = db.prepare(`SELECT autoresponder_id, search FROM account_index WHERE state != 'not_affected' ORDER BY autoresponder_id DESC LIMIT 1`).get() as { autoresponder_id: number; search: string } | undefined;
   if (sample) assert.ok(fts(`search : "${sample.search.slice(0, 12).replace(/"/g, '""')}"`).includes(sample.autoresponder_id), `search text after ${when}`);
 
-  // The overview's numbers, as the repository hands them out, against a recount.
-  const counts = createAccountsRepository(db).counts();
-  const group = (sql: string) => Object.fromEntries((db.prepare(sql).raw(true).all() as [string | number, number][]).map(([k, n]) => [String(k), n]));
-  assert.deepEqual(counts.state, group(`SELECT state, count(*) FROM account_index GROUP BY state`), `overview states after ${when}`);
-  assert.deepEqual(counts.version, group(`SELECT version, count(*) FROM account_index WHERE state != 'not_affected' GROUP BY version`), `overview versions after ${when}`);
-  assert.deepEqual(counts.provider, group(`SELECT provider, count(*) FROM account_index WHERE state != 'not_affected' GROUP BY provider`), `overview providers after ${when}`);
-  assert.deepEqual(counts.code, group(`SELECT last_error_code, count(*) FROM account_index WHERE state != 'not_affected' AND last_error_code IS NOT NULL GROUP BY 1`), `overview codes after ${when}`);
+  // The overview's figures (each the total of the list it links to, from the counters) against a recount.
+  const repo = createAccountsRepository(db);
+  const listedCount = (where: string, ...params: unknown[]) => db.prepare(`SELECT count(*) FROM account_index WHERE state != 'not_affected' AND ${where}`).pluck().get(...params) as number;
+  const source = { count: (f: AccountFilter) => repo.count(f), unlisted: () => repo.unlisted() };
+  for (const f of stateFigures(source)) {
+    const want = f.filter ? listedCount('state = ?', f.key) : (db.prepare(`SELECT count(*) FROM account_index WHERE state = 'not_affected'`).pluck().get() as number);
+    assert.equal(f.n, want, `figure ${f.id} after ${when}`);
+  }
+  for (const f of headlineFigures(source)) {
+    const states = f.filter!.state ? statesOf(f.filter!.state) : null;
+    assert.equal(f.n, states ? listedCount(`state IN (${states.map(() => '?').join(', ')})`, ...states) : listedCount('1'), `figure ${f.id} after ${when}`);
+  }
+  for (const f of versionFigures(source)) assert.equal(f.n, listedCount('version = ?', f.filter!.version), `figure ${f.id} after ${when}`);
+  for (const f of providerFigures(source)) assert.equal(f.n, listedCount('provider = ?', f.filter!.provider), `figure ${f.id} after ${when}`);
+  const codes = repo.codes();
+  assert.deepEqual(codes, db.prepare(`SELECT DISTINCT last_error_code FROM account_index WHERE state != 'not_affected' AND last_error_code IS NOT NULL ORDER BY 1`).pluck().all(), `error codes after ${when}`);
+  for (const f of codeFigures(source, codes)) assert.equal(f.n, listedCount('last_error_code = ?', f.key), `figure ${f.id} after ${when}`);
+  // The funnel's figures against a recount of account_funnel's rows (the counters' own source).
+  const funnelRecount = (where: string) => db.prepare(`SELECT count(*) FROM account_funnel WHERE step != 'excluded' AND ${where}`).pluck().get() as number;
+  const funnel = funnelFigures(source, []);
+  assert.deepEqual(
+    funnel.steps.map((s) => s.reached.n),
+    [funnelRecount('1'), funnelRecount('cohort IS NOT NULL'), funnelRecount(`cohort IS NOT NULL AND step IN ('signed_in', 'chose', 'done')`), funnelRecount(`cohort IS NOT NULL AND step IN ('chose', 'done')`), funnelRecount(`cohort IS NOT NULL AND step = 'done'`)],
+    `funnel steps after ${when}`,
+  );
+  assert.equal(funnel.unprompted.done.n, funnelRecount(`cohort IS NULL AND step = 'done'`), `funnel without a reminder after ${when}`);
 }
 
 test('counters equal a recount after the app creates, changes and re-checks accounts', () => {
