@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Job, JobKind } from '../domain/model.js';
-import { filterParams, LISTED_STATES, type AccountFilter } from '../accounts/filter.js';
+import { filterParams, LISTED_STATES, statesOf, type AccountFilter } from '../accounts/filter.js';
 import { canTransition, type MigrationState } from '../migration/states.js';
 import type { JobRunner } from './runner.js';
 
@@ -85,7 +85,8 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
     reviewable(ids: number[] | null, filter: AccountFilter): number {
       const allowed = (state: MigrationState) => (REVIEWABLE_STATES as readonly string[]).includes(state);
       if (ids) return ids.filter((id) => { const row = repos.accounts.get(id); return row !== undefined && allowed(row.state); }).length;
-      const states = filter.state ? (allowed(filter.state) ? [filter.state] : []) : REVIEWABLE_STATES;
+      // A state, or a group of them (accounts/filter.ts): only the reviewable ones of it count.
+      const states = (filter.state ? statesOf(filter.state).filter(allowed) : REVIEWABLE_STATES) as (typeof REVIEWABLE_STATES)[number][];
       return states.reduce((n, state) => n + repos.accounts.count({ ...filter, state }), 0);
     },
 

@@ -203,7 +203,7 @@ test('staff re-checks in the demo go to the simulator: every demo autoresponder 
     'AR-2001': 'MAIL_APP_PASSWORD_REQUIRED', // the account password from the export
     'AR-2002': 'MAIL_WEB_LOGIN_REQUIRED',
     'AR-2005': 'MAIL_TOO_MANY_CONNECTIONS',
-    'AR-2007': 'MAIL_APP_PASSWORD_REQUIRED', // its refusal is SMTP's; a re-check logs in over IMAP
+    'AR-2007': 'MAIL_APP_PASSWORD_REQUIRED', // the account password: refused at IMAP, before SMTP is tried
     'AR-2017': 'MAIL_AUTH_FAILED',
     'AR-2036': 'ok', // relinked in the demo data
     'AR-2040': 'ok',
