@@ -127,7 +127,7 @@ export function composeApp(services: Services, deps: AppDeps) {
 
   const reminders = createReminders({ db, repos, now, outbox, links, mail, i18n, reminderMinDays: config.reminderMinDays, migrationDeadline: config.migrationDeadline });
   const staffActions = createStaffActions({ repos, migrationService, checks, reminders });
-  const notices = createNoticeSender({ db, repos, now, outbox, links, mail, log, sendHours: config.watchSendHours });
+  const notices = createNoticeSender({ db, repos, now, outbox, links, mail, log, sendHours: config.watchSendHours, handOver: outcomes.handOver });
   outbox.register(reminders.durable);
   outbox.register(notices.durable);
 
@@ -184,6 +184,6 @@ export function composeApp(services: Services, deps: AppDeps) {
     const jobsResumed = jobs.recover();
     return { interruptedChecks, mails, ...jobsResumed };
   };
-  return { i18n, mailer, outbox, signIn, relink, allegroClient, allegro, checks, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport, watch, recover };
+  return { i18n, mailer, outbox, signIn, relink, allegroClient, allegro, checks, outcomes, v3, staffActions, jobs, jobService, staffSignIn, staffUsers, accountsExport, watch, recover };
 }
 export type AppServices = ReturnType<typeof composeApp>;

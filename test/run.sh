@@ -67,6 +67,7 @@ FILES=(
   test/integration/google-simulator.test.ts
   test/integration/watch.test.ts
   test/integration/watch-restart.test.ts
+  test/integration/watch-siblings.test.ts
   test/integration/check-budget.test.ts
   test/integration/one-verdict.test.ts
   test/integration/outbox.test.ts

@@ -92,6 +92,8 @@ export function createRelinkService(deps: RelinkDeps) {
     if (mailbox.secretKind !== 'app_password') return undefined;
     const c = await checks.checkMailbox({ mailboxId: mailbox.id, purpose: 'inbox', trigger: 'seller', actor: { type: 'seller', id: sellerId } });
     if (c.status === 'budget') return { ok: false, code: 'MIG_ERR_TOO_MANY_ATTEMPTS', retryAt: c.retryAt };
+    // Its mailbox stayed busy (another check stuck): not the password's fault, try again later.
+    if (c.status === 'busy') return { ok: false, code: 'MAIL_TIMEOUT', protocol: 'imap', serverText: null };
     if (c.status !== 'checked') return undefined;
     if (c.proof) return c.proof;
     return c.result as RelinkOutcome;

@@ -19,7 +19,7 @@ export type IncidentResolution = 'check_passed' | 'migrated_again' | 'changed' |
 
 export interface OutcomeDeps {
   db: Db;
-  repos: Pick<Repositories, 'migrations' | 'mailboxes' | 'watch' | 'audit'>;
+  repos: Pick<Repositories, 'migrations' | 'mailboxes' | 'watch' | 'audit' | 'autoresponders'>;
   migrationService: MigrationService;
   now: () => Date;
   /** When the seller's e-mail about a new problem may go (the outbox's sending hours). */
@@ -44,10 +44,33 @@ export function createOutcomes(deps: OutcomeDeps) {
     return isMigrated(m) && m.completedAt && m.completedAt >= incident.foundAt ? m.completedAt : null;
   }
 
+  /**
+   * Makes sure the seller hears of an open problem once: a notice is queued for this incident unless
+   * it has one, or another open incident of the same mailbox (or authorization) and reason has one
+   * that went or is on its way. Inside a transaction.
+   */
+  function ensureNotice(incident: WatchIncident): void {
+    if (repos.watch.noticeOf(incident.id) || repos.watch.noticedSibling(incident.subject, incident.reason, incident.id)) return;
+    const a = repos.autoresponders.getById(incident.autoresponderId);
+    if (a) repos.watch.addNotice({ incidentId: incident.id, sellerId: a.sellerId, notBefore: deps.noticeNotBefore(now()) });
+  }
+
+  /**
+   * An incident's e-mail was cancelled before it went (its autoresponder is no longer watched, or it
+   * was fixed): an open sibling about the same problem takes the e-mail over, so the seller still hears.
+   */
+  function handOver(incident: WatchIncident): void {
+    const sibling = repos.watch.openSiblings(incident.subject, incident.reason, incident.id)[0];
+    if (sibling) ensureNotice(sibling);
+  }
+
   /** Closes an incident and cancels its e-mail if it has not gone yet; audited. Inside a transaction. */
   function closeIncident(incident: WatchIncident, resolution: IncidentResolution, at: string, actor: Actor): void {
     if (!repos.watch.resolve(incident.id, resolution, at)) return;
     const cancelled = repos.watch.cancelPendingNotice(incident.id);
+    // No longer watched (switched to version 3, marked reviewed) while the problem stays on a sibling:
+    // the e-mail moves to it. Fixed or changed, the siblings follow at their own check.
+    if (cancelled && resolution === 'not_watched') handOver(incident);
     repos.audit.append({
       actor,
       action: resolution === 'changed' ? 'watch.problem_changed' : 'watch.recovered',
@@ -92,8 +115,9 @@ export function createOutcomes(deps: OutcomeDeps) {
     if (m.state !== 'needs_attention' || m.reasonCode !== verdict.reason) {
       migrationService.transitionIfAllowed(m.id, 'needs_attention', 'needs_attention', { actor: by.actor, reason: verdict.reason, errorCode: verdict.code, details: { trigger: by.trigger } });
     }
-    // One e-mail per problem: none again while it stays the same.
-    if (open && open.reason === verdict.reason) return;
+    // One e-mail per problem: none again while it stays the same (unless the one it had was cancelled
+    // with a sibling's closing and none of them has one: then now).
+    if (open && open.reason === verdict.reason) return ensureNotice(open);
     let workedUntil = repos.watch.get(a.id)?.lastOkAt ?? m.completedAt;
     if (open) {
       workedUntil = open.workedUntil;
@@ -120,6 +144,6 @@ export function createOutcomes(deps: OutcomeDeps) {
     if (m) migrationService.recordCheck(m.id, code);
   }
 
-  return { apply, record, closeIncident, migratedAgainAt };
+  return { apply, record, closeIncident, migratedAgainAt, handOver };
 }
 export type Outcomes = ReturnType<typeof createOutcomes>;

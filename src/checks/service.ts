@@ -31,6 +31,8 @@ export type NewPasswordOutcome = MailCheckResult | BudgetRefusal;
 export type StoredCheck =
   | { status: 'checked'; verdict: Verdict; result: MailCheckResult | AllegroCheckResult; proof?: InboxProof; superseded: boolean; reused?: boolean }
   | { status: 'budget'; retryAt: string }
+  /** Its mailbox (or the caps) stayed busy for longer than a request waits: nothing was tried. */
+  | { status: 'busy' }
   | { status: 'no_secret' }
   | { status: 'not_configured' };
 
@@ -89,9 +91,15 @@ export function createChecks(deps: ChecksDeps) {
     lastFull.set(mailboxId, entry);
   }
 
-  async function holding<T>(key: string, host: string | null, leased: boolean, fn: () => Promise<T>): Promise<T> {
+  /**
+   * How long a request waits for its mailbox and the caps: longer than one whole check (IMAP and SMTP,
+   * each connect, greeting and two socket timeouts), so it only gives up when something is stuck.
+   */
+  const waitMs = Math.max(30_000, deps.mail.timeoutMs * 8);
+
+  function holding<T, B>(key: string, host: string | null, leased: boolean, fn: () => Promise<T>, busy: () => B): Promise<T | B> {
     if (leased) return fn();
-    return slots.with({ key, host }, fn);
+    return slots.with({ key, host }, waitMs, fn, busy);
   }
 
   function budget(mailboxId: number): AttemptBudget {
@@ -131,7 +139,7 @@ export function createChecks(deps: ChecksDeps) {
           else for (const a of mailboxVersions(m.id)) deps.outcomes.record(a, result.code);
         })();
         return result;
-      }),
+      }, () => ({ ok: false, protocol: 'imap', code: 'MAIL_TIMEOUT', serverText: null }) as const),
     );
   }
 
@@ -152,10 +160,11 @@ export function createChecks(deps: ChecksDeps) {
         if (!current) return { status: 'no_secret' };
         const last = lastFull.get(mailbox.id);
         if (args.purpose === 'verify' && last && last.secret === String(current) && now().getTime() - last.at < REUSE_VERDICT_MS) return { ...last.check, reused: true };
-        const reserved = reserve(mailbox.id, args.autoresponderId ?? null, args.trigger);
-        if (typeof reserved !== 'number') return { status: 'budget', retryAt: reserved.retryAt };
+        // Everything that could fail before the login, before it is written down.
         const fresh = repos.mailboxes.getById(mailbox.id)!;
         const password = deps.secrets.decrypt(current, 'mailbox-secret');
+        const reserved = reserve(mailbox.id, args.autoresponderId ?? null, args.trigger);
+        if (typeof reserved !== 'number') return { status: 'budget', retryAt: reserved.retryAt };
         let result: MailCheckResult;
         let proof: InboxProof | undefined;
         if (args.purpose === 'verify') result = await verifyMailbox(fresh, password, deps.mail);
@@ -183,7 +192,7 @@ export function createChecks(deps: ChecksDeps) {
           if (args.purpose === 'verify' && !superseded) remember(mailbox.id, { secret: String(current), at: now().getTime(), check });
           return check;
         })();
-      }),
+      }, () => ({ status: 'busy' }) as const),
     );
   }
 
@@ -248,7 +257,7 @@ export function createChecks(deps: ChecksDeps) {
         const authorization = repos.authorizations.getById(authorizationId);
         const result = await readMessageCenter(authorizationId, authorization?.allegroLogin ?? '');
         return finish(result, authorizationId);
-      }),
+      }, () => ({ status: 'busy' }) as const),
     );
   }
 

@@ -71,19 +71,30 @@ export function createSlots(opts: { global: number; perHost: number }) {
     for (const l of freed) l();
   }
 
-  /** Waits (first come, first served per key) until the slots are free, and takes them. */
-  function take(r: Resources): Promise<void> {
-    if (tryTake(r)) return Promise.resolve();
-    return new Promise<void>((wake) => waiters.push({ res: r, wake }));
+  /**
+   * Waits (first come, first served per key) until the slots are free, and takes them: true. False
+   * when they were not free within `waitMs` (nothing taken): a caller never waits for ever.
+   */
+  function take(r: Resources, waitMs: number): Promise<boolean> {
+    if (tryTake(r)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const w = { res: r, wake: () => (clearTimeout(timer), resolve(true)) };
+      const timer = setTimeout(() => {
+        const i = waiters.indexOf(w);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve(false);
+      }, waitMs);
+      waiters.push(w);
+    });
   }
 
   return {
     tryTake,
     give,
     take,
-    /** Runs fn holding the slots, and gives them back however it ends. */
-    async with<T>(r: Resources, fn: () => Promise<T>): Promise<T> {
-      await take(r);
+    /** Runs fn holding the slots, and gives them back however it ends; `busy` when they stayed taken for `waitMs`. */
+    async with<T, B>(r: Resources, waitMs: number, fn: () => Promise<T>, busy: () => B): Promise<T | B> {
+      if (!(await take(r, waitMs))) return busy();
       try {
         return await fn();
       } finally {

@@ -155,6 +155,15 @@ export function createJobRunner(opts: JobRunnerOptions) {
       slots.give(res);
     }
     const attempt = item.attempts + 1;
+    try {
+      settle(job, item, o, attempt);
+    } catch (err) {
+      // The item stays 'running' and is taken up again after a restart; the process goes on.
+      log.error({ err, jobId: job.id, itemId: item.id }, 'settling a bulk job item failed');
+    }
+  }
+
+  function settle(job: Job, item: JobItem, o: ActionOutcome, attempt: number): void {
     db.transaction(() => {
       if (o.status === 'failed' && o.retry && attempt < MAX_ATTEMPTS && !stopping) {
         repos.jobs.retryLater(item.id, new Date(now().getTime() + backoffMs(attempt, base)), o.outcome, o.detail ?? null);
@@ -183,6 +192,17 @@ export function createJobRunner(opts: JobRunnerOptions) {
     track(id, p);
   }
 
+  /** Claims with the slots already taken: they are given back when the claim fails or throws (a busy database). */
+  function claimed(claim: () => boolean, res: Resources): boolean {
+    try {
+      if (claim()) return true;
+    } catch (err) {
+      log.error({ err }, 'claiming an item failed');
+    }
+    slots.give(res);
+    return false;
+  }
+
   /** Lanes get what staff jobs left of the global cap, each at most its own share. */
   function fillLanes(): void {
     for (const lane of lanes) {
@@ -192,10 +212,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
         if (stopping || (laneLoad.get(lane.name) ?? 0) >= lane.maxInFlight) break;
         const id = `${lane.name}:${item.id}`;
         if (inFlight.has(id) || !slots.tryTake(item)) continue;
-        if (!lane.claim(item)) {
-          slots.give(item);
-          continue;
-        }
+        if (!claimed(() => lane.claim(item), item)) continue;
         laneLoad.set(lane.name, (laneLoad.get(lane.name) ?? 0) + 1);
         const p = lane
           .run(item)
@@ -220,33 +237,40 @@ export function createJobRunner(opts: JobRunnerOptions) {
       if (inFlight.has(`job:${item.id}`)) continue;
       const res = opts.kinds[job.kind].resources(item);
       if (!slots.tryTake(res)) continue;
-      if (!repos.jobs.claim(item.id)) {
-        slots.give(res);
-        continue;
-      }
+      if (!claimed(() => repos.jobs.claim(item.id), res)) continue;
       launch(job, item, res);
     }
+  }
+
+  function pumpJob(job: Job, nextWake: number | null): number | null {
+    if (job.status === 'queued') {
+      if (stopping) return nextWake;
+      startJob(job);
+    }
+    const current = repos.jobs.get(job.id)!;
+    if (current.status === 'cancelling') {
+      repos.jobs.cancelPending(job.id);
+      if (repos.jobs.remaining(job.id) === 0) finish(current, 'cancelled');
+      return nextWake;
+    }
+    if (current.status !== 'running') return nextWake;
+    fill(current);
+    if (repos.jobs.remaining(job.id) === 0) finish(current, 'done');
+    else {
+      const retryAt = repos.jobs.nextRetryAt(job.id);
+      if (retryAt) nextWake = Math.min(nextWake ?? Infinity, Date.parse(retryAt));
+    }
+    return nextWake;
   }
 
   function pumpOnce(): void {
     let nextWake: number | null = null;
     for (const job of repos.jobs.unfinished()) {
-      if (job.status === 'queued') {
-        if (stopping) continue;
-        startJob(job);
-      }
-      const current = repos.jobs.get(job.id)!;
-      if (current.status === 'cancelling') {
-        repos.jobs.cancelPending(job.id);
-        if (repos.jobs.remaining(job.id) === 0) finish(current, 'cancelled');
-        continue;
-      }
-      if (current.status !== 'running') continue;
-      fill(current);
-      if (repos.jobs.remaining(job.id) === 0) finish(current, 'done');
-      else {
-        const retryAt = repos.jobs.nextRetryAt(job.id);
-        if (retryAt) nextWake = Math.min(nextWake ?? Infinity, Date.parse(retryAt));
+      // One job that cannot be run (a filter the parser no longer takes) does not stop the others, nor the watch.
+      try {
+        nextWake = pumpJob(job, nextWake);
+      } catch (err) {
+        log.error({ err, jobId: job.id }, 'bulk job could not be run');
       }
     }
     // Staff jobs first: the lanes take what is left.

@@ -67,8 +67,10 @@ export function createOutbox(deps: { mailer: Mailer; kinds?: DurableKind[] }) {
         return { status: 'sent' };
       } catch (err) {
         const failure = classifySendError(err);
-        // The end of the message went out and no answer came: it may have been delivered.
-        if (track.committed()) return { status: 'unknown', message: failure.message };
+        // The end of the message went out and no answer came (a timeout, a dropped connection): it may
+        // have been delivered. An answer to the end of DATA (4xx, 5xx) says it was not accepted.
+        const answered = typeof (err as { responseCode?: unknown } | null)?.responseCode === 'number';
+        if (track.committed() && !answered) return { status: 'unknown', message: failure.message };
         return { status: 'failed', ...failure };
       }
     },

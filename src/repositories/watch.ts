@@ -114,6 +114,8 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     `SELECT i.id FROM watch_incidents i JOIN watch_notices n ON n.incident_id = i.id
       WHERE i.subject = ? AND i.reason = ? AND i.resolved_at IS NULL AND i.id != ? AND n.status NOT IN ('failed', 'cancelled') LIMIT 1`,
   ).pluck();
+  // The other open incidents about the same mailbox (or authorization) and reason.
+  const openSiblings = db.prepare(`SELECT ${INCIDENT_COLUMNS} FROM watch_incidents WHERE subject = ? AND reason = ? AND resolved_at IS NULL AND id != ? ORDER BY id`);
   // Still broken: an incident the seller fixed meanwhile (the migration completed again) is closed only by the
   // next sync, but is not counted from the moment of the fix (as the list's filter, BROKE_SQL).
   const openOfSeller = db.prepare(
@@ -183,6 +185,7 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     },
     resolve: (id: number, resolution: IncidentResolution, resolvedAt: string) => resolve.run({ id, resolution, resolvedAt }).changes === 1,
     noticedSibling: (subject: string, reason: string, exceptId: number) => noticedSibling.get(subject, reason, exceptId) as number | undefined,
+    openSiblings: (subject: string, reason: string, exceptId: number) => openSiblings.all(subject, reason, exceptId) as WatchIncident[],
     openCount: () => openCount.get() as number,
     /** The seller's autoresponders with an open incident (however many closed ones they have had). */
     openIncidentsOfSeller: (sellerId: number) => openOfSeller.all(sellerId) as number[],

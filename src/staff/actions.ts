@@ -48,6 +48,9 @@ export function createStaffActions(deps: StaffActionsDeps) {
         return { status: 'failed', outcome: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED' };
       case 'no_secret':
         return { status: 'skipped', outcome: 'MIG_ERR_NO_SECRET' };
+      case 'busy':
+        // Its mailbox stayed busy (another check stuck): nothing was tried, worth another try.
+        return { status: 'failed', outcome: 'MAIL_TIMEOUT', detail: 'busy', retry: true };
       case 'budget':
         // The mailbox's login budget is used up (the seller's tries, other checks): nothing was tried.
         return { status: 'failed', outcome: 'MIG_ERR_TOO_MANY_ATTEMPTS', detail: c.retryAt, retry: true };

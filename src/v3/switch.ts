@@ -142,6 +142,8 @@ export function createV3Service(deps: V3Deps) {
       // seller's own check changes no migration.
       const c = await deps.checks.checkAllegro({ autoresponder: a, authorizationId, trigger, actor: { type: 'seller', id: sellerId }, apply: false });
       if (c.status === 'not_configured') return { ok: false, code: 'MIG_ERR_ALLEGRO_NOT_CONFIGURED', authorizeAgain: false };
+      // Another read of this seller's Message Center stuck: like Allegro not answering, try again later.
+      if (c.status === 'busy') return { ok: false, code: 'MIG_ERR_ALLEGRO_UNAVAILABLE', authorizeAgain: false };
       if (c.status !== 'checked') return { ok: false, code: 'MIG_ERR_INTERNAL', authorizeAgain: false };
       return c.result as CheckResult;
     },

@@ -29,6 +29,8 @@ export interface NoticeOptions {
   mail: MailRenderer;
   log: FastifyBaseLogger;
   sendHours: SendHours;
+  /** A cancelled e-mail's problem may still be open on a sibling autoresponder: it takes the e-mail over (checks/outcome.ts). */
+  handOver: (incident: WatchIncident) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export function createNoticeSender(opts: NoticeOptions) {
       if (incident.resolvedAt || !m || m.state !== 'needs_attention') {
         db.transaction(() => {
           repos.watch.setNotice(n.id, 'cancelled');
+          opts.handOver(incident);
           audit('watch.notice_cancelled', incident, { why: incident.resolvedAt ? incident.resolution : m?.state ?? 'gone' });
         })();
         return;

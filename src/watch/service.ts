@@ -192,6 +192,10 @@ export function createWatchService(opts: WatchOptions) {
       repos.watch.release(a.id, nextSlot(a.id, interval, at));
       return null;
     }
+    if (c.status === 'busy') {
+      repos.watch.release(a.id, new Date(at.getTime() + 5 * 60_000));
+      return null;
+    }
     if (c.status === 'budget') {
       // The mailbox's login budget is in use (the seller is trying passwords now): after it opens.
       repos.watch.release(a.id, new Date(Math.max(Date.parse(c.retryAt), at.getTime() + 60_000)));

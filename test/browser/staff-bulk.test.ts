@@ -5,27 +5,32 @@ import type { Browser } from 'playwright-core';
 import { build } from '../helpers/build.js';
 import { launchChromium, screenshotDir } from '../helpers/browser.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { freePort } from '../helpers/ports.js';
 import { testCert } from '../helpers/tls.js';
 import { createStaff, seedAccounts, STAFF_PASSWORD, type SeedAccount } from '../helpers/staff.js';
 
 const GOOD = 'wxyzwxyzwxyzwxyz';
 let dovecot: Dovecot;
+/** The mailboxes' SMTP: a re-check logs in over IMAP and SMTP (checks/). */
+let smtp: TestSmtp;
 let browser: Browser;
 
 before(async () => {
   dovecot = await startDovecot(Array.from({ length: 30 }, (_, i) => ({ user: `sklep${i}@gmail.com`, password: GOOD })));
+  smtp = await startSmtp({ security: 'tls', users: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`sklep${i}@gmail.com`, GOOD])) });
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
   await dovecot?.stop();
+  await smtp?.stop();
 });
 
 test('support agent: sign in, filter the list, re-check all matching, confirm the exact count, watch the job to its summary (no JavaScript)', async (t) => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { app } = await build(t, { env: { PUBLIC_URL: base, MAIL_TLS_CA_FILE: testCert().certFile, MAIL_ADDRESS_ALLOWLIST: '127.0.0.1', MAIL_PORT_ALLOWLIST: String(dovecot.port), MIGRATION_DEADLINE: '2027-03-31', BULK_CONCURRENCY: '2', BULK_PER_HOST_CONCURRENCY: '2' } });
+  const { app } = await build(t, { env: { PUBLIC_URL: base, MAIL_TLS_CA_FILE: testCert().certFile, MAIL_ADDRESS_ALLOWLIST: '127.0.0.1', MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port}`, MIGRATION_DEADLINE: '2027-03-31', BULK_CONCURRENCY: '2', BULK_PER_HOST_CONCURRENCY: '2' } });
   const s = app.services;
   const accounts: SeedAccount[] = Array.from({ length: 30 }, (_, i) => ({
     name: i === 0 ? 'Hurtownia ŁÓDŹ' : `Sklep ${i}`,
@@ -34,6 +39,7 @@ test('support agent: sign in, filter the list, re-check all matching, confirm th
     mailbox: `sklep${i}@gmail.com`,
     imapHost: '127.0.0.1',
     imapPort: dovecot.port,
+    smtpPort: smtp.port,
     secret: i % 6 === 0 ? 'stare-haslo-konta' : GOOD,
     secretKind: i % 6 === 0 ? 'account_password' : 'app_password',
     state: i % 6 === 0 ? 'affected' : 'relinked_app_password',

@@ -26,6 +26,11 @@ export interface SmtpOptions {
    * time): a refusal such as 550 5.1.1 or 451 4.3.0, or nothing to accept it.
    */
   rcpt?: (address: string, nth: number) => { code: number; text: string } | undefined;
+  /**
+   * The answer to the end of DATA for a message to this recipient (after the final "."): a refusal
+   * such as 451 or 550, or nothing to accept it. A refused message is not recorded as received.
+   */
+  dataReply?: (to: string) => { code: number; text: string } | undefined;
 }
 
 export interface TestSmtp {
@@ -70,6 +75,8 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        const refusal = opts.dataReply?.(session.envelope.rcptTo[0]?.address.toLowerCase() ?? '');
+        if (refusal) return cb(Object.assign(new Error(refusal.text), { responseCode: refusal.code }));
         if (opts.acceptDelayMs) {
           // The message is complete once the final "." arrived: a real server queues it then, whatever happens to the client.
           const mail = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') };

@@ -21,6 +21,9 @@ const LATER = 'pozniej@sklep-kolejka.example.pl';
 const WATCH_UNKNOWN = 'nieznany@watch-odmowa.example.pl';
 const WATCH_LATER = 'pozniej@watch-kolejka.example.pl';
 const TEMPORARY_REFUSALS = 2;
+/** The relay takes these to the end of DATA, then refuses: for now, and for good. */
+const DATA_LATER = 'pozniej@dane-kolejka.example.pl';
+const DATA_NEVER = 'nigdy@dane-odmowa.example.pl';
 
 let relay: TestSmtp;
 /** For the watch's case: mailboxes whose stored app password Google (Dovecot, and an SMTP server) refuses. */
@@ -36,6 +39,11 @@ before(async () => {
     rcpt(address, nth) {
       if (address === UNKNOWN || address === WATCH_UNKNOWN) return { code: 550, text: '5.1.1 user unknown' };
       if ((address === LATER || address === WATCH_LATER) && nth <= TEMPORARY_REFUSALS) return { code: 451, text: '4.3.0 try later' };
+      return undefined;
+    },
+    dataReply(to) {
+      if (to === DATA_LATER) return { code: 451, text: '4.7.1 try again later' };
+      if (to === DATA_NEVER) return { code: 554, text: '5.7.1 message refused' };
       return undefined;
     },
   });
@@ -154,4 +162,23 @@ test("the watch's e-mail: 550 makes the notice failed after one attempt; 451 lea
   assert.equal(d.status, 'sent', 'in the end the e-mail went');
   assert.ok(d.attempts >= 2, `after ${d.attempts} attempts`);
   assert.equal(mailsTo(WATCH_LATER), 1, 'once');
+});
+
+test('a refusal answered to the end of the message is a refusal, not "unknown": 451 there is tried again, 554 is final', async (t) => {
+  const { app } = await build(t, { env: { SMTP_URL: `smtp://127.0.0.1:${relay.port}`, PUBLIC_URL: 'https://migracja.example.pl' } });
+  const s = app.services;
+  const [later, never] = seedAccounts(s, [
+    { name: 'Sklep Dane Kolejka', email: DATA_LATER, mailbox: 'dane.kolejka@gmail.com', sellerExternalId: 'D-KOLEJKA' },
+    { name: 'Sklep Dane Odmowa', email: DATA_NEVER, mailbox: 'dane.odmowa@gmail.com', sellerExternalId: 'D-ODMOWA' },
+  ]);
+  const { id: staffId } = s.repos.staff.upsert({ email: 'agentka@wsparcie.example', passwordHash: 'not-used', role: 'agent' });
+  const ctx = { jobId: null, itemId: null, staffId };
+  const first = await app.staffActions.remind(later!.autoresponderId, ctx);
+  assert.deepEqual([first.status, first.outcome, first.status === 'failed' && first.retry], ['failed', 'MIG_ERR_SEND_FAILED', true], JSON.stringify(first));
+  const second = await app.staffActions.remind(never!.autoresponderId, ctx);
+  assert.deepEqual([second.status, second.outcome, second.status === 'failed' && second.retry], ['failed', 'MIG_ERR_SEND_REFUSED', false], JSON.stringify(second));
+  // Neither is "unknown" (which would block the seller's next reminder for days): both can be reminded again.
+  const statuses = s.db.prepare(`SELECT status FROM reminders ORDER BY id`).pluck().all();
+  assert.deepEqual(statuses, ['failed', 'failed']);
+  assert.equal(app.staffActions.reminderBlock(later!.sellerId, ctx), null);
 });

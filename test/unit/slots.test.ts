@@ -19,7 +19,7 @@ test('slots: a request waiting for a key or for room goes before the job runner,
   const s = createSlots({ global: 2, perHost: 5 });
   assert.ok(s.tryTake({ key: 'mailbox:1', host: 'h' }));
   let got = false;
-  const waiting = s.take({ key: 'mailbox:1', host: 'h' }).then(() => (got = true));
+  const waiting = s.take({ key: 'mailbox:1', host: 'h' }, 5_000).then((taken) => (got = taken));
   await Promise.resolve();
   assert.equal(got, false, 'waits while the mailbox is in use');
   assert.equal(s.tryTake({ key: 'mailbox:1', host: 'h' }), false, 'the runner does not take a key someone waits for');
@@ -29,9 +29,19 @@ test('slots: a request waiting for a key or for room goes before the job runner,
   assert.equal(got, true);
   // Full now (2 of 2). A request waiting for room is served before the runner takes the freed slot.
   let second = false;
-  const room = s.take({ key: 'mailbox:9', host: 'h' }).then(() => (second = true));
+  const room = s.take({ key: 'mailbox:9', host: 'h' }, 5_000).then((taken) => (second = taken));
   s.give({ key: 'mailbox:2', host: 'h' });
   await room;
   assert.equal(second, true);
   assert.equal(s.tryTake({ key: 'mailbox:3', host: 'h' }), false, 'still full: the waiter took the slot');
+});
+
+test('slots: a request that cannot get its slots in time gives up without taking anything', async () => {
+  const s = createSlots({ global: 1, perHost: 1 });
+  assert.ok(s.tryTake({ key: 'mailbox:1', host: 'h' }));
+  assert.equal(await s.take({ key: 'mailbox:1', host: 'h' }, 20), false);
+  assert.equal(s.waiting(), 0, 'no waiter left behind');
+  s.give({ key: 'mailbox:1', host: 'h' });
+  assert.equal(s.stats().inUse, 0);
+  assert.ok(s.tryTake({ key: 'mailbox:1', host: 'h' }), 'free again');
 });
