@@ -48,13 +48,15 @@ export function createOutcomes(deps: OutcomeDeps) {
   function closeIncident(incident: WatchIncident, resolution: IncidentResolution, at: string, actor: Actor): void {
     if (!repos.watch.resolve(incident.id, resolution, at)) return;
     const cancelled = repos.watch.cancelPendingNotice(incident.id);
-    repos.audit.append({
+    const about = { incidentId: incident.id, reason: incident.reason };
+    const closed = { brokenSince: incident.foundAt, ...(cancelled ? { noticeCancelled: true as const } : {}) };
+    repos.audit.record(
       actor,
-      action: resolution === 'changed' ? 'watch.problem_changed' : 'watch.recovered',
-      targetType: 'autoresponder',
-      targetId: incident.autoresponderId,
-      details: { incidentId: incident.id, reason: incident.reason, resolution, brokenSince: incident.foundAt, ...(cancelled ? { noticeCancelled: true } : {}) },
-    });
+      incident.autoresponderId,
+      resolution === 'changed'
+        ? { action: 'watch.problem_changed', details: { ...about, resolution, ...closed } }
+        : { action: 'watch.recovered', details: { ...about, resolution, ...closed } },
+    );
   }
 
   /**
@@ -84,7 +86,7 @@ export function createOutcomes(deps: OutcomeDeps) {
         const again = migratedAgainAt(m, open);
         closeIncident(open, again ? 'migrated_again' : 'check_passed', again ?? iso, by.actor);
       } else if (recovered) {
-        repos.audit.append({ actor: by.actor, action: 'watch.recovered', targetType: 'autoresponder', targetId: a.id, details: { reason: m.reasonCode, resolution: 'check_passed', trigger: by.trigger } });
+        repos.audit.record(by.actor, a.id, { action: 'watch.recovered', details: { reason: m.reasonCode, resolution: 'check_passed', trigger: by.trigger } });
       }
       return;
     }
@@ -105,11 +107,8 @@ export function createOutcomes(deps: OutcomeDeps) {
     const sibling = repos.watch.noticedSibling(subject, verdict.reason, incidentId);
     const notBefore = deps.noticeNotBefore(now());
     if (!sibling) repos.watch.addNotice({ incidentId, sellerId: a.sellerId, notBefore });
-    repos.audit.append({
-      actor: by.actor,
+    repos.audit.record(by.actor, a.id, {
       action: 'watch.broke',
-      targetType: 'autoresponder',
-      targetId: a.id,
       details: { incidentId, reason: verdict.reason, code: verdict.code, workedUntil, trigger: by.trigger, ...(sibling ? { noticeWithIncident: sibling } : { noticeNotBefore: notBefore.toISOString() }) },
     });
   }
