@@ -158,7 +158,7 @@ async function run(argv: string[]): Promise<number> {
         const passwordHash = await hashPassword(password);
         const r = services.db.transaction(() => {
           const result = services.repos.staff.upsert({ email: email.data, passwordHash, role: role.data });
-          services.repos.audit.append({ actor, action: result.created ? 'staff.created' : 'staff.updated', targetType: 'staff', targetId: result.id, details: { email: email.data, role: role.data } });
+          services.repos.audit.record(actor, result.id, { action: result.created ? 'staff.created' : 'staff.updated', details: { email: email.data, role: role.data } });
           return result;
         })();
         console.log(`${both(r.created ? 'staff.created' : 'staff.updated')}: ${email.data} (${role.data})`);

@@ -50,6 +50,7 @@ FILES=(
   test/unit/account-list-plans.test.ts
   test/unit/seller-words.test.ts
   test/unit/watch-schedule.test.ts
+  test/unit/audit-events.test.ts
   test/security/routes.test.ts
   test/security/fuzz.test.ts
   test/security/headers.test.ts

@@ -120,11 +120,8 @@ export function createAuthorizationService(services: AuthorizationDeps, client: 
         refreshToken: secrets.encrypt(tokens.refreshToken, 'oauth-refresh-token'),
         accessExpiresAt: new Date(now().getTime() + tokens.expiresIn * 1000).toISOString(),
       });
-      repos.audit.append({
-        actor,
+      repos.audit.record(actor, p.sellerId, {
         action: 'allegro.authorized',
-        targetType: 'seller',
-        targetId: p.sellerId,
         details: { authorizationId: id, allegroLogin: me.login, expectedLogin, mismatch, scopes: tokens.scope },
       });
       if (mismatch && autoresponderId != null) {
@@ -156,7 +153,7 @@ export function createAuthorizationService(services: AuthorizationDeps, client: 
     return db.transaction(() => {
       const changed = repos.authorizations.confirm(authorizationId);
       if (changed) {
-        repos.audit.append({ actor: { type: 'seller', id: sellerId }, action: 'allegro.account_confirmed', targetType: 'seller', targetId: sellerId, details: { authorizationId, allegroLogin: a.allegroLogin } });
+        repos.audit.record({ type: 'seller', id: sellerId }, sellerId, { action: 'allegro.account_confirmed', details: { authorizationId, allegroLogin: a.allegroLogin } });
       }
       return true;
     })();
@@ -168,7 +165,7 @@ export function createAuthorizationService(services: AuthorizationDeps, client: 
     if (!a || a.sellerId !== sellerId || a.confirmedAt) return;
     db.transaction(() => {
       repos.authorizations.delete(authorizationId);
-      repos.audit.append({ actor: { type: 'seller', id: sellerId }, action: 'allegro.authorization_discarded', targetType: 'seller', targetId: sellerId, details: { authorizationId, allegroLogin: a.allegroLogin } });
+      repos.audit.record({ type: 'seller', id: sellerId }, sellerId, { action: 'allegro.authorization_discarded', details: { authorizationId, allegroLogin: a.allegroLogin } });
     })();
   }
 
@@ -177,7 +174,7 @@ export function createAuthorizationService(services: AuthorizationDeps, client: 
     db.transaction(() => {
       repos.authorizations.markInvalid(authorizationId, reason);
       const actor: Actor = { type: 'system', id: 'allegro' };
-      repos.audit.append({ actor, action: 'allegro.authorization_invalid', targetType: 'authorization', targetId: authorizationId, details: { reason } });
+      repos.audit.record(actor, authorizationId, { action: 'allegro.authorization_invalid', details: { reason } });
       for (const a of repos.autoresponders.listByAuthorization(authorizationId)) {
         const m = repos.migrations.findByAutoresponder(a.id);
         if (a.version === 3 && m && m.reasonCode !== 'authorize_again') {

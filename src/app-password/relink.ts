@@ -68,11 +68,8 @@ export function createRelinkService(deps: RelinkDeps) {
         const replaced = repos.mailboxes.getById(mailbox.id)?.secretKind ?? 'none';
         repos.mailboxes.updateServers(mailbox.id, args.servers);
         repos.mailboxes.setEncryptedSecret(mailbox.id, { ciphertext: secrets.encrypt(args.appPassword, 'mailbox-secret'), kind: 'app_password', verifiedAt: now().toISOString() });
-        repos.audit.append({
-          actor: args.actor,
+        repos.audit.record(args.actor, mailbox.id, {
           action: 'mailbox.relinked',
-          targetType: 'mailbox',
-          targetId: mailbox.id,
           details: { imapHost: args.servers.imapHost, smtpHost: args.servers.smtpHost, smtpPort: args.servers.smtpPort, replaced },
         });
         for (const a of repos.autoresponders.listByMailbox(mailbox.id).filter((x) => x.version !== 3)) {

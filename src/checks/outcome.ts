@@ -71,13 +71,15 @@ export function createOutcomes(deps: OutcomeDeps) {
     // No longer watched (switched to version 3, marked reviewed) while the problem stays on a sibling:
     // the e-mail moves to it. Fixed or changed, the siblings follow at their own check.
     if (cancelled && resolution === 'not_watched') handOver(incident);
-    repos.audit.append({
+    const about = { incidentId: incident.id, reason: incident.reason };
+    const closed = { brokenSince: incident.foundAt, ...(cancelled ? { noticeCancelled: true as const } : {}) };
+    repos.audit.record(
       actor,
-      action: resolution === 'changed' ? 'watch.problem_changed' : 'watch.recovered',
-      targetType: 'autoresponder',
-      targetId: incident.autoresponderId,
-      details: { incidentId: incident.id, reason: incident.reason, resolution, brokenSince: incident.foundAt, ...(cancelled ? { noticeCancelled: true } : {}) },
-    });
+      incident.autoresponderId,
+      resolution === 'changed'
+        ? { action: 'watch.problem_changed', details: { ...about, resolution, ...closed } }
+        : { action: 'watch.recovered', details: { ...about, resolution, ...closed } },
+    );
   }
 
   /**
@@ -107,7 +109,7 @@ export function createOutcomes(deps: OutcomeDeps) {
         const again = migratedAgainAt(m, open);
         closeIncident(open, again ? 'migrated_again' : 'check_passed', again ?? iso, by.actor);
       } else if (recovered) {
-        repos.audit.append({ actor: by.actor, action: 'watch.recovered', targetType: 'autoresponder', targetId: a.id, details: { reason: m.reasonCode, resolution: 'check_passed', trigger: by.trigger } });
+        repos.audit.record(by.actor, a.id, { action: 'watch.recovered', details: { reason: m.reasonCode, resolution: 'check_passed', trigger: by.trigger } });
       }
       return;
     }
@@ -129,11 +131,8 @@ export function createOutcomes(deps: OutcomeDeps) {
     const sibling = repos.watch.noticedSibling(subject, verdict.reason, incidentId);
     const notBefore = deps.noticeNotBefore(now());
     if (!sibling) repos.watch.addNotice({ incidentId, sellerId: a.sellerId, notBefore });
-    repos.audit.append({
-      actor: by.actor,
+    repos.audit.record(by.actor, a.id, {
       action: 'watch.broke',
-      targetType: 'autoresponder',
-      targetId: a.id,
       details: { incidentId, reason: verdict.reason, code: verdict.code, workedUntil, trigger: by.trigger, ...(sibling ? { noticeWithIncident: sibling } : { noticeNotBefore: notBefore.toISOString() }) },
     });
   }

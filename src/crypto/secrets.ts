@@ -52,12 +52,9 @@ export function reencryptAll(db: Db, keyring: Keyring, audit: AuditRepository, a
           result.reencrypted++;
         }
       }
-      audit.append({
-        actor,
+      audit.record(actor, keyring.primary.id, {
         action: 'secrets.rotated',
-        targetType: 'keyring',
-        targetId: keyring.primary.id,
-        details: { total: result.total, reencrypted: result.reencrypted, fromKeys: Object.keys(result.byKeyBefore) },
+        details: { total: result.total, reencrypted: result.reencrypted, rotatedFrom: Object.keys(result.byKeyBefore) },
       });
       return result;
     })

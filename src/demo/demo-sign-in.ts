@@ -35,7 +35,7 @@ export function createDemoSignIn(repos: Repositories, config: Pick<AppConfig, 'd
     signInAs(raw: unknown): number | null {
       const id = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
       if (!list().groups.some((g) => g.sellers.some((s) => s.id === id))) return null;
-      repos.audit.append({ actor: { type: 'seller', id }, action: 'seller.signed_in', targetType: 'seller', targetId: id, details: { demo: true } });
+      repos.audit.record({ type: 'seller', id }, id, { action: 'seller.signed_in', details: { demo: true } });
       return id;
     },
   };

@@ -116,7 +116,7 @@ export async function loadDemoIfEmpty(services: DemoDeps, demoDir: string, opts:
         refreshToken: secrets.encrypt(t.refreshToken, 'oauth-refresh-token'),
         accessExpiresAt: new Date(services.now().getTime() + t.expiresIn * 1000).toISOString(),
       });
-      repos.audit.append({ actor, action: 'allegro.authorized', targetType: 'seller', targetId: sellerId, details: { authorizationId: id, allegroLogin: t.login, expectedLogin: login, mismatch: false, scopes: t.scope } });
+      repos.audit.record(actor, sellerId, { action: 'allegro.authorized', details: { authorizationId: id, allegroLogin: t.login, expectedLogin: login, mismatch: false, scopes: t.scope } });
       return id;
     };
     const setAppPassword = (mailboxId: number) =>
@@ -183,7 +183,7 @@ export async function ensureDemoAdmin(services: Pick<DemoDeps, 'db' | 'repos'>):
   const passwordHash = await hashPassword(password);
   services.db.transaction(() => {
     const { id, created } = services.repos.staff.upsert({ email: DEMO_ADMIN_EMAIL, passwordHash, role: 'admin' });
-    services.repos.audit.append({ actor: { type: 'system', id: 'demo' }, action: created ? 'staff.created' : 'staff.password_reset', targetType: 'staff', targetId: id, details: { email: DEMO_ADMIN_EMAIL, role: 'admin' } });
+    services.repos.audit.record({ type: 'system', id: 'demo' }, id, { action: created ? 'staff.created' : 'staff.password_reset', details: { email: DEMO_ADMIN_EMAIL, role: 'admin' } });
   })();
   return { email: DEMO_ADMIN_EMAIL, password };
 }

@@ -59,11 +59,8 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     let mailboxChanged = false;
     if (!sameVerdict(mailboxVerdict(m), verdict)) {
       repos.mailboxes.setDetection(mailboxId, verdict);
-      repos.audit.append({
-        actor,
+      repos.audit.record(actor, mailboxId, {
         action: 'mailbox.detected',
-        targetType: 'mailbox',
-        targetId: mailboxId,
         details: { provider: verdict.provider, rule: verdict.rule, detail: verdict.detail },
       });
       mailboxChanged = true;

@@ -326,12 +326,12 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     let seller = repos.sellers.findByExternalId(r.seller_id);
     if (!seller) {
       const sid = repos.sellers.insert({ externalId: r.seller_id, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
-      repos.audit.append({ actor, action: 'seller.created', targetType: 'seller', targetId: sid, details: { externalId: r.seller_id } });
+      repos.audit.record(actor, sid, { action: 'seller.created', details: { externalId: r.seller_id } });
       seller = repos.sellers.getById(sid)!;
       changed = true;
     } else if (seller.email !== r.seller_email || seller.name !== r.seller_name || seller.allegroLogin !== r.allegro_login) {
       repos.sellers.update(seller.id, { email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
-      repos.audit.append({ actor, action: 'seller.updated', targetType: 'seller', targetId: seller.id, details: { externalId: r.seller_id } });
+      repos.audit.record(actor, seller.id, { action: 'seller.updated', details: { externalId: r.seller_id } });
       changed = true;
     }
 
@@ -347,7 +347,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     let mailbox = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
     if (!mailbox) {
       const mid = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
-      repos.audit.append({ actor, action: 'mailbox.created', targetType: 'mailbox', targetId: mid, details: { email: r.mailbox_email } });
+      repos.audit.record(actor, mid, { action: 'mailbox.created', details: { email: r.mailbox_email } });
       mailbox = repos.mailboxes.getById(mid)!;
       created = !r.autoresponder_id;
       changed = true;
@@ -358,7 +358,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
       } else {
         repos.mailboxes.updateServers(mailbox.id, servers);
-        repos.audit.append({ actor, action: 'mailbox.servers_updated', targetType: 'mailbox', targetId: mailbox.id, details: servers });
+        repos.audit.record(actor, mailbox.id, { action: 'mailbox.servers_updated', details: servers });
         changed = true;
       }
     }
@@ -370,7 +370,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         const stored = repos.mailboxes.getEncryptedSecret(mailbox.id);
         if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
           repos.mailboxes.setEncryptedSecret(mailbox.id, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
-          repos.audit.append({ actor, action: 'mailbox.secret_imported', targetType: 'mailbox', targetId: mailbox.id, details: { kind: 'account_password' } });
+          repos.audit.record(actor, mailbox.id, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
           changed = true;
         }
       }
@@ -382,7 +382,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       const existing = repos.autoresponders.findByExternalId(r.autoresponder_id);
       if (!existing) {
         const aid = repos.autoresponders.insert({ sellerId: seller.id, externalId: r.autoresponder_id, version, mailboxId });
-        repos.audit.append({ actor, action: 'autoresponder.created', targetType: 'autoresponder', targetId: aid, details: { externalId: r.autoresponder_id, version } });
+        repos.audit.record(actor, aid, { action: 'autoresponder.created', details: { externalId: r.autoresponder_id, version } });
         created = true;
         changed = true;
       } else if (existing.sellerId !== seller.id) {
@@ -393,7 +393,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
           notes.push({ line: p.line, column: 'autoresponder_version', reason: msg('note.migrating', { state: migration.state }) });
         } else {
           repos.autoresponders.update(existing.id, { version, mailboxId });
-          repos.audit.append({ actor, action: 'autoresponder.updated', targetType: 'autoresponder', targetId: existing.id, details: { version, previous: existing.version } });
+          repos.audit.record(actor, existing.id, { action: 'autoresponder.updated', details: { version, previous: existing.version } });
           changed = true;
         }
       }
@@ -418,11 +418,8 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       }
     }
     if (result.imported + result.updated > 0) {
-      repos.audit.append({
-        actor,
+      repos.audit.record(actor, opts.fileName ?? null, {
         action: 'import.completed',
-        targetType: 'import',
-        targetId: opts.fileName ?? null,
         details: { rows: result.rows, imported: result.imported, updated: result.updated, unchanged: result.unchanged, rejected: new Set(problems.map((x) => x.line)).size },
       });
     }

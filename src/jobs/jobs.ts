@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Job, JobKind } from '../domain/model.js';
+import { isAudit } from '../domain/audit.js';
 import { filterParams, LISTED_STATES, statesOf, type AccountFilter } from '../accounts/filter.js';
 import { canTransition, type MigrationState } from '../migration/states.js';
 import type { JobRunner } from './runner.js';
@@ -70,7 +71,7 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
           createdBy: staffId,
           confirmationKey: j.confirmationKey,
         });
-        if (job.created) repos.audit.append({ actor, action: 'job.created', targetType: 'job', targetId: job.id, details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter), ...(j.retryOf ? { retryOf: j.retryOf } : {}) } });
+        if (job.created) repos.audit.record(actor, job.id, { action: 'job.created', details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter), ...(j.retryOf ? { retryOf: j.retryOf } : {}) } });
         return job;
       })();
       if (made.created) runner.wake();
@@ -95,7 +96,7 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
       const actor = { type: 'staff' as const, id: staffId };
       const requested = db.transaction(() => {
         if (!repos.jobs.requestCancel(jobId, staffId)) return false;
-        repos.audit.append({ actor, action: 'job.cancel_requested', targetType: 'job', targetId: jobId });
+        repos.audit.record(actor, jobId, { action: 'job.cancel_requested' });
         return true;
       })();
       if (requested) runner.wake();
@@ -115,9 +116,8 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
 
     /** The job this one retries the failed items of (from its audit entry), or null. */
     retryOfJob(jobId: number): number | null {
-      const created = repos.audit.listForTarget('job', jobId).find((e) => e.action === 'job.created');
-      const v = created?.details.retryOf;
-      return typeof v === 'number' ? v : null;
+      const created = repos.audit.listForTarget('job', jobId).find((e) => isAudit(e, 'job.created'));
+      return created?.details.retryOf ?? null;
     },
 
     get: (jobId: number) => {

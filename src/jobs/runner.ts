@@ -126,11 +126,8 @@ export function createJobRunner(opts: JobRunnerOptions) {
   }
 
   function itemAudit(job: Job, item: JobItem, o: ActionOutcome) {
-    repos.audit.append({
-      actor: { type: 'staff', id: job.createdBy },
+    repos.audit.record({ type: 'staff', id: job.createdBy }, item.autoresponderId, {
       action: `job.item.${o.status}`,
-      targetType: 'autoresponder',
-      targetId: item.autoresponderId,
       details: { jobId: job.id, kind: job.kind, outcome: o.outcome, attempt: item.attempts + 1 },
     });
   }
@@ -139,7 +136,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
   function startJob(job: Job): void {
     const ids = job.selection === 'filter' ? repos.accounts.ids(filterFromJson(job.filter ?? '{}')) : repos.accounts.listedIds(JSON.parse(job.ids ?? '[]') as number[]);
     if (repos.jobs.start(job.id, ids)) {
-      repos.audit.append({ actor: { type: 'staff', id: job.createdBy }, action: 'job.started', targetType: 'job', targetId: job.id, details: { kind: job.kind, confirmed: job.confirmedCount, total: ids.length } });
+      repos.audit.record({ type: 'staff', id: job.createdBy }, job.id, { action: 'job.started', details: { kind: job.kind, confirmed: job.confirmedCount, total: ids.length } });
       log.info({ jobId: job.id, kind: job.kind, total: ids.length }, 'bulk job started');
     }
   }
@@ -167,7 +164,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
     db.transaction(() => {
       if (o.status === 'failed' && o.retry && attempt < MAX_ATTEMPTS && !stopping) {
         repos.jobs.retryLater(item.id, new Date(now().getTime() + backoffMs(attempt, base)), o.outcome, o.detail ?? null);
-        repos.audit.append({ actor: { type: 'staff', id: job.createdBy }, action: 'job.item.retry', targetType: 'autoresponder', targetId: item.autoresponderId, details: { jobId: job.id, kind: job.kind, outcome: o.outcome, attempt } });
+        repos.audit.record({ type: 'staff', id: job.createdBy }, item.autoresponderId, { action: 'job.item.retry', details: { jobId: job.id, kind: job.kind, outcome: o.outcome, attempt } });
       } else if (o.status === 'failed' && o.retry && stopping) {
         // Shutting down: the item is taken up again after the restart, this attempt not counted as final.
         repos.jobs.retryLater(item.id, now(), o.outcome, o.detail ?? null);
@@ -291,7 +288,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
   function finish(job: Job, status: 'done' | 'cancelled') {
     db.transaction(() => {
       repos.jobs.finish(job.id, status);
-      repos.audit.append({ actor: { type: 'staff', id: job.createdBy }, action: `job.${status === 'done' ? 'finished' : 'cancelled'}`, targetType: 'job', targetId: job.id, details: { kind: job.kind, counts: repos.jobs.counts(job.id) } });
+      repos.audit.record({ type: 'staff', id: job.createdBy }, job.id, { action: `job.${status === 'done' ? 'finished' : 'cancelled'}`, details: { kind: job.kind, counts: repos.jobs.counts(job.id) } });
     })();
     log.info({ jobId: job.id, status }, 'bulk job ended');
     for (const l of listeners) l(job.id);

@@ -9,19 +9,29 @@ import {
 } from './states.js';
 import { IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { AuditRepository } from '../repositories/audit.js';
+import { migrationAuditEvent, type MigrationEventDetails } from '../domain/audit.js';
 import type { Actor } from '../domain/model.js';
 import type { MigrationsRepository } from '../repositories/migrations.js';
 import type { Migration, MigrationPath } from '../domain/model.js';
 
-export interface TransitionOptions {
+export type TransitionOptions<E extends MigrationEvent = MigrationEvent> = {
   actor: Actor;
   /** Reason code, required for needs_attention. */
   reason?: string | null;
   /** The verdict, for detected / switched_back / abandoned. */
   verdict?: AutoresponderVerdict;
   errorCode?: string | null;
-  details?: Record<string, unknown>;
-}
+} & TransitionDetails<E>;
+
+/**
+ * What the event adds to its audit entry (MigrationEventDetails in domain/audit.ts): required when
+ * the event has a detail every entry carries, none at all when it has none.
+ */
+type TransitionDetails<E extends MigrationEvent> = [keyof MigrationEventDetails[E]] extends [never]
+  ? { details?: undefined }
+  : {} extends MigrationEventDetails[E]
+    ? { details?: MigrationEventDetails[E] }
+    : { details: MigrationEventDetails[E] };
 
 const isDetectionState = (s: MigrationState) => (DETECTION_STATES as readonly string[]).includes(s);
 
@@ -37,7 +47,7 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
    * @throws {IllegalTransitionError} when the state machine refuses the transition
    * @throws {NotFoundError} when there is no such migration
    */
-  function transition(migrationId: number, event: MigrationEvent, to: MigrationState, opts: TransitionOptions): Migration {
+  function transition<E extends MigrationEvent>(migrationId: number, event: E, to: MigrationState, opts: TransitionOptions<E>): Migration {
     return db.transaction(() => {
       const m = migrations.getById(migrationId);
       if (!m) throw new NotFoundError();
@@ -86,13 +96,11 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
       }
       if (opts.errorCode !== undefined && event !== 'needs_attention') next.lastErrorCode = opts.errorCode;
       migrations.save(next);
-      audit.append({
-        actor: opts.actor,
-        action: `migration.${event}`,
-        targetType: 'autoresponder',
-        targetId: m.autoresponderId,
-        details: { from: m.state, to, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.details ?? {}) },
-      });
+      audit.record(
+        opts.actor,
+        m.autoresponderId,
+        migrationAuditEvent(event, { from: m.state, to, ...(opts.reason ? { reason: opts.reason } : {}) }, (opts as TransitionOptions).details),
+      );
       return migrations.getById(migrationId)!;
     })();
   }
@@ -105,7 +113,7 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
      * same transaction); otherwise leaves it as it is and returns null. For callers to whom a refused
      * transition is not an error (a re-check, an authorization that turns out to be for another account).
      */
-    transitionIfAllowed(migrationId: number, event: MigrationEvent, to: MigrationState, opts: TransitionOptions): Migration | null {
+    transitionIfAllowed<E extends MigrationEvent>(migrationId: number, event: E, to: MigrationState, opts: TransitionOptions<E>): Migration | null {
       return db.transaction(() => {
         const m = migrations.getById(migrationId);
         if (!m || !canTransition(m.state, event, to)) return null;
@@ -135,11 +143,8 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
           verdictRule: verdict.rule,
           verdictDetail: verdict.detail,
         });
-        audit.append({
-          actor,
+        audit.record(actor, autoresponderId, {
           action: 'migration.created',
-          targetType: 'autoresponder',
-          targetId: autoresponderId,
           details: { state: verdict.state, rule: verdict.rule },
         });
         return migrations.getById(id)!;

@@ -1,30 +1,31 @@
 import type { Db } from '../db/database.js';
-import type { ActorType, Actor } from '../domain/model.js';
+import type { Actor } from '../domain/model.js';
+import { AUDIT_TARGETS, isAuditAction, type AuditEntry, type AuditEventInput, type KnownAuditEntry } from '../domain/audit.js';
 
-export interface AuditEntryInput {
-  actor: Actor;
-  action: string;
-  targetType: string;
-  targetId?: string | number | null;
-  details?: Record<string, unknown>;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actorType: ActorType;
-  actorId: string | null;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  details: Record<string, unknown>;
-}
+export type { AuditEntry } from '../domain/audit.js';
 
 /** Keys that must never reach the audit log, whatever a caller passes. */
 const SECRET_KEYS = /pass|secret|token|key/i;
 
-function scrub(details: Record<string, unknown>): Record<string, unknown> {
+function scrub(details: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(details).filter(([k]) => !SECRET_KEYS.test(k)));
+}
+
+/** A row as stored: the details still JSON. */
+type Row = Omit<AuditEntry, 'known' | 'details'> & { details: string };
+
+/**
+ * A stored row as its event: the JSON parsed once, here. A row is its typed event when its action
+ * is one this version writes, with that action's target type; any other (a retired or a newer
+ * action) is kept as stored, so an old row never breaks a page.
+ */
+function read(r: Row): AuditEntry {
+  const details = JSON.parse(r.details) as Record<string, unknown>;
+  if (isAuditAction(r.action) && AUDIT_TARGETS[r.action] === r.targetType) {
+    // The typed writer is the only writer of these names: the details are that event's.
+    return { ...r, known: true, details } as KnownAuditEntry;
+  }
+  return { ...r, known: false, details };
 }
 
 /**
@@ -47,26 +48,30 @@ export function createAuditRepository(db: Db, now: () => Date = () => new Date()
        FROM audit_log WHERE (target_type = 'autoresponder' AND target_id = @a) OR (target_type = 'mailbox' AND target_id = @m)
          OR (target_type = 'seller' AND target_id = @s) ORDER BY id DESC LIMIT @limit`,
   );
-  const parse = (r: Omit<AuditEntry, 'details'> & { details: string }): AuditEntry => ({ ...r, details: JSON.parse(r.details) });
   return {
-    append(e: AuditEntryInput): number {
+    /**
+     * Records one event about one target (its type follows from the action). The only writer: an
+     * unknown action or a wrong detail is a compile error (domain/audit.ts).
+     */
+    record(actor: Actor, targetId: string | number | null, event: AuditEventInput): number {
       const info = insert.run({
         at: now().toISOString(),
-        actorType: e.actor.type,
-        actorId: e.actor.id == null ? null : String(e.actor.id),
-        action: e.action,
-        targetType: e.targetType,
-        targetId: e.targetId == null ? null : String(e.targetId),
-        details: JSON.stringify(scrub(e.details ?? {})),
+        actorType: actor.type,
+        actorId: actor.id == null ? null : String(actor.id),
+        action: event.action,
+        targetType: AUDIT_TARGETS[event.action],
+        targetId: targetId == null ? null : String(targetId),
+        // Still scrubbed: a spread of an untyped object could carry a secret past the types.
+        details: JSON.stringify(scrub(event.details ?? {})),
       });
       return Number(info.lastInsertRowid);
     },
     listForTarget(targetType: string, targetId: string | number): AuditEntry[] {
-      return (byTarget.all(targetType, String(targetId)) as (Omit<AuditEntry, 'details'> & { details: string })[]).map(parse);
+      return (byTarget.all(targetType, String(targetId)) as Row[]).map(read);
     },
     /** The timeline of an account: its autoresponder, mailbox and seller, newest first. */
     timeline(autoresponderId: number, mailboxId: number | null, sellerId: number, limit = 200): AuditEntry[] {
-      return (byTargets.all({ a: String(autoresponderId), m: mailboxId == null ? null : String(mailboxId), s: String(sellerId), limit }) as (Omit<AuditEntry, 'details'> & { details: string })[]).map(parse);
+      return (byTargets.all({ a: String(autoresponderId), m: mailboxId == null ? null : String(mailboxId), s: String(sellerId), limit }) as Row[]).map(read);
     },
     count(): number {
       return count.get() as number;

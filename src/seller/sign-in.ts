@@ -90,7 +90,7 @@ export function createSignInService(deps: {
     useLink(token: string): { ok: true; sellerId: number } | { ok: false; error: 'unknown' | 'used' | 'expired' } {
       const result = repos.loginTokens.consume(token);
       if ('error' in result) return { ok: false, error: result.error };
-      repos.audit.append({ actor: { type: 'seller', id: result.sellerId }, action: 'seller.signed_in', targetType: 'seller', targetId: result.sellerId });
+      repos.audit.record({ type: 'seller', id: result.sellerId }, result.sellerId, { action: 'seller.signed_in' });
       return { ok: true, sellerId: result.sellerId };
     },
   };

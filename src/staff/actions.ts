@@ -84,7 +84,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
   }
 
   function note(autoresponderId: number, text: string, actor: Actor): void {
-    repos.audit.append({ actor, action: 'staff.note', targetType: 'autoresponder', targetId: autoresponderId, details: { note: text } });
+    repos.audit.record(actor, autoresponderId, { action: 'staff.note', details: { note: text } });
   }
 
   // ---- one account, from its page ------------------------------------------------------------
@@ -93,14 +93,14 @@ export function createStaffActions(deps: StaffActionsDeps) {
   async function recheckNow(autoresponderId: number, staffId: number): Promise<ActionOutcome> {
     const actor: Actor = { type: 'staff', id: staffId };
     const o = await recheck(autoresponderId, 'staff', actor);
-    repos.audit.append({ actor, action: 'staff.recheck', targetType: 'autoresponder', targetId: autoresponderId, details: { outcome: o.outcome } });
+    repos.audit.record(actor, autoresponderId, { action: 'staff.recheck', details: { outcome: o.outcome } });
     return o;
   }
 
   /** "Send a reminder" on the account page; a reminder that did not go out is audited with its reason. */
   async function remindNow(autoresponderId: number, staffId: number): Promise<ActionOutcome> {
     const o = await remind(autoresponderId, { jobId: null, itemId: null, staffId });
-    if (o.status !== 'done') repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.remind_not_sent', targetType: 'autoresponder', targetId: autoresponderId, details: { outcome: o.outcome } });
+    if (o.status !== 'done') repos.audit.record({ type: 'staff', id: staffId }, autoresponderId, { action: 'staff.remind_not_sent', details: { outcome: o.outcome } });
     return o;
   }
 
@@ -111,7 +111,7 @@ export function createStaffActions(deps: StaffActionsDeps) {
    */
   async function resendUncertain(autoresponderId: number, reminderId: number, staffId: number): Promise<ActionOutcome> {
     const o = await remind(autoresponderId, { jobId: null, itemId: null, staffId }, { resendOf: reminderId });
-    if (o.status !== 'done') repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.remind_not_sent', targetType: 'autoresponder', targetId: autoresponderId, details: { outcome: o.outcome, resendOf: reminderId } });
+    if (o.status !== 'done') repos.audit.record({ type: 'staff', id: staffId }, autoresponderId, { action: 'staff.remind_not_sent', details: { outcome: o.outcome, resendOf: reminderId } });
     return o;
   }
 

@@ -70,7 +70,7 @@ export function createAccountsExport(deps: { repos: Repositories; now: () => Dat
   const { repos, now } = deps;
   return {
     start(filter: AccountFilter, staffId: number, opts: { format: ExportFormat; t: TFunction }): { filename: string; stream: Readable } {
-      repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.export', targetType: 'accounts', targetId: null, details: { filter: filterParams(filter), total: repos.accounts.count(filter), ...(opts.format === 'keys' ? { format: 'keys' } : {}) } });
+      repos.audit.record({ type: 'staff', id: staffId }, null, { action: 'staff.export', details: { filter: filterParams(filter), total: repos.accounts.count(filter), ...(opts.format === 'keys' ? { format: 'keys' } : {}) } });
       const columns = opts.format === 'keys' ? KEY_COLUMNS : officeColumns(opts.t);
       let after = 0;
       let headerSent = false;

@@ -6,6 +6,9 @@ import type { MailRenderer } from '../mail/render.js';
 import { MAIL_LINK_TTL_MS, type Links } from '../outbox/links.js';
 import type { DurableKind, Outbox } from '../outbox/outbox.js';
 import type { ActionOutcome } from '../jobs/runner.js';
+import type { AuditInputOf } from '../domain/audit.js';
+
+type ReminderAuditEvent = AuditInputOf<`reminder.${string}`>;
 
 /** A one-time sign-in link in a reminder stays valid this long (a sign-in e-mail's is 30 minutes). */
 export const REMINDER_LINK_TTL_MS = MAIL_LINK_TTL_MS;
@@ -66,9 +69,11 @@ export function createReminders(deps: RemindersDeps) {
     return { seller, ...deps.mail.render('reminder', lang, data) };
   }
 
-  function audit(action: string, a: { id: number; sellerId: number }, ctx: ReminderContext, details: Record<string, unknown>) {
-    repos.audit.append({ actor: { type: 'staff', id: ctx.staffId }, action, targetType: 'seller', targetId: a.sellerId, details: { autoresponderId: a.id, jobId: ctx.jobId, ...details } });
+  /** A reminder's entry, about the seller: from which autoresponder (and job) it was sent. */
+  function audit(a: { id: number; sellerId: number }, ctx: ReminderContext, event: ReminderAuditEvent) {
+    repos.audit.record({ type: 'staff', id: ctx.staffId }, a.sellerId, event);
   }
+  const about = (a: { id: number }, ctx: ReminderContext) => ({ autoresponderId: a.id, jobId: ctx.jobId });
 
   /**
    * Sends the seller a reminder. A deliberate resend (`resendOf`) of the newest reminder, when it is
@@ -103,7 +108,7 @@ export function createReminders(deps: RemindersDeps) {
     if (d.status === 'unknown') {
       db.transaction(() => {
         repos.reminders.set(reminderId, 'unknown', d.message);
-        audit('reminder.uncertain', a, ctx, { error: d.message });
+        audit(a, ctx, { action: 'reminder.uncertain', details: { ...about(a, ctx), error: d.message } });
       })();
       return { status: 'unknown', outcome: 'MIG_ERR_SEND_UNCERTAIN', detail: d.message };
     }
@@ -114,7 +119,9 @@ export function createReminders(deps: RemindersDeps) {
     }
     db.transaction(() => {
       repos.reminders.set(reminderId, 'sent');
-      audit(resend ? 'reminder.resent' : 'reminder.sent', a, ctx, { language: mail.seller.language, autoresponders: open.length, ...(resend ? { previousReminderId: opts.resendOf } : {}) });
+      const sent = { ...about(a, ctx), language: mail.seller.language, autoresponders: open.length };
+      // resend implies resendOf (see above).
+      audit(a, ctx, resend ? { action: 'reminder.resent', details: { ...sent, previousReminderId: opts.resendOf! } } : { action: 'reminder.sent', details: sent });
     })();
     return { status: 'done', outcome: 'sent' };
   }
@@ -134,11 +141,8 @@ export function createReminders(deps: RemindersDeps) {
       if (!item || item.status !== 'running') return;
       const job = repos.jobs.get(item.jobId)!;
       repos.jobs.settle(item.id, 'unknown', 'MIG_ERR_SEND_UNCERTAIN', 'the process stopped while the mail server was accepting the message');
-      repos.audit.append({
-        actor: { type: 'staff', id: job.createdBy },
+      repos.audit.record({ type: 'staff', id: job.createdBy }, item.autoresponderId, {
         action: 'job.item.unknown',
-        targetType: 'autoresponder',
-        targetId: item.autoresponderId,
         details: { jobId: job.id, kind: job.kind, outcome: 'MIG_ERR_SEND_UNCERTAIN', attempt: item.attempts + 1 },
       });
     },

@@ -38,13 +38,13 @@ export function createStaffSignInService(deps: { db: Db; repos: Repositories; no
       if (!ok) return { ok: false, reason: 'wrong', staffId: user?.id ?? null };
       db.transaction(() => {
         repos.staff.forgetAttempt(reservation.attemptId);
-        repos.audit.append({ actor: { type: 'staff', id: user.id }, action: 'staff.signed_in', targetType: 'staff', targetId: user.id });
+        repos.audit.record({ type: 'staff', id: user.id }, user.id, { action: 'staff.signed_in' });
       })();
       return { ok: true, staffId: user.id };
     },
 
     signedOut(staffId: number): void {
-      repos.audit.append({ actor: { type: 'staff', id: staffId }, action: 'staff.signed_out', targetType: 'staff', targetId: staffId });
+      repos.audit.record({ type: 'staff', id: staffId }, staffId, { action: 'staff.signed_out' });
     },
   };
 }

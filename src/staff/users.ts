@@ -24,7 +24,7 @@ export function createStaffUsersService(deps: { db: Db; repos: Repositories }) {
         // Checked again: another admin may have created it while the hash was being computed.
         if (repos.staff.findByEmail(input.email)) return false;
         const { id } = repos.staff.upsert({ email: input.email, passwordHash, role: input.role });
-        repos.audit.append({ actor, action: 'staff.created', targetType: 'staff', targetId: id, details: { email: input.email, role: input.role } });
+        repos.audit.record(actor, id, { action: 'staff.created', details: { email: input.email, role: input.role } });
         return true;
       })();
     },
@@ -37,12 +37,12 @@ export function createStaffUsersService(deps: { db: Db; repos: Repositories }) {
         if (losesAdmin && repos.staff.activeAdmins() <= 1) return { ok: false, reason: 'last_admin' };
         if (change.role && change.role !== user.role) {
           repos.staff.setRole(user.id, change.role);
-          repos.audit.append({ actor, action: 'staff.role_changed', targetType: 'staff', targetId: user.id, details: { from: user.role, to: change.role } });
+          repos.audit.record(actor, user.id, { action: 'staff.role_changed', details: { from: user.role, to: change.role } });
         }
         if (change.disabled !== undefined && change.disabled !== !!user.disabledAt) {
           repos.staff.setDisabled(user.id, change.disabled);
           const ended = change.disabled ? repos.sessions.destroyAllOf('staff', user.id) : 0;
-          repos.audit.append({ actor, action: change.disabled ? 'staff.disabled' : 'staff.enabled', targetType: 'staff', targetId: user.id, ...(change.disabled ? { details: { sessionsEnded: ended } } : {}) });
+          repos.audit.record(actor, user.id, change.disabled ? { action: 'staff.disabled', details: { sessionsEnded: ended } } : { action: 'staff.enabled' });
         }
         return { ok: true };
       })();

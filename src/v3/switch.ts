@@ -201,11 +201,10 @@ export function createV3Service(deps: V3Deps) {
             allegroLogin: authorization.allegroLogin,
             previousVersion: a.version,
             templates: templates.length,
-            mailboxSecretDeleted: secretDeleted,
           },
         });
         if (secretDeleted) {
-          repos.audit.append({ actor: opts.actor, action: 'mailbox.secret_deleted', targetType: 'mailbox', targetId: a.mailboxId, details: { reason: 'switched_v3', autoresponderId: a.id } });
+          repos.audit.record(opts.actor, a.mailboxId, { action: 'mailbox.secret_deleted', details: { reason: 'switched_v3', autoresponderId: a.id } });
         }
         return { ok: true, secretDeleted, secretKeptBecauseShared };
       })();
@@ -226,7 +225,7 @@ export function createV3Service(deps: V3Deps) {
         const verdict = detection.verdictOfAutoresponder(a.id);
         const moved = m && migrationService.transitionIfAllowed(m.id, 'switched_back', verdict.state, { actor, verdict, details: { toVersion: a.previousVersion, templatesRestored: snapshot.length } });
         if (!moved) {
-          repos.audit.append({ actor, action: 'autoresponder.switched_back', targetType: 'autoresponder', targetId: a.id, details: { toVersion: a.previousVersion, migrationState: m?.state ?? null } });
+          repos.audit.record(actor, a.id, { action: 'autoresponder.switched_back', details: { toVersion: a.previousVersion, migrationState: m?.state ?? null } });
         }
         return true;
       })();
@@ -241,7 +240,7 @@ export function createV3Service(deps: V3Deps) {
       db.transaction(() => {
         repos.mailboxes.setEncryptedSecret(a.mailboxId!, null);
         repos.v3Drafts.clearSnapshot(a.id);
-        repos.audit.append({ actor, action: 'mailbox.secret_deleted', targetType: 'mailbox', targetId: a.mailboxId, details: { reason: 'seller_request', autoresponderId: a.id } });
+        repos.audit.record(actor, a.mailboxId, { action: 'mailbox.secret_deleted', details: { reason: 'seller_request', autoresponderId: a.id } });
       })();
       return true;
     },

@@ -7,6 +7,9 @@ import type { WatchIncident, WatchNotice } from '../domain/model.js';
 import { inSendHours, nextSendTime, type SendHours } from '../outbox/hours.js';
 import { MAIL_LINK_TTL_MS, type Links } from '../outbox/links.js';
 import { retryDelayMs, type DurableKind, type Outbox } from '../outbox/outbox.js';
+import type { AuditInputOf } from '../domain/audit.js';
+
+type NoticeAuditEvent = AuditInputOf<`watch.notice_${string}`>;
 
 /** The one-time link in the e-mail stays valid this long (as a reminder's). */
 export const NOTICE_LINK_TTL_MS = MAIL_LINK_TTL_MS;
@@ -41,9 +44,11 @@ export interface NoticeOptions {
 export function createNoticeSender(opts: NoticeOptions) {
   const { db, repos, now, log } = opts;
 
-  function audit(action: string, incident: WatchIncident, details: Record<string, unknown>) {
-    repos.audit.append({ actor: ACTOR, action, targetType: 'autoresponder', targetId: incident.autoresponderId, details: { incidentId: incident.id, reason: incident.reason, ...details } });
+  /** An e-mail's entry, on the autoresponder; its details name the incident (see `about`). */
+  function audit(incident: WatchIncident, event: NoticeAuditEvent) {
+    repos.audit.record(ACTOR, incident.autoresponderId, event);
   }
+  const about = (incident: WatchIncident) => ({ incidentId: incident.id, reason: incident.reason });
 
   function render(incident: WatchIncident, link: string) {
     const a = repos.autoresponders.getById(incident.autoresponderId)!;
@@ -72,7 +77,7 @@ export function createNoticeSender(opts: NoticeOptions) {
     if (permanent || n.attempts >= NOTICE_MAX_ATTEMPTS) {
       db.transaction(() => {
         repos.watch.setNotice(n.id, 'failed', message);
-        audit('watch.notice_failed', incident, { error: message, code, attempts: n.attempts });
+        audit(incident, { action: 'watch.notice_failed', details: { ...about(incident), error: message, code, attempts: n.attempts } });
       })();
       return;
     }
@@ -91,7 +96,7 @@ export function createNoticeSender(opts: NoticeOptions) {
         db.transaction(() => {
           repos.watch.setNotice(n.id, 'cancelled');
           opts.handOver(incident);
-          audit('watch.notice_cancelled', incident, { why: incident.resolvedAt ? incident.resolution : m?.state ?? 'gone' });
+          audit(incident, { action: 'watch.notice_cancelled', details: { ...about(incident), why: incident.resolvedAt ? incident.resolution : m?.state ?? 'gone' } });
         })();
         return;
       }
@@ -102,7 +107,7 @@ export function createNoticeSender(opts: NoticeOptions) {
       if (opts.outbox.mode === 'none') {
         db.transaction(() => {
           repos.watch.setNotice(n.id, 'failed', 'MIG_ERR_MAIL_NOT_CONFIGURED');
-          audit('watch.notice_failed', incident, { error: 'MIG_ERR_MAIL_NOT_CONFIGURED' });
+          audit(incident, { action: 'watch.notice_failed', details: { ...about(incident), error: 'MIG_ERR_MAIL_NOT_CONFIGURED' } });
         })();
         return;
       }
@@ -118,7 +123,7 @@ export function createNoticeSender(opts: NoticeOptions) {
         // The end of the message went out and no answer came: it may have been delivered. Never resent.
         db.transaction(() => {
           repos.watch.setNotice(n.id, 'unknown', d.message);
-          audit('watch.notice_uncertain', incident, { error: d.message });
+          audit(incident, { action: 'watch.notice_uncertain', details: { ...about(incident), error: d.message } });
         })();
         log.warn({ noticeId: n.id, error: d.message }, 'watch e-mail: unknown whether it was delivered');
         return;
@@ -130,7 +135,7 @@ export function createNoticeSender(opts: NoticeOptions) {
       }
       db.transaction(() => {
         repos.watch.setNotice(n.id, 'sent');
-        audit('watch.notice_sent', incident, { sellerId: a.sellerId, language: mail.lang, code: incident.code });
+        audit(incident, { action: 'watch.notice_sent', details: { ...about(incident), sellerId: a.sellerId, language: mail.lang, code: incident.code } });
       })();
     },
 
@@ -152,7 +157,7 @@ export function createNoticeSender(opts: NoticeOptions) {
       uncertain: (id: number, why: string) => {
         repos.watch.setNotice(id, 'unknown', why);
         const incident = repos.watch.incident(repos.watch.notice(id)!.incidentId)!;
-        audit('watch.notice_uncertain', incident, { error: 'the process stopped while the mail server was accepting the message' });
+        audit(incident, { action: 'watch.notice_uncertain', details: { ...about(incident), error: 'the process stopped while the mail server was accepting the message' } });
       },
     } satisfies DurableKind,
   };

@@ -94,7 +94,7 @@ export function seedAccounts(services: Services, accounts: SeedAccount[]): { aut
       } else if (target === 'needs_attention') {
         migrationService.transition(m.id, 'needs_attention', 'needs_attention', { actor: { type: 'system' }, reason: 'connection_failed', errorCode: 'MAIL_AUTH_FAILED' });
       } else if (target === 'not_affected') {
-        migrationService.transition(m.id, 'detected', 'not_affected', { actor: { type: 'system' }, verdict: { state: 'not_affected', rule: 'not_google', detail: null } as never });
+        migrationService.transition(m.id, 'detected', 'not_affected', { actor: { type: 'system' }, verdict: { state: 'not_affected', rule: 'not_google', detail: null } as never, details: { rule: 'not_google' } });
       } else if (target !== 'affected') {
         throw new Error(`seedAccounts: state ${target} not supported`);
       }

@@ -6,6 +6,7 @@ import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { testCert } from '../helpers/tls.js';
 import { confirmationKeyOf, seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
 import { registerSecret } from '../helpers/transcript.js';
+import { isAudit } from '../../src/domain/audit.js';
 
 /**
  * The app's own e-mail (SMTP_URL) tells the relay's answers apart: a permanent refusal (5xx) is final
@@ -97,9 +98,9 @@ test('a bulk reminder: 550 for one seller is final after one try (MIG_ERR_SEND_R
   assert.deepEqual([refusedItem.status, refusedItem.outcome, refusedItem.attempts], ['failed', 'MIG_ERR_SEND_REFUSED', 1], 'failed, refused, after one attempt');
   assert.deepEqual(s.repos.jobs.autoresponderIds(jobId, 'done'), [delayed!.autoresponderId], 'the delayed reminder is done');
   const delayedAudit = s.repos.audit.listForTarget('autoresponder', delayed!.autoresponderId);
-  const retries = delayedAudit.filter((e) => e.action === 'job.item.retry');
+  const retries = delayedAudit.filter((e) => isAudit(e, 'job.item.retry'));
   assert.ok(retries.length >= 1 && retries.every((e) => e.details.outcome === 'MIG_ERR_SEND_FAILED'), `while retrying its outcome is MIG_ERR_SEND_FAILED: ${JSON.stringify(retries.map((e) => e.details))}`);
-  assert.equal(delayedAudit.find((e) => e.action === 'job.item.done')?.details.outcome, 'sent');
+  assert.equal(delayedAudit.find((e) => isAudit(e, 'job.item.done'))?.details.outcome, 'sent');
   assert.ok(!s.repos.audit.listForTarget('autoresponder', refused!.autoresponderId).some((e) => e.action === 'job.item.retry'), 'the refused one was never put back for a retry');
 });
 

@@ -9,6 +9,7 @@ import { staffAgent } from '../helpers/staff.js';
 import { allegroEnv, startSimulator, storeConsent } from '../helpers/allegro.js';
 import type { FastifyInstance } from 'fastify';
 import { formatDay } from '../../src/watch/pages.js';
+import { isAudit } from '../../src/domain/audit.js';
 
 const DAY = 86_400_000;
 const GOOD = 'abcdefghijklmnop';
@@ -199,9 +200,9 @@ test('a passing check after the problem brings the migration back by itself (aud
   await app.watch.runDue();
   assert.equal(state(app, b.autoresponderId), 'relinked_app_password');
   const entries = app.services.repos.audit.listForTarget('autoresponder', b.autoresponderId);
-  const relinkedAgain = entries.filter((e) => e.action === 'migration.relinked').at(-1)!;
+  const relinkedAgain = entries.filter((e) => isAudit(e, 'migration.relinked')).at(-1)!;
   assert.deepEqual([relinkedAgain.actorType, relinkedAgain.actorId, relinkedAgain.details.recovered], ['system', 'watch', true]);
-  const recovered = entries.find((e) => e.action === 'watch.recovered')!;
+  const recovered = entries.find((e) => isAudit(e, 'watch.recovered'))!;
   assert.equal(recovered.details.resolution, 'check_passed');
   const seller = new Agent(app);
   await signIn(seller, b.sellerId);

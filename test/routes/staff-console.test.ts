@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { migrate, openDatabase } from '../../src/db/database.js';
 import { MIGRATIONS } from '../../src/db/migrations.js';
 import { HISTORY_ACTIONS } from '../../src/staff/history.js';
+import { isAudit } from '../../src/domain/audit.js';
 import { MIGRATION_EVENTS } from '../../src/migration/states.js';
 import { readOnly } from '../../src/staff/seller-view.js';
 import { niceStep } from '../../src/staff/overview.js';
@@ -57,7 +58,7 @@ test('the account history reads as sentences in the agent\'s language; the raw r
   const m = s.repos.migrations.findByAutoresponder(row!.autoresponderId)!;
   const seller = { type: 'seller' as const, id: row!.sellerId };
   s.migrationService.transition(m.id, 'start_v3', 'in_progress_v3', { actor: seller });
-  s.migrationService.transition(m.id, 'switched_v3', 'switched_v3', { actor: seller, details: { authorizationId: 1, allegroLogin: 'ogrod_marzen', previousVersion: 2, templates: 3, mailboxSecretDeleted: false } });
+  s.migrationService.transition(m.id, 'switched_v3', 'switched_v3', { actor: seller, details: { authorizationId: 1, allegroLogin: 'ogrod_marzen', previousVersion: 2, templates: 3 } });
   s.migrationService.transition(m.id, 'switched_back', 'affected', { actor: seller, verdict: { state: 'affected', rule: 'gmail_address', detail: 'gmail.com' } as never, details: { toVersion: 1, templatesRestored: 3 } });
   const a = await staffAgent(app, 'agent', 'ewa@wsparcie.example');
   await a.get(`/staff/accounts/${row!.autoresponderId}`);
@@ -218,7 +219,7 @@ test('a finished job offers "ponów nieudane": a new job of its failed items, co
   assert.match(retried.body, /Ponowienie nieudanych pozycji z <a href="\/staff\/jobs\/\d+">zadania #\d+<\/a>/);
   assert.match(retried.body, /Postęp: 3 z 3/);
   assert.equal(s.repos.jobs.get(retryId)!.selection, 'ids');
-  const created = s.repos.audit.listForTarget('job', retryId).find((e) => e.action === 'job.created')!;
+  const created = s.repos.audit.listForTarget('job', retryId).find((e) => isAudit(e, 'job.created'))!;
   assert.deepEqual({ scope: created.details.scope, retryOf: created.details.retryOf, confirmed: created.details.confirmed }, { scope: 'failed', retryOf: jobId, confirmed: 3 });
   // A job still running, or one without failures, has nothing to retry.
   const nothing = await a.post('/staff/jobs/confirm', { action: 'recheck', scope: 'failed', retryOf: '999999' });

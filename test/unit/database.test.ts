@@ -40,8 +40,10 @@ test('the audit log is append-only and never stores secret-looking keys', () => 
   const db = openDatabase(':memory:');
   migrate(db);
   const audit = createAuditRepository(db);
-  const id = audit.append({ actor: { type: 'staff', id: 7 }, action: 'x.y', targetType: 'mailbox', targetId: 1, details: { password: 'tajne', appPassword: 'abcd', accessToken: 't', note: 'ok' } });
-  assert.deepEqual(audit.listForTarget('mailbox', 1)[0]?.details, { note: 'ok' });
+  // The types refuse such keys; the repository drops them anyway (a spread of an untyped object).
+  const details = { password: 'tajne', appPassword: 'abcd', accessToken: 't', note: 'ok' };
+  const id = audit.record({ type: 'staff', id: 7 }, 1, { action: 'staff.note', details });
+  assert.deepEqual(audit.listForTarget('autoresponder', 1)[0]?.details, { note: 'ok' });
   assert.throws(() => db.prepare(`UPDATE audit_log SET action = 'z' WHERE id = ?`).run(id), /append-only/);
   assert.throws(() => db.prepare(`DELETE FROM audit_log WHERE id = ?`).run(id), /append-only/);
   assert.equal(audit.count(), 1);
