@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
@@ -50,8 +50,13 @@ export async function startDovecot(users: DovecotUser[], opts: { port?: number; 
 
   for (const u of users) registerSecret(u.password);
   const passwords = new Map(users.map((u) => [u.user, u.password]));
-  const writePasswd = () =>
-    writeFileSync(path.join(dir, 'passwd'), [...passwords].map(([user, password]) => `${user}:{PLAIN}${password}::::::`).join('\n') + '\n', { mode: 0o644 });
+  // Written aside and renamed over the old file: Dovecot, which re-reads the file when it changes, never
+  // sees it half-written (a truncated file read under load refused every user once).
+  const writePasswd = () => {
+    const tmp = path.join(dir, 'passwd.tmp');
+    writeFileSync(tmp, [...passwords].map(([user, password]) => `${user}:{PLAIN}${password}::::::`).join('\n') + '\n', { mode: 0o644 });
+    renameSync(tmp, path.join(dir, 'passwd'));
+  };
   writePasswd();
   for (const u of users) {
     const maildir = path.join(mailRoot, u.user, 'Maildir');
