@@ -99,6 +99,7 @@ test('a doubled submission logs in once, and 15 concurrent wizard submissions of
   const statuses = answers.map((r) => r.statusCode);
   assert.ok(statuses.every((c) => WIZARD_STATUSES.has(c)), `only wizard pages, never a 5xx: ${statuses.join(', ')}`);
   assert.ok(statuses.includes(429), `the requests beyond the budget are told to wait: ${statuses.join(', ')}`);
+  t.diagnostic(`15 concurrent wizard submissions: ${logins} logins reached Dovecot (1 of them the doubled submission's); answers ${[...new Set(statuses)].map((c) => `${c}×${statuses.filter((x) => x === c).length}`).join(', ')}`);
 });
 
 test('30 concurrent "Pobierz e-maile" after relinking: the logins stay within the one budget the wizard also used, every answer is a wizard page', async (t) => {
@@ -119,4 +120,5 @@ test('30 concurrent "Pobierz e-maile" after relinking: the logins stay within th
   const statuses = answers.map((r) => r.statusCode);
   assert.ok(statuses.every((c) => WIZARD_STATUSES.has(c)), `only wizard pages, never a 5xx: ${statuses.join(', ')}`);
   assert.ok(statuses.includes(200), 'the budget left after the wizard was used to show the inbox');
+  t.diagnostic(`wizard then 30 concurrent "Pobierz e-maile": ${logins} logins reached Dovecot (${afterWizard} by the wizard); answers ${[...new Set(statuses)].map((c) => `${c}×${statuses.filter((x) => x === c).length}`).join(', ')}`);
 });
