@@ -82,6 +82,7 @@ FILES=(
   test/routes/staff-console.test.ts
   test/cli/cli.test.ts
   test/cli/demo-start.test.ts
+  test/cli/backup.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts
