@@ -67,6 +67,7 @@ FILES=(
   test/integration/app-password-restart.test.ts
   test/integration/google-simulator.test.ts
   test/integration/watch.test.ts
+  test/integration/ops.test.ts
   test/integration/watch-restart.test.ts
   test/integration/watch-siblings.test.ts
   test/integration/check-budget.test.ts
@@ -83,6 +84,7 @@ FILES=(
   test/cli/cli.test.ts
   test/cli/demo-start.test.ts
   test/cli/backup.test.ts
+  test/cli/shutdown.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts
