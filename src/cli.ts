@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './config.js';
 import { generateKeyText } from './crypto/secret-box.js';
 import { migrate, openDatabase } from './db/database.js';
 import { migErrorCode } from './errors.js';
-import { importCsv } from './import/import.js';
+import { importFile } from './import/stream.js';
 import { createServices, keysFor, mailServerPolicyFor, resolverFor } from './composition.js';
 import { rotateKey } from './ops/rotate-key.js';
 import { backupDatabase, BackupRefused, restoreDatabase } from './ops/backup.js';
@@ -86,16 +86,18 @@ async function run(argv: string[]): Promise<number> {
         console.error(`${both('import.oneFile')}: npm run cli -- import ${i18n.t('pl')('cli.usage.file')}.csv`);
         return 1;
       }
-      let input: Buffer;
       try {
-        input = readFileSync(file);
+        closeSync(openSync(file, 'r'));
       } catch (err) {
         console.error(`${both('import.unreadable')} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         return 1;
       }
       const services = openServices(config);
       try {
-        const r = await importCsv(input, services, { actor, fileName: path.basename(file) });
+        // Streamed in batches: rows, rows per second and time left on a terminal, a line every 5 s in a log.
+        const progress = createProgress({ unit: both('progress.rows'), left: both('progress.left') });
+        const r = await importFile(file, services, { actor, fileName: path.basename(file), onProgress: (p) => progress.update(p.rows, p.totalRows) });
+        progress.finish(r.rows, r.rows);
         // The counts line up: each label is padded to the longest one.
         const counts = (['imported', 'updated', 'unchanged', 'rejected'] as const).map((k) => [`${both(`import.${k}`)}:`, r[k]] as const);
         const width = Math.max(...counts.map(([label]) => label.length)) + 2;

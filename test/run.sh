@@ -85,6 +85,7 @@ FILES=(
   test/cli/demo-start.test.ts
   test/cli/backup.test.ts
   test/cli/shutdown.test.ts
+  test/cli/import-kill.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts
