@@ -80,11 +80,13 @@ export default fp(
       if (recovered.resumed + uncertain + recovered.interruptedChecks > 0) fastify.log.warn(recovered, 'work resumed after a restart');
       jobs.start();
       runnerRunning = true;
+      // The runner is woken by work; the heartbeat also wakes it now and then (only once it has
+      // started, after the recovery), so a pass is never far behind and /readyz can tell a runner
+      // that stopped passing.
+      heartbeat = setInterval(() => jobs.wake(), RUNNER_HEARTBEAT_MS);
+      heartbeat.unref();
     });
-    // The runner is woken by work; the heartbeat also wakes it now and then, so a pass is never far
-    // behind and /readyz can tell a runner that stopped passing.
-    const heartbeat = setInterval(() => jobs.wake(), RUNNER_HEARTBEAT_MS);
-    heartbeat.unref();
+    let heartbeat: NodeJS.Timeout | undefined;
     // The watch over migrated autoresponders: its schedule is kept by a timer, its items run in the
     // job runner (recovered above with the jobs). WATCH_ENABLED=0 leaves both off.
     if (config.watchEnabled) fastify.addHook('onReady', async () => app.watch.start());
