@@ -100,7 +100,7 @@ test('/metrics is not public: a bearer token when METRICS_TOKEN is set, otherwis
   assert.equal((await app.inject({ url: '/metrics', remoteAddress: '203.0.113.7' })).statusCode, 403);
   assert.equal((await app.inject({ url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.7' } })).statusCode, 403, 'a local reverse proxy does not open it');
 
-  const { app: withToken } = await build(t, { extra: async () => {} });
+  const { app: withToken } = await build(t);
   withToken.ops.settings.metricsToken = 'a-long-enough-metrics-token';
   assert.equal((await withToken.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode, 401, 'with a token set, loopback is not enough');
   assert.equal((await withToken.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong-token-of-some-length' } })).statusCode, 401);
