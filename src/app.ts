@@ -63,6 +63,11 @@ async function app(fastify: FastifyInstance, opts: AppOptions) {
     return payload;
   });
 
+  // Request duration by route pattern for /metrics ('/staff/accounts/:id', never the id itself).
+  fastify.addHook('onResponse', (request, reply, done) => {
+    fastify.ops.metrics.request(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   await fastify.register(healthRoutes);
   await fastify.register(homeRoutes);
   await fastify.register(sellerSignInRoutes);

@@ -1,12 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, readEnvironment, type AppConfig } from './config.js';
 import { generateKeyText } from './crypto/secret-box.js';
 import { migrate, openDatabase } from './db/database.js';
 import { migErrorCode } from './errors.js';
-import { importCsv } from './import/import.js';
+import { importFile } from './import/stream.js';
 import { createServices, keysFor, mailServerPolicyFor, resolverFor } from './composition.js';
 import { rotateKey } from './ops/rotate-key.js';
+import { backupDatabase, BackupRefused, restoreDatabase } from './ops/backup.js';
+import { createProgress } from './ops/progress.js';
+import { existsSync } from 'node:fs';
+import { loadKeys } from './crypto/key-store.js';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
@@ -42,6 +46,8 @@ function usage(i18n: I18n): string {
     command('detect', 'detect'),
     command('rotate-key', 'rotateKey'),
     command('generate-key', 'generateKey'),
+    command(`backup ${file.replace('.csv', '.db')}`, 'backup'),
+    command(`restore ${file.replace('.csv', '.db')}`, 'restore'),
     `  staff:create --email E --role ${STAFF_ROLES.join('|')}`,
     // Too long for one line: Polish, then "/ English" below it.
     `${indent}${i18n.t('pl')('cli.usage.staffCreate')}`,
@@ -80,16 +86,18 @@ async function run(argv: string[]): Promise<number> {
         console.error(`${both('import.oneFile')}: npm run cli -- import ${i18n.t('pl')('cli.usage.file')}.csv`);
         return 1;
       }
-      let input: Buffer;
       try {
-        input = readFileSync(file);
+        closeSync(openSync(file, 'r'));
       } catch (err) {
         console.error(`${both('import.unreadable')} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         return 1;
       }
       const services = openServices(config);
       try {
-        const r = await importCsv(input, services, { actor, fileName: path.basename(file) });
+        // Streamed in batches: rows, rows per second and time left on a terminal, a line every 5 s in a log.
+        const progress = createProgress({ unit: both('progress.rows'), left: both('progress.left') });
+        const r = await importFile(file, services, { actor, fileName: path.basename(file), onProgress: (p) => progress.update(p.rows, p.totalRows) });
+        progress.finish(r.rows, r.rows);
         // The counts line up: each label is padded to the longest one.
         const counts = (['imported', 'updated', 'unchanged', 'rejected'] as const).map((k) => [`${both(`import.${k}`)}:`, r[k]] as const);
         const width = Math.max(...counts.map(([label]) => label.length)) + 2;
@@ -128,6 +136,49 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       } finally {
         db.close();
+      }
+    }
+    case 'backup':
+    case 'restore': {
+      const file = args[0];
+      if (!file || args.length > 1) {
+        console.error(`${both(`${command}.oneFile`)}: npm run cli -- ${command} ${i18n.t('pl')('cli.usage.file')}.db`);
+        return 1;
+      }
+      const progress = createProgress({ unit: both('progress.pages'), left: both('progress.left') });
+      const onProgress = (p: { donePages: number; totalPages: number }) => progress.update(p.donePages, p.totalPages);
+      const refused = (err: unknown) => {
+        if (!(err instanceof BackupRefused)) throw err;
+        const key = { 'target-exists': 'targetExists', 'source-missing': 'sourceMissing', 'not-a-database': 'notADatabase', damaged: 'damaged', 'too-new': 'tooNew', 'key-mismatch': 'keyMismatch' }[err.reason];
+        console.error(`${both(`${command === 'backup' && err.reason !== 'target-exists' && err.reason !== 'source-missing' ? 'restore' : command}.${key}`)}: ${err.detail}`);
+        return 1;
+      };
+      const where = config.secretKeys ? both('backup.keyEnv') : `${both('backup.keyFile')} ${config.secretKeyFile}`;
+      if (command === 'backup') {
+        try {
+          const r = await backupDatabase(config.databasePath, file, onProgress);
+          progress.finish(r.pages, r.pages);
+          console.log(`${both('backup.done')}: ${file} (${both('backup.size')} ${(r.bytes / 1048576).toFixed(1)} MB)`);
+          console.log(`${both('backup.keyNeeded')}: ${where}.`);
+          return 0;
+        } catch (err) {
+          return refused(err);
+        }
+      }
+      // A restore never makes a key: a new one would read nothing in the backup.
+      if (!config.secretKeys && !existsSync(config.secretKeyFile)) {
+        console.error(`${both('restore.noKey')} ${config.secretKeyFile} ${both('restore.orEnv')}.`);
+        return 1;
+      }
+      const keyring = loadKeys(config.secretKeys ? { kind: 'env', keys: config.secretKeys } : { kind: 'file', file: config.secretKeyFile }).keyring;
+      try {
+        const r = await restoreDatabase(file, config.databasePath, keyring, onProgress);
+        progress.finish(r.bytes / 4096, r.bytes / 4096);
+        console.log(`${both('restore.done')} ${config.databasePath}; ${both('restore.secrets')}: ${r.decrypted}/${r.secrets}.`);
+        console.log(`${both('restore.start')}.`);
+        return 0;
+      } catch (err) {
+        return refused(err);
       }
     }
     case 'staff:create': {

@@ -12,8 +12,8 @@ import { createMailer } from './mail/mailer.js';
 import { createMailRenderer } from './mail/render.js';
 import { createSlots } from './checks/slots.js';
 import { createOutcomes } from './checks/outcome.js';
-import { createChecks } from './checks/service.js';
-import { createOutbox } from './outbox/outbox.js';
+import { createChecks, type ChecksDeps } from './checks/service.js';
+import { createOutbox, type MailCount } from './outbox/outbox.js';
 import { createLinks } from './outbox/links.js';
 import { nextSendTime } from './outbox/hours.js';
 import { createReminders } from './staff/reminders.js';
@@ -23,7 +23,7 @@ import { createAllegroClient } from './allegro/client.js';
 import { createAuthorizationService } from './allegro/authorization.js';
 import { createV3Service } from './v3/switch.js';
 import { createStaffActions } from './staff/actions.js';
-import { createJobRunner } from './jobs/runner.js';
+import { createJobRunner, type RunnerCounters } from './jobs/runner.js';
 import { createJobsService } from './jobs/jobs.js';
 import { createNoticeSender } from './watch/notice.js';
 import { createWatchService } from './watch/service.js';
@@ -82,6 +82,14 @@ export interface AppDeps {
   log: FastifyBaseLogger;
   /** Demo only: Google's mail hosts routed to the local Google simulator (mail/mail-route.ts). */
   mailRoutes?: MailRoutes | undefined;
+  /** The operators' figures (ops/metrics.ts), counted where each thing happens: checks, e-mails, job items. */
+  counters?: AppCounters;
+}
+
+export interface AppCounters {
+  check?: ChecksDeps['count'];
+  email?: (mail: MailCount) => void;
+  runner?: RunnerCounters;
 }
 
 /**
@@ -98,8 +106,8 @@ export function composeApp(services: Services, deps: AppDeps) {
   // carries links made in one place, and goes out through the one outbox.
   const mail = createMailRenderer(i18n);
   const links = createLinks({ loginTokens: repos.loginTokens, publicUrl: config.publicUrl });
-  const outbox = createOutbox({ mailer });
-  const signIn = createSignInService({ repos, outbox, links, mail, demo: config.demo, log, now });
+  const outbox = createOutbox({ mailer, count: deps.counters?.email });
+  const signIn = createSignInService({ repos, outbox: outbox.as('sign_in'), links, mail, demo: config.demo, log, now });
 
   const a = config.allegro;
   const allegroClient =
@@ -121,13 +129,14 @@ export function composeApp(services: Services, deps: AppDeps) {
     slots,
     outcomes,
     readThreads: allegroClient ? (authorizationId, limit) => allegro.withToken(authorizationId, (token) => allegroClient.listThreads(token, { limit })) : null,
+    count: deps.counters?.check,
   });
   const relink = createRelinkService({ db, repos, migrationService, secrets, now, checks });
   const v3 = createV3Service({ db, repos, migrationService, detection: services.detection, now, checks });
 
-  const reminders = createReminders({ db, repos, now, outbox, links, mail, i18n, reminderMinDays: config.reminderMinDays, migrationDeadline: config.migrationDeadline });
+  const reminders = createReminders({ db, repos, now, outbox: outbox.as('reminder'), links, mail, i18n, reminderMinDays: config.reminderMinDays, migrationDeadline: config.migrationDeadline });
   const staffActions = createStaffActions({ repos, migrationService, checks, reminders });
-  const notices = createNoticeSender({ db, repos, now, outbox, links, mail, log, sendHours: config.watchSendHours, handOver: outcomes.handOver });
+  const notices = createNoticeSender({ db, repos, now, outbox: outbox.as('watch'), links, mail, log, sendHours: config.watchSendHours, handOver: outcomes.handOver });
   outbox.register(reminders.durable);
   outbox.register(notices.durable);
 
@@ -154,6 +163,7 @@ export function composeApp(services: Services, deps: AppDeps) {
     slots,
     backoffBaseMs: config.bulkRetryBaseMs,
     lanes: config.watchEnabled ? [watch.lane] : [],
+    counters: deps.counters?.runner,
     // The kinds of bulk job: what an item competes for, and what is done with it.
     kinds: {
       recheck: {

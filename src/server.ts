@@ -7,6 +7,7 @@ import { loggerOptions } from './logger.js';
 import { ensureDemoAdmin, loadDemoIfEmpty } from './demo/demo.js';
 import { demoAuthorizations, startSimulator } from './simulator/server.js';
 import type { GoogleSimulator } from './simulator/google/server.js';
+import { readOpsEnv, type OpsSettings } from './ops/ops-env.js';
 
 /**
  * The process shell: validate config, build Fastify with timeouts and a logger, register the app,
@@ -14,8 +15,10 @@ import type { GoogleSimulator } from './simulator/google/server.js';
  */
 async function main(): Promise<void> {
   let config: AppConfig;
+  let ops: OpsSettings;
   try {
     config = loadConfig(readEnvironment());
+    ops = readOpsEnv();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
       simulator = await startSimulator(config, { level: config.logLevel === 'info' ? 'warn' : config.logLevel });
       fastify.addHook('onClose', async () => simulator?.close());
     }
-    await fastify.register(app, { config, demo: await demoWiring(config) });
+    await fastify.register(app, { config, demo: await demoWiring(config), ops });
     await fastify.ready();
     if (googleStarting) google = await googleStarting;
     if (config.demo) {
@@ -85,6 +88,11 @@ async function main(): Promise<void> {
     fastify.log.info(`The watch checks the demo's migrated autoresponders ${where} (WATCH_ENABLED=0 turns it off)${firstChecks ? `; ${firstChecks} get their first check now` : ''}.`);
   }
 
+  // The stop (SIGTERM from a process manager, Ctrl+C): /readyz answers 503 at once, the listener
+  // closes (a request on a kept-alive connection gets 503), requests in flight get their answers,
+  // job items and watch checks in flight finish and settle (a retryable failure goes back to the
+  // queue), then the mailer and the database close and the process exits 0. After SHUTDOWN_TIMEOUT_MS
+  // (25 s) it exits 1 anyway: items still running then are taken up again at the next start.
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) {
@@ -92,14 +100,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     closing = true;
-    fastify.log.info({ signal }, 'shutting down: finishing requests in flight');
+    fastify.ops.readiness.stopping();
+    const started = Date.now();
+    fastify.log.info({ signal, timeoutMs: ops.shutdownTimeoutMs }, 'shutting down: no new requests; requests and job items in flight finish first');
     const force = setTimeout(() => {
-      fastify.log.error('shutdown took over 10 s, exiting');
+      fastify.log.error({ timeoutMs: ops.shutdownTimeoutMs }, 'shutdown took too long, exiting; items still running go back to the queue at the next start');
       process.exit(1);
-    }, 10_000);
+    }, ops.shutdownTimeoutMs);
     force.unref();
     fastify.close().then(
-      () => process.exit(0),
+      () => {
+        fastify.log.info({ ms: Date.now() - started }, 'stopped: work in flight settled, database closed');
+        process.exit(0);
+      },
       (err) => {
         fastify.log.error({ err }, 'error while shutting down');
         process.exit(1);

@@ -67,6 +67,7 @@ FILES=(
   test/integration/app-password-restart.test.ts
   test/integration/google-simulator.test.ts
   test/integration/watch.test.ts
+  test/integration/ops.test.ts
   test/integration/watch-restart.test.ts
   test/integration/watch-siblings.test.ts
   test/integration/check-budget.test.ts
@@ -82,6 +83,9 @@ FILES=(
   test/routes/staff-console.test.ts
   test/cli/cli.test.ts
   test/cli/demo-start.test.ts
+  test/cli/backup.test.ts
+  test/cli/shutdown.test.ts
+  test/cli/import-kill.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts

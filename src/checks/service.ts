@@ -36,6 +36,16 @@ export type StoredCheck =
   | { status: 'no_secret' }
   | { status: 'not_configured' };
 
+/** One check for the operators' figures (/metrics): never an id, an address or a host. */
+export interface CheckCount {
+  kind: 'mail' | 'allegro';
+  trigger: Trigger;
+  /** ok or failed: a login was made; budget or busy: none was. */
+  outcome: 'ok' | 'failed' | 'budget' | 'busy';
+  /** The failure's stable code (MAIL_AUTH_FAILED, MIG_ERR_…); null when it passed. */
+  code: string | null;
+}
+
 export interface ChecksDeps {
   db: Db;
   repos: Pick<Repositories, 'mailboxes' | 'autoresponders' | 'authorizations' | 'connectionChecks'>;
@@ -46,6 +56,8 @@ export interface ChecksDeps {
   outcomes: Outcomes;
   /** Reads the newest Message Center threads with an authorization (refreshing its token); null when Allegro is not configured. */
   readThreads: ((authorizationId: number, limit: number) => Promise<ThreadsList>) | null;
+  /** Counts every check where it is recorded (the composition root gives the metrics' counter). */
+  count?: (check: CheckCount) => void;
 }
 
 const THREADS = 20;
@@ -72,6 +84,7 @@ const fingerprint = (...parts: string[]) => createHash('sha256').update(parts.jo
  */
 export function createChecks(deps: ChecksDeps) {
   const { db, repos, slots, now } = deps;
+  const count = (kind: CheckCount['kind'], trigger: Trigger, outcome: CheckCount['outcome'], code: string | null = null) => deps.count?.({ kind, trigger, outcome, code });
   const running = new Map<string, Promise<unknown>>();
   /** The last full check per mailbox: of which stored password, when, and what it said. */
   const lastFull = new Map<number, { secret: string; at: number; check: Extract<StoredCheck, { status: 'checked' }> }>();
@@ -131,15 +144,22 @@ export function createChecks(deps: ChecksDeps) {
     return once(id, () =>
       holding(`mailbox:${m.id}`, args.servers.imapHost, false, async () => {
         const reserved = reserve(m.id, null, 'seller');
-        if (typeof reserved !== 'number') return reserved;
+        if (typeof reserved !== 'number') {
+          count('mail', 'seller', 'budget', reserved.code);
+          return reserved;
+        }
         const result = await verifyMailbox(args.servers, args.password, deps.mail);
         db.transaction(() => {
           repos.connectionChecks.finish(reserved, { ok: result.ok, code: result.ok ? null : result.code, protocol: result.ok ? 'imap+smtp' : result.protocol, detail: result.ok ? null : result.serverText });
           if (result.ok) args.onPass();
           else for (const a of mailboxVersions(m.id)) deps.outcomes.record(a, result.code);
         })();
+        count('mail', 'seller', result.ok ? 'ok' : 'failed', result.ok ? null : result.code);
         return result;
-      }, () => ({ ok: false, protocol: 'imap', code: 'MAIL_TIMEOUT', serverText: null }) as const),
+      }, () => {
+        count('mail', 'seller', 'busy');
+        return { ok: false, protocol: 'imap', code: 'MAIL_TIMEOUT', serverText: null } as const;
+      }),
     );
   }
 
@@ -164,7 +184,10 @@ export function createChecks(deps: ChecksDeps) {
         const fresh = repos.mailboxes.getById(mailbox.id)!;
         const password = deps.secrets.decrypt(current, 'mailbox-secret');
         const reserved = reserve(mailbox.id, args.autoresponderId ?? null, args.trigger);
-        if (typeof reserved !== 'number') return { status: 'budget', retryAt: reserved.retryAt };
+        if (typeof reserved !== 'number') {
+          count('mail', args.trigger, 'budget', reserved.code);
+          return { status: 'budget', retryAt: reserved.retryAt };
+        }
         let result: MailCheckResult;
         let proof: InboxProof | undefined;
         if (args.purpose === 'verify') result = await verifyMailbox(fresh, password, deps.mail);
@@ -176,6 +199,7 @@ export function createChecks(deps: ChecksDeps) {
           } else result = r;
         }
         const verdict = mailVerdict(result.ok ? null : result.code);
+        count('mail', args.trigger, result.ok ? 'ok' : 'failed', result.ok ? null : result.code);
         return db.transaction((): StoredCheck => {
           // The seller may have saved a new password during the check: this result is about the old one.
           const superseded = repos.mailboxes.getEncryptedSecret(mailbox.id) !== current;
@@ -192,7 +216,10 @@ export function createChecks(deps: ChecksDeps) {
           if (args.purpose === 'verify' && !superseded) remember(mailbox.id, { secret: String(current), at: now().getTime(), check });
           return check;
         })();
-      }, () => ({ status: 'busy' }) as const),
+      }, () => {
+        count('mail', args.trigger, 'busy');
+        return { status: 'busy' } as const;
+      }),
     );
   }
 
@@ -247,6 +274,7 @@ export function createChecks(deps: ChecksDeps) {
         record(result, authorizationId);
         if (args.apply) deps.outcomes.apply(a, verdict, { actor: args.actor, trigger: args.trigger, full: true });
       })();
+      count('allegro', args.trigger, result.ok ? 'ok' : 'failed', result.ok ? null : result.code);
       return { status: 'checked', verdict, result, superseded: false };
     };
     if (args.authorizationId === null) return Promise.resolve(finish({ ok: false, code: 'MIG_ERR_AUTHORIZE_AGAIN', authorizeAgain: true }, null));
@@ -257,7 +285,10 @@ export function createChecks(deps: ChecksDeps) {
         const authorization = repos.authorizations.getById(authorizationId);
         const result = await readMessageCenter(authorizationId, authorization?.allegroLogin ?? '');
         return finish(result, authorizationId);
-      }, () => ({ status: 'busy' }) as const),
+      }, () => {
+        count('allegro', args.trigger, 'busy');
+        return { status: 'busy' } as const;
+      }),
     );
   }
 

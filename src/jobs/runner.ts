@@ -59,6 +59,16 @@ export interface RunnerLane {
   nextWakeAt(): number | null;
 }
 
+/** What the runner reports for the operators' figures (/metrics) and the readiness probe. */
+export interface RunnerCounters {
+  /** A pass over the jobs and lanes ended: ok, or it threw. */
+  pumped(ok: boolean): void;
+  /** A job's item settled: done, failed, skipped, unknown; retry (later, with backoff) or requeued (at a stop). */
+  item(kind: JobKind, status: ActionOutcome['status'] | 'retry' | 'requeued'): void;
+  /** A job ended. */
+  job(kind: JobKind, status: 'done' | 'cancelled'): void;
+}
+
 export interface JobRunnerOptions {
   db: Db;
   repos: Pick<Repositories, 'jobs' | 'accounts' | 'audit'>;
@@ -73,6 +83,7 @@ export interface JobRunnerOptions {
   backoffBaseMs?: number;
   /** Background work under the same caps (the watch). */
   lanes?: RunnerLane[];
+  counters?: RunnerCounters;
 }
 
 export interface RunnerStats {
@@ -161,18 +172,22 @@ export function createJobRunner(opts: JobRunnerOptions) {
   }
 
   function settle(job: Job, item: JobItem, o: ActionOutcome, attempt: number): void {
-    db.transaction(() => {
+    const status = db.transaction(() => {
       if (o.status === 'failed' && o.retry && attempt < MAX_ATTEMPTS && !stopping) {
         repos.jobs.retryLater(item.id, new Date(now().getTime() + backoffMs(attempt, base)), o.outcome, o.detail ?? null);
         repos.audit.record({ type: 'staff', id: job.createdBy }, item.autoresponderId, { action: 'job.item.retry', details: { jobId: job.id, kind: job.kind, outcome: o.outcome, attempt } });
+        return 'retry' as const;
       } else if (o.status === 'failed' && o.retry && stopping) {
         // Shutting down: the item is taken up again after the restart, this attempt not counted as final.
         repos.jobs.retryLater(item.id, now(), o.outcome, o.detail ?? null);
+        return 'requeued' as const;
       } else {
         repos.jobs.settle(item.id, o.status, o.outcome, o.detail ?? null);
         itemAudit(job, item, o);
+        return o.status;
       }
     })();
+    opts.counters?.item(job.kind, status);
   }
 
   function track(id: string, p: Promise<void>) {
@@ -291,6 +306,7 @@ export function createJobRunner(opts: JobRunnerOptions) {
       repos.audit.record({ type: 'staff', id: job.createdBy }, job.id, { action: `job.${status === 'done' ? 'finished' : 'cancelled'}`, details: { kind: job.kind, counts: repos.jobs.counts(job.id) } });
     })();
     log.info({ jobId: job.id, status }, 'bulk job ended');
+    opts.counters?.job(job.kind, status);
     for (const l of listeners) l(job.id);
   }
 
@@ -306,8 +322,10 @@ export function createJobRunner(opts: JobRunnerOptions) {
         again = false;
         pumpOnce();
       } while (again);
+      opts.counters?.pumped(true);
     } catch (err) {
       log.error({ err }, 'job runner failed');
+      opts.counters?.pumped(false);
     } finally {
       pumping = false;
     }

@@ -36,6 +36,9 @@ export interface DurableKind {
   uncertain(id: number, why: string): void;
 }
 
+/** An e-mail for the operators' figures (/metrics): sent, refused for good, to be retried, or uncertain. */
+export type MailCount = { kind: string; outcome: 'sent' | 'refused' | 'retried' | 'uncertain' };
+
 /** Backoff for a temporary refusal: doubling from `base`, at most `max`. */
 export function retryDelayMs(attempt: number, base = 2 * 60_000, max = 60 * 60_000): number {
   return Math.min(max, base * 2 ** Math.max(0, attempt - 1));
@@ -50,9 +53,21 @@ export function retryDelayMs(attempt: number, base = 2 * 60_000, max = 60 * 60_0
  * after it it may have been, and it is never sent again (reported as uncertain). A kind's rows are
  * recovered after a stop in one place, recover(). "How is a reminder never sent twice?": here.
  */
-export function createOutbox(deps: { mailer: Mailer; kinds?: DurableKind[] }) {
+export interface Outbox {
+  readonly mode: Mailer['mode'];
+  deliver(mail: OutgoingMail, track: { commit: () => void; committed: () => boolean }, kind?: string): Promise<Delivery>;
+  as(kind: string): Outbox;
+  recover(): Record<string, { again: number; uncertain: number }>;
+  register(kind: DurableKind): void;
+}
+
+export function createOutbox(deps: { mailer: Mailer; kinds?: DurableKind[]; count?: (mail: MailCount) => void }): Outbox {
   const kinds = deps.kinds ?? [];
-  return {
+  const counted = (kind: string, d: Delivery): Delivery => {
+    deps.count?.({ kind, outcome: d.status === 'sent' ? 'sent' : d.status === 'unknown' ? 'uncertain' : d.permanent ? 'refused' : 'retried' });
+    return d;
+  };
+  const outbox: Outbox = {
     get mode() {
       return deps.mailer.mode;
     },
@@ -61,18 +76,22 @@ export function createOutbox(deps: { mailer: Mailer; kinds?: DurableKind[] }) {
      * the row 'committing' there), `committed` tells afterwards whether it was. Never throws for the
      * relay's answers: the delivery's outcome says what happened.
      */
-    async deliver(mail: OutgoingMail, track: { commit: () => void; committed: () => boolean }): Promise<Delivery> {
+    async deliver(mail: OutgoingMail, track: { commit: () => void; committed: () => boolean }, kind = 'other'): Promise<Delivery> {
       try {
         await deps.mailer.sendTracked(mail, track.commit);
-        return { status: 'sent' };
+        return counted(kind, { status: 'sent' });
       } catch (err) {
         const failure = classifySendError(err);
         // The end of the message went out and no answer came (a timeout, a dropped connection): it may
         // have been delivered. An answer to the end of DATA (4xx, 5xx) says it was not accepted.
         const answered = typeof (err as { responseCode?: unknown } | null)?.responseCode === 'number';
-        if (track.committed() && !answered) return { status: 'unknown', message: failure.message };
-        return { status: 'failed', ...failure };
+        if (track.committed() && !answered) return counted(kind, { status: 'unknown', message: failure.message });
+        return counted(kind, { status: 'failed', ...failure });
       }
+    },
+    /** The same outbox, its e-mails counted as `kind` (sign_in, reminder, watch): given to each sender at the composition root. */
+    as(kind: string): Outbox {
+      return { ...outbox, mode: outbox.mode, deliver: (mail, track) => outbox.deliver(mail, track, kind) };
     },
     /** After a stop, before anything is sent: every kind's interrupted rows settled. */
     recover(): Record<string, { again: number; uncertain: number }> {
@@ -97,5 +116,5 @@ export function createOutbox(deps: { mailer: Mailer; kinds?: DurableKind[] }) {
       kinds.push(kind);
     },
   };
+  return outbox;
 }
-export type Outbox = ReturnType<typeof createOutbox>;

@@ -7,6 +7,9 @@ import { composeApp, createServices, keysFor, mailServerPolicyFor, resolverFor, 
 import { createI18n } from '../i18n/index.js';
 import { CHECKS_PURGE_EVERY_MS, MAINTENANCE_INTERVAL_MS, purgeExpired, purgeOldChecks } from '../ops/maintenance.js';
 import type { DemoWiring } from '../demo/wiring.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { createReadiness, type ReadinessProbe } from '../ops/readiness.js';
+import { readOpsEnv, type OpsSettings } from '../ops/ops-env.js';
 
 declare module 'fastify' {
   interface FastifyInstance extends AppServices {
@@ -14,8 +17,13 @@ declare module 'fastify' {
     services: Services;
     /** Demo only: what the simulators plug in (undefined otherwise). */
     demo: DemoWiring | undefined;
+    /** What the team running the service sees: /metrics, /readyz, and the stop's time limit. */
+    ops: { metrics: Metrics; readiness: ReadinessProbe; settings: OpsSettings };
   }
 }
+
+/** The job runner is woken at least this often, so a stuck one shows on /readyz (three missed beats). */
+export const RUNNER_HEARTBEAT_MS = 5_000;
 
 export interface ServicesPluginOptions {
   config: AppConfig;
@@ -26,6 +34,8 @@ export interface ServicesPluginOptions {
   now?: () => Date;
   /** Demo only (server.ts makes it): Google's mail hosts routed to the simulator, the wizard's demo password. */
   demo?: DemoWiring | undefined;
+  /** METRICS_TOKEN and SHUTDOWN_TIMEOUT_MS; read from the environment when not given (ops/ops-env.ts). */
+  ops?: Partial<OpsSettings>;
 }
 
 /**
@@ -49,12 +59,17 @@ export default fp(
     const config = opts.config;
     const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now, mailServers: mailServerPolicyFor(config) });
     // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
-    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes });
+    const settings = { ...readOpsEnv(), ...opts.ops };
+    const metrics = createMetrics(db, { now: opts.now });
+    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes, counters: { check: metrics.check, email: metrics.email, runner: metrics.runner } });
+    let runnerRunning = false;
+    const readiness = createReadiness({ db, keyring, runner: () => ({ ...metrics.pulse(), running: runnerRunning }), quietMs: RUNNER_HEARTBEAT_MS * 3 });
     if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
     if (!app.allegroClient) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
     fastify.decorate('config', config);
     fastify.decorate('services', services);
     fastify.decorate('demo', opts.demo);
+    fastify.decorate('ops', { metrics, readiness, settings });
     for (const [name, value] of Object.entries(app)) fastify.decorate(name as keyof AppServices, value as never);
 
     const { jobs, mailer } = app;
@@ -64,15 +79,17 @@ export default fp(
       const uncertain = Object.values(recovered.mails).reduce((n, k) => n + k.uncertain + k.again, 0);
       if (recovered.resumed + uncertain + recovered.interruptedChecks > 0) fastify.log.warn(recovered, 'work resumed after a restart');
       jobs.start();
+      runnerRunning = true;
+      // The runner is woken by work; the heartbeat also wakes it now and then (only once it has
+      // started, after the recovery), so a pass is never far behind and /readyz can tell a runner
+      // that stopped passing.
+      heartbeat = setInterval(() => jobs.wake(), RUNNER_HEARTBEAT_MS);
+      heartbeat.unref();
     });
-    fastify.addHook('onClose', async () => jobs.stop());
+    let heartbeat: NodeJS.Timeout | undefined;
     // The watch over migrated autoresponders: its schedule is kept by a timer, its items run in the
     // job runner (recovered above with the jobs). WATCH_ENABLED=0 leaves both off.
-    if (config.watchEnabled) {
-      fastify.addHook('onReady', async () => app.watch.start());
-      fastify.addHook('onClose', async () => app.watch.stop());
-    }
-    fastify.addHook('onClose', async () => mailer.close());
+    if (config.watchEnabled) fastify.addHook('onReady', async () => app.watch.start());
     // Expired sessions, sign-in links and authorization requests are deleted now and then.
     let checksPurgedAt = 0;
     const tidy = () => {
@@ -91,15 +108,21 @@ export default fp(
     const timer = setInterval(tidy, MAINTENANCE_INTERVAL_MS);
     timer.unref();
     fastify.addHook('onReady', async () => tidy());
-    fastify.addHook('onClose', async () => clearInterval(timer));
-    if (ownsDb) {
-      fastify.addHook('onClose', async () => {
-        db.close();
-      });
-    }
-    // Sign-in links still being sent (after their answers) finish first. onClose hooks run last
-    // added, first run: this one is added after the mailer's and the database's.
-    fastify.addHook('onClose', async () => app.signIn.idle());
+    // The stop, in one hook and in order (separate onClose hooks run last added, first run, which
+    // once closed the database before the job items in flight could settle): no new work; sign-in
+    // links being sent, the watch's and the jobs' items in flight finish and settle (a retryable
+    // failure goes back to the queue); then the mailer they used, then the database.
+    fastify.addHook('onClose', async () => {
+      readiness.stopping();
+      clearInterval(heartbeat);
+      clearInterval(timer);
+      await app.signIn.idle();
+      if (config.watchEnabled) await app.watch.stop();
+      await jobs.stop();
+      runnerRunning = false;
+      await mailer.close();
+      if (ownsDb) db.close();
+    });
   },
   { name: 'services', fastify: '5.x' },
 );

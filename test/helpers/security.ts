@@ -21,6 +21,9 @@ export type Access = 'public' | 'seller' | StaffRole;
 export const ACCESS: Record<string, Access> = {
   'GET /static/*': 'public',
   'GET /healthz': 'public',
+  // Operators' routes: /readyz says only ok or why not; /metrics is guarded by METRICS_TOKEN or loopback (routes/health.ts).
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
   'GET /': 'public',
   'GET /help': 'public',
   'GET /login': 'public',
