@@ -40,6 +40,19 @@ export const statesOf = (v: ListedState | StateGroup): readonly MigrationState[]
 
 export type Sort = (typeof SORTS)[number];
 
+const PLAIN: Record<string, string> = { ą: 'a', ć: 'c', ę: 'e', ł: 'l', ń: 'n', ó: 'o', ś: 's', ź: 'z', ż: 'z' };
+/**
+ * A text as the search compares it: lower case (Polish letters too), then without Polish letters
+ * ("Gdańsk" → "gdansk"). The search text of every account is folded exactly so in SQL (schema 14,
+ * SEARCH_TEXT in src/db/migrations.ts): a seller's name typed with or without Polish letters matches.
+ */
+export const searchFold = (s: string): string => s.normalize('NFC').toLocaleLowerCase('pl').replace(/[ąćęłńóśźż]/g, (c) => PLAIN[c]!);
+
+/** The words of a search, folded (searchFold), each matched on its own: "amber gdańsk" finds "Amber Gifts Gdańsk". */
+export function searchWords(q: string): string[] {
+  return [...new Set(searchFold(q).split(/\s+/).filter((w) => w !== ''))].slice(0, 8);
+}
+
 /** What the staff list is filtered by; the same object drives the page, the CSV and bulk jobs. */
 export interface AccountFilter {
   /** One listed state, or a named group of them (STATE_GROUPS). */
@@ -50,7 +63,10 @@ export interface AccountFilter {
   code?: string;
   /** No activity (seller sign-in or state change) for at least this many days. */
   inactiveDays?: number;
-  /** Matches seller name, e-mail, Allegro login or mailbox, regardless of case (Polish letters too). */
+  /**
+   * Words to find, in any order, each somewhere in the seller's name, e-mail, Allegro login or id, the
+   * mailbox or the support number (AR-…), regardless of case and of Polish letters (searchWords).
+   */
   q?: string;
   /** Stuck at this step of the funnel (reminded: reminded, no sign-in since; done: reminded and migrated, as `reached: done, cohort: reminded`). */
   stage?: (typeof FUNNEL_STAGES)[number];

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { isStateGroup, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
+import { isStateGroup, searchWords, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
 import type { MigrationState } from '../migration/states.js';
 import { createFunnelRepository, funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';
@@ -142,9 +142,20 @@ const COLLECT_BY: Record<EqColumn, string> = {
  */
 export function createAccountsRepository(db: Db, now: () => Date = () => new Date()) {
   const cutoff = (days: number) => new Date(now().getTime() - days * 86_400_000).toISOString();
-  const folded = (f: AccountFilter) => (f.q ? fold(f.q) : undefined);
-  /** A trigram index answers three characters or more; shorter searches test every row. */
-  const useFts = (q: string | undefined): q is string => q !== undefined && [...q].length >= 3;
+  /** The search's words (any order, folded as the search text is), or undefined without a search. */
+  const folded = (f: AccountFilter): string[] | undefined => {
+    const w = f.q ? searchWords(f.q) : [];
+    return w.length ? w : undefined;
+  };
+  /** A trigram index answers words of three characters or more. */
+  const long = (w: string) => [...w].length >= 3;
+  /** The index answers a search with at least one long word; shorter words are tested on the rows it yields. */
+  const useFts = (q: string[] | undefined): q is string[] => q !== undefined && q.some(long);
+  /** The search's words as substring tests of the row (only the short ones, when the index answers the rest). */
+  const textTerms = (q: string[] | undefined, onlyShort: boolean, alias = ''): Query => {
+    const words = (q ?? []).filter((w) => !onlyShort || !long(w));
+    return { sql: words.map(() => `instr(${alias}search, ?) > 0`).join(' AND '), params: words };
+  };
   const funnel = createFunnelRepository(db);
 
   /** Terms on account_index for the equality filters, optionally leaving out those already answered elsewhere. */
@@ -169,17 +180,17 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const eq = eqTerms(f, skip);
     if (eq.sql) (sql.push(eq.sql), params.push(...eq.params));
     if (f.inactiveDays) (sql.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
-    const q = folded(f);
-    if (q !== undefined) (sql.push('instr(search, ?) > 0'), params.push(q));
+    const text = textTerms(folded(f), false);
+    if (text.sql) (sql.push(text.sql), params.push(...text.params));
     const funnel = funnelWhere(f, now());
     (sql.push(...funnel.parts), params.push(...funnel.params));
     if (f.broke) sql.push(BROKE_SQL);
     return { sql: sql.join(' AND '), params };
   }
 
-  /** The search as an FTS5 query: the phrase in the search column, and the tags of the filters that have one. */
-  function ftsMatch(q: string, f: AccountFilter): { match: string; tagged: (c: EqColumn) => boolean } {
-    const parts = [`search : "${q.replace(/"/g, '""')}"`];
+  /** The search as an FTS5 query: each long word in the search column, and the tags of the filters that have one. */
+  function ftsMatch(q: string[], f: AccountFilter): { match: string; tagged: (c: EqColumn) => boolean } {
+    const parts = q.filter(long).map((w) => `search : "${w.replace(/"/g, '""')}"`);
     const tagged = new Set<EqColumn>();
     const tag = (c: EqColumn, t: string | undefined) => t && (parts.push(`tags : "${t}"`), tagged.add(c));
     if (f.state && isStateGroup(f.state)) {
@@ -193,12 +204,14 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
   }
 
   /** Rows of the search index joined to account_index, testing what the tags did not answer. */
-  function ftsSource(q: string, f: AccountFilter): { from: string; where: Query; residual: boolean } {
+  function ftsSource(q: string[], f: AccountFilter): { from: string; where: Query; residual: boolean } {
     const { match, tagged } = ftsMatch(q, f);
     const eq = eqTerms(f, tagged);
     const where = ['s.account_search MATCH ?'];
     const params: unknown[] = [match];
     if (eq.sql) (where.push(eq.sql), params.push(...eq.params));
+    const short = textTerms(q, true, 'i.');
+    if (short.sql) (where.push(short.sql), params.push(...short.params));
     if (f.inactiveDays) (where.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
     const funnel = funnelWhere(f, now());
     (where.push(...funnel.parts), params.push(...funnel.params));
@@ -320,6 +333,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const budget = Math.max(WALK_BUDGET_MIN, Math.ceil(WALK_BUDGET_FACTOR * walkCost));
     const budgeted = rowTerms(f);
     const noText = rowTerms({ ...f, q: undefined });
+    const short = textTerms(q, true);
+    if (short.sql) (noText.sql += ` AND ${short.sql}`), noText.params.push(...short.params);
     return [
       { strategy: 'walk', budget, query: walkQuery({ sql: `walk_budget(autoresponder_id) AND ${budgeted.sql}`, params: budgeted.params }) },
       {
@@ -372,7 +387,11 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const q = folded(f);
     if (!useFts(q)) return rowTerms(f);
     const w = rowTerms({ ...f, q: undefined });
-    return { sql: `${w.sql} AND autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)`, params: [...w.params, ftsMatch(q, f).match] };
+    const short = textTerms(q, true);
+    return {
+      sql: `${w.sql}${short.sql ? ` AND ${short.sql}` : ''} AND autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)`,
+      params: [...w.params, ...short.params, ftsMatch(q, f).match],
+    };
   }
 
   return {

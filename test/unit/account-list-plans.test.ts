@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fold, migrate, openDatabase } from '../../src/db/database.js';
-import { parseListQuery, statesOf, type AccountFilter, type ListView } from '../../src/accounts/filter.js';
+import { migrate, openDatabase } from '../../src/db/database.js';
+import { parseListQuery, searchWords, statesOf, type AccountFilter, type ListView } from '../../src/accounts/filter.js';
 import { createAccountsRepository, type AccountRow } from '../../src/repositories/accounts.js';
 import { seed } from '../../bench/seed.js';
 import { seedFunnel } from '../../bench/overview.js';
@@ -50,6 +50,13 @@ const SCENARIOS: Record<string, string> = {
   'a group of states, few (migrated), by name': 'state=migrated',
   'a group of states + version': 'state=in_migration&version=2',
   'search + a group of states': 'q=KOWALSKI&state=migrated',
+  // What a seller says on the phone (schema 14): the support number, a name without Polish letters,
+  // two words out of order, a long word with a short one.
+  'search, a support number': 'q=AR-1234',
+  'search, without Polish letters': 'q=lodz',
+  'search, two words out of order': `q=${encodeURIComponent('kraków sklep')}`,
+  'search, two words + state': `q=${encodeURIComponent('kowalski gmail')}&state=affected`,
+  'search, a long word and a short one': 'q=sklep%201',
 };
 
 const parse = (qs: string) => parseListQuery(Object.fromEntries(new URLSearchParams(qs)));
@@ -70,7 +77,7 @@ function reference(f: AccountFilter, v: ListView): AccountRow[] {
       (!f.provider || r.provider === f.provider) &&
       (!f.code || (f.code === 'none' ? r.lastErrorCode === null : r.lastErrorCode === f.code)) &&
       (!cutoff || r.activityAt < cutoff) &&
-      (!f.q || r.search.includes(fold(f.q))),
+      (!f.q || searchWords(f.q).every((w) => r.search.includes(w))),
   );
 }
 
@@ -169,4 +176,20 @@ test('the total: exact from the counters, capped above 10,000 for a search or an
   assert.equal(exact.total, big.prepare(`SELECT count(*) FROM account_index WHERE state != 'not_affected' AND instr(search, 'example.pl') > 0`).pluck().get());
   assert.equal(r.count(q.filter), exact.total, 'count() is always exact (bulk confirmation)');
   big.close();
+});
+
+test('a search finds what a seller says: the support number, the seller id, a name without Polish letters, words in any order', () => {
+  const total = (q: string) => repo.page(parse(`q=${encodeURIComponent(q)}`).filter, parse('').view).total;
+  const ar = db.prepare(`SELECT a.id FROM autoresponders a WHERE a.external_id = 'AR-1234'`).pluck().get() as number;
+  const byNumber = repo.page(parse('q=ar-1234').filter, parse('').view);
+  assert.ok(byNumber.rows.some((r) => r.autoresponderId === ar), 'AR-1234 finds its autoresponder');
+  const seller = repo.get(ar)!;
+  const ext = db.prepare(`SELECT external_id FROM sellers WHERE id = ?`).pluck().get(seller.sellerId) as string;
+  assert.ok(repo.page(parse(`q=${ext}`).filter, parse('').view).rows.some((r) => r.sellerId === seller.sellerId), 'the seller id finds the seller');
+  assert.ok(total('łódź') > 0);
+  assert.equal(total('lodz'), total('łódź'));
+  assert.equal(total('LODZ'), total('Łódź'));
+  assert.ok(total('sklep kraków') > 0);
+  assert.equal(total('kraków sklep'), total('sklep kraków'));
+  assert.ok(total('kraków sklep') < total('sklep'), 'two words narrow the search');
 });
