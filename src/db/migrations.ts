@@ -797,6 +797,9 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO account_search (rowid, search, tags) SELECT autoresponder_id, search, tags FROM account_search_source;
 
   ALTER TABLE jobs ADD COLUMN resend INTEGER NOT NULL DEFAULT 0 CHECK (resend IN (0, 1));
+  -- A retry of a job's failed items names that job: the first job then offers no second retry.
+  ALTER TABLE jobs ADD COLUMN retry_of INTEGER REFERENCES jobs (id);
+  CREATE INDEX jobs_retry_of ON jobs (retry_of) WHERE retry_of IS NOT NULL;
   CREATE INDEX job_items_failed_outcome ON job_items (outcome, autoresponder_id) WHERE status = 'failed';
   CREATE INDEX reminders_unknown ON reminders (seller_id) WHERE status = 'unknown';
   CREATE INDEX account_index_mail_host ON account_index (mail_host, autoresponder_id) WHERE state != 'not_affected';

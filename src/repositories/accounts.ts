@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { isStateGroup, searchWords, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
-import type { MigrationState } from '../migration/states.js';
+import { isStateGroup, OUTAGE_DAYS, searchWords, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
+import { AWAITING_SELLER_STATES, type MigrationState } from '../migration/states.js';
 import { createFunnelRepository, funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';
 
@@ -158,6 +158,40 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
   };
   const funnel = createFunnelRepository(db);
 
+  /**
+   * The to-do filters (accounts/figures.ts, "Do zrobienia dziś"): a reminder that failed for good or
+   * is uncertain, an outage on a mail host. Each reads a few rows through its own index (job items
+   * that failed, uncertain reminders, failing watches), never the whole table.
+   */
+  function todoTerms(f: AccountFilter, alias = ''): Query {
+    const sql: string[] = [];
+    const params: unknown[] = [];
+    const awaiting = `${alias}state IN (${AWAITING_SELLER_STATES.map((s) => `'${s}'`).join(', ')})`;
+    if (f.reminder === 'failed')
+      sql.push(
+        awaiting,
+        `${alias}autoresponder_id IN (SELECT ji.autoresponder_id FROM job_items ji INDEXED BY job_items_failed_outcome JOIN jobs j ON j.id = ji.job_id
+           WHERE ji.status = 'failed' AND ji.outcome = 'MIG_ERR_SEND_REFUSED' AND j.kind = 'remind'
+             AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.seller_id = ${alias || 'account_index.'}seller_id AND r.status != 'failed' AND r.created_at > ji.updated_at))`,
+      );
+    if (f.reminder === 'uncertain')
+      sql.push(
+        awaiting,
+        // The seller's newest reminder that may have reached them is uncertain (what "resend" acts on: reminders.latestFor).
+        `${alias}seller_id IN (SELECT r.seller_id FROM reminders r INDEXED BY reminders_unknown WHERE r.status = 'unknown'
+           AND NOT EXISTS (SELECT 1 FROM reminders r2 WHERE r2.seller_id = r.seller_id AND r2.status != 'failed' AND (r2.created_at > r.created_at OR (r2.created_at = r.created_at AND r2.id > r.id))))`,
+      );
+    if (f.outage) {
+      sql.push(
+        `${alias}autoresponder_id IN (SELECT autoresponder_id FROM watches WHERE failing_since IS NOT NULL AND failing_since <= ?)`,
+        `(CASE WHEN ${alias}version = 3 THEN 'allegro' ELSE COALESCE(${alias}mail_host, '?') END) = ?`,
+      );
+      params.push(cutoff(OUTAGE_DAYS), f.outage);
+    }
+    return { sql: sql.join(' AND '), params };
+  }
+  const hasTodo = (f: AccountFilter) => !!(f.reminder || f.outage);
+
   /** Terms on account_index for the equality filters, optionally leaving out those already answered elsewhere. */
   function eqTerms(f: AccountFilter, skip: (c: EqColumn) => boolean = () => false): Query {
     const sql: string[] = [];
@@ -185,6 +219,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const funnel = funnelWhere(f, now());
     (sql.push(...funnel.parts), params.push(...funnel.params));
     if (f.broke) sql.push(BROKE_SQL);
+    const todo = todoTerms(f);
+    if (todo.sql) (sql.push(todo.sql), params.push(...todo.params));
     return { sql: sql.join(' AND '), params };
   }
 
@@ -216,6 +252,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const funnel = funnelWhere(f, now());
     (where.push(...funnel.parts), params.push(...funnel.params));
     if (f.broke) where.push(BROKE_SQL);
+    const todo = todoTerms(f, 'i.');
+    if (todo.sql) (where.push(todo.sql), params.push(...todo.params));
     return {
       // CROSS JOIN keeps the search index outermost: it yields only the matches, then each is looked up by id.
       from: 'account_search s CROSS JOIN account_index i ON i.autoresponder_id = s.rowid',
@@ -245,7 +283,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
    * "broke after migration", or the funnel combined with an equality filter.
    */
   function counterTotal(f: AccountFilter): number | null {
-    if (f.q !== undefined || f.inactiveDays || f.broke || f.remindedDays !== undefined) return null;
+    if (f.q !== undefined || f.inactiveDays || f.broke || hasTodo(f) || f.remindedDays !== undefined) return null;
     if (!f.stage && !f.reached && !f.cohort) return counted(f);
     if (f.state || f.version || f.provider || f.code) return null;
     return funnel.counted(f);
@@ -309,8 +347,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       source = { from: src.from, where: src.where, alias: 'i.' };
     } else if (f.inactiveDays) {
       source = { from: 'account_index INDEXED BY account_index_listed_activity', where: rowTerms(f), alias: '' };
-    } else if (f.broke && q === undefined) {
-      // Broke after migration: the open incidents are few, each row read by its id.
+    } else if ((f.broke || hasTodo(f)) && q === undefined) {
+      // Broke after migration, a reminder problem, an outage: the matches are few, each row read by its id.
       source = { from: 'account_index', where: rowTerms(f), alias: '' };
     } else if (q === undefined) {
       const eqs = (['state', 'version', 'provider', 'code'] as const).filter((c) => filtered(f, c));

@@ -1,5 +1,6 @@
 import type { Repositories } from '../repositories/index.js';
-import { codeFigures, headlineFigures, providerFigures, stateFigures, versionFigures, type Figure } from '../accounts/figures.js';
+import { codeFigures, headlineFigures, providerFigures, stateFigures, todoFigures, versionFigures, type Figure } from '../accounts/figures.js';
+import { OUTAGE_DAYS } from '../accounts/filter.js';
 import { funnelModel } from './funnel.js';
 
 const DAY = 86_400_000;
@@ -118,8 +119,11 @@ export function overviewModel(repos: Repositories, now: Date, deadline: Date | n
   const src = repos.accounts;
   const headline = headlineFigures(src);
   const n = (key: string) => (headline.find((f) => f.key === key) as Figure).n;
+  const todo = todoFigures(src, repos.watch.outages(new Date(now.getTime() - OUTAGE_DAYS * DAY)).map((o) => o.host));
   return {
     headline,
+    // "Do zrobienia dziś": what needs someone today, each a figure (the total of the list it links to).
+    todo: { ...todo, nothing: todo.reminderFailed.n + todo.reminderUncertain.n + todo.broke.n + todo.outages.length === 0 },
     counts: {
       state: stateFigures(src),
       version: versionFigures(src),
