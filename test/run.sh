@@ -78,6 +78,7 @@ FILES=(
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
   test/routes/staff-list-total.test.ts
+  test/routes/staff-say.test.ts
   test/routes/staff-figures.test.ts
   test/routes/staff-console.test.ts
   test/cli/cli.test.ts
@@ -87,6 +88,7 @@ FILES=(
   test/browser/seller-stuck.test.ts
   test/browser/staff-bulk.test.ts
   test/browser/staff-todo.test.ts
+  test/browser/staff-users.test.ts
   test/browser/demo-google.test.ts
   test/browser/staff-console.test.ts
   test/browser/watch.test.ts

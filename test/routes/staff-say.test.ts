@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { build } from '../helpers/build.js';
+import { seedAccounts, staffAgent } from '../helpers/staff.js';
+
+/**
+ * Issue 24, item 3: the account page says what to tell the seller — the cause and the next step in the
+ * words of the seller's own page and language, and a ready message that fits the seller's way (v3: no
+ * mailbox, no app-password deadline; app password: the mailbox and the deadline). The mailbox line
+ * agrees with the newest check, and a re-check of a refused password says what it will do.
+ */
+const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=').replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&#x60;/g, '`');
+const text = (html: string) => decode(html.replace(/<wbr>/g, '').replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ');
+const section = (html: string, id: string) => html.slice(html.indexOf(`id="${id}"`), html.indexOf('</section>', html.indexOf(`id="${id}"`)));
+const message = (html: string) => decode(/<pre id="say-message" lang="(pl|en)">([\s\S]*?)<\/pre>/.exec(html)![2]!);
+
+test('Co powiedzieć sprzedawcy: a v3 seller in English and an app-password seller in Polish each get their own way, cause and message', async (t) => {
+  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31', PUBLIC_URL: 'https://migracja.example.pl' } });
+  const s = app.services;
+  const [v3, app2] = seedAccounts(s, [
+    { name: 'Amber Gifts', email: 'amber@example.com', login: 'amber_gifts', language: 'en', version: 3, state: 'switched_v3' },
+    { name: 'Sklep Żółw', email: 'zolw@gmail.com', login: 'zolw_sklep', mailbox: 'zolw@gmail.com', secret: 'abcdabcdabcdabcd', secretKind: 'app_password', state: 'relinked_app_password' },
+  ]);
+  // The v3 authorization was refused: the seller must approve the access again.
+  const m3 = s.repos.migrations.findByAutoresponder(v3!.autoresponderId)!;
+  s.migrationService.transition(m3.id, 'needs_attention', 'needs_attention', { actor: { type: 'system' }, reason: 'authorize_again', errorCode: 'invalid_grant' });
+  // Google refused the app password after it was verified (a changed Google password).
+  const m2 = s.repos.migrations.findByAutoresponder(app2!.autoresponderId)!;
+  s.repos.connectionChecks.record({ mailboxId: app2!.mailboxId, autoresponderId: app2!.autoresponderId, kind: 'mail', trigger: 'watch', ok: false, code: 'MAIL_AUTH_FAILED', protocol: 'imap', detail: '[AUTHENTICATIONFAILED] Invalid credentials' });
+  s.migrationService.transition(m2.id, 'needs_attention', 'needs_attention', { actor: { type: 'system' }, reason: 'app_password_rejected', errorCode: 'MAIL_AUTH_FAILED' });
+  const a = await staffAgent(app, 'agent');
+
+  const pageV3 = (await a.get(`/staff/accounts/${v3!.autoresponderId}`)).body;
+  const sayV3 = text(section(pageV3, 'say-h'));
+  assert.match(sayV3, /Droga: wersja 3 \(bez hasła\) · w języku sprzedawcy: angielski/);
+  assert.match(sayV3, /Co zrobić: Sign in to Allegro on the migration page and approve the access again/);
+  const msgV3 = message(pageV3);
+  assert.match(msgV3, /^Hello,\n\nI am writing about the Allegro message autoresponder of the account amber_gifts \(version 3\)\./);
+  assert.doesNotMatch(msgV3, /mailbox|skrzynk|app password|hasło do aplikacji|deadline|Termin/i, `a v3 message names no mailbox and no app-password deadline: ${msgV3}`);
+  assert.doesNotMatch(msgV3, /AR-|S-\d|invalid_grant|needs_attention/, 'no internal ids or codes');
+  assert.match(decode(/href="(mailto:amber@example\.com[^"]+)"/.exec(pageV3)![1]!), /subject=/);
+
+  const page2 = (await a.get(`/staff/accounts/${app2!.autoresponderId}`)).body;
+  const say2 = text(section(page2, 'say-h'));
+  assert.match(say2, /w języku sprzedawcy: polski/);
+  assert.match(say2, /Dlaczego: Google odrzucił hasło do aplikacji/);
+  const msg2 = message(page2);
+  assert.match(msg2, /skrzynka zolw@gmail\.com/);
+  assert.match(msg2, /Google odrzucił hasło do aplikacji/);
+  assert.match(msg2, /Termin migracji: 31 mar 2027/);
+  assert.doesNotMatch(msg2, /Obecny stan|Wymaga uwagi|MAIL_AUTH_FAILED/, 'the cause and the next step, not a state name or a code');
+  // The mailbox line agrees with the newest check, and the re-check says what it will do.
+  const mailboxRow = text(page2.slice(page2.indexOf('<tbody>', page2.indexOf('Skrzynki pocztowe')), page2.indexOf('</tbody>', page2.indexOf('Skrzynki pocztowe'))));
+  assert.match(mailboxRow, /hasło do aplikacji — odrzucone przez Google/);
+  assert.doesNotMatch(mailboxRow, /sprawdzone/);
+  assert.match(text(page2), /Google odrzucił zapisane hasło \(.*\)\. Sprawdzenie zaloguje się nim jeszcze raz/);
+});
