@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { isStateGroup, OUTAGE_DAYS, searchWords, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
+import { isStateGroup, OUTAGE_DAYS, searchWords, STATE_GROUPS, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
 import { AWAITING_SELLER_STATES, type MigrationState } from '../migration/states.js';
 import { createFunnelRepository, funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';
@@ -25,6 +25,9 @@ export interface AccountRow {
   lastCheckedAt: string;
   activityAt: string;
 }
+
+/** Migrated or awaiting the seller: the chart's lines (accounts/filter.ts STATE_GROUPS.in_migration). */
+const STATE_GROUPS_IN_MIGRATION = STATE_GROUPS.in_migration;
 
 const COLUMNS = `autoresponder_id AS autoresponderId, migration_id AS migrationId, seller_id AS sellerId, seller_name AS sellerName,
   seller_email AS sellerEmail, allegro_login AS allegroLogin, mailbox_id AS mailboxId, mailbox_email AS mailboxEmail,
@@ -487,6 +490,20 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       return prepared(`SELECT ${COLUMNS} FROM account_index WHERE ${w.sql} AND autoresponder_id > ? ORDER BY autoresponder_id LIMIT ?`).all(...w.params, afterId, limit) as AccountRow[];
     },
 
+    /**
+     * A chunk for the office CSV: the rows with the support number (the autoresponder's external id),
+     * the seller's id and when the seller's last reminder that may have arrived went out (one index read each).
+     */
+    exportChunk(f: AccountFilter, afterId: number, limit: number): (AccountRow & { supportNumber: string; sellerExternalId: string; lastReminderAt: string | null })[] {
+      const w = where(f);
+      return prepared(
+        `SELECT ${COLUMNS}, (SELECT external_id FROM autoresponders WHERE id = autoresponder_id) AS supportNumber,
+                (SELECT external_id FROM sellers WHERE id = seller_id) AS sellerExternalId,
+                (SELECT max(created_at) FROM reminders r WHERE r.seller_id = account_index.seller_id AND r.status != 'failed') AS lastReminderAt
+           FROM account_index WHERE ${w.sql} AND autoresponder_id > ? ORDER BY autoresponder_id LIMIT ?`,
+      ).all(...w.params, afterId, limit) as (AccountRow & { supportNumber: string; sellerExternalId: string; lastReminderAt: string | null })[];
+    },
+
     get(autoresponderId: number): AccountRow | undefined {
       return prepared(`SELECT ${COLUMNS} FROM account_index WHERE autoresponder_id = ?`).get(autoresponderId) as AccountRow | undefined;
     },
@@ -513,10 +530,17 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
      * Migrated per day (by completion date) of the autoresponders that are migrated now, and the day of
      * the first migration record: the overview's chart is drawn from these (counters and one index read).
      */
-    progress(): { migratedByDay: { day: string; n: number }[]; firstDay: string | null } {
+    progress(since?: string): { migratedByDay: { day: string; n: number }[]; firstDay: string | null; coveredAddedByDay: { day: string; n: number }[] } {
       const migratedByDay = prepared(`SELECT day, n FROM migrated_per_day WHERE n > 0 ORDER BY day`).all() as { day: string; n: number }[];
       const firstDay = prepared(`SELECT substr(min(created_at), 1, 10) FROM migrations`).pluck().get() as string | null;
-      return { migratedByDay, firstDay };
+      // The chart's history comes from recorded events only: an autoresponder counts as covered from the
+      // day its migration record was made (an import today is not a migration on earlier days). Read
+      // through migrations_created for the chart's days (at most 180), each row's state by its id.
+      const covered = [...STATE_GROUPS_IN_MIGRATION].map((st) => `'${st}'`).join(', ');
+      const coveredAddedByDay = since
+        ? (prepared(`SELECT substr(created_at, 1, 10) AS day, count(*) AS n FROM migrations INDEXED BY migrations_created WHERE created_at >= ? AND state IN (${covered}) GROUP BY 1 ORDER BY 1`).all(since) as { day: string; n: number }[])
+        : [];
+      return { migratedByDay, firstDay, coveredAddedByDay };
     },
   };
 }

@@ -55,3 +55,24 @@ test('Co powiedzieć sprzedawcy: a v3 seller in English and an app-password sell
   assert.doesNotMatch(mailboxRow, /sprawdzone/);
   assert.match(text(page2), /Google odrzucił zapisane hasło \(.*\)\. Sprawdzenie zaloguje się nim jeszcze raz/);
 });
+
+test('the chart draws history only from recorded events: accounts imported today are not back-filled into earlier days; today and the deadline carry dates', async (t) => {
+  const { progressChart } = await import('../../src/staff/overview.js');
+  const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31' } });
+  const s = app.services;
+  const now = new Date();
+  const early = seedAccounts(s, Array.from({ length: 3 }, (_, i) => ({ name: `Wcześniej ${i}`, email: `w${i}@gmail.com`, mailbox: `w${i}@gmail.com` })));
+  const weeksAgo = new Date(now.getTime() - 20 * 86_400_000).toISOString();
+  for (const r of early) s.db.prepare(`UPDATE migrations SET created_at = ? WHERE autoresponder_id = ?`).run(weeksAgo, r.autoresponderId);
+  seedAccounts(s, Array.from({ length: 5 }, (_, i) => ({ name: `Import ${i}`, email: `i${i}@gmail.com`, mailbox: `i${i}@gmail.com` })));
+  const chart = progressChart(s.repos, now, new Date('2027-03-31T22:59:00Z'), { migrated: 0, awaiting: 8 });
+  const today = chart.table[chart.table.length - 1]!;
+  const weekAgo = chart.table[chart.table.length - 2]!;
+  assert.deepEqual([today.awaiting, weekAgo.awaiting], [8, 3], `today 8, a week ago only the 3 recorded then: ${JSON.stringify(chart.table)}`);
+  assert.equal(chart.deadlineLabel, '31.03');
+  assert.match(chart.todayLabel, /^\d{2}\.\d{2}$/);
+  const a = await staffAgent(app, 'viewer');
+  const page = (await a.get('/staff')).body;
+  assert.match(page, /termin 31\.03/);
+  assert.match(page, new RegExp(`dziś ${chart.todayLabel.replace('.', '\\.')}`));
+});
