@@ -76,3 +76,31 @@ test('the chart draws history only from recorded events: accounts imported today
   assert.match(page, /termin 31\.03/);
   assert.match(page, new RegExp(`dziś ${chart.todayLabel.replace('.', '\\.')}`));
 });
+
+test('a manual re-check of a refused password says what it will do; pressed again within a minute it shows the same verdict without asking Google again', async (t) => {
+  const { startDovecot } = await import('../helpers/dovecot.js');
+  const { startSmtp } = await import('../helpers/smtp.js');
+  const { testCert } = await import('../helpers/tls.js');
+  const dovecot = await startDovecot([{ user: 'odrzucone@gmail.com', password: 'abcdabcdabcdabcd' }]);
+  t.after(() => dovecot.stop());
+  const smtp = await startSmtp({ security: 'tls', users: { 'odrzucone@gmail.com': 'abcdabcdabcdabcd' } });
+  t.after(() => smtp.stop());
+  const { app } = await build(t, { env: { MAIL_TLS_CA_FILE: testCert().certFile, MAIL_ADDRESS_ALLOWLIST: '127.0.0.1', MAIL_PORT_ALLOWLIST: `${dovecot.port},${smtp.port}` } });
+  const s = app.services;
+  const [row] = seedAccounts(s, [{ name: 'Sklep Odrzucony', email: 'odrzucone@gmail.com', mailbox: 'odrzucone@gmail.com', imapHost: '127.0.0.1', imapPort: dovecot.port, smtpPort: smtp.port, secret: 'stareniedzialaaa', secretKind: 'app_password', state: 'relinked_app_password' }]);
+  const a = await staffAgent(app, 'agent');
+  const logins = () => s.db.prepare(`SELECT count(*) FROM connection_checks WHERE mailbox_id = ?`).pluck().get(row!.mailboxId) as number;
+
+  const first = await a.post(`/staff/accounts/${row!.autoresponderId}/recheck`);
+  assert.match(first.headers.location as string, /done=recheck&outcome=MAIL_AUTH_FAILED#result$/);
+  const made = logins();
+  assert.ok(made >= 1);
+  const page = text((await a.get(first.headers.location as string)).body);
+  assert.match(page, /Google odrzucił zapisane hasło \(.*\)\. Sprawdzenie zaloguje się nim jeszcze raz/, 'the button says what it will do');
+  assert.match(page, /odrzucone przez Google/, 'the mailbox line agrees with the check');
+
+  const again = await a.post(`/staff/accounts/${row!.autoresponderId}/recheck`);
+  assert.match(again.headers.location as string, /outcome=MAIL_AUTH_FAILED&reused=1#result$/);
+  assert.equal(logins(), made, 'Google (Dovecot) was not asked again within the minute');
+  assert.match(text((await a.get(again.headers.location as string)).body), /nie logowaliśmy się ponownie do Google/);
+});
