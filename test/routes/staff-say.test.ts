@@ -104,3 +104,35 @@ test('a manual re-check of a refused password says what it will do; pressed agai
   assert.equal(logins(), made, 'Google (Dovecot) was not asked again within the minute');
   assert.match(text((await a.get(again.headers.location as string)).body), /nie logowaliśmy się ponownie do Google/);
 });
+
+test('"Ponów nieudane" offers only what another try can change; what waits on the seller is counted apart; a retried job offers no second retry', async (t) => {
+  const { app } = await build(t, {});
+  const s = app.services;
+  const rows = seedAccounts(s, Array.from({ length: 5 }, (_, i) => ({ name: `Sklep ${i}`, email: `s${i}@gmail.com`, mailbox: `s${i}@gmail.com` })));
+  const admin = await staffAgent(app, 'agent');
+  const staffId = s.repos.staff.findByEmail('agent@wsparcie.example')!.id;
+  const jobId = s.repos.jobs.create({ kind: 'recheck', selection: 'ids', filter: null, ids: JSON.stringify(rows.map((r) => r.autoresponderId)), note: null, confirmedCount: 5, createdBy: staffId });
+  s.repos.jobs.start(jobId, rows.map((r) => r.autoresponderId));
+  const outcomes: [string, string][] = [['failed', 'MAIL_APP_PASSWORD_REQUIRED'], ['failed', 'MAIL_APP_PASSWORD_REQUIRED'], ['failed', 'MAIL_AUTH_FAILED'], ['failed', 'MAIL_TIMEOUT'], ['done', 'ok']];
+  for (const [i, item] of s.repos.jobs.pending(jobId, 10, new Date(Date.now() + 1000)).entries()) {
+    assert.ok(s.repos.jobs.claim(item.id));
+    s.repos.jobs.settle(item.id, outcomes[i]![0] as 'failed' | 'done', outcomes[i]![1]);
+  }
+  s.repos.jobs.finish(jobId, 'done');
+  const page = text((await admin.get(`/staff/jobs/${jobId}`)).body);
+  assert.match(page, /zakończone: 1 działa, 1 nie udało się, 3 czekają na sprzedawcę/);
+  assert.match(page, /Ponów nieudane \(1\)/, 'only the timeout is worth another try');
+  assert.match(page, /3 pozycje czekają na sprzedawców/);
+  const list = text((await admin.get('/staff/jobs')).body);
+  assert.match(list, /zakończone: 1 działa, 1 nie udało się, 3 czekają na sprzedawcę/, 'the job list says the same');
+
+  const confirm = await admin.post('/staff/jobs/confirm', { action: 'recheck', scope: 'failed', retryOf: String(jobId) });
+  assert.match(text(confirm.body), /Sklep 3/);
+  assert.doesNotMatch(text(confirm.body), /Sklep 0|Sklep 2/);
+  const key = /name="confirmationKey" value="([0-9a-f-]{36})"/.exec(confirm.body)![1]!;
+  const started = await admin.post('/staff/jobs', { action: 'recheck', scope: 'failed', retryOf: String(jobId), confirmedCount: '1', confirmationKey: key });
+  const retryId = Number(/(\d+)$/.exec(started.headers.location as string)![1]);
+  const after = text((await admin.get(`/staff/jobs/${jobId}`)).body);
+  assert.doesNotMatch(after, /Ponów nieudane/, 'retried once: not offered again');
+  assert.match(after, new RegExp(`Nieudane pozycje ponowiono w ramach zadania #${retryId}`));
+});
