@@ -803,5 +803,26 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX job_items_failed_outcome ON job_items (outcome, autoresponder_id) WHERE status = 'failed';
   CREATE INDEX reminders_unknown ON reminders (seller_id) WHERE status = 'unknown';
   CREATE INDEX account_index_mail_host ON account_index (mail_host, autoresponder_id) WHERE state != 'not_affected';
+
+  -- The chart's history from recorded events: autoresponders migrated or awaiting the seller now, per
+  -- day their migration record was made (an import counts from its own day). Kept by triggers, so the
+  -- overview reads at most 180 small rows whatever the number of autoresponders.
+  CREATE TABLE covered_per_day (
+    day TEXT PRIMARY KEY,
+    n   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO covered_per_day (day, n)
+    SELECT substr(created_at, 1, 10), count(*) FROM migrations WHERE state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') GROUP BY 1;
+  CREATE TRIGGER covered_per_day_insert AFTER INSERT ON migrations WHEN NEW.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') BEGIN
+    INSERT INTO covered_per_day (day, n) VALUES (substr(NEW.created_at, 1, 10), 1) ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER covered_per_day_update AFTER UPDATE OF state, created_at ON migrations BEGIN
+    UPDATE covered_per_day SET n = n - 1 WHERE day = substr(OLD.created_at, 1, 10) AND OLD.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention');
+    INSERT INTO covered_per_day (day, n) SELECT substr(NEW.created_at, 1, 10), 1 WHERE NEW.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention')
+      ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER covered_per_day_delete AFTER DELETE ON migrations WHEN OLD.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') BEGIN
+    UPDATE covered_per_day SET n = n - 1 WHERE day = substr(OLD.created_at, 1, 10);
+  END;
   `,
 ];

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { isStateGroup, OUTAGE_DAYS, searchWords, STATE_GROUPS, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
+import { isStateGroup, OUTAGE_DAYS, searchWords, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
 import { AWAITING_SELLER_STATES, type MigrationState } from '../migration/states.js';
 import { createFunnelRepository, funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';
@@ -25,9 +25,6 @@ export interface AccountRow {
   lastCheckedAt: string;
   activityAt: string;
 }
-
-/** Migrated or awaiting the seller: the chart's lines (accounts/filter.ts STATE_GROUPS.in_migration). */
-const STATE_GROUPS_IN_MIGRATION = STATE_GROUPS.in_migration;
 
 const COLUMNS = `autoresponder_id AS autoresponderId, migration_id AS migrationId, seller_id AS sellerId, seller_name AS sellerName,
   seller_email AS sellerEmail, allegro_login AS allegroLogin, mailbox_id AS mailboxId, mailbox_email AS mailboxEmail,
@@ -169,13 +166,17 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
   function todoTerms(f: AccountFilter, alias = ''): Query {
     const sql: string[] = [];
     const params: unknown[] = [];
-    const awaiting = `${alias}state IN (${AWAITING_SELLER_STATES.map((s) => `'${s}'`).join(', ')})`;
+    // The unary + keeps SQLite from reading every awaiting row by the state index: the few matches of
+    // the subquery drive the read, the state is tested on each of them.
+    const awaiting = `+${alias}state IN (${AWAITING_SELLER_STATES.map((s) => `'${s}'`).join(', ')})`;
     if (f.reminder === 'failed')
       sql.push(
         awaiting,
+        // Not correlated with the outer row (its seller is read through x), so the few refused items drive the read.
         `${alias}autoresponder_id IN (SELECT ji.autoresponder_id FROM job_items ji INDEXED BY job_items_failed_outcome JOIN jobs j ON j.id = ji.job_id
+           JOIN account_index x ON x.autoresponder_id = ji.autoresponder_id
            WHERE ji.status = 'failed' AND ji.outcome = 'MIG_ERR_SEND_REFUSED' AND j.kind = 'remind'
-             AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.seller_id = ${alias || 'account_index.'}seller_id AND r.status != 'failed' AND r.created_at > ji.updated_at))`,
+             AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.seller_id = x.seller_id AND r.status != 'failed' AND r.created_at > ji.updated_at))`,
       );
     if (f.reminder === 'uncertain')
       sql.push(
@@ -534,12 +535,9 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       const migratedByDay = prepared(`SELECT day, n FROM migrated_per_day WHERE n > 0 ORDER BY day`).all() as { day: string; n: number }[];
       const firstDay = prepared(`SELECT substr(min(created_at), 1, 10) FROM migrations`).pluck().get() as string | null;
       // The chart's history comes from recorded events only: an autoresponder counts as covered from the
-      // day its migration record was made (an import today is not a migration on earlier days). Read
-      // through migrations_created for the chart's days (at most 180), each row's state by its id.
-      const covered = [...STATE_GROUPS_IN_MIGRATION].map((st) => `'${st}'`).join(', ');
-      const coveredAddedByDay = since
-        ? (prepared(`SELECT substr(created_at, 1, 10) AS day, count(*) AS n FROM migrations INDEXED BY migrations_created WHERE created_at >= ? AND state IN (${covered}) GROUP BY 1 ORDER BY 1`).all(since) as { day: string; n: number }[])
-        : [];
+      // day its migration record was made (an import today is not a migration on earlier days), read
+      // from a counter per day kept by triggers (schema 14).
+      const coveredAddedByDay = since ? (prepared(`SELECT day, n FROM covered_per_day WHERE day >= ? AND n > 0 ORDER BY day`).all(since) as { day: string; n: number }[]) : [];
       return { migratedByDay, firstDay, coveredAddedByDay };
     },
   };

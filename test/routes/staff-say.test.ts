@@ -70,6 +70,8 @@ test('the chart draws history only from recorded events: accounts imported today
   const weekAgo = chart.table[chart.table.length - 2]!;
   assert.deepEqual([today.awaiting, weekAgo.awaiting], [8, 3], `today 8, a week ago only the 3 recorded then: ${JSON.stringify(chart.table)}`);
   assert.equal(chart.deadlineLabel, '31.03');
+  // The counter behind it (schema 14) holds exactly the autoresponders the headline calls migrated or awaiting.
+  assert.equal(s.db.prepare(`SELECT sum(n) FROM covered_per_day`).pluck().get(), s.repos.accounts.count({ state: 'in_migration' }));
   assert.match(chart.todayLabel, /^\d{2}\.\d{2}$/);
   const a = await staffAgent(app, 'viewer');
   const page = (await a.get('/staff')).body;
