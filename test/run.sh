@@ -79,6 +79,7 @@ FILES=(
   test/routes/staff.test.ts
   test/routes/demo-sign-in.test.ts
   test/routes/staff-list-total.test.ts
+  test/routes/staff-say.test.ts
   test/routes/staff-figures.test.ts
   test/routes/staff-console.test.ts
   test/cli/cli.test.ts
@@ -90,6 +91,8 @@ FILES=(
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts
   test/browser/staff-bulk.test.ts
+  test/browser/staff-todo.test.ts
+  test/browser/staff-users.test.ts
   test/browser/demo-google.test.ts
   test/browser/staff-console.test.ts
   test/browser/watch.test.ts

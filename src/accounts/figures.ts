@@ -42,6 +42,19 @@
  *   open, and the autoresponder needs attention (broke=1). The watch's other numbers (watched,
  *   retried, outages, e-mails) count its own schedule and e-mails, not list rows, and link nowhere.
  *
+ * Do zrobienia dziś (staff.todo.*): what needs someone today, each the total of its list.
+ *   Przypomnienie odrzucone na stałe  staff.todo.reminder.failed      still awaiting the seller; the mail
+ *                                                                     server refused the reminder for good
+ *                                                                     (MIG_ERR_SEND_REFUSED), none went out
+ *                                                                     since                               reminder=failed
+ *   Nie wiadomo, czy przypomnienie doszło  staff.todo.reminder.uncertain  still awaiting the seller; the
+ *                                                                     newest reminder that may have reached
+ *                                                                     them is uncertain (a resend is
+ *                                                                     offered, one e-mail per seller)     reminder=uncertain
+ *   Zepsute po migracji               staff.watch.broke               as above                            broke=1
+ *   Awaria: <host>                    staff.todo.outage               the watch has failed on that mail
+ *                                                                     host for at least a day             outage=<host>
+ *
  * The numbers come from counters kept by triggers (account_counts for states, versions, providers and
  * codes; funnel_counts for the funnel's cells, src/repositories/funnel.ts; a few indexed rows for open
  * watch problems), so the overview reads a few small tables whatever the number of autoresponders.
@@ -161,3 +174,13 @@ export function funnelFigures(src: FigureSource, cohorts: readonly string[]): Fu
 
 /** The watch's one list figure: broke after migration, the seller must act. */
 export const brokeFigure = (src: FigureSource): Figure => figure(src, { key: 'broke', word: 'staff.watch.broke', filter: { broke: true } });
+
+/** "Do zrobienia dziś": reminders refused for good or uncertain, broke after migration, and each outage's host. */
+export function todoFigures(src: FigureSource, outageHosts: readonly string[]): { reminderFailed: Figure; reminderUncertain: Figure; broke: Figure; outages: Figure[] } {
+  return {
+    reminderFailed: figure(src, { key: 'reminder.failed', word: 'staff.todo.reminder.failed', filter: { reminder: 'failed' } }),
+    reminderUncertain: figure(src, { key: 'reminder.uncertain', word: 'staff.todo.reminder.uncertain', filter: { reminder: 'uncertain' } }),
+    broke: brokeFigure(src),
+    outages: [...new Set(outageHosts)].map((host) => figure(src, { key: `outage.${host}`, word: 'staff.todo.outage', vars: { host }, filter: { outage: host } })),
+  };
+}

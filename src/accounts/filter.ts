@@ -40,6 +40,19 @@ export const statesOf = (v: ListedState | StateGroup): readonly MigrationState[]
 
 export type Sort = (typeof SORTS)[number];
 
+const PLAIN: Record<string, string> = { ą: 'a', ć: 'c', ę: 'e', ł: 'l', ń: 'n', ó: 'o', ś: 's', ź: 'z', ż: 'z' };
+/**
+ * A text as the search compares it: lower case (Polish letters too), then without Polish letters
+ * ("Gdańsk" → "gdansk"). The search text of every account is folded exactly so in SQL (schema 14,
+ * SEARCH_TEXT in src/db/migrations.ts): a seller's name typed with or without Polish letters matches.
+ */
+export const searchFold = (s: string): string => s.normalize('NFC').toLocaleLowerCase('pl').replace(/[ąćęłńóśźż]/g, (c) => PLAIN[c]!);
+
+/** The words of a search, folded (searchFold), each matched on its own: "amber gdańsk" finds "Amber Gifts Gdańsk". */
+export function searchWords(q: string): string[] {
+  return [...new Set(searchFold(q).split(/\s+/).filter((w) => w !== ''))].slice(0, 8);
+}
+
 /** What the staff list is filtered by; the same object drives the page, the CSV and bulk jobs. */
 export interface AccountFilter {
   /** One listed state, or a named group of them (STATE_GROUPS). */
@@ -50,7 +63,10 @@ export interface AccountFilter {
   code?: string;
   /** No activity (seller sign-in or state change) for at least this many days. */
   inactiveDays?: number;
-  /** Matches seller name, e-mail, Allegro login or mailbox, regardless of case (Polish letters too). */
+  /**
+   * Words to find, in any order, each somewhere in the seller's name, e-mail, Allegro login or id, the
+   * mailbox or the support number (AR-…), regardless of case and of Polish letters (searchWords).
+   */
   q?: string;
   /** Stuck at this step of the funnel (reminded: reminded, no sign-in since; done: reminded and migrated, as `reached: done, cohort: reminded`). */
   stage?: (typeof FUNNEL_STAGES)[number];
@@ -65,7 +81,19 @@ export interface AccountFilter {
   remindedDays?: number;
   /** Broke after its migration: the watch found a problem the seller must fix, still open. */
   broke?: boolean;
+  /**
+   * Still awaiting the seller, and the seller's reminder needs someone: 'failed' — the mail server
+   * refused it for good (MIG_ERR_SEND_REFUSED) and no reminder went out since; 'uncertain' — the newest
+   * reminder that may have reached the seller is one nobody knows arrived (a resend is offered).
+   */
+  reminder?: (typeof REMINDER_PROBLEMS)[number];
+  /** An outage: the watch has failed for at least OUTAGE_DAYS on this mail host ('allegro' for v3). */
+  outage?: string;
 }
+
+export const REMINDER_PROBLEMS = ['failed', 'uncertain'] as const;
+/** How long the watch's failures last before they are an outage (watch/schedule.ts, OUTAGE_AFTER_MS; a test holds them equal). */
+export const OUTAGE_DAYS = 1;
 
 export interface ListView {
   sort: Sort;
@@ -93,6 +121,8 @@ const fields = {
   cohort: z.union([z.enum(COHORT_ANY), z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).getUTCDay() === 1)]),
   reminded: z.string().regex(/^\d{1,4}$/).transform(Number).refine((n) => n >= 0 && n <= 3650),
   broke: z.literal('1'),
+  reminder: z.enum(REMINDER_PROBLEMS),
+  outage: z.string().regex(/^[a-z0-9.?-]{1,253}$/),
 };
 
 const viewFields = {
@@ -167,6 +197,10 @@ export function parseListQuery(query: Record<string, unknown>): ParsedList {
   const reminded = get('reminded', fields.reminded);
   if (reminded !== undefined) filter.remindedDays = reminded;
   if (get('broke', fields.broke)) filter.broke = true;
+  const reminder = get('reminder', fields.reminder);
+  if (reminder) filter.reminder = reminder;
+  const outage = get('outage', fields.outage);
+  if (outage) filter.outage = outage;
   const view: ListView = {
     sort: get('sort', viewFields.sort) ?? 'name',
     dir: get('dir', viewFields.dir) ?? 'asc',
@@ -197,6 +231,8 @@ export function filterParams(f: AccountFilter): Record<string, string> {
   if (f.cohort) p.cohort = f.cohort;
   if (f.remindedDays !== undefined) p.reminded = String(f.remindedDays);
   if (f.broke) p.broke = '1';
+  if (f.reminder) p.reminder = f.reminder;
+  if (f.outage) p.outage = f.outage;
   return p;
 }
 
@@ -214,6 +250,7 @@ export function describeFilter(f: AccountFilter, t: (key: string) => string): st
     reached: (v) => t(`staff.funnel.reached.${v}`),
     cohort: (v) => ((COHORT_ANY as readonly string[]).includes(v) ? t(`staff.funnel.cohorts.${v}`) : v),
     code: (v) => (v === 'none' ? t('staff.filters.noError') : v),
+    reminder: (v) => t(`staff.todo.reminder.${v}`),
   };
   return Object.entries(filterParams(f))
     .map(([k, v]) => (k === 'broke' ? t('staff.filters.broke') : `${t(`staff.filters.${k}`)}: ${words[k]?.(v) ?? v}`))

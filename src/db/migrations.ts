@@ -4,6 +4,16 @@
  * version intact. Never edit a released migration: add a new one.
  */
 /**
+ * The staff list's search text of one account (schema 14): the seller's name, e-mail, Allegro login and
+ * id, the mailbox and the support number (the autoresponder's external id, "AR-…"), folded to lower case
+ * and stripped of Polish letters. accounts/filter.ts (searchFold) folds a query exactly so.
+ */
+const SEARCH_TEXT = [['ą', 'a'], ['ć', 'c'], ['ę', 'e'], ['ł', 'l'], ['ń', 'n'], ['ó', 'o'], ['ś', 's'], ['ź', 'z'], ['ż', 'z']].reduce(
+  (sql, [from, to]) => `replace(${sql}, '${from}', '${to}')`,
+  `fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '') || ' ' || a.external_id || ' ' || s.external_id)`,
+);
+
+/**
  * The furthest step of the migration funnel one account reached, as SQL over account_index i, sellers s
  * and seller_funnel f (schema 8). A later step counts as having passed the earlier ones: choosing a way
  * or finishing needs a sign-in. Without a reminder, any sign-in counts (those accounts are shown apart).
@@ -708,5 +718,111 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE jobs ADD COLUMN confirmation_key TEXT;
   CREATE UNIQUE INDEX jobs_confirmation_key ON jobs (confirmation_key);
+  `,
+
+  // 14: search finds what a seller says on the phone: the support number (the autoresponder's AR-…),
+  // the seller's id, and any text typed without Polish letters. The search text now holds both ids and
+  // is folded, then stripped of Polish letters (ą→a … ż→z); the query is folded the same way
+  // (accounts/filter.ts, searchFold) and split into words, each matched on its own (any order).
+  // Also: a bulk job may be a resend of uncertain reminders (jobs.resend), and the overview's "to do
+  // today" figures read reminders that failed for good or are uncertain through small partial indexes.
+  `
+  DROP TRIGGER account_index_migration_insert;
+  DROP TRIGGER account_index_migration_update;
+  DROP TRIGGER account_index_autoresponder_update;
+  DROP TRIGGER account_index_seller_update;
+  DROP TRIGGER account_index_mailbox_update;
+  CREATE TRIGGER account_index_migration_insert AFTER INSERT ON migrations BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               ${SEARCH_TEXT},
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE m.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_migration_update AFTER UPDATE ON migrations BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               ${SEARCH_TEXT},
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE m.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_autoresponder_update AFTER UPDATE ON autoresponders BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               ${SEARCH_TEXT},
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE a.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_seller_update AFTER UPDATE ON sellers BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               ${SEARCH_TEXT},
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE s.id = NEW.id;
+  END;
+  CREATE TRIGGER account_index_mailbox_update AFTER UPDATE OF email, imap_host, provider ON mailboxes BEGIN
+    INSERT OR REPLACE INTO account_index
+        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               ${SEARCH_TEXT},
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+         WHERE mb.id = NEW.id;
+  END;
+  -- The rows are rewritten in place (an UPDATE: no trigger of account_index fires for search), then the
+  -- search index is rebuilt from them.
+  UPDATE account_index SET search = (
+    SELECT ${SEARCH_TEXT}
+      FROM autoresponders a JOIN sellers s ON s.id = a.seller_id LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
+     WHERE a.id = account_index.autoresponder_id);
+  INSERT INTO account_search (account_search) VALUES ('delete-all');
+  INSERT INTO account_search (rowid, search, tags) SELECT autoresponder_id, search, tags FROM account_search_source;
+
+  ALTER TABLE jobs ADD COLUMN resend INTEGER NOT NULL DEFAULT 0 CHECK (resend IN (0, 1));
+  -- A retry of a job's failed items names that job: the first job then offers no second retry.
+  ALTER TABLE jobs ADD COLUMN retry_of INTEGER REFERENCES jobs (id);
+  CREATE INDEX jobs_retry_of ON jobs (retry_of) WHERE retry_of IS NOT NULL;
+  CREATE INDEX job_items_failed_outcome ON job_items (outcome, autoresponder_id) WHERE status = 'failed';
+  CREATE INDEX reminders_unknown ON reminders (seller_id) WHERE status = 'unknown';
+  CREATE INDEX account_index_mail_host ON account_index (mail_host, autoresponder_id) WHERE state != 'not_affected';
+
+  -- The chart's history from recorded events: autoresponders migrated or awaiting the seller now, per
+  -- day their migration record was made (an import counts from its own day). Kept by triggers, so the
+  -- overview reads at most 180 small rows whatever the number of autoresponders.
+  CREATE TABLE covered_per_day (
+    day TEXT PRIMARY KEY,
+    n   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO covered_per_day (day, n)
+    SELECT substr(created_at, 1, 10), count(*) FROM migrations WHERE state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') GROUP BY 1;
+  CREATE TRIGGER covered_per_day_insert AFTER INSERT ON migrations WHEN NEW.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') BEGIN
+    INSERT INTO covered_per_day (day, n) VALUES (substr(NEW.created_at, 1, 10), 1) ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER covered_per_day_update AFTER UPDATE OF state, created_at ON migrations BEGIN
+    UPDATE covered_per_day SET n = n - 1 WHERE day = substr(OLD.created_at, 1, 10) AND OLD.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention');
+    INSERT INTO covered_per_day (day, n) SELECT substr(NEW.created_at, 1, 10), 1 WHERE NEW.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention')
+      ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER covered_per_day_delete AFTER DELETE ON migrations WHEN OLD.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') BEGIN
+    UPDATE covered_per_day SET n = n - 1 WHERE day = substr(OLD.created_at, 1, 10);
+  END;
   `,
 ];

@@ -138,6 +138,10 @@ type StaffEvents =
   | Event<'staff.role_changed', 'staff', { from: StaffRole; to: StaffRole }>
   | Event<'staff.disabled', 'staff', { sessionsEnded: number }>
   | Event<'staff.enabled', 'staff', NoDetails>
+  /** An admin lifted the sign-in lockout of a staff address (its failed sign-ins forgotten). */
+  | Event<'staff.unlocked', 'staff', { failuresCleared: number }>
+  /** An admin set a new password for a staff user; every session of that user ended. */
+  | Event<'staff.password_set', 'staff', { sessionsEnded: number }>
   | Event<'staff.note', 'autoresponder', { note: string }>
   | Event<'staff.recheck', 'autoresponder', { outcome: string }>
   /** "Send a reminder" (or "send again", `resendOf`) that did not send: the outcome says why. */
@@ -275,6 +279,8 @@ export const AUDIT_TARGETS = {
   'staff.created': 'staff',
   'staff.updated': 'staff',
   'staff.password_reset': 'staff',
+  'staff.unlocked': 'staff',
+  'staff.password_set': 'staff',
   'staff.role_changed': 'staff',
   'staff.disabled': 'staff',
   'staff.enabled': 'staff',

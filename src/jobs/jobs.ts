@@ -20,7 +20,22 @@ export interface NewJob {
   retryOf?: number | null;
   /** The confirmation page's one-time key: a second POST of the same page finds this job, not a new one. */
   confirmationKey: string;
+  /** A reminder job that resends the reminders nobody knows arrived (the agent confirmed the risk of a second e-mail). */
+  resend?: boolean;
 }
+
+/**
+ * Outcomes another try cannot change: the seller must act (make an app password or migrate, sign in
+ * at Google, authorize again, turn IMAP on) — counted apart as "czeka na sprzedawcę" — or the server
+ * gave its last word (a reminder refused for good, an address outside the policy).
+ */
+export const WAITS_ON_SELLER: readonly string[] = ['MAIL_APP_PASSWORD_REQUIRED', 'MAIL_AUTH_FAILED', 'MAIL_WEB_LOGIN_REQUIRED', 'MAIL_IMAP_DISABLED', 'invalid_grant', 'invalid_token', 'MIG_ERR_NO_SECRET'];
+export const FINAL_OUTCOMES: readonly string[] = ['MIG_ERR_SEND_REFUSED', 'MAIL_HOST_NOT_ALLOWED'];
+/** Whether another try of a failed item could end differently. */
+export const retryCanChange = (outcome: string | null): boolean => !outcome || (!WAITS_ON_SELLER.includes(outcome) && !FINAL_OUTCOMES.includes(outcome));
+
+/** The word for an item done, per kind: sent (a reminder), checked (works), reviewed. */
+const DONE_WORD: Record<JobKind, string> = { remind: 'sent', recheck: 'works', review: 'reviewed' };
 
 /** The listed states the state table lets staff mark reviewed (read from the table, not listed again). */
 const REVIEWABLE_STATES = LISTED_STATES.filter((s) => canTransition(s, 'reviewed', 'reviewed'));
@@ -39,6 +54,18 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
     const finished = counts.done + counts.failed + counts.skipped + counts.cancelled + counts.unknown;
     const active = ['queued', 'running', 'cancelling'].includes(job.status);
     const creator = repos.staff.getById(job.createdBy);
+    const failed = repos.jobs.failedItems(job.id);
+    const waiting = failed.filter((i) => i.outcome !== null && WAITS_ON_SELLER.includes(i.outcome)).length;
+    const final = failed.filter((i) => i.outcome !== null && FINAL_OUTCOMES.includes(i.outcome)).length;
+    // What the job's line says wherever it is listed: "zakończone: 99 wysłano, 12 nie udało się, 11 nie wiadomo".
+    const line = [
+      { key: `staff.jobs.line.${DONE_WORD[job.kind]}`, n: counts.done },
+      { key: 'staff.jobs.line.failed', n: counts.failed - waiting },
+      { key: 'staff.jobs.line.waiting', n: waiting },
+      { key: 'staff.jobs.line.unknown', n: counts.unknown },
+      { key: 'staff.jobs.line.skipped', n: counts.skipped },
+      { key: 'staff.jobs.line.cancelled', n: counts.cancelled },
+    ].filter((p) => p.n > 0);
     return {
       ...job,
       counts,
@@ -49,6 +76,11 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
       creator: creator?.email ?? `#${job.createdBy}`,
       href: `/staff/jobs/${job.id}`,
       differs: job.total !== null && job.total !== job.confirmedCount,
+      line,
+      /** Items that failed or whose fate is unknown (the seller's part apart): the job needs a look. */
+      troubled: counts.failed - waiting + counts.unknown > 0,
+      waiting,
+      final,
     };
   }
 
@@ -70,6 +102,8 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
           confirmedCount: j.confirmedCount,
           createdBy: staffId,
           confirmationKey: j.confirmationKey,
+          resend: !!j.resend,
+          retryOf: j.retryOf ?? null,
         });
         if (job.created) repos.audit.record(actor, job.id, { action: 'job.created', details: { kind: j.kind, scope: j.scope, confirmed: j.confirmedCount, filter: j.ids ? undefined : filterParams(j.filter), ...(j.retryOf ? { retryOf: j.retryOf } : {}) } });
         return job;
@@ -104,18 +138,25 @@ export function createJobsService(deps: { db: Db; repos: Repositories; runner: P
     },
 
     /**
-     * The failed items of a finished job, still on the list, for "ponów nieudane"; undefined when the
-     * job is unknown, still running or has none.
+     * The failed items of a finished job that another try can change, still on the list, for "ponów
+     * nieudane" (what waits on the seller, or was refused for good, is not offered); undefined when the
+     * job is unknown, still running, was already retried or has none.
      */
     failedOf(jobId: number): { jobId: number; kind: JobKind; ids: number[] } | undefined {
       const job = repos.jobs.get(jobId);
       if (!job || ['queued', 'running', 'cancelling'].includes(job.status)) return undefined;
-      const ids = repos.accounts.listedIds(repos.jobs.autoresponderIds(jobId, 'failed'));
+      if (repos.jobs.retriedBy(jobId) !== null) return undefined;
+      const ids = repos.accounts.listedIds(repos.jobs.failedItems(jobId).filter((i) => retryCanChange(i.outcome)).map((i) => i.autoresponderId));
       return ids.length ? { jobId, kind: job.kind, ids } : undefined;
     },
 
-    /** The job this one retries the failed items of (from its audit entry), or null. */
+    /** The job that already tried this one's failed items again, or null. */
+    retriedBy: (jobId: number) => repos.jobs.retriedBy(jobId),
+
+    /** The job this one retries the failed items of, or null (older jobs: from their audit entry). */
     retryOfJob(jobId: number): number | null {
+      const stored = repos.jobs.retryOf(jobId);
+      if (stored !== null) return stored;
       const created = repos.audit.listForTarget('job', jobId).find((e) => isAudit(e, 'job.created'));
       return created?.details.retryOf ?? null;
     },

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import { fold } from '../db/database.js';
-import { isStateGroup, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
-import type { MigrationState } from '../migration/states.js';
+import { isStateGroup, OUTAGE_DAYS, searchWords, statesOf, TOTAL_CAP, type AccountFilter, type Cursor, type ListView, type Sort } from '../accounts/filter.js';
+import { AWAITING_SELLER_STATES, type MigrationState } from '../migration/states.js';
 import { createFunnelRepository, funnelWhere } from './funnel.js';
 import { BROKE_SQL } from './watch.js';
 
@@ -142,10 +142,59 @@ const COLLECT_BY: Record<EqColumn, string> = {
  */
 export function createAccountsRepository(db: Db, now: () => Date = () => new Date()) {
   const cutoff = (days: number) => new Date(now().getTime() - days * 86_400_000).toISOString();
-  const folded = (f: AccountFilter) => (f.q ? fold(f.q) : undefined);
-  /** A trigram index answers three characters or more; shorter searches test every row. */
-  const useFts = (q: string | undefined): q is string => q !== undefined && [...q].length >= 3;
+  /** The search's words (any order, folded as the search text is), or undefined without a search. */
+  const folded = (f: AccountFilter): string[] | undefined => {
+    const w = f.q ? searchWords(f.q) : [];
+    return w.length ? w : undefined;
+  };
+  /** A trigram index answers words of three characters or more. */
+  const long = (w: string) => [...w].length >= 3;
+  /** The index answers a search with at least one long word; shorter words are tested on the rows it yields. */
+  const useFts = (q: string[] | undefined): q is string[] => q !== undefined && q.some(long);
+  /** The search's words as substring tests of the row (only the short ones, when the index answers the rest). */
+  const textTerms = (q: string[] | undefined, onlyShort: boolean, alias = ''): Query => {
+    const words = (q ?? []).filter((w) => !onlyShort || !long(w));
+    return { sql: words.map(() => `instr(${alias}search, ?) > 0`).join(' AND '), params: words };
+  };
   const funnel = createFunnelRepository(db);
+
+  /**
+   * The to-do filters (accounts/figures.ts, "Do zrobienia dziś"): a reminder that failed for good or
+   * is uncertain, an outage on a mail host. Each reads a few rows through its own index (job items
+   * that failed, uncertain reminders, failing watches), never the whole table.
+   */
+  function todoTerms(f: AccountFilter, alias = ''): Query {
+    const sql: string[] = [];
+    const params: unknown[] = [];
+    // The unary + keeps SQLite from reading every awaiting row by the state index: the few matches of
+    // the subquery drive the read, the state is tested on each of them.
+    const awaiting = `+${alias}state IN (${AWAITING_SELLER_STATES.map((s) => `'${s}'`).join(', ')})`;
+    if (f.reminder === 'failed')
+      sql.push(
+        awaiting,
+        // Not correlated with the outer row (its seller is read through x), so the few refused items drive the read.
+        `${alias}autoresponder_id IN (SELECT ji.autoresponder_id FROM job_items ji INDEXED BY job_items_failed_outcome JOIN jobs j ON j.id = ji.job_id
+           JOIN account_index x ON x.autoresponder_id = ji.autoresponder_id
+           WHERE ji.status = 'failed' AND ji.outcome = 'MIG_ERR_SEND_REFUSED' AND j.kind = 'remind'
+             AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.seller_id = x.seller_id AND r.status != 'failed' AND r.created_at > ji.updated_at))`,
+      );
+    if (f.reminder === 'uncertain')
+      sql.push(
+        awaiting,
+        // The seller's newest reminder that may have reached them is uncertain (what "resend" acts on: reminders.latestFor).
+        `${alias}seller_id IN (SELECT r.seller_id FROM reminders r INDEXED BY reminders_unknown WHERE r.status = 'unknown'
+           AND NOT EXISTS (SELECT 1 FROM reminders r2 WHERE r2.seller_id = r.seller_id AND r2.status != 'failed' AND (r2.created_at > r.created_at OR (r2.created_at = r.created_at AND r2.id > r.id))))`,
+      );
+    if (f.outage) {
+      sql.push(
+        `${alias}autoresponder_id IN (SELECT autoresponder_id FROM watches WHERE failing_since IS NOT NULL AND failing_since <= ?)`,
+        `(CASE WHEN ${alias}version = 3 THEN 'allegro' ELSE COALESCE(${alias}mail_host, '?') END) = ?`,
+      );
+      params.push(cutoff(OUTAGE_DAYS), f.outage);
+    }
+    return { sql: sql.join(' AND '), params };
+  }
+  const hasTodo = (f: AccountFilter) => !!(f.reminder || f.outage);
 
   /** Terms on account_index for the equality filters, optionally leaving out those already answered elsewhere. */
   function eqTerms(f: AccountFilter, skip: (c: EqColumn) => boolean = () => false): Query {
@@ -169,17 +218,19 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const eq = eqTerms(f, skip);
     if (eq.sql) (sql.push(eq.sql), params.push(...eq.params));
     if (f.inactiveDays) (sql.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
-    const q = folded(f);
-    if (q !== undefined) (sql.push('instr(search, ?) > 0'), params.push(q));
+    const text = textTerms(folded(f), false);
+    if (text.sql) (sql.push(text.sql), params.push(...text.params));
     const funnel = funnelWhere(f, now());
     (sql.push(...funnel.parts), params.push(...funnel.params));
     if (f.broke) sql.push(BROKE_SQL);
+    const todo = todoTerms(f);
+    if (todo.sql) (sql.push(todo.sql), params.push(...todo.params));
     return { sql: sql.join(' AND '), params };
   }
 
-  /** The search as an FTS5 query: the phrase in the search column, and the tags of the filters that have one. */
-  function ftsMatch(q: string, f: AccountFilter): { match: string; tagged: (c: EqColumn) => boolean } {
-    const parts = [`search : "${q.replace(/"/g, '""')}"`];
+  /** The search as an FTS5 query: each long word in the search column, and the tags of the filters that have one. */
+  function ftsMatch(q: string[], f: AccountFilter): { match: string; tagged: (c: EqColumn) => boolean } {
+    const parts = q.filter(long).map((w) => `search : "${w.replace(/"/g, '""')}"`);
     const tagged = new Set<EqColumn>();
     const tag = (c: EqColumn, t: string | undefined) => t && (parts.push(`tags : "${t}"`), tagged.add(c));
     if (f.state && isStateGroup(f.state)) {
@@ -193,16 +244,20 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
   }
 
   /** Rows of the search index joined to account_index, testing what the tags did not answer. */
-  function ftsSource(q: string, f: AccountFilter): { from: string; where: Query; residual: boolean } {
+  function ftsSource(q: string[], f: AccountFilter): { from: string; where: Query; residual: boolean } {
     const { match, tagged } = ftsMatch(q, f);
     const eq = eqTerms(f, tagged);
     const where = ['s.account_search MATCH ?'];
     const params: unknown[] = [match];
     if (eq.sql) (where.push(eq.sql), params.push(...eq.params));
+    const short = textTerms(q, true, 'i.');
+    if (short.sql) (where.push(short.sql), params.push(...short.params));
     if (f.inactiveDays) (where.push('activity_at < ?'), params.push(cutoff(f.inactiveDays)));
     const funnel = funnelWhere(f, now());
     (where.push(...funnel.parts), params.push(...funnel.params));
     if (f.broke) where.push(BROKE_SQL);
+    const todo = todoTerms(f, 'i.');
+    if (todo.sql) (where.push(todo.sql), params.push(...todo.params));
     return {
       // CROSS JOIN keeps the search index outermost: it yields only the matches, then each is looked up by id.
       from: 'account_search s CROSS JOIN account_index i ON i.autoresponder_id = s.rowid',
@@ -232,7 +287,7 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
    * "broke after migration", or the funnel combined with an equality filter.
    */
   function counterTotal(f: AccountFilter): number | null {
-    if (f.q !== undefined || f.inactiveDays || f.broke || f.remindedDays !== undefined) return null;
+    if (f.q !== undefined || f.inactiveDays || f.broke || hasTodo(f) || f.remindedDays !== undefined) return null;
     if (!f.stage && !f.reached && !f.cohort) return counted(f);
     if (f.state || f.version || f.provider || f.code) return null;
     return funnel.counted(f);
@@ -296,8 +351,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       source = { from: src.from, where: src.where, alias: 'i.' };
     } else if (f.inactiveDays) {
       source = { from: 'account_index INDEXED BY account_index_listed_activity', where: rowTerms(f), alias: '' };
-    } else if (f.broke && q === undefined) {
-      // Broke after migration: the open incidents are few, each row read by its id.
+    } else if ((f.broke || hasTodo(f)) && q === undefined) {
+      // Broke after migration, a reminder problem, an outage: the matches are few, each row read by its id.
       source = { from: 'account_index', where: rowTerms(f), alias: '' };
     } else if (q === undefined) {
       const eqs = (['state', 'version', 'provider', 'code'] as const).filter((c) => filtered(f, c));
@@ -320,6 +375,8 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const budget = Math.max(WALK_BUDGET_MIN, Math.ceil(WALK_BUDGET_FACTOR * walkCost));
     const budgeted = rowTerms(f);
     const noText = rowTerms({ ...f, q: undefined });
+    const short = textTerms(q, true);
+    if (short.sql) (noText.sql += ` AND ${short.sql}`), noText.params.push(...short.params);
     return [
       { strategy: 'walk', budget, query: walkQuery({ sql: `walk_budget(autoresponder_id) AND ${budgeted.sql}`, params: budgeted.params }) },
       {
@@ -372,7 +429,11 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
     const q = folded(f);
     if (!useFts(q)) return rowTerms(f);
     const w = rowTerms({ ...f, q: undefined });
-    return { sql: `${w.sql} AND autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)`, params: [...w.params, ftsMatch(q, f).match] };
+    const short = textTerms(q, true);
+    return {
+      sql: `${w.sql}${short.sql ? ` AND ${short.sql}` : ''} AND autoresponder_id IN (SELECT rowid FROM account_search WHERE account_search MATCH ?)`,
+      params: [...w.params, ...short.params, ftsMatch(q, f).match],
+    };
   }
 
   return {
@@ -430,6 +491,20 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
       return prepared(`SELECT ${COLUMNS} FROM account_index WHERE ${w.sql} AND autoresponder_id > ? ORDER BY autoresponder_id LIMIT ?`).all(...w.params, afterId, limit) as AccountRow[];
     },
 
+    /**
+     * A chunk for the office CSV: the rows with the support number (the autoresponder's external id),
+     * the seller's id and when the seller's last reminder that may have arrived went out (one index read each).
+     */
+    exportChunk(f: AccountFilter, afterId: number, limit: number): (AccountRow & { supportNumber: string; sellerExternalId: string; lastReminderAt: string | null })[] {
+      const w = where(f);
+      return prepared(
+        `SELECT ${COLUMNS}, (SELECT external_id FROM autoresponders WHERE id = autoresponder_id) AS supportNumber,
+                (SELECT external_id FROM sellers WHERE id = seller_id) AS sellerExternalId,
+                (SELECT max(created_at) FROM reminders r WHERE r.seller_id = account_index.seller_id AND r.status != 'failed') AS lastReminderAt
+           FROM account_index WHERE ${w.sql} AND autoresponder_id > ? ORDER BY autoresponder_id LIMIT ?`,
+      ).all(...w.params, afterId, limit) as (AccountRow & { supportNumber: string; sellerExternalId: string; lastReminderAt: string | null })[];
+    },
+
     get(autoresponderId: number): AccountRow | undefined {
       return prepared(`SELECT ${COLUMNS} FROM account_index WHERE autoresponder_id = ?`).get(autoresponderId) as AccountRow | undefined;
     },
@@ -456,10 +531,14 @@ export function createAccountsRepository(db: Db, now: () => Date = () => new Dat
      * Migrated per day (by completion date) of the autoresponders that are migrated now, and the day of
      * the first migration record: the overview's chart is drawn from these (counters and one index read).
      */
-    progress(): { migratedByDay: { day: string; n: number }[]; firstDay: string | null } {
+    progress(since?: string): { migratedByDay: { day: string; n: number }[]; firstDay: string | null; coveredAddedByDay: { day: string; n: number }[] } {
       const migratedByDay = prepared(`SELECT day, n FROM migrated_per_day WHERE n > 0 ORDER BY day`).all() as { day: string; n: number }[];
       const firstDay = prepared(`SELECT substr(min(created_at), 1, 10) FROM migrations`).pluck().get() as string | null;
-      return { migratedByDay, firstDay };
+      // The chart's history comes from recorded events only: an autoresponder counts as covered from the
+      // day its migration record was made (an import today is not a migration on earlier days), read
+      // from a counter per day kept by triggers (schema 14).
+      const coveredAddedByDay = since ? (prepared(`SELECT day, n FROM covered_per_day WHERE day >= ? AND n > 0 ORDER BY day`).all(since) as { day: string; n: number }[]) : [];
+      return { migratedByDay, firstDay, coveredAddedByDay };
     },
   };
 }

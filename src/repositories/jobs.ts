@@ -15,7 +15,7 @@ const ITEM_COLUMNS = `id, job_id AS jobId, autoresponder_id AS autoresponderId, 
   outcome, error, updated_at AS updatedAt`;
 
 /** A job as stored when it is made. */
-type NewJobRow = { kind: JobKind; selection: 'ids' | 'filter'; filter: string | null; ids: string | null; note: string | null; confirmedCount: number; createdBy: number };
+type NewJobRow = { kind: JobKind; selection: 'ids' | 'filter'; filter: string | null; ids: string | null; note: string | null; confirmedCount: number; createdBy: number; resend?: boolean; retryOf?: number | null };
 
 /** Bulk jobs and their items. The runner is the only writer of item status; pages only read. */
 export function createJobsRepository(db: Db, now: () => Date = () => new Date()) {
@@ -25,11 +25,15 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
   );
   // The confirmation key's unique index decides between two POSTs of one page, even concurrent ones.
   const insertOnce = db.prepare(
-    `INSERT INTO jobs (kind, status, selection, filter, ids, note, confirmed_count, created_by, created_at, updated_at, confirmation_key)
-     VALUES (@kind, 'queued', @selection, @filter, @ids, @note, @confirmedCount, @createdBy, @at, @at, @confirmationKey)
+    `INSERT INTO jobs (kind, status, selection, filter, ids, note, confirmed_count, created_by, created_at, updated_at, confirmation_key, resend, retry_of)
+     VALUES (@kind, 'queued', @selection, @filter, @ids, @note, @confirmedCount, @createdBy, @at, @at, @confirmationKey, @resend, @retryOf)
      ON CONFLICT (confirmation_key) DO NOTHING`,
   );
   const byKey = db.prepare(`SELECT id FROM jobs WHERE confirmation_key = ?`).pluck();
+  const isResend = db.prepare(`SELECT resend FROM jobs WHERE id = ?`).pluck();
+  const retryOf = db.prepare(`SELECT retry_of FROM jobs WHERE id = ?`).pluck();
+  const retriedBy = db.prepare(`SELECT id FROM jobs WHERE retry_of = ? ORDER BY id LIMIT 1`).pluck();
+  const failedOutcomes = db.prepare(`SELECT outcome, autoresponder_id AS autoresponderId FROM job_items WHERE job_id = ? AND status = 'failed' ORDER BY id`);
   const byId = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
   const recent = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?`);
   const unfinished = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running', 'cancelling') ORDER BY id`);
@@ -73,11 +77,19 @@ export function createJobsRepository(db: Db, now: () => Date = () => new Date())
      * the first job's id comes back (created: false). Call it inside the transaction that audits it.
      */
     createOnce(j: NewJobRow & { confirmationKey: string }): { id: number; created: boolean } {
-      const r = insertOnce.run({ ...j, at: now().toISOString() });
+      const r = insertOnce.run({ ...j, resend: j.resend ? 1 : 0, retryOf: j.retryOf ?? null, at: now().toISOString() });
       if (r.changes === 1) return { id: Number(r.lastInsertRowid), created: true };
       return { id: byKey.get(j.confirmationKey) as number, created: false };
     },
     get: (id: number) => byId.get(id) as Job | undefined,
+    /** Whether the job resends uncertain reminders (its items waive the minimum interval for that one reminder). */
+    isResend: (id: number) => isResend.get(id) === 1,
+    /** The job whose failed items this one tries again, or null. */
+    retryOf: (id: number) => (retryOf.get(id) as number | null | undefined) ?? null,
+    /** The job that tried this one's failed items again, or null. */
+    retriedBy: (id: number) => (retriedBy.get(id) as number | undefined) ?? null,
+    /** A job's failed items with their outcome (which of them another try can change is the jobs service's rule). */
+    failedItems: (jobId: number) => failedOutcomes.all(jobId) as { outcome: string | null; autoresponderId: number }[],
     recent: (limit = 20) => recent.all(limit) as Job[],
     unfinished: () => unfinished.all() as Job[],
     /** Makes the items and marks the job running, in one transaction: a crash leaves it queued, not half-made. */

@@ -4,7 +4,8 @@ import type { I18n } from '../i18n/index.js';
 import { AWAITING_SELLER_STATES, canTransition, MIGRATED_STATES } from '../migration/states.js';
 import type { Repositories } from '../repositories/index.js';
 import type { StaffActions } from './actions.js';
-import { contactLink } from './contact.js';
+import { sayModel } from './say.js';
+import type { OverviewOptions } from '../seller/overview.js';
 import { historyLine } from './history.js';
 
 export interface AccountPageOptions {
@@ -13,7 +14,12 @@ export interface AccountPageOptions {
   i18n: I18n;
   publicUrl: string;
   deadline: Date | null;
+  /** The seller's page model's options (seller/overview.ts): "Co powiedzieć sprzedawcy" uses its words. */
+  overview: OverviewOptions;
 }
+
+/** Codes by which Google refused the stored password: another login with it changes nothing until the seller acts. */
+const REFUSED_PASSWORD = ['MAIL_AUTH_FAILED', 'MAIL_APP_PASSWORD_REQUIRED', 'MAIL_WEB_LOGIN_REQUIRED'];
 
 /**
  * The account page: seller, mailboxes (never the password), templates, migration, every connection
@@ -25,7 +31,11 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
   const a = repos.autoresponders.getById(id);
   if (!row || !a) throw new NotFoundError();
   const seller = repos.sellers.getById(a.sellerId)!;
-  const mailboxes = repos.mailboxes.listBySeller(seller.id).map((m) => ({
+  const mailboxes = repos.mailboxes.listBySeller(seller.id).map((m) => {
+    // The mailbox line agrees with its newest check: "verified" only when no later check was refused.
+    const newest = m.secretKind ? repos.connectionChecks.listByMailbox(m.id, 1)[0] : undefined;
+    const refusedAfter = newest && !newest.ok && (!m.secretVerifiedAt || newest.at >= m.secretVerifiedAt) ? { at: newest.at, code: newest.code } : null;
+    return {
     id: m.id,
     email: m.email,
     imap: `${m.imapHost}:${m.imapPort} (${m.imapSecurity})`,
@@ -33,9 +43,11 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     username: m.username,
     provider: m.provider,
     secretKind: m.secretKind,
-    secretVerifiedAt: m.secretVerifiedAt,
+    secretVerifiedAt: refusedAfter ? null : m.secretVerifiedAt,
+    refusedAfter,
     usedHere: m.id === a.mailboxId,
-  }));
+  };
+  });
   const migration = repos.migrations.findByAutoresponder(id)!;
   const checks = repos.connectionChecks.listForAutoresponder(id, a.mailboxId);
   const staffEmails = new Map<number, string | undefined>();
@@ -48,6 +60,8 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     mailboxEmail: (mailboxId: number) => mailboxEmails.get(mailboxId) ?? repos.mailboxes.getById(mailboxId)?.email,
   };
   const latestReminder = repos.reminders.latestFor(seller.id);
+  const say = sayModel(repos, opts.i18n, seller, row, { publicUrl: opts.publicUrl, overview: opts.overview });
+  const usedMailbox = mailboxes.find((m) => m.usedHere);
   const canRemind = sellerHasSomethingToDo(repos, seller.id);
   const canReview = canTransition(migration.state, 'reviewed', 'reviewed');
   return {
@@ -72,7 +86,10 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     lastReminder: latestReminder?.createdAt ?? null,
     // The newest reminder may or may not have arrived: staff may send it again, deliberately.
     uncertainReminder: canRemind && latestReminder?.status === 'unknown' ? latestReminder : null,
-    contactHref: contactLink(opts.i18n, seller, row, { publicUrl: opts.publicUrl, deadline: opts.deadline }),
+    say,
+    contactHref: say.mailto,
+    // What "Sprawdź połączenie teraz" will do when Google already refused the stored password.
+    recheckRefused: usedMailbox?.refusedAfter && REFUSED_PASSWORD.includes(usedMailbox.refusedAfter.code ?? '') ? usedMailbox.refusedAfter : null,
     sellerViewHref: `/staff/accounts/${id}/seller-view`,
   };
 }

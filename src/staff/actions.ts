@@ -57,6 +57,8 @@ export function createStaffActions(deps: StaffActionsDeps) {
     }
     if (c.superseded) return { status: 'skipped', outcome: 'MIG_ERR_CHANGED_DURING_CHECK' };
     const r = c.result;
+    // A verdict younger than a minute (checks/): the page says so rather than pretending Google was asked again.
+    if (c.reused && trigger === 'staff') return r.ok ? { status: 'done', outcome: 'ok', detail: 'reused' } : { status: 'failed', outcome: r.code, detail: 'reused' };
     if (r.ok) return { status: 'done', outcome: 'ok', detail: 'count' in r ? `threads=${r.count}${r.more ? '+' : ''}` : null };
     const detail = 'serverText' in r ? r.serverText : r.status ? `HTTP ${r.status}` : null;
     // A server busy or unreachable: worth another try later (a refusal, a bad name or certificate is not).

@@ -24,7 +24,7 @@ export function csvCell(value: string | number | null | undefined): string {
   return stringify([[value]], { ...OPTIONS, eof: false });
 }
 
-/** A CSV line with CRLF, as RFC 4180 and Excel expect. */
-export function csvLine(values: (string | number | null | undefined)[]): string {
-  return stringify([values], OPTIONS);
+/** A CSV line with CRLF, as RFC 4180 and Excel expect; `;` unless told (an English export uses `,`). */
+export function csvLine(values: (string | number | null | undefined)[], delimiter: string = CSV_SEPARATOR): string {
+  return stringify([values], { ...OPTIONS, delimiter });
 }

@@ -5,7 +5,7 @@ import type { Repositories } from '../repositories/index.js';
 import { warsawParts } from '../i18n/warsaw.js';
 import { filterParams, type AccountFilter } from '../accounts/filter.js';
 import { codeName } from './codes.js';
-import { CSV_BOM, csvLine } from './csv.js';
+import { CSV_BOM, CSV_SEPARATOR, csvLine } from './csv.js';
 
 /**
  * The two shapes of the export. "office" (the default) is for people: headers, states, paths and
@@ -16,7 +16,8 @@ import { CSV_BOM, csvLine } from './csv.js';
 export const EXPORT_FORMATS = ['office', 'keys'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-type Column = { header: string; value: (r: AccountRow) => string | number | null };
+type ExportRow = AccountRow & { supportNumber?: string; sellerExternalId?: string; lastReminderAt?: string | null };
+type Column = { header: string; value: (r: ExportRow) => string | number | null };
 
 const KEY_COLUMNS: Column[] = [
   { header: 'autoresponder_id', value: (r) => r.autoresponderId },
@@ -36,8 +37,10 @@ const KEY_COLUMNS: Column[] = [
 function officeColumns(t: TFunction): Column[] {
   const h = (k: string) => t(`staff.csv.${k}`) as string;
   return [
-    { header: h('id'), value: (r) => r.autoresponderId },
+    // The number the seller reads on their page and quotes on the phone, not the internal one.
+    { header: h('supportNumber'), value: (r) => r.supportNumber ?? null },
     { header: h('seller'), value: (r) => r.sellerName },
+    { header: h('sellerId'), value: (r) => r.sellerExternalId ?? null },
     { header: h('sellerEmail'), value: (r) => r.sellerEmail },
     { header: h('login'), value: (r) => r.allegroLogin },
     { header: h('mailbox'), value: (r) => r.mailboxEmail },
@@ -49,16 +52,20 @@ function officeColumns(t: TFunction): Column[] {
     { header: h('errorCode'), value: (r) => r.lastErrorCode },
     { header: h('checked'), value: (r) => localTime(r.lastCheckedAt || null) },
     { header: h('activity'), value: (r) => localTime(r.activityAt || null) },
+    { header: h('lastReminder'), value: (r) => localTime(r.lastReminderAt ?? null) },
   ];
 }
 
-/** "2026-11-21 12:55:03 +01:00": Warsaw time with its offset, so nobody mistakes it for UTC. */
 export { warsawParts };
 
+/**
+ * "2026-11-21 12:55:03": Warsaw time as a spreadsheet reads a date and time (a trailing offset made it
+ * text to Excel); the column's header says it is Warsaw time.
+ */
 export function localTime(iso: string | null): string | null {
   if (!iso) return null;
   const w = warsawParts(new Date(iso));
-  return `${w.date} ${w.time} ${w.offset}`;
+  return `${w.date} ${w.time}`;
 }
 
 /**
@@ -69,26 +76,29 @@ export function localTime(iso: string | null): string | null {
 export function createAccountsExport(deps: { repos: Repositories; now: () => Date }) {
   const { repos, now } = deps;
   return {
-    start(filter: AccountFilter, staffId: number, opts: { format: ExportFormat; t: TFunction }): { filename: string; stream: Readable } {
+    start(filter: AccountFilter, staffId: number, opts: { format: ExportFormat; t: TFunction; lang?: 'pl' | 'en' }): { filename: string; stream: Readable } {
       repos.audit.record({ type: 'staff', id: staffId }, null, { action: 'staff.export', details: { filter: filterParams(filter), total: repos.accounts.count(filter), ...(opts.format === 'keys' ? { format: 'keys' } : {}) } });
       const columns = opts.format === 'keys' ? KEY_COLUMNS : officeColumns(opts.t);
+      // An English office file is for English spreadsheets: "," between cells (Polish Excel wants ";").
+      const sep = opts.format === 'office' && opts.lang === 'en' ? ',' : CSV_SEPARATOR;
       let after = 0;
       let headerSent = false;
       const stream = new Readable({
         read() {
           if (!headerSent) {
             headerSent = true;
-            this.push(CSV_BOM + csvLine(columns.map((c) => c.header)));
+            this.push(CSV_BOM + csvLine(columns.map((c) => c.header), sep));
             return;
           }
-          const rows = repos.accounts.chunk(filter, after, 1000);
+          const rows: ExportRow[] = opts.format === 'keys' ? repos.accounts.chunk(filter, after, 1000) : repos.accounts.exportChunk(filter, after, 1000);
           if (rows.length === 0) return void this.push(null);
           after = rows[rows.length - 1]!.autoresponderId;
-          this.push(rows.map((r) => csvLine(columns.map((c) => c.value(r)))).join(''));
+          this.push(rows.map((r) => csvLine(columns.map((c) => c.value(r)), sep)).join(''));
         },
       });
       const w = warsawParts(now());
-      return { filename: `autorespondery-${w.date}-${w.time.slice(0, 5).replace(':', '-')}.csv`, stream };
+      const name = opts.format === 'office' && opts.lang === 'en' ? 'autoresponders' : 'autorespondery';
+      return { filename: `${name}-${w.date}-${w.time.slice(0, 5).replace(':', '-')}.csv`, stream };
     },
   };
 }

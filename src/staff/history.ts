@@ -161,6 +161,8 @@ function sentenceOf(e: KnownAuditEntry, t: TFunction, lookup: HistoryLookup): { 
     case 'staff.password_reset':
     case 'staff.disabled':
     case 'staff.enabled':
+    case 'staff.unlocked':
+    case 'staff.password_set':
       return { key, params: {} };
     case 'staff.created':
     case 'staff.updated':

@@ -36,6 +36,8 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     filter: { ...filterParams(filter), inactive: filter.inactiveDays ?? '', reminded: filter.remindedDays ?? '' },
     filterHidden: hiddenFields(filter),
     filtered: Object.keys(filterParams(filter)).length > 0,
+    // A list opened from "Do zrobienia dziś" says which figure it is (the form has no field for it; kept as hidden fields).
+    todoFilter: filter.reminder ? { key: `staff.todo.reminder.${filter.reminder}`, host: null } : filter.outage ? { key: 'staff.todo.outage', host: filter.outage } : null,
     // Activity and funnel filters fold away unless one of them is in use.
     moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.reached || !!filter.cohort || filter.remindedDays !== undefined || !!filter.broke || !!opts.moreErrors,
     options: {

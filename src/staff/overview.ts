@@ -1,5 +1,6 @@
 import type { Repositories } from '../repositories/index.js';
-import { codeFigures, headlineFigures, providerFigures, stateFigures, versionFigures, type Figure } from '../accounts/figures.js';
+import { codeFigures, headlineFigures, providerFigures, stateFigures, todoFigures, versionFigures, type Figure } from '../accounts/figures.js';
+import { OUTAGE_DAYS } from '../accounts/filter.js';
 import { funnelModel } from './funnel.js';
 
 const DAY = 86_400_000;
@@ -21,7 +22,10 @@ export interface Chart {
   yTicks: { y: number; label: number }[];
   xTicks: { x: number; label: string }[];
   deadlineX: number | null;
+  /** The deadline's and today's dates, labelled on the chart (dd.mm). */
+  deadlineLabel: string | null;
   todayX: number;
+  todayLabel: string;
   /** The same numbers as a table, for screen readers and for anyone who prefers numbers. */
   table: ChartPoint[];
   max: number;
@@ -43,6 +47,8 @@ export function countdown(deadline: Date | null, now: Date): Countdown | null {
 }
 
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
+/** A day as the chart labels it: dd.mm. */
+const dayLabel = (t: number) => isoDay(t).slice(5).split('-').reverse().join('.');
 
 /** Day steps for the chart's date labels. */
 const X_STEPS = [1, 2, 3, 7, 14, 28, 56, 91];
@@ -64,9 +70,9 @@ export function niceStep(max: number, ticks: number): number {
  * left is visible.
  */
 export function progressChart(repos: Repositories, now: Date, deadline: Date | null, figures: { migrated: number; awaiting: number }): Chart {
-  const { migratedByDay, firstDay } = repos.accounts.progress();
-  const covered = figures.migrated + figures.awaiting;
   const today = Date.parse(isoDay(now.getTime()));
+  const { migratedByDay, firstDay, coveredAddedByDay } = repos.accounts.progress(isoDay(today - 180 * DAY));
+  const covered = figures.migrated + figures.awaiting;
   // At most 180 days back: older history is a straight line and would squeeze the recent weeks.
   // At least a week, so a new database still draws lines rather than a dot.
   const start = Math.min(today - 7 * DAY, Math.max(firstDay ? Date.parse(firstDay) : today, today - 180 * DAY, Date.parse(migratedByDay[0]?.day ?? isoDay(today)) - DAY));
@@ -74,11 +80,17 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
   // Counted back from today: migrated on a day = today's figure less those completed after that day.
   const perDay = new Map(migratedByDay.map((r) => [r.day, r.n]));
   let later = migratedByDay.filter((r) => Date.parse(r.day) > today).reduce((n, r) => n + r.n, 0);
+  // Covered on a day: today's figure less the autoresponders whose migration record was made after it
+  // (an import is counted from its own day, never back-filled into the days before it).
+  const addedPerDay = new Map(coveredAddedByDay.map((r) => [r.day, r.n]));
+  let addedLater = coveredAddedByDay.filter((r) => Date.parse(r.day) > today).reduce((n, r) => n + r.n, 0);
   const table: ChartPoint[] = [];
   for (let t = today; t >= start; t -= DAY) {
     const migrated = Math.max(0, figures.migrated - later);
-    table.unshift({ day: isoDay(t), migrated, awaiting: Math.max(0, covered - migrated) });
+    const coveredThen = Math.max(migrated, covered - addedLater);
+    table.unshift({ day: isoDay(t), migrated, awaiting: Math.max(0, coveredThen - migrated) });
     later += perDay.get(isoDay(t)) ?? 0;
+    addedLater += addedPerDay.get(isoDay(t)) ?? 0;
   }
   // Round ticks: the axis goes up to a multiple of a 1-2-5 step (0/10/20/30/40, not 0/9/19/28/37).
   const yStep = niceStep(Math.max(1, covered), 4);
@@ -93,7 +105,7 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
   const xStep = X_STEPS.find((d) => days / d <= 6) ?? Math.ceil(days / 6);
   const xTicks = Array.from({ length: Math.floor(days / xStep) + 1 }, (_, i) => start + i * xStep * DAY).map((t) => ({
     x: Number(x(t).toFixed(1)),
-    label: isoDay(t).slice(5).split('-').reverse().join('.'),
+    label: dayLabel(t),
   }));
   return {
     width: W,
@@ -104,6 +116,8 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
     xTicks,
     deadlineX: deadline && deadline.getTime() >= start ? Number(x(Math.min(end, deadline.getTime())).toFixed(1)) : null,
     todayX: Number(x(today).toFixed(1)),
+    todayLabel: dayLabel(today),
+    deadlineLabel: deadline ? dayLabel(deadline.getTime()) : null,
     // The table lists weekly points (and today), enough to read the trend without 180 rows.
     table: table.filter((_, i) => (table.length - 1 - i) % 7 === 0),
     max,
@@ -118,8 +132,11 @@ export function overviewModel(repos: Repositories, now: Date, deadline: Date | n
   const src = repos.accounts;
   const headline = headlineFigures(src);
   const n = (key: string) => (headline.find((f) => f.key === key) as Figure).n;
+  const todo = todoFigures(src, repos.watch.outages(new Date(now.getTime() - OUTAGE_DAYS * DAY)).map((o) => o.host));
   return {
     headline,
+    // "Do zrobienia dziś": what needs someone today, each a figure (the total of the list it links to).
+    todo: { ...todo, nothing: todo.reminderFailed.n + todo.reminderUncertain.n + todo.broke.n + todo.outages.length === 0 },
     counts: {
       state: stateFigures(src),
       version: versionFigures(src),

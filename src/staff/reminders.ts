@@ -85,6 +85,8 @@ export function createReminders(deps: RemindersDeps) {
     if (!a) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
     if (deps.outbox.mode === 'none') return { status: 'failed', outcome: 'MIG_ERR_MAIL_NOT_CONFIGURED', retry: false };
     const latest = repos.reminders.latestFor(a.sellerId);
+    // A job confirmed as "resend the uncertain" resends each seller's newest reminder while it is still uncertain.
+    if (opts.resendOf === undefined && ctx.jobId !== null && repos.jobs.isResend(ctx.jobId)) opts = { resendOf: latest?.status === 'unknown' ? latest.id : -1 };
     const resend = opts.resendOf !== undefined && latest?.id === opts.resendOf && latest.status === 'unknown';
     if (opts.resendOf !== undefined && !resend) return { status: 'skipped', outcome: 'not_uncertain' };
     const block = resend ? null : reminderBlock(a.sellerId, ctx);

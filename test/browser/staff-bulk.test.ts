@@ -8,7 +8,7 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { freePort } from '../helpers/ports.js';
 import { testCert } from '../helpers/tls.js';
-import { createStaff, seedAccounts, STAFF_PASSWORD, type SeedAccount } from '../helpers/staff.js';
+import { createStaff, seedAccounts, STAFF_PASSWORD, waitForJob, type SeedAccount } from '../helpers/staff.js';
 
 const GOOD = 'wxyzwxyzwxyzwxyz';
 let dovecot: Dovecot;
@@ -49,7 +49,7 @@ test('support agent: sign in, filter the list, re-check all matching, confirm th
   await createStaff(s, 'agnieszka@wsparcie.example', 'agent');
   await app.listen({ host: '127.0.0.1', port });
 
-  // JavaScript off: the console must work with plain links and forms (the progress page refreshes by meta tag).
+  // JavaScript off: the console must work with plain links and forms (the progress page has a link to refresh it).
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false, locale: 'pl-PL' });
   t.after(() => context.close());
   const page = await context.newPage();
@@ -83,8 +83,11 @@ test('support agent: sign in, filter the list, re-check all matching, confirm th
   assert.match(page.url(), /\/staff\/jobs\/\d+$/);
   await shot('4-progress');
 
-  // The page refreshes itself (meta refresh) until the job ends.
-  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 60_000 });
+  // Without a script the page never reloads by itself (no meta refresh): the agent follows "Odśwież teraz".
+  assert.equal(await page.locator('meta[http-equiv="refresh"]').count(), 0);
+  await waitForJob(app, Number(/\d+$/.exec(page.url())![0]), 60_000);
+  await page.getByRole('link', { name: 'Odśwież teraz' }).click();
+  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor();
   assert.match(await page.locator('.progress-label').innerText(), /Postęp: 30 z 30 \(100%\)/);
   const summary = await page.locator('main').innerText();
   assert.match(summary, /25\s+wykonane/);

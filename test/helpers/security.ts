@@ -74,6 +74,8 @@ export const ACCESS: Record<string, Access> = {
   'GET /staff/users': 'admin',
   'POST /staff/users': 'admin',
   'POST /staff/users/:id': 'admin',
+  'POST /staff/users/:id/unlock': 'admin',
+  'POST /staff/users/:id/password': 'admin',
 };
 
 export const routeKeys = (routes: { method: string; url: string }[]) => routes.filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`);

@@ -31,6 +31,11 @@ export interface SmtpOptions {
    * such as 451 or 550, or nothing to accept it. A refused message is not recorded as received.
    */
   dataReply?: (to: string) => { code: number; text: string } | undefined;
+  /**
+   * A message to this recipient is taken whole (and recorded as received) but never answered: the
+   * server drops the connection after the final "." — a relay that stalls, for the sender "unknown".
+   */
+  dataDrop?: (to: string) => boolean;
 }
 
 export interface TestSmtp {
@@ -75,8 +80,14 @@ export async function startSmtp(opts: SmtpOptions): Promise<TestSmtp> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        const refusal = opts.dataReply?.(session.envelope.rcptTo[0]?.address.toLowerCase() ?? '');
+        const first = session.envelope.rcptTo[0]?.address.toLowerCase() ?? '';
+        const refusal = opts.dataReply?.(first);
         if (refusal) return cb(Object.assign(new Error(refusal.text), { responseCode: refusal.code }));
+        if (opts.dataDrop?.(first)) {
+          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+          for (const c of (server as unknown as { connections: Set<{ id: string; close(): void }> }).connections ?? []) if (c.id === session.id) c.close();
+          return;
+        }
         if (opts.acceptDelayMs) {
           // The message is complete once the final "." arrived: a real server queues it then, whatever happens to the client.
           const mail = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') };

@@ -355,7 +355,7 @@ test('a reminder is offered, and sent, only to a seller with something to do', a
 
 // ---- 6. CSV for a Polish office ---------------------------------------------------------------------
 
-test('CSV: Polish headers and state names, Warsaw times with their offset, the file name in Warsaw time; ?format=keys keeps the machine columns', async (t) => {
+test('CSV: Polish headers and state names, the support number, Warsaw times Excel reads as dates, the last reminder, the file name in Warsaw time; English: its own name and separator; ?format=keys keeps the machine columns', async (t) => {
   const clock = Date.parse('2026-11-21T11:55:00Z'); // 12:55 in Warsaw
   const { app } = await build(t, { env: { MIGRATION_DEADLINE: '2027-03-31' }, now: () => new Date(clock) });
   const s = app.services;
@@ -366,10 +366,13 @@ test('CSV: Polish headers and state names, Warsaw times with their offset, the f
   assert.equal(res.statusCode, 200);
   assert.equal(res.headers['content-disposition'], 'attachment; filename="autorespondery-2026-11-21-12-55.csv"');
   const lines = res.rawPayload.subarray(3).toString('utf8').split('\r\n').filter(Boolean);
-  assert.equal(lines[0], 'ID autorespondera;Sprzedawca;E-mail sprzedawcy;Login Allegro;Skrzynka;Wersja;Poczta;Stan;Wybrana ścieżka;Ostatni błąd;Kod błędu;Ostatnie sprawdzenie (czas warszawski);Ostatnia aktywność (czas warszawski)');
-  assert.equal(lines[1], `${row!.autoresponderId};Jan Kowalski;jan@gmail.com;jan_k;jan@gmail.com;2;gmail.com;Wymaga uwagi;;Google odrzucił hasło;MAIL_AUTH_FAILED;2026-11-21 12:55:00 +01:00;2026-11-21 12:55:00 +01:00`);
+  assert.equal(lines[0], 'Numer dla wsparcia;Sprzedawca;ID sprzedawcy;E-mail sprzedawcy;Login Allegro;Skrzynka;Wersja;Poczta;Stan;Wybrana ścieżka;Ostatni błąd;Kod błędu;Ostatnie sprawdzenie (czas warszawski);Ostatnia aktywność (czas warszawski);Ostatnie przypomnienie (czas warszawski)');
+  const ar = s.repos.autoresponders.getById(row!.autoresponderId)!.externalId;
+  const sellerExt = s.repos.sellers.getById(row!.sellerId)!.externalId;
+  assert.equal(lines[1], `${ar};Jan Kowalski;${sellerExt};jan@gmail.com;jan_k;jan@gmail.com;2;gmail.com;Wymaga uwagi;;Google odrzucił hasło;MAIL_AUTH_FAILED;2026-11-21 12:55:00;2026-11-21 12:55:00;`);
   const en = await a.get('/staff/accounts.csv?lang=en');
-  assert.match(en.rawPayload.toString('utf8'), /Autoresponder ID;Seller;.*\r\n.*;Needs attention;;Google rejected the password;MAIL_AUTH_FAILED;/);
+  assert.equal(en.headers['content-disposition'], 'attachment; filename="autoresponders-2026-11-21-12-55.csv"');
+  assert.match(en.rawPayload.toString('utf8'), /Support number,Seller,Seller ID,.*\r\n.*,Needs attention,,Google rejected the password,MAIL_AUTH_FAILED,2026-11-21 12:55:00,/);
 
   const keys = await a.get('/staff/accounts.csv?format=keys&lang=pl');
   const k = keys.rawPayload.subarray(3).toString('utf8').split('\r\n').filter(Boolean);

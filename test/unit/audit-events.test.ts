@@ -55,6 +55,8 @@ const SAMPLES: { [A in AuditAction]: AuditEventOf<A>['details'] } = {
   'staff.role_changed': { from: 'agent', to: 'viewer' },
   'staff.disabled': { sessionsEnded: 2 },
   'staff.enabled': {},
+  'staff.unlocked': { failuresCleared: 5 },
+  'staff.password_set': { sessionsEnded: 1 },
   'staff.note': { note: 'Dzwoniła, zrobi to jutro' },
   'staff.recheck': { outcome: 'MAIL_AUTH_FAILED' },
   'staff.remind_not_sent': { outcome: 'recently_reminded', resendOf: 3 },

@@ -12,6 +12,9 @@ const account: FastifyPluginAsync = async (fastify) => {
   const { repos } = fastify.services;
   const actions = fastify.staffActions;
 
+  /** The seller's page model's options: "Co widzi sprzedawca" and "Co powiedzieć sprzedawcy" read the same. */
+  const sellerPageOptions = () => ({ v3Available: fastify.allegro.configured, review: (id: number) => fastify.v3.review(id), deadline: fastify.config.migrationDeadline, now: fastify.services.now() });
+
   /** The autoresponder id from the URL, when it is on the list; otherwise 404. */
   const accountId = (req: FastifyRequest) => {
     const p = idParam.safeParse(req.params);
@@ -20,18 +23,30 @@ const account: FastifyPluginAsync = async (fastify) => {
   };
 
   const showAccount = (req: FastifyRequest, reply: FastifyReply, id: number, extra: Record<string, unknown> = {}) => {
-    const model = accountModel(repos, actions, id, { t: t(req), i18n: fastify.i18n, publicUrl: fastify.config.publicUrl, deadline: fastify.config.migrationDeadline });
+    const model = accountModel(repos, actions, id, {
+      t: t(req),
+      i18n: fastify.i18n,
+      publicUrl: fastify.config.publicUrl,
+      deadline: fastify.config.migrationDeadline,
+      overview: sellerPageOptions(),
+    });
     return staffPage(req, reply, 'account', { title: `${model.seller.name} · ${t(req)('staff.account.title')}`, canonicalUrl: `/staff/accounts/${id}`, ...model, ...extra });
   };
 
-  const afterAction = (reply: FastifyReply, id: number, action: string, o: ActionOutcome) =>
-    reply.redirect(`/staff/accounts/${id}?done=${action}&outcome=${encodeURIComponent(o.outcome)}#result`, 303);
+  // A re-check says whether Google was asked again (a verdict younger than a minute is shown, not redone)
+  // and, when the mailbox's login budget is used up, from when it can be tried.
+  const afterAction = (reply: FastifyReply, id: number, action: string, o: ActionOutcome) => {
+    const extra = o.detail === 'reused' ? '&reused=1' : o.outcome === 'MIG_ERR_TOO_MANY_ATTEMPTS' && o.detail && !Number.isNaN(Date.parse(o.detail)) ? `&until=${encodeURIComponent(o.detail)}` : '';
+    return reply.redirect(`/staff/accounts/${id}?done=${action}&outcome=${encodeURIComponent(o.outcome)}${extra}#result`, 303);
+  };
 
   fastify.get('/staff/accounts/:id', viewer, async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     const done = typeof q.done === 'string' && /^[a-z_]{1,40}$/.test(q.done) ? q.done : null;
     const outcome = typeof q.outcome === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(q.outcome) ? q.outcome : null;
-    return showAccount(req, reply, accountId(req), { done, outcome });
+    const reused = q.reused === '1';
+    const until = typeof q.until === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(q.until) ? q.until : null;
+    return showAccount(req, reply, accountId(req), { done, outcome, reused, until });
   });
 
   // What the seller sees on their migration page, read-only (no sign-in as the seller, no form that acts).
@@ -41,7 +56,7 @@ const account: FastifyPluginAsync = async (fastify) => {
     const html = sellerViewHtml(fastify.renderFragment, repos, row.sellerId, {
       lang: req.lang,
       allegroConfigured: fastify.allegro.configured,
-      overview: { v3Available: fastify.allegro.configured, review: (id) => fastify.v3.review(id), deadline: fastify.config.migrationDeadline, now: fastify.services.now() },
+      overview: sellerPageOptions(),
     });
     const seller = repos.sellers.getById(row.sellerId)!;
     return staffPage(req, reply, 'seller-view', { title: `${t(req)('staff.sellerView.title')} · ${seller.name}`, seller, row, html, back: `/staff/accounts/${id}` });

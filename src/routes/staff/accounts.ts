@@ -21,7 +21,7 @@ const accounts: FastifyPluginAsync = async (fastify) => {
     // ?format=keys: the stable machine columns (snake_case, raw codes, UTC); otherwise the office file.
     const format = query.format === undefined ? 'office' : query.format === 'keys' ? 'keys' : null;
     if (Object.keys(errors).length || !format) throw new BadFilterError();
-    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req), { format, t: t(req) });
+    const { filename, stream } = fastify.accountsExport.start(filter, staffId(req), { format, t: t(req), lang: req.lang });
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${filename}"`)

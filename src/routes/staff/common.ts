@@ -2,27 +2,45 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { formBody } from '../../plugins/forms.js';
 import { hasRole } from '../../plugins/staff-auth.js';
+import type { StaffRole } from '../../domain/model.js';
 
 /** What every staff route shares: role guards, the page wrapper, the signed-in actor, forms' parts. */
 export function staffKit(fastify: FastifyInstance) {
+  /**
+   * A role guard: signed in (else the sign-in page), then the role — refused on a page of the console's
+   * own style (its menu, what the role may do, a way back), not the sellers' error page.
+   */
+  const guard = (role: StaffRole) => ({
+    preHandler: [
+      fastify.requireStaff('viewer'),
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        if (req.staff && !hasRole(req.staff.role, role)) return forbidden(req, reply, role);
+      },
+    ],
+  });
+  const staffPage = (req: FastifyRequest, reply: FastifyReply, view: string, data: Record<string, unknown>) =>
+    reply.page(`staff/${view}`, {
+      ...data,
+      staffArea: true,
+      canAct: hasRole(req.staff!.role, 'agent'),
+      isAdmin: hasRole(req.staff!.role, 'admin'),
+      navCurrent: navSection(req.url),
+      navExact: ['/staff', '/staff/', '/staff/accounts', '/staff/jobs', '/staff/users'].includes(req.url.split('?')[0]!),
+    });
+  const forbidden = (req: FastifyRequest, reply: FastifyReply, role: StaffRole) => {
+    const t = fastify.i18n.t(req.lang);
+    return staffPage(req, reply.code(403), 'forbidden', { title: t('staff.forbidden.title'), need: role, have: req.staff!.role, code: 'MIG_ERR_FORBIDDEN' });
+  };
   return {
     t: (req: FastifyRequest) => fastify.i18n.t(req.lang),
-    viewer: { preHandler: fastify.requireStaff('viewer') },
-    agent: { preHandler: fastify.requireStaff('agent') },
-    admin: { preHandler: fastify.requireStaff('admin') },
+    viewer: guard('viewer'),
+    agent: guard('agent'),
+    admin: guard('admin'),
     staffId: (req: FastifyRequest) => req.staff!.id,
     actor: (req: FastifyRequest) => ({ type: 'staff' as const, id: req.staff!.id }),
     /** The form's declared fields (see plugins/forms.ts). */
     body: (req: FastifyRequest) => formBody(req),
-    staffPage: (req: FastifyRequest, reply: FastifyReply, view: string, data: Record<string, unknown>) =>
-      reply.page(`staff/${view}`, {
-        ...data,
-        staffArea: true,
-        canAct: hasRole(req.staff!.role, 'agent'),
-        isAdmin: hasRole(req.staff!.role, 'admin'),
-        navCurrent: navSection(req.url),
-        navExact: ['/staff', '/staff/', '/staff/accounts', '/staff/jobs', '/staff/users'].includes(req.url.split('?')[0]!),
-      }),
+    staffPage,
   };
 }
 

@@ -20,6 +20,8 @@ const bulkForm = z.object({
   ids: idList.optional(),
   note: z.string().max(NOTE_MAX).optional(),
   confirmedCount: z.string().regex(/^\d{1,7}$/).transform(Number).optional(),
+  /** "Wyślij ponownie niepewne": a reminder job over the uncertain ones that resends each seller's newest reminder. */
+  resend: z.literal('1').optional(),
 });
 
 /** The confirmation page's one-time key (crypto.randomUUID): one job per page, however often it is sent. */
@@ -49,6 +51,8 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       return { ok: true as const, data: { ...parsed.data, action: retried.kind }, filter: {}, ids: retried.ids, count: retried.ids.length, retryOf: retried.jobId };
     }
     const filter = formFilter(b);
+    // A resend is only of reminders nobody knows arrived, confirmed as such.
+    if (parsed.data.resend && (parsed.data.action !== 'remind' || filter.reminder !== 'uncertain')) return { ok: false as const, field: 'action' };
     const ids = parsed.data.scope === 'selected' ? repos.accounts.listedIds([...new Set(parsed.data.ids ?? [])]) : null;
     if (ids && ids.length === 0) return { ok: false as const, field: 'ids' };
     const count = ids ? ids.length : repos.accounts.count(filter);
@@ -64,9 +68,10 @@ const jobs: FastifyPluginAsync = async (fastify) => {
     // A review marks only what the state table allows (not a migration that works): the page says how many.
     const acting = s.data.action === 'review' ? Math.min(s.count, jobService.reviewable(s.ids, s.filter)) : s.count;
     return staffPage(req, reply, 'confirm', {
-      title: t(req)(`staff.bulk.confirm.${s.data.action}`, { count: acting }),
+      title: t(req)(s.data.resend ? 'staff.bulk.confirm.resend' : `staff.bulk.confirm.${s.data.action}`, { count: acting }),
       action: s.data.action,
       scope: s.data.scope,
+      resend: !!s.data.resend,
       count: s.count,
       acting,
       skipped: s.count - acting,
@@ -114,7 +119,7 @@ const jobs: FastifyPluginAsync = async (fastify) => {
     const key = confirmationKey.safeParse(body(req).confirmationKey);
     if (!key.success) return confirmPage(req, reply.code(422), s, { note: note ?? '' }, { confirmationKey: 'staff.bulk.errors.confirmationKey' });
     // A key already used (a double click, the same page sent again) makes no second job: both answers lead to the first.
-    const job = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope, retryOf: s.retryOf, confirmationKey: key.data }, staffId(req));
+    const job = jobService.create({ kind: s.data.action as JobKind, ids: s.ids, filter: s.filter, confirmedCount: s.data.confirmedCount, note, scope: s.data.scope, retryOf: s.retryOf, confirmationKey: key.data, resend: !!s.data.resend }, staffId(req));
     return reply.redirect(`/staff/jobs/${job.id}`, 303);
   });
 
@@ -131,9 +136,11 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       outcomes: repos.jobs.outcomes(job.id),
       problems,
       retryable: job.active ? 0 : (jobService.failedOf(job.id)?.ids.length ?? 0),
+      retriedBy: jobService.retriedBy(job.id),
       retryOf: jobService.retryOfJob(job.id),
-      // Refreshes itself while the job runs: a meta refresh, so no script is needed.
-      refreshSeconds: job.active ? 2 : null,
+      // While the job runs: a link to refresh, which a script follows every few seconds (no meta refresh:
+      // a page that reloads itself by the clock takes the agent's place and focus away).
+      refreshEvery: job.active ? 3 : null,
     });
   });
 
