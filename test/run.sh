@@ -49,6 +49,7 @@ FILES=(
   test/unit/account-counts.test.ts
   test/unit/account-list-plans.test.ts
   test/unit/seller-words.test.ts
+  test/unit/budget.test.ts
   test/unit/watch-schedule.test.ts
   test/unit/audit-events.test.ts
   test/security/routes.test.ts

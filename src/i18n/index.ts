@@ -11,6 +11,29 @@ export function isLang(v: unknown): v is Lang {
   return typeof v === 'string' && (LANGUAGES as readonly string[]).includes(v);
 }
 
+/**
+ * The language a browser asks for (the Accept-Language header), among ours: the first supported one
+ * by its weight ("en-GB,en;q=0.9,pl;q=0.8" → en), Polish when it names none of ours.
+ */
+export function langFromAcceptLanguage(header: string | undefined): Lang {
+  if (!header) return DEFAULT_LANG;
+  let best: Lang = DEFAULT_LANG;
+  let bestQ = 0;
+  // Bounded: a header is at most a few dozen entries; anything beyond is not read.
+  for (const entry of header.split(',', 32)) {
+    const [tag = '', ...params] = entry.trim().split(';');
+    const base = tag.trim().toLowerCase().split('-')[0];
+    if (!isLang(base)) continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (Number.isFinite(q) && q > bestQ) {
+      best = base;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
 const load = (lang: Lang) => JSON.parse(readFileSync(path.join(import.meta.dirname, `${lang}.json`), 'utf8')) as Record<string, unknown>;
 
 /**
