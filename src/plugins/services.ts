@@ -49,7 +49,7 @@ export default fp(
     const config = opts.config;
     const services = createServices({ db, keyring, mxResolver: opts.mxResolver ?? resolverFor(config), mxCacheTtlMs: config.mxCacheTtlMs, now: opts.now, mailServers: mailServerPolicyFor(config) });
     // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
-    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes });
+    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes, onDemoMail: opts.demo?.mailbox?.add });
     if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');
     if (!app.allegroClient) fastify.log.warn('ALLEGRO_CLIENT_ID / ALLEGRO_CLIENT_SECRET are not set: switching to version 3 is unavailable');
     fastify.decorate('config', config);
