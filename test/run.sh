@@ -86,6 +86,7 @@ FILES=(
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts
+  test/browser/seller-last-mile.test.ts
   test/browser/staff-bulk.test.ts
   test/browser/demo-google.test.ts
   test/browser/staff-console.test.ts

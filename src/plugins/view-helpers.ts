@@ -6,12 +6,21 @@ type HelperOptions = Handlebars.HelperOptions;
 const langOf = (options: HelperOptions): Lang => options.data?.root?.lang ?? DEFAULT_LANG;
 
 /**
- * An e-mail address or host name as HTML that a phone may wrap only after "@" and before ".", never
- * in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com").
+ * An e-mail address or host name as HTML that a phone may wrap only after "@" and before the dots of
+ * the domain, never in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com")
+ * nor inside the name before "@" ("anna / .nowak.sklep@gmail.com" read as two addresses), unless that
+ * name alone is too long for a phone's line.
  */
 export function wrapAddress(text: string): string {
-  return text
-    .split(/(?<=@)|(?=\.[^\s.])/)
+  const at = text.lastIndexOf('@');
+  const local = at > 0 ? text.slice(0, at + 1) : '';
+  const domain = at > 0 ? text.slice(at + 1) : text;
+  const head = local ? (local.length <= 30 ? `<span class="nw">${Handlebars.escapeExpression(local)}</span><wbr>` : `${wrapParts(local.split(/(?=\.[^\s.])/))}<wbr>`) : '';
+  return head + wrapParts(domain.split(/(?=\.[^\s.])/));
+}
+
+function wrapParts(parts: string[]): string {
+  return parts
     .map((part) => {
       const e = Handlebars.escapeExpression(part);
       // A browser also breaks after a hyphen ("biuro@meble-" / "olszewski.pl"): a hyphenated part

@@ -103,9 +103,6 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       canChange: mailboxPath && state === 'relinked_app_password',
       relinkedAt: state === 'relinked_app_password' ? m?.completedAt : null,
       switchedAt: state === 'switched_v3' ? m?.completedAt : null,
-      // A migration fixed again after the watch found it broken: its time is the fix, not the start of
-      // the working ("Działa od…" would name the new consent's or password's time).
-      fixedAgain: m?.previousState === 'needs_attention',
     };
   });
   const otherMailboxes = [...mailboxes.values()]
