@@ -92,7 +92,9 @@ test('stuck at Google on a phone: a failure that is not the seller\'s, "no App p
   const card = page.locator(`#autoresponder-${ar.id}`);
   assert.match(await card.innerText(), /Autoresponder skrzynki biuro@meble-olszewski\.pl/, 'titled by its mailbox');
   assert.match(await card.innerText(), /Nie odpowiada kupującym/);
-  assert.match(await card.innerText(), /numer dla wsparcia: AR-2016/, 'the id small, for support');
+  assert.match(await card.innerText(), /Autoresponder w wersji \d/, 'its version in words');
+  assert.doesNotMatch(await card.innerText(), /AR-2016/, 'the support number is not read by the seller (issue 25)');
+  assert.equal(await card.locator('[data-support-number="AR-2016"]').count(), 1, 'it is in the markup, for support');
   assert.doesNotMatch(await card.innerText(), /MX|aspmx|DNS/, 'no detection detail for sellers');
   assert.match(await page.locator('.situation').innerText(), /Termin: 31 marca 2027 — zosta(ło|ły|ł) \d+ (dni|dzień)\./);
   await checkPage(page, shots, 'a03-migration-workspace', seen);
@@ -117,7 +119,7 @@ test('stuck at Google on a phone: a failure that is not the seller\'s, "no App p
   await page.getByRole('button', { name: 'Sprawdź i zapisz' }).click();
   const alert = page.locator('#check-error');
   await alert.waitFor();
-  assert.match(await alert.innerText(), /Nie możemy teraz połączyć się z Google — to nie wina hasła\./);
+  assert.match(await alert.innerText(), /Serwer poczty nie przyjął połączenia\.[\s\S]*Google nie sprawdził hasła, więc ta próba nie liczy się do limitu\./);
   assert.doesNotMatch(await alert.innerText(), /Sprawdź nazwę serwera/);
   assert.ok(await page.getByText('Pozostałe próby: 5 z 5 w ciągu 15 minut.').isVisible(), 'the attempt was not counted');
   assert.ok(await alert.getByRole('button', { name: 'Przełącz na wersję 3' }).isVisible());
