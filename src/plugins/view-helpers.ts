@@ -15,7 +15,8 @@ export function wrapAddress(text: string): string {
   const at = text.lastIndexOf('@');
   const local = at > 0 ? text.slice(0, at + 1) : '';
   const domain = at > 0 ? text.slice(at + 1) : text;
-  const head = local ? (local.length <= 30 ? `<span class="nw">${Handlebars.escapeExpression(local)}</span><wbr>` : `${wrapParts(local.split(/(?=\.[^\s.])/))}<wbr>`) : '';
+  // No break point inside a short name (a hyphen in it is kept whole as in the domain's parts).
+  const head = local ? `${local.length <= 30 ? wrapParts([local]) : wrapParts(local.split(/(?=\.[^\s.])/))}<wbr>` : '';
   return head + wrapParts(domain.split(/(?=\.[^\s.])/));
 }
 
