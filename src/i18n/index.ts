@@ -144,7 +144,8 @@ function isCountOptions(opts: unknown): opts is Record<string, unknown> & { coun
 
 function isSimpleOptions(opts: unknown): opts is Record<string, unknown> {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return false;
-  for (const k in opts) if (SPECIAL_OPTIONS.has(k) || k.startsWith('defaultValue')) return false;
+  // A count passed without a value (a template's optional count="…") is no count at all to i18next.
+  for (const k in opts) if ((SPECIAL_OPTIONS.has(k) && !(k === 'count' && (opts as { count?: unknown }).count === undefined)) || k.startsWith('defaultValue')) return false;
   return true;
 }
 
