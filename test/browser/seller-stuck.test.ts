@@ -114,8 +114,8 @@ test('stuck at Google on a phone: a failure that is not the seller\'s, "no App p
 
   // Google's server cannot be reached: not the seller's fault, no attempt used, retry and v3 offered.
   await page.getByLabel('Hasło do aplikacji (16 liter)').fill('abcd efgh ijkl mnop');
-  await page.getByLabel('Serwer IMAP').fill('127.0.0.1');
-  await page.getByLabel('Port IMAP').fill(String(closed));
+  await page.getByLabel('Serwer odbierający pocztę').fill('127.0.0.1');
+  await page.getByLabel('Port serwera odbierającego').fill(String(closed));
   await page.getByRole('button', { name: 'Sprawdź i zapisz' }).click();
   const alert = page.locator('#check-error');
   await alert.waitFor();
@@ -169,7 +169,7 @@ test('the recommendation, the templates step with a live counter, the preselecte
   // IMAP off for the domain: version 3, with the reason.
   await signInAs('S-1045');
   const imapOff = page.locator(`#autoresponder-${repos.autoresponders.findByExternalId('AR-2045')!.id}`);
-  assert.match(await imapOff.locator('.recommendation').innerText(), /Polecamy wersję 3\. Google ma wyłączony dostęp IMAP/);
+  assert.match(await imapOff.locator('.recommendation').innerText(), /Polecamy wersję 3\. Google nie wpuszcza programów pocztowych do tej skrzynki/);
   assert.equal(await imapOff.getByRole('button', { name: 'Przełącz na wersję 3' }).getAttribute('class'), null, 'the recommended way is the main button');
   assert.equal(await imapOff.getByRole('button', { name: /Użyj hasła do aplikacji/ }).getAttribute('class'), 'secondary', 'the other one is secondary');
   await checkPage(page, shots, 'b01-recommend-imap-off', seen);
