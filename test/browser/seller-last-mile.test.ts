@@ -110,6 +110,8 @@ for (const lang of ['pl', 'en'] as const) {
         }
         await page.goto(`${base}/mailboxes/${box.id}/app-password/help`);
         await scan(`${entry.situation}: ${box.email} no App passwords`);
+        // Without JavaScript, "Kopiuj wiadomość" (a script's button) is not shown to do nothing.
+        for (const copy of await page.locator('[data-copy]').all()) assert.equal(await copy.isVisible(), false, 'the copy button stays hidden without JavaScript');
       }
       for (const a of repos.autoresponders.listBySeller(seller.id)) {
         if (a.version === 3) {
