@@ -8,7 +8,7 @@ import { createMxLookup, fileMxResolver, systemMxResolver, type MxResolver } fro
 import { STRICT_MAIL_SERVER_POLICY, type MailServerPolicy } from './mail/servers.js';
 import type { MailRoutes } from './mail/mail-route.js';
 import type { I18n } from './i18n/index.js';
-import { createMailer } from './mail/mailer.js';
+import { createMailer, type OutgoingMail } from './mail/mailer.js';
 import { createMailRenderer } from './mail/render.js';
 import { createSlots } from './checks/slots.js';
 import { createOutcomes } from './checks/outcome.js';
@@ -82,6 +82,8 @@ export interface AppDeps {
   log: FastifyBaseLogger;
   /** Demo only: Google's mail hosts routed to the local Google simulator (mail/mail-route.ts). */
   mailRoutes?: MailRoutes | undefined;
+  /** Demo only: where the demo mailer puts the e-mails it does not send (demo/mailbox.ts). */
+  onDemoMail?: ((mail: OutgoingMail) => void) | undefined;
   /** The operators' figures (ops/metrics.ts), counted where each thing happens: checks, e-mails, job items. */
   counters?: AppCounters;
 }
@@ -101,7 +103,7 @@ export function composeApp(services: Services, deps: AppDeps) {
   const { config, i18n, log } = deps;
   const { db, repos, migrationService, secrets, now } = services;
   const checkOptions = { timeoutMs: config.mailCheckTimeoutMs, extraCa: config.mailTlsCa, policy: services.mailServers, routes: deps.mailRoutes };
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log, extraCa: config.mailTlsCa });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, demo: config.demo, log, extraCa: config.mailTlsCa, onDemoMail: deps.onDemoMail });
   // Every e-mail (sign-in links, reminders, the watch's) is rendered by this one renderer from views/mail/,
   // carries links made in one place, and goes out through the one outbox.
   const mail = createMailRenderer(i18n);

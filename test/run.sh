@@ -49,6 +49,7 @@ FILES=(
   test/unit/account-counts.test.ts
   test/unit/account-list-plans.test.ts
   test/unit/seller-words.test.ts
+  test/unit/budget.test.ts
   test/unit/watch-schedule.test.ts
   test/unit/audit-events.test.ts
   test/security/routes.test.ts
@@ -90,6 +91,7 @@ FILES=(
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts
+  test/browser/seller-last-mile.test.ts
   test/browser/staff-bulk.test.ts
   test/browser/staff-todo.test.ts
   test/browser/staff-users.test.ts

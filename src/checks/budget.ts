@@ -4,7 +4,8 @@ import { provesNothingAboutPassword } from '../mail/classify.js';
  * Google locks an account that fails too often. Every login the app makes with a mailbox's
  * credential — the seller's wizard, "Pobierz e-maile", a staff re-check, the watch — counts against
  * one budget per mailbox: at most MAX_VERIFICATIONS logins that Google judged (accepted or refused)
- * per window. A login that never reached a verdict (unreachable server, TLS, Google's own error — see
+ * per window. A login that never reached a verdict (unreachable server, TLS, Google's own error, Google's
+ * temporary "too many connections / logins" — see
  * provesNothingAboutPassword) cannot lock the account and is not counted, but every login, whatever
  * its outcome, counts against MAX_CHECKS, so the form cannot be used to hammer a server that is down.
  * A login still running counts as judged: it may yet be.

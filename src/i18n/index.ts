@@ -11,6 +11,29 @@ export function isLang(v: unknown): v is Lang {
   return typeof v === 'string' && (LANGUAGES as readonly string[]).includes(v);
 }
 
+/**
+ * The language a browser asks for (the Accept-Language header), among ours: the first supported one
+ * by its weight ("en-GB,en;q=0.9,pl;q=0.8" → en), Polish when it names none of ours.
+ */
+export function langFromAcceptLanguage(header: string | undefined): Lang {
+  if (!header) return DEFAULT_LANG;
+  let best: Lang = DEFAULT_LANG;
+  let bestQ = 0;
+  // Bounded: a header is at most a few dozen entries; anything beyond is not read.
+  for (const entry of header.split(',', 32)) {
+    const [tag = '', ...params] = entry.trim().split(';');
+    const base = tag.trim().toLowerCase().split('-')[0];
+    if (!isLang(base)) continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (Number.isFinite(q) && q > bestQ) {
+      best = base;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
 const load = (lang: Lang) => JSON.parse(readFileSync(path.join(import.meta.dirname, `${lang}.json`), 'utf8')) as Record<string, unknown>;
 
 /**
@@ -38,11 +61,11 @@ export async function createI18n() {
   // concatenations (a regular expression replace per text cost several times more, dozens of times a page).
   type Template = { parts: string[]; names: string[] };
   const templates = new Map<string, Template | null>();
-  const template = (lang: Lang, key: string): Template | null => {
-    const k = `${lang}:${key}`;
+  const template = (lang: Lang, key: string, fallback = true): Template | null => {
+    const k = `${fallback ? '' : '='}${lang}:${key}`;
     let v = templates.get(k);
     if (v === undefined) {
-      const raw = instance.getResource(lang, 'translation', key) ?? instance.getResource(DEFAULT_LANG, 'translation', key);
+      const raw = instance.getResource(lang, 'translation', key) ?? (fallback ? instance.getResource(DEFAULT_LANG, 'translation', key) : undefined);
       v = null;
       if (typeof raw === 'string' && !raw.includes('$t(') && !/\{\{[^}]*[^\w\s}][^}]*\}\}/.test(raw)) {
         const split = raw.split(/\{\{\s*(\w+)\s*\}\}/);
@@ -73,6 +96,13 @@ export async function createI18n() {
             const tpl = template(lang, key);
             const text = tpl === null ? null : fill(tpl, opts);
             if (text !== null) return text;
+          } else if (isCountOptions(opts)) {
+            // A plural ("{{count}} konta"): the form Intl.PluralRules names, in this language's own
+            // catalog, as i18next picks it. Zero (i18next's "_zero"), a form missing here (the fallback
+            // language's rules then apply) or anything unusual goes to i18next.
+            const tpl = template(lang, `${key}_${pluralRules[lang].select(opts.count)}`, false);
+            const text = tpl === null ? null : fill(tpl, opts);
+            if (text !== null) return text;
           }
           return ft(key as never, opts as never);
         }
@@ -101,9 +131,21 @@ export type I18n = Awaited<ReturnType<typeof createI18n>>;
 /** i18next options that change what is looked up or how: these calls always go through i18next. */
 const SPECIAL_OPTIONS = new Set(['count', 'context', 'defaultValue', 'lng', 'lngs', 'ns', 'returnObjects', 'returnDetails', 'joinArrays', 'postProcess', 'interpolation', 'replace', 'ordinal', 'keySeparator', 'nsSeparator', 'fallbackLng', 'skipInterpolation']);
 
+const pluralRules: Record<Lang, Intl.PluralRules> = { pl: new Intl.PluralRules('pl'), en: new Intl.PluralRules('en') };
+
+/** Options with a whole, non-zero count and otherwise only values: a plural the fast path can fill. */
+function isCountOptions(opts: unknown): opts is Record<string, unknown> & { count: number } {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return false;
+  const count = (opts as { count?: unknown }).count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count === 0) return false;
+  for (const k in opts) if (k !== 'count' && (SPECIAL_OPTIONS.has(k) || k.startsWith('defaultValue'))) return false;
+  return true;
+}
+
 function isSimpleOptions(opts: unknown): opts is Record<string, unknown> {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return false;
-  for (const k in opts) if (SPECIAL_OPTIONS.has(k) || k.startsWith('defaultValue')) return false;
+  // A count passed without a value (a template's optional count="…") is no count at all to i18next.
+  for (const k in opts) if ((SPECIAL_OPTIONS.has(k) && !(k === 'count' && (opts as { count?: unknown }).count === undefined)) || k.startsWith('defaultValue')) return false;
   return true;
 }
 

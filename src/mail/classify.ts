@@ -25,12 +25,14 @@ export const isTransientMailCode = (code: string): boolean => (TRANSIENT_MAIL_CO
 
 /**
  * Answers that prove nothing about the password: the server's name did not resolve, nothing answered
- * or it answered too late, the secure connection failed, or the server failed with an error of its
- * own. Google never judged the password, so such a check is not the seller's fault and does not count
- * against the seller's attempts (app-password/relink.ts). Every other code is Google's verdict on the
- * login (refused password, account settings, too many logins) and counts.
+ * or it answered too late, the secure connection failed, the server failed with an error of its own,
+ * or Google turned the login away for a while before looking at the password ("too many
+ * simultaneous connections" — the seller's other mail apps share Gmail's 15 —, SMTP 454 "too many
+ * login attempts, try later"). Google never judged the password, so such a check is not the seller's
+ * fault and does not count against the seller's attempts (checks/budget.ts). Every other code is
+ * Google's verdict on the login (refused password, account settings) and counts.
  */
-export const INCONCLUSIVE_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_DNS_FAILED', 'MAIL_CONNECTION_REFUSED', 'MAIL_TIMEOUT', 'MAIL_TLS_FAILED', 'MAIL_SERVER_ERROR'];
+export const INCONCLUSIVE_MAIL_CODES: readonly MailCheckCode[] = ['MAIL_DNS_FAILED', 'MAIL_CONNECTION_REFUSED', 'MAIL_TIMEOUT', 'MAIL_TLS_FAILED', 'MAIL_SERVER_ERROR', 'MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS'];
 export const provesNothingAboutPassword = (code: string | null | undefined): boolean => !!code && (INCONCLUSIVE_MAIL_CODES as readonly string[]).includes(code);
 
 export interface MailErrorFacts {

@@ -33,7 +33,15 @@ export interface Mailer {
  * (outbox/outbox.ts), which calls sendTracked and owns the rules (at most once, retries). Without it, demo mode accepts mail without sending it (and says
  * so in the log); outside demo mode sending fails with MIG_ERR_MAIL_NOT_CONFIGURED.
  */
-export function createMailer(opts: { smtpUrl: string | undefined; from: string; demo: boolean; log: FastifyBaseLogger; extraCa?: string | undefined }): Mailer {
+export function createMailer(opts: {
+  smtpUrl: string | undefined;
+  from: string;
+  demo: boolean;
+  log: FastifyBaseLogger;
+  extraCa?: string | undefined;
+  /** Demo mode only: the e-mail not sent is handed here (the demo's mailbox shows it). */
+  onDemoMail?: ((mail: OutgoingMail) => void) | undefined;
+}): Mailer {
   let transport: Transporter | undefined;
   let mode: Mailer['mode'] = 'none';
   if (opts.smtpUrl) {
@@ -56,6 +64,7 @@ export function createMailer(opts: { smtpUrl: string | undefined; from: string; 
       const raw = await new MailComposer({ from: opts.from, ...mail }).compile().build();
       if (mode === 'demo') {
         beforeEnd();
+        opts.onDemoMail?.(mail);
         opts.log.info({ to: mail.to, subject: mail.subject }, 'demo mode: e-mail not sent (no SMTP_URL)');
         return;
       }

@@ -1,3 +1,4 @@
+import type { Lang } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
 
 /** A sign-in e-mail's link is valid this long. */
@@ -11,11 +12,15 @@ export const MAIL_LINK_TTL_MS = 72 * 3_600_000;
  */
 export function createLinks(deps: { loginTokens: Repositories['loginTokens']; publicUrl: string }) {
   return {
-    /** Issues a one-time token and returns the link; call it only for an e-mail that is really going out. */
-    signIn(sellerId: number, ttlMs: number, next?: string): string {
+      /**
+     * Issues a one-time token and returns the link; call it only for an e-mail that is really going out.
+     * lang: the language of the e-mail (the seller's), so the first page the link opens, before any
+     * sign-in, speaks it too (the views read `lang` from any address and keep it).
+     */
+    signIn(sellerId: number, ttlMs: number, next?: string, lang?: Lang): string {
       if (next !== undefined && !/^\/(?!\/)/.test(next)) throw new Error(`a link leads to a path of this app, not ${next}`);
       const token = deps.loginTokens.issue(sellerId, ttlMs);
-      const query = `token=${encodeURIComponent(token)}${next ? `&next=${encodeURIComponent(next)}` : ''}`;
+      const query = `token=${encodeURIComponent(token)}${next ? `&next=${encodeURIComponent(next)}` : ''}${lang ? `&lang=${lang}` : ''}`;
       return `${deps.publicUrl}/login/verify?${query}`;
     },
   };

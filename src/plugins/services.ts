@@ -61,7 +61,7 @@ export default fp(
     // Demo only (config refuses it otherwise): Google's mail hosts go to the local Google simulator.
     const settings = { ...readOpsEnv(), ...opts.ops };
     const metrics = createMetrics(db, { now: opts.now });
-    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes, counters: { check: metrics.check, email: metrics.email, runner: metrics.runner } });
+    const app = composeApp(services, { config, i18n: await createI18n(), log: fastify.log, mailRoutes: opts.demo?.mailRoutes, onDemoMail: opts.demo?.mailbox?.add, counters: { check: metrics.check, email: metrics.email, runner: metrics.runner } });
     let runnerRunning = false;
     const readiness = createReadiness({ db, keyring, runner: () => ({ ...metrics.pulse(), running: runnerRunning }), quietMs: RUNNER_HEARTBEAT_MS * 3 });
     if (app.mailer.mode === 'none') fastify.log.warn('SMTP_URL is not set: sign-in links and reminders cannot be sent');

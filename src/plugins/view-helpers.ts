@@ -6,12 +6,22 @@ type HelperOptions = Handlebars.HelperOptions;
 const langOf = (options: HelperOptions): Lang => options.data?.root?.lang ?? DEFAULT_LANG;
 
 /**
- * An e-mail address or host name as HTML that a phone may wrap only after "@" and before ".", never
- * in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com").
+ * An e-mail address or host name as HTML that a phone may wrap only after "@" and before the dots of
+ * the domain, never in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com")
+ * nor inside the name before "@" ("anna / .nowak.sklep@gmail.com" read as two addresses), unless that
+ * name alone is too long for a phone's line.
  */
 export function wrapAddress(text: string): string {
-  return text
-    .split(/(?<=@)|(?=\.[^\s.])/)
+  const at = text.lastIndexOf('@');
+  const local = at > 0 ? text.slice(0, at + 1) : '';
+  const domain = at > 0 ? text.slice(at + 1) : text;
+  // No break point inside a short name (a hyphen in it is kept whole as in the domain's parts).
+  const head = local ? `${local.length <= 30 ? wrapParts([local]) : wrapParts(local.split(/(?=\.[^\s.])/))}<wbr>` : '';
+  return head + wrapParts(domain.split(/(?=\.[^\s.])/));
+}
+
+function wrapParts(parts: string[]): string {
+  return parts
     .map((part) => {
       const e = Handlebars.escapeExpression(part);
       // A browser also breaks after a hyphen ("biuro@meble-" / "olszewski.pl"): a hyphenated part
@@ -62,12 +72,19 @@ export function formatWhen(iso: string, lang: Lang, i18n: I18n, now: Date = new 
   return t('when.day', { day: day[lang].format(at), time });
 }
 
-/** A mailto: link to support whose subject carries the error code, so the reply can start from it. */
-export function contactHref(support: Pick<SupportConfig, 'email'>, i18n: I18n, lang: Lang, code?: string | null): string | null {
+/**
+ * A mailto: link to support whose subject carries the error code and whose body carries it again with
+ * the autoresponder's support number and any outside detail, so the reply can start from them; the
+ * seller's page says none of it (no codes for sellers).
+ */
+export function contactHref(support: Pick<SupportConfig, 'email'>, i18n: I18n, lang: Lang, code?: string | null, ref?: string | null, detail?: string | null): string | null {
   if (!support.email) return null;
   const t = i18n.t(lang);
-  const subject = code ? t('support.mailSubjectCode', { code }) : t('support.mailSubject');
-  const body = code ? t('support.mailBodyCode', { code }) : t('support.mailBody');
+  const about = [ref ?? '', code ? t('support.subjectCode', { code }) : ''].filter(Boolean).join(', ');
+  const subject = about ? t('support.mailSubjectAbout', { about }) : t('support.mailSubject');
+  let body = t('support.mailBody');
+  const facts = [ref ? t('support.mailRef', { ref }) : '', code ? t('support.mailCode', { code }) : '', detail ? t('support.mailDetail', { detail }) : ''].filter(Boolean);
+  if (facts.length) body += `\n${t('support.mailFacts')}\n${facts.join('\n')}`;
   // encodeURIComponent, not URLSearchParams: mail apps show a "+" literally.
   return `mailto:${support.email}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
 }
@@ -112,11 +129,11 @@ export function registerSellerHelpers(hbs: typeof Handlebars, i18n: I18n, config
   hbs.registerHelper('when', function (iso: unknown, options: HelperOptions) {
     return typeof iso === 'string' ? formatWhen(iso, langOf(options), i18n) : '';
   });
-  // {{contactHref}} or {{contactHref code}}: Handlebars passes the options last, whatever came before.
+  // {{contactHref}} or {{contactHref code ref detail}}: Handlebars passes the options last, whatever came before.
   hbs.registerHelper('contactHref', function (...args: unknown[]) {
     const options = args.at(-1) as HelperOptions;
-    const code = args.length > 1 ? args[0] : null;
-    return contactHref(config.support, i18n, langOf(options), typeof code === 'string' ? code : null) ?? '';
+    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+    return contactHref(config.support, i18n, langOf(options), str(args.length > 1 ? args[0] : null), str(args.length > 2 ? args[1] : null), str(args.length > 3 ? args[2] : null)) ?? '';
   });
   // Staff pages show an outcome's code beside its name only when it is a code (MIG_ERR_…, MAIL_…),
   // not an outcome word such as "sent" (which printed "wysłano sent").

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
-import { DEFAULT_LANG, formatDateTime, isLang, type Lang } from '../i18n/index.js';
+import { DEFAULT_LANG, formatDateTime, isLang, langFromAcceptLanguage, type Lang } from '../i18n/index.js';
 import { codeName, OUTCOME_WORDS, ruleName } from '../staff/codes.js';
 import { registerSellerHelpers, supportPageData } from './view-helpers.js';
 
@@ -118,6 +118,11 @@ export default fp(
         reply.setCookie(LANG_COOKIE, fromQuery, { path: '/', sameSite: 'lax', httpOnly: true, secure: fastify.config.https, maxAge: 365 * 24 * 3600 });
       } else if (isLang(request.cookies[LANG_COOKIE])) {
         request.lang = request.cookies[LANG_COOKIE] as Lang;
+      } else if (!request.url.startsWith('/staff')) {
+        // Before any choice (and before sign-in, when the seller's own language is not known yet) the
+        // page speaks the browser's language; a signed-in seller's stored language overrides it
+        // (plugins/auth.ts). The staff console stays Polish unless switched: its agents work in Polish.
+        request.lang = langFromAcceptLanguage(request.headers['accept-language']);
       }
     });
 

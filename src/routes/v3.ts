@@ -149,12 +149,17 @@ const v3Routes: FastifyPluginAsync = async (fastify) => {
       const id = z.coerce.number().int().positive().safeParse((req.query as Record<string, unknown>).authorization);
       const authorization = id.success ? repos.authorizations.getById(id.data) : undefined;
       if (!authorization || authorization.sellerId !== req.seller!.id || authorization.confirmedAt) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
-      return reply.page('v3/account', base(req, a, { mismatch: { authorization, expected: req.seller!.allegroLogin } }));
+      const confirm = (req.query as Record<string, unknown>).confirm === '1';
+      return reply.page('v3/account', base(req, a, { canonicalUrl: `/autoresponders/${a.id}/v3/account?authorization=${authorization.id}`, mismatch: { authorization, expected: req.seller!.allegroLogin }, confirm }));
     });
 
-    app.post('/autoresponders/:id/v3/account', { config: { form: formOf(null, 'authorization') } }, async (req, reply) => {
+    // Another Allegro account than the one on record is taken in two explicit steps: the choice, then
+    // "are you sure" naming both accounts; a form without the second step's mark leads to the question.
+    app.post('/autoresponders/:id/v3/account', { config: { form: formOf(null, 'authorization', 'confirm') } }, async (req, reply) => {
       const a = autoresponderOf(req);
-      const id = z.coerce.number().int().positive().safeParse(formBody(req).authorization);
+      const body = formBody(req);
+      const id = z.coerce.number().int().positive().safeParse(body.authorization);
+      if (id.success && body.confirm !== '1') return reply.redirect(`/autoresponders/${a.id}/v3/account?authorization=${id.data}&confirm=1#confirm`, 303);
       if (!id.success || !allegro.confirm(req.seller!.id, id.data)) return reply.redirect(`/autoresponders/${a.id}/v3/authorize`, 303);
       v3.start(req.seller!.id, a.id, { type: 'seller', id: req.seller!.id });
       return reply.redirect(`/autoresponders/${a.id}/v3/check`, 303);

@@ -19,6 +19,9 @@ export interface OverviewOptions {
   now: Date;
 }
 
+/** How many of a mailbox's newest logins the recommendation reads. */
+const RECENT_CHECKS = 8;
+
 /** How many template names a card shows before "and N more". */
 const NAMES_SHOWN = 3;
 
@@ -41,7 +44,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
   const checksOf = new Map<number, ReturnType<Repositories['connectionChecks']['listByMailbox']>>();
   const checks = (mailboxId: number) => {
     let c = checksOf.get(mailboxId);
-    if (!c) checksOf.set(mailboxId, (c = repos.connectionChecks.listByMailbox(mailboxId, 20)));
+    // Only the newest few: a refusal is told from the last consecutive failures (REJECTIONS_BEFORE_V3).
+    if (!c) checksOf.set(mailboxId, (c = repos.connectionChecks.listByMailbox(mailboxId, RECENT_CHECKS)));
     return c;
   };
 
@@ -62,7 +66,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
     const over = toFix.reduce((n, r) => n + Math.max(0, r.length - V3_MAX_TEXT), 0);
 
     const shared = mailbox ? toFixOn(mailbox.id) : [];
-    const refusal = mailbox ? mailboxRefusal(checks(mailbox.id), m?.reasonCode ?? null) : null;
+    // Read only for a card that offers the choice: the recommendation is its only use.
+    const refusal = mailbox && canChoose ? mailboxRefusal(checks(mailbox.id), m?.reasonCode ?? null) : null;
     const recommendation = canChoose
       ? recommend({ v3Available: opts.v3Available, refusal, sharedCount: shared.length, templatesToFix: { count: toFix.length, over } })
       : null;

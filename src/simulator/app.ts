@@ -235,15 +235,15 @@ export function buildSimulator(opts: SimulatorOptions): { app: FastifyInstance; 
 body{font-family:system-ui,sans-serif;margin:0;background:#f5f5f5;color:#222;line-height:1.5}
 .banner{background:#ffd54f;color:#222;padding:.6rem 1rem;font-weight:600;border-bottom:2px solid #c9a400}
 main{max-width:32rem;margin:1.5rem auto;background:#fff;padding:1.25rem;border-radius:8px}
-h1{font-size:1.4rem;margin-top:0;color:#ff5a00}
+h1{font-size:1.4rem;margin-top:0;color:#c24400}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 select{width:100%;font-size:1rem;padding:.6rem;min-height:44px}
 .buttons{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1.25rem}
-button{font-size:1rem;padding:.7rem 1.2rem;min-height:44px;border-radius:6px;border:2px solid #ff5a00;cursor:pointer}
-.accept{background:#ff5a00;color:#fff}.deny{background:#fff;color:#222}
+button{font-size:1rem;padding:.7rem 1.2rem;min-height:44px;border-radius:6px;border:2px solid #c24400;cursor:pointer}
+.accept{background:#c24400;color:#fff}.deny{background:#fff;color:#222}
 ul{padding-left:1.2rem}.muted{color:#555;font-size:.9rem}
 </style></head><body>
-<div class="banner" role="note">Symulator Allegro – to nie jest prawdziwe Allegro (tryb demo i testy) · Allegro simulator</div>
+<div class="banner" role="note">Symulator Allegro – to nie jest prawdziwe Allegro (tryb demo i testy)</div>
 <main>${body}</main></body></html>`;
 
   app.get('/auth/oauth/authorize', async (req, reply) => {

@@ -28,6 +28,20 @@ export function formatDay(iso: string, lang: Lang, now: Date): string {
   return f.year.format(d) === f.year.format(now) ? f.short.format(d) : f.long.format(d);
 }
 
+const clockFormats: Record<Lang, Intl.DateTimeFormat> = {
+  pl: new Intl.DateTimeFormat('pl-PL', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' }),
+};
+
+/**
+ * A moment as people say it, day and time ("7 grudnia o 17:01"): the history's lines carry the time
+ * as the watch's e-mail does ("Od 7 gru 2026, 17:01"), so two events of one day are told apart.
+ */
+export function formatMoment(iso: string, lang: Lang, now: Date): string {
+  const time = (clockFormats[lang] ?? clockFormats.pl).format(new Date(iso));
+  return `${formatDay(iso, lang, now)} ${lang === 'en' ? 'at' : 'o'} ${time}`;
+}
+
 export interface HistoryEntry {
   /** Message key and its values, for the card. */
   key: 'watch.history.fixed' | 'watch.history.broken';
@@ -56,8 +70,8 @@ export function sellerHistory(repos: Repositories, sellerId: number, lang: Lang,
     if (i.resolution === 'not_watched') continue;
     list.push({
       key: fixedAt ? 'watch.history.fixed' : 'watch.history.broken',
-      workedUntil: formatDay(i.workedUntil ?? i.foundAt, lang, now),
-      fixedOn: fixedAt ? formatDay(fixedAt, lang, now) : null,
+      workedUntil: formatMoment(i.workedUntil ?? i.foundAt, lang, now),
+      fixedOn: fixedAt ? formatMoment(fixedAt, lang, now) : null,
       // "Przyczyna: …" names a cause; the reason's own text for Allegro is what to do, not why.
       reasonKey: i.reason === 'authorize_again' ? 'watch.history.causeAuthorizeAgain' : `reasons.${i.reason}`,
     });

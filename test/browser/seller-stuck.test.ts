@@ -92,7 +92,9 @@ test('stuck at Google on a phone: a failure that is not the seller\'s, "no App p
   const card = page.locator(`#autoresponder-${ar.id}`);
   assert.match(await card.innerText(), /Autoresponder skrzynki biuro@meble-olszewski\.pl/, 'titled by its mailbox');
   assert.match(await card.innerText(), /Nie odpowiada kupującym/);
-  assert.match(await card.innerText(), /numer dla wsparcia: AR-2016/, 'the id small, for support');
+  assert.match(await card.innerText(), /Autoresponder w wersji \d/, 'its version in words');
+  assert.doesNotMatch(await card.innerText(), /AR-2016/, 'the support number is not read by the seller (issue 25)');
+  assert.equal(await card.locator('[data-support-number="AR-2016"]').count(), 1, 'it is in the markup, for support');
   assert.doesNotMatch(await card.innerText(), /MX|aspmx|DNS/, 'no detection detail for sellers');
   assert.match(await page.locator('.situation').innerText(), /Termin: 31 marca 2027 — zosta(ło|ły|ł) \d+ (dni|dzień)\./);
   await checkPage(page, shots, 'a03-migration-workspace', seen);
@@ -112,12 +114,12 @@ test('stuck at Google on a phone: a failure that is not the seller\'s, "no App p
 
   // Google's server cannot be reached: not the seller's fault, no attempt used, retry and v3 offered.
   await page.getByLabel('Hasło do aplikacji (16 liter)').fill('abcd efgh ijkl mnop');
-  await page.getByLabel('Serwer IMAP').fill('127.0.0.1');
-  await page.getByLabel('Port IMAP').fill(String(closed));
+  await page.getByLabel('Serwer odbierający pocztę').fill('127.0.0.1');
+  await page.getByLabel('Port serwera odbierającego').fill(String(closed));
   await page.getByRole('button', { name: 'Sprawdź i zapisz' }).click();
   const alert = page.locator('#check-error');
   await alert.waitFor();
-  assert.match(await alert.innerText(), /Nie możemy teraz połączyć się z Google — to nie wina hasła\./);
+  assert.match(await alert.innerText(), /Serwer poczty nie przyjął połączenia\.[\s\S]*Google nie sprawdził hasła, więc ta próba nie liczy się do limitu\./);
   assert.doesNotMatch(await alert.innerText(), /Sprawdź nazwę serwera/);
   assert.ok(await page.getByText('Pozostałe próby: 5 z 5 w ciągu 15 minut.').isVisible(), 'the attempt was not counted');
   assert.ok(await alert.getByRole('button', { name: 'Przełącz na wersję 3' }).isVisible());
@@ -167,7 +169,7 @@ test('the recommendation, the templates step with a live counter, the preselecte
   // IMAP off for the domain: version 3, with the reason.
   await signInAs('S-1045');
   const imapOff = page.locator(`#autoresponder-${repos.autoresponders.findByExternalId('AR-2045')!.id}`);
-  assert.match(await imapOff.locator('.recommendation').innerText(), /Polecamy wersję 3\. Google ma wyłączony dostęp IMAP/);
+  assert.match(await imapOff.locator('.recommendation').innerText(), /Polecamy wersję 3\. Google nie wpuszcza programów pocztowych do tej skrzynki/);
   assert.equal(await imapOff.getByRole('button', { name: 'Przełącz na wersję 3' }).getAttribute('class'), null, 'the recommended way is the main button');
   assert.equal(await imapOff.getByRole('button', { name: /Użyj hasła do aplikacji/ }).getAttribute('class'), 'secondary', 'the other one is secondary');
   await checkPage(page, shots, 'b01-recommend-imap-off', seen);

@@ -156,7 +156,7 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     clock.advance(DAY);
     await app.watch.runDue();
     const { body, link } = await mailLink(anna.email, base);
-    assert.ok(link.endsWith(`&next=${encodeURIComponent(`/mailboxes/${anna.mailboxId}/app-password/2`)}`), link);
+    assert.ok(link.includes(`&next=${encodeURIComponent(`/mailboxes/${anna.mailboxId}/app-password/2`)}&lang=pl`), link);
     assert.doesNotMatch(body, INTERNAL);
 
     clock.advance(2 * 3_600_000); // the seller reads the e-mail two hours later
@@ -173,7 +173,7 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     await page.goto(`${base}/migration`);
     const card = page.locator(`#autoresponder-${anna.autoresponderId}`);
     assert.match(await card.innerText(), /Nie odpowiada — potrzebny Twój krok/);
-    assert.match(await card.innerText(), new RegExp(`Działało do ${day(workedOn)}\\. Przyczyna: Google odrzucił hasło do aplikacji\\.`));
+    assert.match(await card.innerText(), new RegExp(`Działało do ${day(workedOn)} o \\d\\d:\\d\\d\\. Przyczyna: Google odrzucił hasło do aplikacji\\.`));
     assert.equal((await card.innerText()).match(/Google odrzucił hasło do aplikacji/g)?.length, 1, 'the cause told once, in the history');
     const situation = await page.locator('.situation').innerText();
     assert.match(situation, /Po migracji autoresponder działał, ale teraz nie może odczytywać wiadomości/, 'broke after its migration');
@@ -192,7 +192,7 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     await visit(page, 'a04-step4-fixed', { seller: true });
     await page.getByRole('link', { name: 'Wróć do listy autoresponderów' }).first().click();
     assert.match(await card.innerText(), /Działa — hasło do aplikacji/);
-    assert.match(await card.innerText(), new RegExp(`Działało do ${day(workedOn)}, naprawione ${day(clock.now())}\\.`));
+    assert.match(await card.innerText(), new RegExp(`Działało do ${day(workedOn)} o \\d\\d:\\d\\d, naprawione ${day(clock.now())} o \\d\\d:\\d\\d\\.`));
     await visit(page, 'a05-list-fixed', { seller: true });
   });
 
@@ -246,7 +246,7 @@ test('a relinked mailbox breaks: one e-mail, its link opens the fix signed in (p
     await visit(page, 'b03-step4-no-js', { seller: true });
     await page.getByRole('link', { name: 'Wróć do listy autoresponderów' }).first().click();
     const card = page.locator(`#autoresponder-${bartek.autoresponderId}`);
-    assert.match(await card.innerText(), new RegExp(`Działało do ${day(bartekWorked)}, naprawione ${day(clock.now())}\\.`));
+    assert.match(await card.innerText(), new RegExp(`Działało do ${day(bartekWorked)} o \\d\\d:\\d\\d, naprawione ${day(clock.now())} o \\d\\d:\\d\\d\\.`));
     await visit(page, 'b04-list-fixed-no-js', { seller: true });
   });
 
@@ -299,7 +299,7 @@ test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authori
   clock.advance(DAY);
   await app.watch.runDue();
   const { body, link } = await mailLink('dawid.sklep@example.pl', base);
-  assert.ok(link.endsWith(`&next=${encodeURIComponent(`/autoresponders/${id}/v3/authorize`)}`), link);
+  assert.ok(link.includes(`&next=${encodeURIComponent(`/autoresponders/${id}/v3/authorize`)}&lang=pl`), link);
   assert.match(body, /sklep_testowy/);
 
   const page = await newContext(t, PHONE);
@@ -331,7 +331,7 @@ test('Allegro refuses the v3 authorization: the e-mail\'s link opens the authori
   await page.getByRole('button', { name: 'Zapisz zgodę i włącz autoresponder' }).click();
   await page.waitForURL(`${base}/autoresponders/${id}/v3/done`);
   await page.goto(`${base}/migration`);
-  assert.match(await page.locator(`#autoresponder-${id}`).innerText(), new RegExp(`Działało do [^,]+, naprawione ${formatDay(clock.now().toISOString(), 'pl', clock.now())}\\.`));
+  assert.match(await page.locator(`#autoresponder-${id}`).innerText(), new RegExp(`Działało do [^,]+, naprawione ${formatDay(clock.now().toISOString(), 'pl', clock.now())} o \\d\\d:\\d\\d\\.`));
   assert.match(await page.locator('p.notice').first().innerText(), /Wszystko działa: Twój autoresponder odpowiada kupującym\./, 'one autoresponder: singular');
   await visit(page, 'd04-list-fixed-v3', { seller: true });
 });

@@ -183,7 +183,9 @@ test('code reuse: a used code with a fresh state is refused by Allegro and expla
   assert.equal(reuse.headers.location, `/autoresponders/${s.ar}/v3/authorize?problem=exchange_failed&code=invalid_grant`);
   const page = await s.agent.get(reuse.headers.location as string);
   assert.match(page.body, /kod jest jednorazowy/);
-  assert.match(page.body, /<code>invalid_grant<\/code>/);
+  // Allegro's code is for support only: in the contact link and the markup, never as text (issue 25).
+  assert.match(page.body, /data-support-detail="invalid_grant"/);
+  assert.doesNotMatch(page.body, /<code>invalid_grant<\/code>/);
 });
 
 test('a different Allegro account: said plainly; retry discards it, or the seller confirms it', async (t) => {
@@ -192,7 +194,7 @@ test('a different Allegro account: said plainly; retry discards it, or the selle
   const wrong = await authorizeVia(s, s.ar, { login: 'inne_konto' });
   assert.match(wrong.res.headers.location as string, new RegExp(`^/autoresponders/${s.ar}/v3/account\\?authorization=\\d+$`));
   const page = await s.agent.get(wrong.res.headers.location as string);
-  assert.match(page.body, /Autoryzowano konto inne_konto, a ten autoresponder należy do konta sklep_testowy/);
+  assert.match(page.body, /Zgodę w Allegro dało konto inne_konto, a ten autoresponder należy do konta sklep_testowy/);
   assert.equal(s.repos.authorizations.findUsable(s.seller), undefined, 'an unconfirmed account is not used');
   const m = s.repos.migrations.findByAutoresponder(s.ar)!;
   assert.deepEqual([m.state, m.reasonCode], ['needs_attention', 'allegro_account_mismatch']);
@@ -212,7 +214,13 @@ test('a different Allegro account: said plainly; retry discards it, or the selle
   const wrong2 = await authorizeVia(s, ar2, { login: 'inne_konto' });
   const id = /authorization=(\d+)/.exec(wrong2.res.headers.location as string)![1]!;
   await s.agent.get(wrong2.res.headers.location as string);
-  const confirmed = await s.agent.post(`/autoresponders/${ar2}/v3/account`, { authorization: id });
+  // Two explicit steps (issue 25): the choice leads to "are you sure", naming both accounts.
+  const asked = await s.agent.post(`/autoresponders/${ar2}/v3/account`, { authorization: id });
+  assert.equal(asked.headers.location, `/autoresponders/${ar2}/v3/account?authorization=${id}&confirm=1#confirm`);
+  assert.equal(s.repos.authorizations.findUsable(s.seller)?.allegroLogin ?? null, null, 'nothing confirmed by the first step');
+  const question = await s.agent.get(`/autoresponders/${ar2}/v3/account?authorization=${id}&confirm=1`);
+  assert.match(question.body, /Na pewno używać konta inne_konto\?/);
+  const confirmed = await s.agent.post(`/autoresponders/${ar2}/v3/account`, { authorization: id, confirm: '1' });
   assert.equal(confirmed.headers.location, `/autoresponders/${ar2}/v3/check`);
   assert.equal(s.repos.authorizations.findUsable(s.seller)!.allegroLogin, 'inne_konto');
   assert.equal(s.repos.migrations.findByAutoresponder(ar2)!.state, 'in_progress_v3');
@@ -342,8 +350,10 @@ test('429 from Allegro during the check is waited out; a lasting failure is expl
   assert.equal(failed.statusCode, 502);
   assert.match(failed.body, /Allegro odrzuciło zapytanie/);
   assert.match(failed.body, /Allegro odpowiedziało: <q lang="pl">Wystąpił błąd\. Spróbuj ponownie później\.<\/q>/);
-  assert.match(failed.body, /class="contact">[\s\S]*<code>MIG_ERR_ALLEGRO_API<\/code>/, 'the way to help carries the code');
-  assert.match(failed.body, /trace-id\)<\/p>|<code>[0-9a-f-]{36}<\/code>/);
+  // The code and Allegro's trace id travel in the contact link and the markup for support, never as text (issue 25).
+  assert.match(failed.body, /class="contact" data-support-code="MIG_ERR_ALLEGRO_API"/, 'the way to help carries the code');
+  assert.match(failed.body, /data-support-detail="[0-9a-f-]{36}"/, 'and the trace id');
+  assert.doesNotMatch(failed.body, /<code>MIG_ERR_/);
   // A failed check does not let the switch through.
   const refused = await s.agent.post(`/autoresponders/${s.ar}/v3/switch`, { delete_secret: '1' });
   assert.equal(refused.headers.location, `/autoresponders/${s.ar}/v3/check`);
@@ -418,7 +428,7 @@ test('every v3 page is complete in Polish and in English: no catalog key shows t
     pages.push((await s.agent.get(wrong.res.headers.location as string)).body);
   }
   const id = /authorization=(\d+)/.exec(wrong.res.headers.location as string)![1]!;
-  await s.agent.post(`/autoresponders/${s.ar}/v3/account`, { authorization: id });
+  await s.agent.post(`/autoresponders/${s.ar}/v3/account`, { authorization: id, confirm: '1' });
   for (const lang of ['pl', 'en']) {
     await s.agent.get(`/migration?lang=${lang}`);
     pages.push((await s.agent.get(`/autoresponders/${s.ar}/v3/check`)).body);

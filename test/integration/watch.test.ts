@@ -116,7 +116,7 @@ test('a relinked mailbox whose password is changed on the server: the next watch
   assert.ok(body.includes('anna@gmail.com'), 'which mailbox');
   assert.ok(body.includes('Kupujący nie dostają teraz automatycznych odpowiedzi'), 'what it means for the business');
   const link = /https:\/\/migracja\.example\.pl(\/login\/verify\?token=[A-Za-z0-9_-]+&next=[^\s"<]+)/.exec(body)![1]!;
-  assert.ok(link.endsWith(`&next=${encodeURIComponent(`/mailboxes/${a.mailboxId}/app-password/2`)}`), `straight to the wizard's step 2: ${link}`);
+  assert.ok(link.includes(`&next=${encodeURIComponent(`/mailboxes/${a.mailboxId}/app-password/2`)}&lang=pl`), `straight to the wizard's step 2, in the seller's language: ${link}`);
   assert.ok(!/MAIL_AUTH_FAILED|needs_attention|app_password_rejected/.test(body), 'no codes or state names for the seller');
   for (const action of ['watch.broke', 'migration.needs_attention', 'watch.notice_sent']) assert.ok(actions(app, a.autoresponderId).includes(action), action);
 
@@ -146,7 +146,7 @@ test('a relinked mailbox whose password is changed on the server: the next watch
   assert.equal(signedIn.headers.location, `/mailboxes/${a.mailboxId}/app-password/2`);
   assert.equal((await seller.get(signedIn.headers.location as string)).statusCode, 200);
   const page = await seller.get('/migration');
-  assert.ok(page.body.includes(`Działało do ${day(workedOn)}. Przyczyna: Google odrzucił hasło do aplikacji.`), 'the history on the seller\'s page');
+  assert.match(page.body, new RegExp(`Działało do ${day(workedOn)} o \\d\\d:\\d\\d\\. Przyczyna: Google odrzucił hasło do aplikacji\\.`), 'the history on the seller\'s page (with the time)');
 
   // The seller makes a new app password and saves it (a real IMAP and SMTP login).
   c.advance(3_600_000);
@@ -156,7 +156,7 @@ test('a relinked mailbox whose password is changed on the server: the next watch
   const saved = await app.relink.relink({ sellerId: a.sellerId, mailboxId: a.mailboxId, appPassword: fresh, servers: mailbox, actor: { type: 'seller', id: a.sellerId } });
   assert.ok(saved.ok, JSON.stringify(saved));
   assert.equal(state(app, a.autoresponderId), 'relinked_app_password');
-  assert.ok((await seller.get('/migration')).body.includes(`Działało do ${day(workedOn)}, naprawione ${day(c.now())}.`), 'fixed at once on the seller\'s page');
+  assert.match((await seller.get('/migration')).body, new RegExp(`Działało do ${day(workedOn)} o \\d\\d:\\d\\d, naprawione ${day(c.now())} o \\d\\d:\\d\\d\\.`), 'fixed at once on the seller\'s page');
   // …and for support at once too (the incident itself is closed by the next sync).
   assert.equal(repos.watch.incidentsOfSeller(a.sellerId)[0]!.resolvedAt, null);
   assert.equal(repos.watch.openCount(), 0, 'the overview no longer counts it');
@@ -206,7 +206,7 @@ test('a passing check after the problem brings the migration back by itself (aud
   assert.equal(recovered.details.resolution, 'check_passed');
   const seller = new Agent(app);
   await signIn(seller, b.sellerId);
-  assert.ok((await seller.get('/migration')).body.includes(`Działało do ${day(workedOn)}, naprawione ${day(c.now())}.`));
+  assert.match((await seller.get('/migration')).body, new RegExp(`Działało do ${day(workedOn)} o \\d\\d:\\d\\d, naprawione ${day(c.now())} o \\d\\d:\\d\\d\\.`));
   assert.equal(mailsTo(b.email).length, 1);
 });
 

@@ -118,3 +118,45 @@ test('a rate limit names the exact time of the next try, never "a moment"', asyn
   const shown = Number(m[1]) * 60 + Number(m[2]);
   assert.ok(Math.abs(((shown - expected + 1440) % 1440)) <= 1 || Math.abs(((expected - shown + 1440) % 1440)) <= 1, `${m[0]} vs ${expected}`);
 });
+
+test('the demo mailbox shows the e-mail the app would have sent, and an English seller\'s link opens English from the first page', async (t) => {
+  const { app } = await demoApp(t);
+  const a = new Agent(app);
+  const login = await a.get('/login');
+  assert.match(login.body, /href="\/demo\/mailbox"/, 'the demo mailbox is linked from "Zaloguj jako"');
+  const empty = await a.get('/demo/mailbox');
+  assert.equal(empty.statusCode, 200);
+  assert.match(empty.body, /Aplikacja nie wysłała jeszcze żadnego e-maila/);
+
+  // Amber Gifts reads English; the browser that asks for the link is Polish.
+  const amber = app.services.repos.sellers.findByExternalId('S-1042')!;
+  assert.equal(amber.language, 'en');
+  await a.post('/login', { email: amber.email });
+  await app.signIn.idle();
+  const box = await a.get('/demo/mailbox');
+  const link = /<a href="([^"]+\/login\/verify\?[^"]+)"/.exec(box.body)?.[1];
+  assert.ok(link, 'the sign-in e-mail is in the demo mailbox with its link followable');
+  assert.ok(box.body.includes(escape(amber.email)) || box.body.replace(/<wbr>/g, '').includes(amber.email), 'addressed to the seller');
+  const url = new URL(link.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&'));
+  assert.equal(url.searchParams.get('lang'), 'en', 'the link carries the seller\'s language (outbox/links.ts)');
+
+  // A fresh browser (no language chosen, a Polish Accept-Language) following the link: English at once.
+  const first = await app.inject({ method: 'GET', url: url.pathname + url.search, headers: { 'accept-language': 'pl-PL,pl;q=0.9' } });
+  assert.equal(first.statusCode, 200);
+  assert.match(first.body, /<html lang="en"/);
+  assert.doesNotMatch(first.body, /Potwierdź logowanie/);
+});
+
+test('before sign-in a page follows the browser\'s language unless the seller chose one; the choice is kept', async (t) => {
+  const { app } = await demoApp(t);
+  const en = await app.inject({ method: 'GET', url: '/login', headers: { 'accept-language': 'en-GB,en;q=0.9,pl;q=0.5' } });
+  assert.match(en.body, /<html lang="en"/);
+  const de = await app.inject({ method: 'GET', url: '/', headers: { 'accept-language': 'de-DE,de;q=0.9' } });
+  assert.match(de.body, /<html lang="pl"/, 'a language we do not have: Polish');
+  // Chosen with the switch: kept against the browser's language.
+  const chose = await app.inject({ method: 'GET', url: '/?lang=pl', headers: { 'accept-language': 'en' } });
+  const cookie = chose.cookies.find((c) => c.name === 'lang');
+  assert.equal(cookie?.value, 'pl');
+  const later = await app.inject({ method: 'GET', url: '/help', headers: { 'accept-language': 'en' }, cookies: { lang: 'pl' } });
+  assert.match(later.body, /<html lang="pl"/);
+});

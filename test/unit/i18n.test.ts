@@ -25,7 +25,8 @@ test('the fast translate path gives exactly what i18next gives, for every key of
       assert.equal(fast(base), exact(base), `${lang} ${base} without options`);
       assert.equal(fast(base), fast(base), 'cached text is stable');
       assert.equal(fast(base, vars), exact(base, vars), `${lang} ${base} with ${JSON.stringify(vars)}`);
-      for (const count of [1, 2, 5, 22]) assert.equal(fast(base, { ...vars, count }), exact(base, { ...vars, count }), `${lang} ${base} count=${count}`);
+      for (const count of [0, 1, 2, 5, 12, 22, 101, -1, 1.5]) assert.equal(fast(base, { ...vars, count }), exact(base, { ...vars, count }), `${lang} ${base} count=${count}`);
+      assert.equal(fast(base, { ...vars, count: undefined }), exact(base, { ...vars, count: undefined }), `${lang} ${base} count=undefined`);
       // A placeholder left without a value is i18next's business.
       if (names.length) assert.equal(fast(base, { unrelated: 'x' }), exact(base, { unrelated: 'x' }));
       compared++;

@@ -18,6 +18,7 @@ export const DEMO_SITUATIONS = [
   'relinked',
   'brokeAfterMigration',
   'switchedV3',
+  'allegroWithdrawn',
   'notAffected',
   'appPasswordRequired',
   'invalidCredentials',
