@@ -107,7 +107,7 @@ export function composeApp(services: Services, deps: AppDeps) {
   // Every e-mail (sign-in links, reminders, the watch's) is rendered by this one renderer from views/mail/,
   // carries links made in one place, and goes out through the one outbox.
   const mail = createMailRenderer(i18n);
-  const links = createLinks({ loginTokens: repos.loginTokens, publicUrl: config.publicUrl });
+  const links = createLinks({ loginTokens: repos.loginTokens, sellers: repos.sellers, publicUrl: config.publicUrl });
   const outbox = createOutbox({ mailer, count: deps.counters?.email });
   const signIn = createSignInService({ repos, outbox: outbox.as('sign_in'), links, mail, demo: config.demo, log, now });
 

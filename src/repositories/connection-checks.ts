@@ -19,7 +19,8 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
   const interrupt = db.prepare(
     `UPDATE connection_checks SET running = 0, ok = 0, code = 'MIG_ERR_CHECK_INTERRUPTED', detail = 'the process stopped during this check' WHERE running = 1`,
   );
-  const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY id DESC LIMIT ?`);
+  // Newest first along the (mailbox_id, at) index: one index step, not a sort of the mailbox's whole history.
+  const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY at DESC, id DESC LIMIT ?`);
   const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' AND running = 0 ORDER BY id DESC LIMIT 1`);
   const forAutoresponder = db.prepare(
     `SELECT ${COLUMNS} FROM connection_checks WHERE (autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?)) AND running = 0 ORDER BY id DESC LIMIT ?`,

@@ -37,7 +37,7 @@ export function createSignInService(deps: {
    */
   async function sendLink(sellerId: number): Promise<void> {
     const seller = repos.sellers.getById(sellerId)!;
-    const link = deps.links.signIn(seller.id, SIGN_IN_TOKEN_TTL_MS, undefined, seller.language);
+    const link = deps.links.signIn(seller.id, SIGN_IN_TOKEN_TTL_MS);
     let committing = false;
     const d = await deps.outbox.deliver(
       { to: seller.email, ...deps.mail.render('sign-in', seller.language, { name: seller.name, link }) },

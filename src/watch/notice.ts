@@ -113,7 +113,7 @@ export function createNoticeSender(opts: NoticeOptions) {
       }
       const a = repos.autoresponders.getById(incident.autoresponderId)!;
       // The sign-in link is made only for an e-mail that is really going out.
-      const link = opts.links.signIn(a.sellerId, NOTICE_LINK_TTL_MS, fixPath(incident, a.version === 3 ? null : a.mailboxId), repos.sellers.getById(a.sellerId)?.language);
+      const link = opts.links.signIn(a.sellerId, NOTICE_LINK_TTL_MS, fixPath(incident, a.version === 3 ? null : a.mailboxId));
       const mail = render(incident, link);
       const d = await opts.outbox.deliver(
         { to: mail.to, subject: mail.subject, text: mail.text, html: mail.html },
