@@ -159,6 +159,8 @@ const envSchema = z.object({
     .optional(),
   SESSION_IDLE_MINUTES: positiveNumber('SESSION_IDLE_MINUTES', 24 * 60).optional(),
   STAFF_SESSION_IDLE_MINUTES: positiveNumber('STAFF_SESSION_IDLE_MINUTES', 24 * 60).optional(),
+  SESSION_MAX_HOURS: positiveNumber('SESSION_MAX_HOURS', 24 * 30).optional(),
+  STAFF_SESSION_MAX_HOURS: positiveNumber('STAFF_SESSION_MAX_HOURS', 24 * 7).optional(),
   MIGRATION_DEADLINE: z
     .string()
     .trim()
@@ -302,6 +304,10 @@ export interface AppConfig {
   mailTlsCa: string | undefined;
   sessionIdleMs: number;
   staffSessionIdleMs: number;
+  /** A seller session ends this long after sign-in however busy it is (SESSION_MAX_HOURS). */
+  sessionMaxMs: number;
+  /** A staff session ends this long after sign-in however busy it is (STAFF_SESSION_MAX_HOURS). */
+  staffSessionMaxMs: number;
   /** When the mailbox versions stop working for good; the overview counts down to it. */
   migrationDeadline: Date | null;
   /** A seller is reminded at most once in this many days. */
@@ -408,6 +414,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     mailTlsCa: e.MAIL_TLS_CA_FILE ? readFileSync(e.MAIL_TLS_CA_FILE, 'utf8') : undefined,
     sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,
     staffSessionIdleMs: (e.STAFF_SESSION_IDLE_MINUTES ?? 30) * 60_000,
+    // A working day for staff; a seller finishes a migration in one sitting.
+    sessionMaxMs: Math.round((e.SESSION_MAX_HOURS ?? 12) * 3_600_000),
+    staffSessionMaxMs: Math.round((e.STAFF_SESSION_MAX_HOURS ?? 10) * 3_600_000),
     // A bare date means the end of that day in Poland.
     // The demo without one gets a deadline DEMO_DEADLINE_DAYS ahead, so the countdown and the chart's deadline show.
     migrationDeadline: e.MIGRATION_DEADLINE ? endOfDay(e.MIGRATION_DEADLINE) : demo ? endOfDay(new Date(Date.now() + DEMO_DEADLINE_DAYS * 86_400_000).toISOString().slice(0, 10)) : null,

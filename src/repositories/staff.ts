@@ -16,6 +16,7 @@ export function createStaffRepository(db: Db, now: () => Date = () => new Date()
     `UPDATE staff_users SET password_hash = @passwordHash, role = @role, disabled_at = NULL, updated_at = @at WHERE id = @id`,
   );
   const count = db.prepare(`SELECT count(*) FROM staff_users`).pluck();
+  const setPassword = db.prepare(`UPDATE staff_users SET password_hash = ?, updated_at = ? WHERE id = ?`);
   const setRole = db.prepare(`UPDATE staff_users SET role = ?, updated_at = ? WHERE id = ?`);
   const setDisabled = db.prepare(`UPDATE staff_users SET disabled_at = ?, updated_at = ? WHERE id = ?`);
   const fail = db.prepare(`INSERT INTO staff_sign_in_failures (email, at) VALUES (?, ?)`);
@@ -30,6 +31,7 @@ export function createStaffRepository(db: Db, now: () => Date = () => new Date()
     list: () => all.all() as StaffUser[],
     count: () => count.get() as number,
     activeAdmins: () => admins.get() as number,
+    setPassword: (id: number, passwordHash: string) => setPassword.run(passwordHash, now().toISOString(), id).changes === 1,
     setRole: (id: number, role: StaffRole) => setRole.run(role, now().toISOString(), id),
     setDisabled: (id: number, disabled: boolean) => setDisabled.run(disabled ? now().toISOString() : null, now().toISOString(), id),
     /** Records a failed (or reserved, not yet checked) sign-in per address, known or not; returns its id. */

@@ -9,7 +9,8 @@ export type StaffUserChange = { ok: true } | { ok: false; reason: 'not_found' | 
 /**
  * Staff accounts, managed by admins: create, change role, disable and enable. The last active admin
  * can neither be demoted nor disabled (the console would have no one to manage it), and disabling an
- * account ends all of its sessions at once, so enabling it again does not bring an old cookie back.
+ * account ends all of its sessions at once, so enabling it again does not bring an old cookie back;
+ * so does a new password.
  */
 export function createStaffUsersService(deps: { db: Db; repos: Repositories }) {
   const { db, repos } = deps;
@@ -26,6 +27,21 @@ export function createStaffUsersService(deps: { db: Db; repos: Repositories }) {
         const { id } = repos.staff.upsert({ email: input.email, passwordHash, role: input.role });
         repos.audit.record(actor, id, { action: 'staff.created', details: { email: input.email, role: input.role } });
         return true;
+      })();
+    },
+
+    /**
+     * Sets a new password (the console's reset) and ends every session of the account in the same
+     * transaction: whoever held the old password, or a cookie made with it, is signed out.
+     */
+    async resetPassword(id: number, password: string, actor: Actor): Promise<{ ok: true; sessionsEnded: number } | { ok: false; reason: 'not_found' }> {
+      const passwordHash = await hashPassword(password);
+      return db.transaction(() => {
+        const user = repos.staff.getById(id);
+        if (!user || !repos.staff.setPassword(id, passwordHash)) return { ok: false as const, reason: 'not_found' as const };
+        const sessionsEnded = repos.sessions.destroyAllOf('staff', id);
+        repos.audit.record(actor, id, { action: 'staff.password_reset', details: { email: user.email, role: user.role } });
+        return { ok: true as const, sessionsEnded };
       })();
     },
 

@@ -2,9 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, TEST_OPERATOR } from '../helpers/build.js';
-import { Agent } from '../helpers/agent.js';
-import { createStaff } from '../helpers/staff.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent, signIn } from '../helpers/agent.js';
+import { createStaff, seedAccounts, staffAgent } from '../helpers/staff.js';
+import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/config.js';
+import { migrate, openDatabase } from '../../src/db/database.js';
+import { MigError } from '../../src/errors.js';
+import { createSessionsRepository } from '../../src/repositories/sessions.js';
+import { createStaffRepository } from '../../src/repositories/staff.js';
+import { createStaffUsersService } from '../../src/staff/users.js';
 
 const root = '/nonexistent-root-for-config-tests';
 
@@ -72,4 +81,81 @@ test('outside the demo the service must name its operator and support address: o
   const c = loadConfig({ DEMO: '0', ...TEST_OPERATOR }, root);
   assert.equal(c.support.operatorName, TEST_OPERATOR.OPERATOR_NAME);
   assert.equal(c.support.email, TEST_OPERATOR.SUPPORT_EMAIL);
+});
+
+test('staff and seller sessions end at their absolute lifetime even when used all the time (item 2)', async (t) => {
+  let clock = Date.parse('2026-12-07T08:00:00Z');
+  const { app, config } = await build(t, { now: () => new Date(clock) });
+  const staff = await staffAgent(app, 'viewer');
+  const [row] = seedAccounts(app.services, [{ name: 'Jan', email: 'jan@gmail.com', mailbox: 'jan@gmail.com' }]);
+  const seller = new Agent(app);
+  await signIn(seller, row!.sellerId);
+  const start = clock;
+  // A request every 20 minutes: never idle, yet the session ends at its absolute lifetime.
+  const staffEnd = start + config.staffSessionMaxMs;
+  const sellerEnd = start + config.sessionMaxMs;
+  assert.ok(config.staffSessionMaxMs <= 12 * 3_600_000 && config.sessionMaxMs <= 24 * 3_600_000, 'lifetimes of a working day');
+  for (let guard = 0; clock < Math.max(staffEnd, sellerEnd) + 20 * 60_000 && guard < 200; guard++) {
+    clock += 20 * 60_000;
+    const s = await staff.get('/staff');
+    const m = await seller.get('/migration');
+    assert.equal(s.statusCode === 200, clock < staffEnd, `staff at +${(clock - start) / 3_600_000} h: ${s.statusCode}`);
+    assert.equal(m.statusCode === 200, clock < sellerEnd, `seller at +${(clock - start) / 3_600_000} h: ${m.statusCode}`);
+  }
+});
+
+test('a staff password reset ends the account\'s sessions: by `npm run cli -- staff:create` and by the console\'s reset (item 2)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reset-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_PATH: path.join(dir, 'data', 'app.db'), SECRET_KEY_FILE: path.join(dir, 'data', 'secret.key'), DEMO: '0', ...TEST_OPERATOR, LOG_LEVEL: 'warn' };
+  const cli = (password: string) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'staff:create', '--email', 'ewa@wsparcie.example', '--role', 'admin'], { cwd: PROJECT_ROOT, env: { ...env, STAFF_PASSWORD: password }, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(cli('Pierwsze-Haslo-2026!').status, 0);
+  let db = openDatabase(env.DATABASE_PATH);
+  const id = createStaffRepository(db).findByEmail('ewa@wsparcie.example')!.id;
+  const cookie = createSessionsRepository(db).create('staff', id, 3_600_000);
+  db.close();
+  const again = cli('Drugie-Haslo-2026!!');
+  assert.equal(again.status, 0, again.stderr);
+  db = openDatabase(env.DATABASE_PATH);
+  assert.equal(createSessionsRepository(db).resume(cookie, 3_600_000), undefined, 'the old cookie no longer opens /staff');
+  db.close();
+
+  const { app } = await build(t);
+  const admin = await staffAgent(app, 'admin');
+  const viewer = await staffAgent(app, 'viewer');
+  assert.equal((await viewer.get('/staff')).statusCode, 200);
+  const viewerId = app.services.repos.staff.findByEmail('viewer@wsparcie.example')!.id;
+  const users = createStaffUsersService({ db: app.services.db, repos: app.services.repos });
+  const r = await users.resetPassword(viewerId, 'Nowe-Haslo-Wsparcia-1', { type: 'staff', id: app.services.repos.staff.findByEmail('admin@wsparcie.example')!.id });
+  assert.deepEqual(r, { ok: true, sessionsEnded: 1 });
+  assert.equal((await viewer.get('/staff')).statusCode, 303, 'signed out');
+  assert.equal((await admin.get('/staff')).statusCode, 200, 'the admin\'s own session stays');
+  assert.deepEqual(await users.resetPassword(99_999, 'Nowe-Haslo-Wsparcia-1', { type: 'cli', id: 'test' }), { ok: false, reason: 'not_found' });
+});
+
+test('the data folder is 0700 and the database files 0600; a database or key file others can read is refused, naming the fix (item 3)', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'perm-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'data', 'app.db');
+  const db = openDatabase(file);
+  migrate(db);
+  db.prepare(`INSERT INTO staff_sign_in_failures (email, at) VALUES ('x@example.pl', '2026-01-01')`).run();
+  assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700, 'data/');
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+  db.close();
+
+  chmodSync(file, 0o644);
+  assert.throws(() => openDatabase(file), (err: unknown) => err instanceof MigError && err.code === 'MIG_ERR_CONFIG' && err.message.includes(`chmod 600 ${file}`));
+  chmodSync(file, 0o600);
+  openDatabase(file).close();
+
+  const key = path.join(dir, 'data', 'secret.key');
+  writeFileSync(key, 'x\n', { mode: 0o640 });
+  chmodSync(key, 0o640);
+  assert.throws(
+    () => loadConfig({ DEMO: '1', DATABASE_PATH: file, SECRET_KEY_FILE: key }, dir),
+    (err: unknown) => err instanceof ConfigError && err.variable === 'SECRET_KEY_FILE' && err.message.includes(`chmod 600 ${key}`) && !err.message.includes('\n'),
+  );
+  chmodSync(key, 0o600);
+  assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: file, SECRET_KEY_FILE: key }, dir).secretKeyFile, key);
 });
