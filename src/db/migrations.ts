@@ -709,4 +709,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN confirmation_key TEXT;
   CREATE UNIQUE INDEX jobs_confirmation_key ON jobs (confirmation_key);
   `,
+
+  // 13: (a) watch incidents are kept for a while after they are resolved, not for ever: an index on when
+  // they were resolved, so the tidy-up reads only what it deletes. (b) An authorization's version, bumped by
+  // every write of its tokens (a new consent or a refresh): a refresh stores its pair only if the version
+  // is still the one it started from, so it never overwrites a consent saved while it was on its way.
+  `
+  CREATE INDEX watch_incidents_resolved ON watch_incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+  ALTER TABLE allegro_authorizations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -14,6 +14,8 @@ import { MigError } from '../../src/errors.js';
 import { createSessionsRepository } from '../../src/repositories/sessions.js';
 import { createStaffRepository } from '../../src/repositories/staff.js';
 import { createStaffUsersService } from '../../src/staff/users.js';
+import { purgeOldChecks } from '../../src/ops/maintenance.js';
+import { testServices } from '../helpers/core.js';
 
 const root = '/nonexistent-root-for-config-tests';
 
@@ -158,4 +160,34 @@ test('the data folder is 0700 and the database files 0600; a database or key fil
   );
   chmodSync(key, 0o600);
   assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: file, SECRET_KEY_FILE: key }, dir).secretKeyFile, key);
+});
+
+test('watch incidents and their e-mails are kept 180 days after they are resolved, like connection checks; an open one or one whose e-mail is on its way stays (item 8)', async () => {
+  const DAY = 86_400_000;
+  const clock = Date.parse('2026-01-01T10:00:00Z');
+  const s = testServices({ now: () => new Date(clock) });
+  const sellerId = s.repos.sellers.insert({ externalId: 'S1', email: 'a@gmail.com', name: 'A', allegroLogin: 'a' });
+  const mailboxId = s.repos.mailboxes.insert({ sellerId, email: 'a@gmail.com', imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls', username: 'a@gmail.com' });
+  const incident = (n: number, resolvedDaysAgo: number | null, notice: 'sent' | 'pending' | null) => {
+    const autoresponderId = s.repos.autoresponders.insert({ sellerId, externalId: `A${n}`, version: 2, mailboxId });
+    const id = s.repos.watch.openIncidentFor({ autoresponderId, subject: `mailbox:${mailboxId}`, reason: 'app_password_rejected', code: 'MAIL_AUTH_FAILED', workedUntil: null, foundAt: new Date(clock - 300 * DAY).toISOString() });
+    if (notice) {
+      const noticeId = s.repos.watch.addNotice({ incidentId: id, sellerId, notBefore: new Date(clock - 300 * DAY) });
+      if (notice === 'sent') s.repos.watch.setNotice(noticeId, 'sent');
+    }
+    if (resolvedDaysAgo !== null) s.repos.watch.resolve(id, 'check_passed', new Date(clock - resolvedDaysAgo * DAY).toISOString());
+    return id;
+  };
+  const old = incident(1, 200, 'sent');
+  const recent = incident(2, 100, 'sent');
+  const open = incident(3, null, 'sent');
+  const waiting = incident(4, 200, 'pending');
+  assert.ok((await purgeOldChecks(s)) >= 1);
+  assert.equal(s.repos.watch.incident(old), undefined, 'resolved 200 days ago: gone');
+  assert.equal(s.repos.watch.noticeOf(old), undefined, 'with its e-mail');
+  assert.ok(s.repos.watch.incident(recent), 'resolved 100 days ago: kept');
+  assert.ok(s.repos.watch.noticeOf(recent));
+  assert.ok(s.repos.watch.incident(open), 'open: kept');
+  assert.ok(s.repos.watch.incident(waiting), 'its e-mail is still to be sent: kept');
+  assert.equal(await purgeOldChecks(s), 0);
 });
