@@ -1,5 +1,8 @@
 // Regression tests for the third hardening round (issue 23): each failed on the code before its fix.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { build, TEST_OPERATOR } from '../helpers/build.js';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +19,9 @@ import { createStaffRepository } from '../../src/repositories/staff.js';
 import { createStaffUsersService } from '../../src/staff/users.js';
 import { purgeOldChecks } from '../../src/ops/maintenance.js';
 import { testServices } from '../helpers/core.js';
+import { testClient } from '../helpers/allegro.js';
+import { createAuthorizationService } from '../../src/allegro/authorization.js';
+import { AllegroUnavailableError } from '../../src/allegro/errors.js';
 
 const root = '/nonexistent-root-for-config-tests';
 
@@ -190,4 +196,79 @@ test('watch incidents and their e-mails are kept 180 days after they are resolve
   assert.ok(s.repos.watch.incident(open), 'open: kept');
   assert.ok(s.repos.watch.incident(waiting), 'its e-mail is still to be sent: kept');
   assert.equal(await purgeOldChecks(s), 0);
+});
+
+/**
+ * A stand-in for Allegro's token endpoint on loopback: answers each POST with a new pair, except where a
+ * test says otherwise: `reset(n, socketRequest)` resets the connection instead (n counts every request,
+ * socketRequest the requests on that connection), `hold` keeps an answer back until released.
+ */
+async function tokenServer(t: TestContext, opts: { reset?: (n: number, onSocket: number) => boolean; hold?: Promise<void> } = {}) {
+  let n = 0;
+  const perSocket = new WeakMap<object, number>();
+  const requests: string[] = [];
+  let received!: () => void;
+  const firstReceived = new Promise<void>((r) => (received = r));
+  const server = http.createServer((req, res) => {
+    const count = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, count);
+    n++;
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      if (opts.reset?.(n, count)) {
+        req.socket.resetAndDestroy();
+        return;
+      }
+      requests.push(new URLSearchParams(body).get('grant_type') ?? '');
+      received();
+      if (opts.hold) await opts.hold;
+      const pair = { access_token: `access-${n}-${randomUUID()}`, refresh_token: `refresh-${n}-${randomUUID()}`, expires_in: 43_200, token_type: 'bearer', scope: 'allegro:api:messaging' };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(pair));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  server.on('connection', (s) => t.after(() => s.destroy()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, requests, firstReceived, seen: () => n };
+}
+
+test('a token request on a kept-alive connection the server reset before answering is sent again, once; a reset of a new connection is not (item 7)', async (t) => {
+  // The second request on the first connection is reset, as a server closing an idle socket does.
+  const reused = await tokenServer(t, { reset: (_n, onSocket) => onSocket === 2 });
+  const client = testClient(reused.url);
+  await client.exchangeCode('code-1', 'verifier-1');
+  const fresh = await client.refresh('refresh-1');
+  assert.match(fresh.accessToken, /^access-3-/, 'the refresh went out again on a new connection and was answered');
+  assert.deepEqual(reused.requests, ['authorization_code', 'refresh_token']);
+
+  // A new connection reset after the request was read may have been acted on: not repeated.
+  const everyone = await tokenServer(t, { reset: () => true });
+  await assert.rejects(testClient(everyone.url).refresh('refresh-1'), (err: unknown) => err instanceof AllegroUnavailableError);
+  assert.equal(everyone.seen(), 1, 'sent once');
+});
+
+test('a refresh never overwrites a consent stored while it was on its way: compare-and-set on the authorization\'s version (item 7)', async (t) => {
+  let release!: () => void;
+  const hold = new Promise<void>((r) => (release = r));
+  const server = await tokenServer(t, { hold });
+  const s = testServices();
+  const sellerId = s.repos.sellers.insert({ externalId: 'S1', email: 'a@gmail.com', name: 'A', allegroLogin: 'sklep' });
+  const enc = (access: string, refresh: string, expiresAt: Date) => ({ accessToken: s.secrets.encrypt(access, 'oauth-access-token'), refreshToken: s.secrets.encrypt(refresh, 'oauth-refresh-token'), accessExpiresAt: expiresAt.toISOString() });
+  const consent = (access: string, refresh: string, expiresAt: Date) => s.repos.authorizations.upsert({ sellerId, allegroUserId: 'u-1', allegroLogin: 'sklep', scopes: 'allegro:api:messaging', confirmed: true, ...enc(access, refresh, expiresAt) });
+  const id = consent('old-access', 'old-refresh', new Date(Date.now() - 60_000));
+  const auth = createAuthorizationService({ db: s.db, repos: s.repos, secrets: s.secrets, migrationService: s.migrationService, now: s.now }, testClient(server.url));
+  const seen: string[] = [];
+  const call = auth.withToken(id, async (token) => void seen.push(token));
+  await server.firstReceived;
+  // The seller authorizes again meanwhile: the same row gets the new consent's pair.
+  assert.equal(consent('consent-access', 'consent-refresh', new Date(Date.now() + 12 * 3_600_000)), id);
+  release();
+  await call;
+  const stored = s.repos.authorizations.getTokens(id)!;
+  assert.equal(s.secrets.decrypt(stored.refreshToken, 'oauth-refresh-token'), 'consent-refresh', 'the consent\'s pair stays');
+  assert.deepEqual(seen, ['consent-access'], 'and is the one used');
+  assert.equal(s.repos.authorizations.getById(id)!.status, 'active');
 });
