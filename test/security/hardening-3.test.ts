@@ -22,6 +22,7 @@ import { testServices } from '../helpers/core.js';
 import { testClient } from '../helpers/allegro.js';
 import { createAuthorizationService } from '../../src/allegro/authorization.js';
 import { AllegroUnavailableError } from '../../src/allegro/errors.js';
+import { maskEmail } from '../../src/seller/sign-in.js';
 
 const root = '/nonexistent-root-for-config-tests';
 
@@ -271,4 +272,35 @@ test('a refresh never overwrites a consent stored while it was on its way: compa
   assert.equal(s.secrets.decrypt(stored.refreshToken, 'oauth-refresh-token'), 'consent-refresh', 'the consent\'s pair stays');
   assert.deepEqual(seen, ['consent-access'], 'and is the one used');
   assert.equal(s.repos.authorizations.getById(id)!.status, 'active');
+});
+
+test('the sign-in confirmation names the account it opens (shop, masked address) and asks first when another seller is signed in here (item 5)', async (t) => {
+  const { app } = await build(t);
+  const [shop, other] = seedAccounts(app.services, [
+    { name: 'Sportowy Świat', email: 'biuro@sportowy-swiat.pl', mailbox: 'biuro@sportowy-swiat.pl' },
+    { name: 'Kwiaty <b>Ola</b>', email: 'ola@gmail.com', mailbox: 'ola@gmail.com' },
+  ]);
+  const link = () => `/login/verify?token=${encodeURIComponent(app.services.repos.loginTokens.issue(shop!.sellerId, 30 * 60_000))}`;
+  const visitor = new Agent(app);
+  const page = await visitor.get(link());
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /Sportowy Świat/, 'the shop is named');
+  assert.ok(page.body.includes(maskEmail('biuro@sportowy-swiat.pl')), 'with its masked address');
+  assert.ok(!page.body.includes('biuro@sportowy-swiat.pl'), 'never the whole address');
+  assert.equal(maskEmail('biuro@sportowy-swiat.pl'), 'b•••o@sportowy-swiat.pl');
+  assert.equal(maskEmail('jan.kowalski@gmail.com'), 'ja•••••••••i@gmail.com');
+  assert.doesNotMatch(page.body, /zalogowane inne konto/);
+
+  // Another seller is signed in in this browser: the page says who, and asks.
+  const signedIn = new Agent(app);
+  await signIn(signedIn, other!.sellerId);
+  const asks = await signedIn.get(link());
+  assert.match(asks.body, /W tej przeglądarce jest już zalogowane inne konto: <strong>Kwiaty &lt;b&gt;Ola&lt;\/b&gt;<\/strong> \(o•••@gmail\.com\)/);
+  assert.match(asks.body, /Tak, przełącz na to konto/);
+  assert.match(asks.body, /href="\/migration">Nie, zostań na obecnym koncie/);
+  const token = /name="token" value="([^"]+)"/.exec(asks.body)![1]!;
+  const switched = await signedIn.post('/login/verify', { token });
+  assert.equal(switched.statusCode, 303, 'confirmed: the other seller is signed out, this one in');
+  const migration = await signedIn.get('/migration');
+  assert.match(migration.body, /Sportowy Świat/);
 });
