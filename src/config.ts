@@ -55,7 +55,7 @@ const httpUrl = (name: string) =>
  * anything after it (a path, "?", "#", user info) would end up inside every address the app makes.
  */
 const originUrl = (name: string, example: string) =>
-  httpUrl(name).refine((v) => new URL(v).pathname === '/' && !/^[a-z]+:\/\/[^/]*\/./i.test(v), `${name} must be the bare address, with no path, query, fragment or user, e.g. ${example}`);
+  httpUrl(name).refine((v) => new URL(v).pathname === '/' && !/^[a-z]+:\/\/[^/]*\/./i.test(v), `${name} must be the bare address without a path, query, fragment or user, e.g. ${example}`);
 
 /**
  * Trust the nearest `hops` proxies (Fastify does the same for a number, but its types take only a
@@ -384,12 +384,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
   const host = e.HOST ?? '127.0.0.1';
   const port = e.PORT ?? 3000;
   const demo = e.DEMO ?? true;
-  if (!demo) refuseUnsafeProduction(e);
-  refuseReadableKeyFile(e, root);
   const resolvePath = (p: string) => (p === ':memory:' ? p : path.resolve(root, p));
   const publicUrl = e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const allegro = allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`, dataDir: dataDir(e.DATABASE_PATH, root) });
   const google = googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root });
+  if (!demo) refuseUnsafeProduction(e);
+  refuseReadableKeyFile(e, root);
   return {
     host,
     port,
