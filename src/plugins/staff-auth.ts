@@ -27,8 +27,7 @@ export const hasRole = (have: StaffRole, need: StaffRole) => RANK[have] >= RANK[
 
 /**
  * Staff sessions: their own cookie, scoped to /staff, with their own (shorter) idle timeout and
- * absolute lifetime. A seller
- * session never grants a staff page, and the other way round.
+ * absolute lifetime. A seller session never grants a staff page, and the other way round.
  */
 export default fp(
   async (fastify) => {

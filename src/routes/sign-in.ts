@@ -4,7 +4,6 @@ import { safeNext } from '../plugins/auth.js';
 import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
 import { createDemoSignIn } from '../demo/demo-sign-in.js';
 import { NotFoundError } from '../errors.js';
-import { accountShown } from '../seller/sign-in.js';
 
 const emailForm = z.object({
   email: z.string().trim().max(254).pipe(z.email()),
@@ -71,13 +70,10 @@ const sellerSignIn: FastifyPluginAsync = async (fastify) => {
     reply.header('cache-control', 'no-store');
     const q = req.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
-    const found = fastify.signIn.preview(token);
+    // Whose account the link opens, and who else is signed in here (the page asks before switching).
+    const found = fastify.signIn.preview(token, req.seller);
     if (!found.ok) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${found.error}` });
-    // The page says whose account the link opens (a link sent by someone else would sign the visitor in
-    // as that seller), and asks first when another seller is signed in in this browser.
-    const other = req.seller && req.seller.id !== found.sellerId ? accountShown(req.seller) : null;
-    const already = req.seller?.id === found.sellerId;
-    return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next), account: found.account, other, already });
+    return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next), account: found.account, other: found.other, already: found.already });
   });
 
   fastify.post('/login/verify', { config: { ...signInLimit, form: formOf(null, 'token', 'next') } }, async (req, reply) => {

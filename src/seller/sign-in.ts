@@ -110,15 +110,19 @@ export function createSignInService(deps: {
 
     /**
      * What the confirmation page shows before a link is used: whose account it opens (the shop's name
-     * and a masked address), or why it cannot be used. Nothing is used up.
+     * and a masked address: a link someone else sent would otherwise sign the visitor in as that seller
+     * without a word), which other seller is signed in in this browser (the page asks before switching),
+     * or why the link cannot be used. Nothing is used up.
      */
-    preview(token: string): { ok: true; sellerId: number; account: AccountShown } | { ok: false; error: 'unknown' | 'used' | 'expired' } {
+    preview(token: string, signedIn: { id: number; name: string; email: string } | null): { ok: true; account: AccountShown; other: AccountShown | null; already: boolean } | { ok: false; error: 'unknown' | 'used' | 'expired' } {
       const found = token ? repos.loginTokens.peek(token) : undefined;
       if (!found) return { ok: false, error: 'unknown' };
       if (found.usedAt) return { ok: false, error: 'used' };
       if (Date.parse(found.expiresAt) <= deps.now().getTime()) return { ok: false, error: 'expired' };
       const seller = repos.sellers.getById(found.sellerId);
-      return seller ? { ok: true, sellerId: seller.id, account: accountShown(seller) } : { ok: false, error: 'unknown' };
+      if (!seller) return { ok: false, error: 'unknown' };
+      const other = signedIn && signedIn.id !== seller.id ? accountShown(signedIn) : null;
+      return { ok: true, account: accountShown(seller), other, already: signedIn?.id === seller.id };
     },
 
     /** Uses up a one-time link and records the sign-in; the caller starts the session. */
