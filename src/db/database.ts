@@ -32,11 +32,11 @@ export const databaseFiles = (file: string) => [file, `${file}-wal`, `${file}-sh
  */
 function makePrivate(file: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  for (const f of databaseFiles(file)) {
-    const mode = existsSync(f) ? statSync(f).mode & 0o777 : 0;
-    if (mode & 0o077) {
-      throw new MigError('MIG_ERR_CONFIG', `the database file ${f} can be read by other users of this machine (mode ${mode.toString(8)}); make it private: chmod 600 ${databaseFiles(file).join(' ')} (and chmod 700 ${path.dirname(file)})`);
-    }
+  const existing = databaseFiles(file).filter((f) => existsSync(f));
+  const open = existing.find((f) => statSync(f).mode & 0o077);
+  if (open) {
+    const mode = (statSync(open).mode & 0o777).toString(8);
+    throw new MigError('MIG_ERR_CONFIG', `the database file ${open} can be read by other users of this machine (mode ${mode}); make it private: chmod 600 ${existing.join(' ')} (and chmod 700 ${path.dirname(file)})`);
   }
   // 'a': never truncates a database another process created a moment ago.
   if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
