@@ -209,6 +209,8 @@ async function run(argv: string[]): Promise<number> {
         const passwordHash = await hashPassword(password);
         const r = services.db.transaction(() => {
           const result = services.repos.staff.upsert({ email: email.data, passwordHash, role: role.data });
+          // A new password for an existing account ends its sessions: a cookie made with the old one stops working.
+          if (!result.created) services.repos.sessions.destroyAllOf('staff', result.id);
           services.repos.audit.record(actor, result.id, { action: result.created ? 'staff.created' : 'staff.updated', details: { email: email.data, role: role.data } });
           return result;
         })();

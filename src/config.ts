@@ -1,5 +1,5 @@
 import { MigError } from './errors.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import path from 'node:path';
 import { isIP } from 'node:net';
@@ -41,12 +41,50 @@ const httpUrl = (name: string) =>
     .refine((v) => {
       try {
         const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+        // The WHATWG parser drops an empty "?" or "#" (u.search is '' for "http://host/?"), so the text
+        // itself is looked at too: a lone "?" would otherwise end up inside every address joined to it.
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash && !/[?#]/.test(v) && !u.username && !u.password;
       } catch {
         return false;
       }
-    }, `${name} must be an http(s) URL without query or fragment, e.g. https://migracja.example.pl`)
+    }, `${name} must be an http(s) URL without user, query or fragment, e.g. https://migracja.example.pl`)
     .transform((v) => v.replace(/\/+$/, ''));
+
+/**
+ * A base the app joins paths to (PUBLIC_URL, ALLEGRO_AUTH_URL, ALLEGRO_API_URL): a bare origin, since
+ * anything after it (a path, "?", "#", user info) would end up inside every address the app makes.
+ */
+const originUrl = (name: string, example: string) =>
+  httpUrl(name).refine((v) => new URL(v).pathname === '/' && !/^[a-z]+:\/\/[^/]*\/./i.test(v), `${name} must be the bare address without a path, query, fragment or user, e.g. ${example}`);
+
+/**
+ * Trust the nearest `hops` proxies (Fastify does the same for a number, but its types take only a
+ * function): hop 0 is the peer of the socket, hop 1 the address that peer appended, and so on.
+ */
+export type TrustHops = ((address: string, hop: number) => boolean) & { hops: number };
+export const trustHops = (hops: number): TrustHops => Object.assign((_address: string, hop: number) => hop < hops, { hops });
+
+/** Names proxy-addr (Fastify's trustProxy) knows for ranges of addresses. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY: false (0, false, no, off); the number of proxies in front of the app (1, 2…); or the
+ * proxies' addresses or ranges, comma-separated (10.0.0.1, 10.0.0.0/8, loopback). A bare "true" trusts
+ * every hop: behind a proxy that appends to X-Forwarded-For, the client then chooses its own address.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): boolean | string[] | TrustHops => {
+    const lower = v.toLowerCase();
+    if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+    if (['true', 'yes', 'on'].includes(lower)) return true;
+    if (/^\d{1,2}$/.test(v)) return trustHops(Number(v));
+    const entries = v.split(',').map((x) => x.trim());
+    if (entries.every((x) => isAddressOrRange(x) || PROXY_RANGE_NAMES.includes(x.toLowerCase()))) return entries.map((x) => (PROXY_RANGE_NAMES.includes(x.toLowerCase()) ? x.toLowerCase() : x));
+    ctx.addIssue({ code: 'custom', message: 'TRUST_PROXY must be 0, the number of proxies in front of the app (e.g. 1), or their addresses separated by commas (e.g. 10.0.0.1,10.20.0.0/16)' });
+    return z.NEVER;
+  });
 
 /** An IP address, or a range in CIDR notation (10.0.0.0/8, fd00::/8). */
 function isAddressOrRange(entry: string): boolean {
@@ -67,7 +105,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9.:\-\[\]]+$/, 'HOST must be a host name or IP address')
     .optional(),
   PORT: port('PORT').optional(),
-  PUBLIC_URL: httpUrl('PUBLIC_URL').optional(),
+  PUBLIC_URL: originUrl('PUBLIC_URL', 'https://migracja.example.pl').optional(),
   DATABASE_PATH: z.string().trim().min(1, 'DATABASE_PATH must not be empty').optional(),
   DEMO: bool('DEMO').optional(),
   APP_SECRET_KEY: z.string().trim().min(1, 'APP_SECRET_KEY must not be empty').optional(),
@@ -82,7 +120,7 @@ const envSchema = z.object({
     .optional(),
   MX_CACHE_TTL_HOURS: positiveNumber('MX_CACHE_TTL_HOURS', 24 * 30).optional(),
   DNS_TIMEOUT_MS: positiveNumber('DNS_TIMEOUT_MS', 60_000).optional(),
-  TRUST_PROXY: bool('TRUST_PROXY').optional(),
+  TRUST_PROXY: trustProxy.optional(),
   SMTP_URL: z
     .string()
     .trim()
@@ -121,6 +159,8 @@ const envSchema = z.object({
     .optional(),
   SESSION_IDLE_MINUTES: positiveNumber('SESSION_IDLE_MINUTES', 24 * 60).optional(),
   STAFF_SESSION_IDLE_MINUTES: positiveNumber('STAFF_SESSION_IDLE_MINUTES', 24 * 60).optional(),
+  SESSION_MAX_HOURS: positiveNumber('SESSION_MAX_HOURS', 24 * 30).optional(),
+  STAFF_SESSION_MAX_HOURS: positiveNumber('STAFF_SESSION_MAX_HOURS', 24 * 7).optional(),
   MIGRATION_DEADLINE: z
     .string()
     .trim()
@@ -146,10 +186,8 @@ const envSchema = z.object({
   // The app appends /auth/oauth/authorize and /auth/oauth/token itself; a base with a path of its own
   // would need one joining rule for the browser's address and another for the token request, and a
   // mismatch only shows when a seller's authorization fails. So the OAuth host is a bare origin.
-  ALLEGRO_AUTH_URL: httpUrl('ALLEGRO_AUTH_URL')
-    .refine((v) => new URL(v).pathname === '/', 'ALLEGRO_AUTH_URL must be the OAuth host without a path, e.g. https://allegro.pl (the app adds /auth/oauth/…)')
-    .optional(),
-  ALLEGRO_API_URL: httpUrl('ALLEGRO_API_URL').optional(),
+  ALLEGRO_AUTH_URL: originUrl('ALLEGRO_AUTH_URL', 'https://allegro.pl (the app adds /auth/oauth/…)').optional(),
+  ALLEGRO_API_URL: originUrl('ALLEGRO_API_URL', 'https://api.allegro.pl (the app adds /me, /messaging/…)').optional(),
   ALLEGRO_CLIENT_ID: z.string().trim().regex(/^[\x21-\x7e]{1,200}$/, 'ALLEGRO_CLIENT_ID must be the Client ID from apps.developer.allegro.pl').optional(),
   ALLEGRO_CLIENT_SECRET: z.string().trim().regex(/^[\x21-\x7e]{1,500}$/, 'ALLEGRO_CLIENT_SECRET must be the Client Secret from apps.developer.allegro.pl').optional(),
   ALLEGRO_REDIRECT_URI: httpUrl('ALLEGRO_REDIRECT_URI').optional(),
@@ -245,7 +283,11 @@ export interface AppConfig {
   mxResolver: 'dns' | 'demo';
   mxCacheTtlMs: number;
   dnsTimeoutMs: number;
-  trustProxy: boolean;
+  /**
+   * Which proxies' X-Forwarded-For is believed (Fastify's trustProxy): false, the number of hops, or
+   * their addresses. `true` (every hop) only in the demo.
+   */
+  trustProxy: boolean | string[] | TrustHops;
   /** Folder with the demo data files. */
   demoDir: string;
   /** Outgoing mail (sign-in links, reminders); undefined: not configured. */
@@ -262,6 +304,10 @@ export interface AppConfig {
   mailTlsCa: string | undefined;
   sessionIdleMs: number;
   staffSessionIdleMs: number;
+  /** A seller session ends this long after sign-in however busy it is (SESSION_MAX_HOURS). */
+  sessionMaxMs: number;
+  /** A staff session ends this long after sign-in however busy it is (STAFF_SESSION_MAX_HOURS). */
+  staffSessionMaxMs: number;
   /** When the mailbox versions stop working for good; the overview counts down to it. */
   migrationDeadline: Date | null;
   /** A seller is reminded at most once in this many days. */
@@ -342,6 +388,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
   const publicUrl = e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const allegro = allegroConfig(e, { host, port, demo, publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`, dataDir: dataDir(e.DATABASE_PATH, root) });
   const google = googleSimulatorConfig(e, { port, demo, databasePath: e.DATABASE_PATH, root });
+  if (!demo) refuseUnsafeProduction(e);
+  refuseReadableKeyFile(e, root);
   return {
     host,
     port,
@@ -366,6 +414,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     mailTlsCa: e.MAIL_TLS_CA_FILE ? readFileSync(e.MAIL_TLS_CA_FILE, 'utf8') : undefined,
     sessionIdleMs: (e.SESSION_IDLE_MINUTES ?? 120) * 60_000,
     staffSessionIdleMs: (e.STAFF_SESSION_IDLE_MINUTES ?? 30) * 60_000,
+    // A working day for staff; a seller finishes a migration in one sitting.
+    sessionMaxMs: Math.round((e.SESSION_MAX_HOURS ?? 12) * 3_600_000),
+    staffSessionMaxMs: Math.round((e.STAFF_SESSION_MAX_HOURS ?? 10) * 3_600_000),
     // A bare date means the end of that day in Poland.
     // The demo without one gets a deadline DEMO_DEADLINE_DAYS ahead, so the countdown and the chart's deadline show.
     migrationDeadline: e.MIGRATION_DEADLINE ? endOfDay(e.MIGRATION_DEADLINE) : demo ? endOfDay(new Date(Date.now() + DEMO_DEADLINE_DAYS * 86_400_000).toISOString().slice(0, 10)) : null,
@@ -380,13 +431,50 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     allegro,
     googleSimulator: google,
     support: {
-      // Without a name the pages still say whose site this is: its address.
-      operatorName: e.OPERATOR_NAME ?? (demo ? DEMO_SUPPORT.operatorName : new URL(publicUrl).host),
-      email: e.SUPPORT_EMAIL ?? (demo ? DEMO_SUPPORT.email : null),
+      // Outside the demo both are required (refuseUnsafeProduction); the demo shows its stand-ins.
+      operatorName: e.OPERATOR_NAME ?? DEMO_SUPPORT.operatorName,
+      email: e.SUPPORT_EMAIL ?? DEMO_SUPPORT.email,
       url: e.SUPPORT_URL ?? null,
       configured: !!(e.OPERATOR_NAME && e.SUPPORT_EMAIL),
     },
   };
+}
+
+/**
+ * What only the demo may do, refused outside it before anything starts: a seller page that asks for a
+ * mailbox credential must say who runs the service and where to get help, and X-Forwarded-For must
+ * not be believed from every hop (the client would choose the address every per-IP limit counts).
+ * @throws {ConfigError}
+ */
+function refuseUnsafeProduction(e: z.infer<typeof envSchema>): void {
+  const missing = (['OPERATOR_NAME', 'SUPPORT_EMAIL'] as const).filter((k) => !e[k]);
+  if (missing.length) {
+    throw new ConfigError(
+      missing[0]!,
+      `Invalid configuration: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required outside the demo (DEMO=0): every seller page names who runs the service and where to write for help, e.g. OPERATOR_NAME="Sklepy Kowalski sp. z o.o." SUPPORT_EMAIL=pomoc@example.pl`,
+    );
+  }
+  if (e.TRUST_PROXY === true) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      'Invalid configuration: TRUST_PROXY: "true" trusts every hop, so a client could choose its own address (every per-IP limit would count what it says); outside the demo give the number of proxies in front of the app (e.g. TRUST_PROXY=1) or their addresses (e.g. TRUST_PROXY=10.0.0.1)',
+    );
+  }
+}
+
+/**
+ * A key file other users of the machine can read is refused, in the demo too: whoever reads it
+ * decrypts every stored password and token. (The database file is checked when it is opened.)
+ * @throws {ConfigError}
+ */
+function refuseReadableKeyFile(e: z.infer<typeof envSchema>, root: string): void {
+  if (!e.APP_SECRET_KEY) {
+    const keyFile = path.resolve(root, e.SECRET_KEY_FILE ?? 'data/secret.key');
+    const mode = existsSync(keyFile) ? statSync(keyFile).mode : 0;
+    if (mode & 0o077) {
+      throw new ConfigError('SECRET_KEY_FILE', `Invalid configuration: SECRET_KEY_FILE: the key file ${keyFile} can be read by other users of this machine (mode ${(mode & 0o777).toString(8)}); make it private: chmod 600 ${keyFile}`);
+    }
+  }
 }
 
 /** The folder of the database file (the simulators keep their files there); null for an in-memory database. */

@@ -57,6 +57,7 @@ FILES=(
   test/security/headers.test.ts
   test/security/staff-findings.test.ts
   test/security/mail-servers.test.ts
+  test/security/hardening-3.test.ts
   test/integration/mail-check.test.ts
   test/integration/app-password.test.ts
   test/integration/fair-attempts.test.ts

@@ -45,7 +45,8 @@ const sameLogin = (a: string, b: string) => a.localeCompare(b, 'pl', { sensitivi
  * The seller's authorizations at Allegro: the authorization-code flow with PKCE and a state bound to
  * the session, and access tokens that are refreshed before they expire and on 401 invalid_token.
  * Refreshes of one authorization never run twice at once (the refresh token rotates and the old one
- * lives only 60 s), and the new pair is stored in one statement. A refresh answered invalid_grant
+ * lives only 60 s), and the new pair is stored in one statement, only if no consent was stored while the
+ * refresh was on its way (compare-and-set on the authorization's version). A refresh answered invalid_grant
  * marks the authorization invalid and moves its v3 autoresponders to "needs attention: authorize again".
  */
 export function createAuthorizationService(services: AuthorizationDeps, client: AllegroClient | null, log?: { warn(o: object, m: string): void; info(o: object, m: string): void }) {
@@ -203,12 +204,25 @@ export function createAuthorizationService(services: AuthorizationDeps, client: 
       if (!current || !tokens || current.status !== 'active') throw new AuthorizationInvalidError(authorizationId);
       try {
         const fresh = await c.refresh(secrets.decrypt(tokens.refreshToken, 'oauth-refresh-token'));
-        const stored = repos.authorizations.storeTokens(authorizationId, {
-          accessToken: secrets.encrypt(fresh.accessToken, 'oauth-access-token'),
-          refreshToken: secrets.encrypt(fresh.refreshToken, 'oauth-refresh-token'),
-          accessExpiresAt: new Date(now().getTime() + fresh.expiresIn * 1000).toISOString(),
-        });
-        if (!stored) throw new AuthorizationInvalidError(authorizationId);
+        // Compare-and-set: stored only if nothing wrote the pair while the request was on its way.
+        const stored = repos.authorizations.storeTokens(
+          authorizationId,
+          {
+            accessToken: secrets.encrypt(fresh.accessToken, 'oauth-access-token'),
+            refreshToken: secrets.encrypt(fresh.refreshToken, 'oauth-refresh-token'),
+            accessExpiresAt: new Date(now().getTime() + fresh.expiresIn * 1000).toISOString(),
+          },
+          tokens.version,
+        );
+        if (!stored) {
+          // The seller consented again meanwhile: that newer pair stays, and is the one to use.
+          const latest = repos.authorizations.getTokens(authorizationId);
+          if (latest && latest.version !== tokens.version && repos.authorizations.getById(authorizationId)?.status === 'active') {
+            log?.info({ authorizationId }, 'Allegro tokens refreshed, but a new consent was saved meanwhile; it is kept');
+            return secrets.decrypt(latest.accessToken, 'oauth-access-token');
+          }
+          throw new AuthorizationInvalidError(authorizationId);
+        }
         log?.info({ authorizationId }, 'Allegro tokens refreshed');
         return fresh.accessToken;
       } catch (err) {

@@ -60,10 +60,23 @@ const traceIdOf = (res: AxiosResponse | undefined) => {
 };
 
 /**
+ * Node's documented pattern for a request on a kept-alive connection (http.Agent, `request.reusedSocket`):
+ * the server closed the idle socket just as the request was written, and the connection was reset before
+ * any answer. Such a request never reached the server's application, so it is safe to send again, even
+ * a token request whose refresh token rotates on use. Any other failure (a timeout, a reset of a new
+ * connection, a connection cut after an answer began) may have been acted on, and is not repeated.
+ */
+export function neverReachedServer(err: unknown): boolean {
+  const e = err as AxiosError;
+  return e?.code === 'ECONNRESET' && !e.response && (e.request as { reusedSocket?: boolean } | undefined)?.reusedSocket === true;
+}
+
+/**
  * The Allegro REST API and OAuth client: one axios instance for the API and one for the OAuth server
  * of one environment. Reads retry 429 and 5xx with exponential backoff and jitter; a send retries only
- * 429 (the message was not taken); token requests are never retried, because a refresh token rotates
- * on use and a blind second POST could burn the new one.
+ * 429 (the message was not taken); token requests are retried only when they never reached Allegro
+ * (neverReachedServer), because a refresh token rotates on use and a blind second POST could burn the
+ * new one.
  */
 export function createAllegroClient(opts: AllegroClientOptions) {
   const retries = opts.retries ?? 3;
@@ -112,12 +125,20 @@ export function createAllegroClient(opts: AllegroClientOptions) {
   async function token(params: Record<string, string>): Promise<TokenSet> {
     const path = '/auth/oauth/token';
     let res: AxiosResponse;
-    try {
-      res = await oauth.post(path, new URLSearchParams(params).toString(), {
-        headers: { Authorization: basic, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-      });
-    } catch (err) {
-      throw networkError(err, path);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await oauth.post(path, new URLSearchParams(params).toString(), {
+          headers: { Authorization: basic, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        });
+        break;
+      } catch (err) {
+        // Sent once more only when it cannot have been used: see neverReachedServer.
+        if (attempt === 0 && neverReachedServer(err)) {
+          opts.log?.info({ path }, 'Allegro closed a kept-alive connection as the token request went out; sent again on a new one');
+          continue;
+        }
+        throw networkError(err, path);
+      }
     }
     const body = parseJson(res);
     const details = { status: res.status, traceId: traceIdOf(res), path };

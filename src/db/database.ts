@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { MigError } from '../errors.js';
 import path from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import { warsawWeek } from '../i18n/warsaw.js';
@@ -19,13 +20,35 @@ export interface MigrateResult {
   to: number;
 }
 
+/** The files SQLite keeps for one database: the database, its write-ahead log and its shared memory. */
+export const databaseFiles = (file: string) => [file, `${file}-wal`, `${file}-shm`];
+
+/**
+ * The database holds sellers' data, staff password hashes and notes: no other user of the machine may
+ * read it. A new folder is made 0700 and a new database file 0600 before SQLite opens it (SQLite
+ * gives its -wal and -shm files the database file's mode); an existing file others can read is
+ * refused, naming the fix, rather than changed behind the operator's back.
+ * @throws {MigError} MIG_ERR_CONFIG when a database file is readable by group or others
+ */
+function makePrivate(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const existing = databaseFiles(file).filter((f) => existsSync(f));
+  const open = existing.find((f) => statSync(f).mode & 0o077);
+  if (open) {
+    const mode = (statSync(open).mode & 0o777).toString(8);
+    throw new MigError('MIG_ERR_CONFIG', `the database file ${open} can be read by other users of this machine (mode ${mode}); make it private: chmod 600 ${existing.join(' ')} (and chmod 700 ${path.dirname(file)})`);
+  }
+  // 'a': never truncates a database another process created a moment ago.
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+}
+
 /**
  * Opens the database with the settings every connection needs: WAL (readers never block the
  * writer), foreign keys on, a busy timeout so a second process (the CLI while the server runs)
  * waits instead of failing.
  */
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') makePrivate(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');

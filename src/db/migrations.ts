@@ -720,7 +720,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX jobs_confirmation_key ON jobs (confirmation_key);
   `,
 
-  // 14: search finds what a seller says on the phone: the support number (the autoresponder's AR-…),
+  // 13: search finds what a seller says on the phone: the support number (the autoresponder's AR-…),
   // the seller's id, and any text typed without Polish letters. The search text now holds both ids and
   // is folded, then stripped of Polish letters (ą→a … ż→z); the query is folded the same way
   // (accounts/filter.ts, searchFold) and split into words, each matched on its own (any order).
@@ -824,5 +824,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER covered_per_day_delete AFTER DELETE ON migrations WHEN OLD.state IN ('switched_v3', 'relinked_app_password', 'affected', 'unknown', 'in_progress_v3', 'in_progress_app_password', 'needs_attention') BEGIN
     UPDATE covered_per_day SET n = n - 1 WHERE day = substr(OLD.created_at, 1, 10);
   END;
+  `,
+
+  // 14: (a) watch incidents are kept for a while after they are resolved, not for ever: an index on when
+  // they were resolved, so the tidy-up reads only what it deletes. (b) An authorization's version, bumped by
+  // every write of its tokens (a new consent or a refresh): a refresh stores its pair only if the version
+  // is still the one it started from, so it never overwrites a consent saved while it was on its way.
+  `
+  CREATE INDEX watch_incidents_resolved ON watch_incidents (resolved_at) WHERE resolved_at IS NOT NULL;
+  ALTER TABLE allegro_authorizations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
   `,
 ];

@@ -16,6 +16,11 @@ const DAY = 24 * 3_600_000;
 export const CHECKS_KEPT_MS = 180 * DAY;
 /** …and the watch's passing ones this long (100,000 watched autoresponders add 100,000 a day). */
 export const PASSING_WATCH_CHECKS_KEPT_MS = 14 * DAY;
+/**
+ * A resolved watch incident (with its e-mail) is kept as long as the checks that found it: the seller's
+ * history and support read them together; the audit log keeps the migration's own changes for good.
+ */
+export const RESOLVED_INCIDENTS_KEPT_MS = CHECKS_KEPT_MS;
 /** Checks deleted per transaction, and transactions per run (a backlog goes in steps, the server answering between them). */
 const CHECKS_BATCH = 2_000;
 const CHECKS_BATCHES = 25;
@@ -50,19 +55,24 @@ export function purgeExpired(services: MaintenanceDeps): PurgeResult {
 
 /**
  * Deletes connection checks past their keeping time (the newest of each mailbox and v3 autoresponder
- * always stays), in batches of their own transaction with the event loop free between them; a backlog
- * larger than one run takes is finished by the next runs.
+ * always stays), then watch incidents resolved longer ago than that with their e-mails (never an open
+ * one or one whose e-mail is still on its way), in batches of their own transaction with the event loop
+ * free between them; a backlog larger than one run takes is finished by the next runs. Returns how many
+ * rows went (checks and incidents).
  */
 export async function purgeOldChecks(services: MaintenanceDeps): Promise<number> {
   const { db, repos, now } = services;
   const at = now().getTime();
   const cut = { before: new Date(at - CHECKS_KEPT_MS), passingBefore: new Date(at - PASSING_WATCH_CHECKS_KEPT_MS), limit: CHECKS_BATCH };
+  const incidents = { before: new Date(at - RESOLVED_INCIDENTS_KEPT_MS), limit: CHECKS_BATCH };
   let deleted = 0;
-  for (let i = 0; i < CHECKS_BATCHES; i++) {
-    const n = db.transaction(() => repos.connectionChecks.purgeOld(cut))();
-    deleted += n;
-    if (n < CHECKS_BATCH) break;
-    await new Promise((r) => setImmediate(r));
+  for (const purge of [() => repos.connectionChecks.purgeOld(cut), () => repos.watch.purgeResolved(incidents)]) {
+    for (let i = 0; i < CHECKS_BATCHES; i++) {
+      const n = db.transaction(purge)();
+      deleted += n;
+      if (n < CHECKS_BATCH) break;
+      await new Promise((r) => setImmediate(r));
+    }
   }
   return deleted;
 }

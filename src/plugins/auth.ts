@@ -56,11 +56,12 @@ export function localPath(p: string): string | null {
 /**
  * A server-side session carried in one cookie: read it back (sliding its expiry), start a fresh one
  * (a new id; the old session, if any, is destroyed) and end it. Seller and staff sessions both use it,
- * each with its own cookie, path, kind and idle timeout.
+ * each with its own cookie, path, kind, idle timeout and absolute lifetime (a session that is used
+ * all the time still ends: a stolen cookie does not work for ever).
  */
 export function cookieSession(
   sessions: SessionsRepository,
-  opts: { cookie: string; kind: SessionKind; path: string; idleMs: number; secure: boolean },
+  opts: { cookie: string; kind: SessionKind; path: string; idleMs: number; maxMs: number; secure: boolean },
 ) {
   const cookieOptions = { path: opts.path, httpOnly: true, sameSite: 'lax' as const, secure: opts.secure };
   const drop = (request: FastifyRequest) => {
@@ -71,12 +72,12 @@ export function cookieSession(
     /** The subject of the live session of this kind, if any. */
     resume(request: FastifyRequest): number | null {
       const value = request.cookies[opts.cookie];
-      const session = value ? sessions.resume(value, opts.idleMs) : undefined;
+      const session = value ? sessions.resume(value, opts.idleMs, opts.maxMs) : undefined;
       return session?.kind === opts.kind ? session.subjectId : null;
     },
     start(reply: FastifyReply, subjectId: number): void {
       drop(reply.request);
-      reply.setCookie(opts.cookie, sessions.create(opts.kind, subjectId, opts.idleMs), cookieOptions);
+      reply.setCookie(opts.cookie, sessions.create(opts.kind, subjectId, opts.idleMs, opts.maxMs), cookieOptions);
     },
     end(reply: FastifyReply): void {
       drop(reply.request);
@@ -103,7 +104,7 @@ export default fp(
     });
 
     const { sessions, sellers } = fastify.services.repos;
-    const session = cookieSession(sessions, { cookie: SESSION_COOKIE, kind: 'seller', path: '/', idleMs: fastify.config.sessionIdleMs, secure: fastify.config.https });
+    const session = cookieSession(sessions, { cookie: SESSION_COOKIE, kind: 'seller', path: '/', idleMs: fastify.config.sessionIdleMs, maxMs: fastify.config.sessionMaxMs, secure: fastify.config.https });
     fastify.decorateRequest('seller', null);
     fastify.addHook('onRequest', async (request) => {
       const sellerId = session.resume(request);

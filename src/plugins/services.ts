@@ -102,7 +102,7 @@ export default fp(
       if (Date.now() - checksPurgedAt < CHECKS_PURGE_EVERY_MS) return;
       checksPurgedAt = Date.now();
       purgeOldChecks(services)
-        .then((n) => n > 0 && fastify.log.info({ connectionChecks: n }, 'old connection checks deleted'))
+        .then((n) => n > 0 && fastify.log.info({ rows: n }, 'old connection checks and watch incidents deleted'))
         .catch((err: unknown) => fastify.log.error({ err }, 'deleting old connection checks failed'));
     };
     const timer = setInterval(tidy, MAINTENANCE_INTERVAL_MS);

@@ -26,8 +26,8 @@ const RANK: Record<StaffRole, number> = { viewer: 1, agent: 2, admin: 3 };
 export const hasRole = (have: StaffRole, need: StaffRole) => RANK[have] >= RANK[need];
 
 /**
- * Staff sessions: their own cookie, scoped to /staff, with their own (shorter) idle timeout. A seller
- * session never grants a staff page, and the other way round.
+ * Staff sessions: their own cookie, scoped to /staff, with their own (shorter) idle timeout and
+ * absolute lifetime. A seller session never grants a staff page, and the other way round.
  */
 export default fp(
   async (fastify) => {
@@ -37,6 +37,7 @@ export default fp(
       kind: 'staff',
       path: '/staff',
       idleMs: fastify.config.staffSessionIdleMs,
+      maxMs: fastify.config.staffSessionMaxMs,
       secure: fastify.config.https,
     });
 

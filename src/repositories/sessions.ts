@@ -20,33 +20,42 @@ export function createSessionsRepository(db: Db, now: () => Date = () => new Dat
   const remove = db.prepare(`DELETE FROM sessions WHERE id_hash = ?`);
   const purge = db.prepare(`DELETE FROM sessions WHERE expires_at <= ?`);
   const removeAllOf = db.prepare(`DELETE FROM sessions WHERE kind = ? AND subject_id = ?`);
+  // A session ends at the first of: idle too long, or older than its absolute lifetime.
+  const endOf = (createdAt: number, at: number, idleMs: number, maxMs: number) => new Date(Math.min(at + idleMs, createdAt + maxMs)).toISOString();
   return {
-    /** Creates a session and returns the cookie value (shown once, never stored). */
-    create(kind: SessionKind, subjectId: number, idleMs: number): string {
+    /**
+     * Creates a session and returns the cookie value (shown once, never stored). It ends after `idleMs`
+     * without a request, and `maxMs` after it began whatever happens.
+     */
+    create(kind: SessionKind, subjectId: number, idleMs: number, maxMs = Number.POSITIVE_INFINITY): string {
       const value = newToken();
       const at = now();
-      insert.run(hashToken(value), kind, subjectId, at.toISOString(), at.toISOString(), new Date(at.getTime() + idleMs).toISOString());
+      insert.run(hashToken(value), kind, subjectId, at.toISOString(), at.toISOString(), endOf(at.getTime(), at.getTime(), idleMs, maxMs));
       return value;
     },
-    /** The live session for a cookie value, sliding its expiry; undefined when unknown or expired. */
-    resume(value: string, idleMs: number): Session | undefined {
+    /**
+     * The live session for a cookie value, sliding its expiry, never past `maxMs` after it began;
+     * undefined when unknown, idle too long or too old.
+     */
+    resume(value: string, idleMs: number, maxMs = Number.POSITIVE_INFINITY): Session | undefined {
       const s = get.get(hashToken(value)) as Session | undefined;
       const at = now();
       if (!s) return undefined;
-      if (Date.parse(s.expiresAt) <= at.getTime()) {
+      const created = Date.parse(s.createdAt);
+      if (Date.parse(s.expiresAt) <= at.getTime() || at.getTime() - created >= maxMs) {
         remove.run(s.idHash);
         return undefined;
       }
       // Write at most once a minute: a page with many requests costs one UPDATE.
       if (at.getTime() - Date.parse(s.lastSeenAt) > 60_000) {
-        touch.run(at.toISOString(), new Date(at.getTime() + idleMs).toISOString(), s.idHash);
+        touch.run(at.toISOString(), endOf(created, at.getTime(), idleMs, maxMs), s.idHash);
       }
       return s;
     },
     destroy(value: string): void {
       remove.run(hashToken(value));
     },
-    /** Ends every session of one person (a disabled staff account); returns how many there were. */
+    /** Ends every session of one person (a disabled staff account, a new password); returns how many there were. */
     destroyAllOf: (kind: SessionKind, subjectId: number) => removeAllOf.run(kind, subjectId).changes,
     purgeExpired: () => purge.run(now().toISOString()).changes,
   };

@@ -16,13 +16,13 @@ export function createStaffRepository(db: Db, now: () => Date = () => new Date()
     `UPDATE staff_users SET password_hash = @passwordHash, role = @role, disabled_at = NULL, updated_at = @at WHERE id = @id`,
   );
   const count = db.prepare(`SELECT count(*) FROM staff_users`).pluck();
+  const setPassword = db.prepare(`UPDATE staff_users SET password_hash = ?, updated_at = ? WHERE id = ?`);
   const setRole = db.prepare(`UPDATE staff_users SET role = ?, updated_at = ? WHERE id = ?`);
   const setDisabled = db.prepare(`UPDATE staff_users SET disabled_at = ?, updated_at = ? WHERE id = ?`);
   const fail = db.prepare(`INSERT INTO staff_sign_in_failures (email, at) VALUES (?, ?)`);
   const failures = db.prepare(`SELECT count(*) AS n, min(at) AS oldest FROM staff_sign_in_failures WHERE email = ? AND at > ?`);
   const forgetAttempt = db.prepare(`DELETE FROM staff_sign_in_failures WHERE rowid = ?`);
   const purgeFailures = db.prepare(`DELETE FROM staff_sign_in_failures WHERE at <= ?`);
-  const setHash = db.prepare(`UPDATE staff_users SET password_hash = ?, updated_at = ? WHERE id = ?`);
   const clearFailures = db.prepare(`DELETE FROM staff_sign_in_failures WHERE email = ?`);
   const admins = db.prepare(`SELECT count(*) FROM staff_users WHERE role = 'admin' AND disabled_at IS NULL`).pluck();
   return {
@@ -32,10 +32,9 @@ export function createStaffRepository(db: Db, now: () => Date = () => new Date()
     list: () => all.all() as StaffUser[],
     count: () => count.get() as number,
     activeAdmins: () => admins.get() as number,
-    /** A new password (its hash) set by an admin; the caller ends the user's sessions in the same transaction. */
-    setPasswordHash: (id: number, passwordHash: string) => setHash.run(passwordHash, now().toISOString(), id).changes === 1,
     /** Forgets every failed sign-in of an address: an admin's unlock. */
     clearFailures: (email: string) => clearFailures.run(email.trim().slice(0, 254)).changes,
+    setPassword: (id: number, passwordHash: string) => setPassword.run(passwordHash, now().toISOString(), id).changes === 1,
     setRole: (id: number, role: StaffRole) => setRole.run(role, now().toISOString(), id),
     setDisabled: (id: number, disabled: boolean) => setDisabled.run(disabled ? now().toISOString() : null, now().toISOString(), id),
     /** Records a failed (or reserved, not yet checked) sign-in per address, known or not; returns its id. */

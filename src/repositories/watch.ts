@@ -150,6 +150,17 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
   );
   const noticeCounts = db.prepare(`SELECT status, count(*) AS n FROM watch_notices GROUP BY status`);
 
+  // ---- retention ----
+  // Incidents resolved before the cut go, their e-mail with them (ON DELETE CASCADE); never an open one,
+  // nor one whose e-mail is still to be sent or its outcome unsettled.
+  const purgeResolved = db.prepare(
+    `DELETE FROM watch_incidents WHERE id IN (
+       SELECT i.id FROM watch_incidents i INDEXED BY watch_incidents_resolved
+        WHERE i.resolved_at IS NOT NULL AND i.resolved_at < @cut
+          AND NOT EXISTS (SELECT 1 FROM watch_notices n WHERE n.incident_id = i.id AND n.status IN ('pending', 'sending', 'committing'))
+        ORDER BY i.resolved_at LIMIT @limit)`,
+  );
+
   return {
     // ---- the schedule ----
     /** Every migration after an autoresponder id, in id order, as the sync sees it (a full pass goes through all in chunks). */
@@ -203,6 +214,8 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     retryNotice: (id: number, notBefore: Date, error: string) => void retryNotice.run({ id, notBefore: notBefore.toISOString(), error: error.slice(0, 300), at: at() }),
     cancelPendingNotice: (incidentId: number) => cancelPending.run({ incidentId, at: at() }).changes === 1,
     interruptedNotices: () => interruptedNotices.all() as { id: number; status: 'sending' | 'committing'; autoresponderId: number }[],
+    /** Deletes up to `limit` incidents resolved before `before`, with their e-mails; how many went. */
+    purgeResolved: (o: { before: Date; limit: number }) => purgeResolved.run({ cut: o.before.toISOString(), limit: o.limit }).changes,
     noticeCounts(): Record<NoticeStatus, number> {
       const c: Record<NoticeStatus, number> = { pending: 0, sending: 0, committing: 0, sent: 0, unknown: 0, failed: 0, cancelled: 0 };
       for (const r of noticeCounts.all() as { status: NoticeStatus; n: number }[]) c[r.status] = r.n;

@@ -70,10 +70,10 @@ const sellerSignIn: FastifyPluginAsync = async (fastify) => {
     reply.header('cache-control', 'no-store');
     const q = req.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
-    const found = token ? repos.loginTokens.peek(token) : undefined;
-    const problem = !found ? 'unknown' : found.usedAt ? 'used' : Date.parse(found.expiresAt) <= fastify.services.now().getTime() ? 'expired' : null;
-    if (problem) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${problem}` });
-    return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next) });
+    // Whose account the link opens, and who else is signed in here (the page asks before switching).
+    const found = fastify.signIn.preview(token, req.seller);
+    if (!found.ok) return reply.code(400).page('login-verify', { title: t(req)('login.invalidTitle'), problem: `login.invalid.${found.error}` });
+    return reply.page('login-verify', { title: t(req)('login.confirmTitle'), token, next: safeNext(q.next), account: found.account, other: found.other, already: found.already });
   });
 
   fastify.post('/login/verify', { config: { ...signInLimit, form: formOf(null, 'token', 'next') } }, async (req, reply) => {

@@ -5,6 +5,28 @@ import { SIGN_IN_LINK_TTL_MS, type Links } from '../outbox/links.js';
 import type { Outbox } from '../outbox/outbox.js';
 
 export const SIGN_IN_TOKEN_TTL_MS = SIGN_IN_LINK_TTL_MS;
+
+/** An account as the sign-in confirmation names it: enough to recognise, not to learn the address. */
+export interface AccountShown {
+  name: string;
+  email: string;
+}
+
+/**
+ * An address with most of its local part hidden: "jan.kowalski@gmail.com" → "ja•••••••••i@gmail.com"
+ * (the first two and the last character of a longer name, the first only of a short one; the domain whole).
+ */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '•••';
+  const local = [...email.slice(0, at)];
+  const keep = local.length > 5 ? 2 : 1;
+  const tail = local.length > 3 ? local[local.length - 1]! : '';
+  return `${local.slice(0, keep).join('')}${'•'.repeat(Math.max(3, local.length - keep - tail.length))}${tail}${email.slice(at)}`;
+}
+
+/** How the confirmation names a seller's account. */
+export const accountShown = (seller: { name: string; email: string }): AccountShown => ({ name: seller.name, email: maskEmail(seller.email) });
 /** At most this many links per seller per window: enough for "it did not arrive", not for a mail bomb. */
 export const SIGN_IN_LINKS_PER_WINDOW = 3;
 export const SIGN_IN_WINDOW_MS = 15 * 60_000;
@@ -85,6 +107,23 @@ export function createSignInService(deps: {
       while (pending.size) await Promise.allSettled([...pending]);
     },
     sendLink,
+
+    /**
+     * What the confirmation page shows before a link is used: whose account it opens (the shop's name
+     * and a masked address: a link someone else sent would otherwise sign the visitor in as that seller
+     * without a word), which other seller is signed in in this browser (the page asks before switching),
+     * or why the link cannot be used. Nothing is used up.
+     */
+    preview(token: string, signedIn: { id: number; name: string; email: string } | null): { ok: true; account: AccountShown; other: AccountShown | null; already: boolean } | { ok: false; error: 'unknown' | 'used' | 'expired' } {
+      const found = token ? repos.loginTokens.peek(token) : undefined;
+      if (!found) return { ok: false, error: 'unknown' };
+      if (found.usedAt) return { ok: false, error: 'used' };
+      if (Date.parse(found.expiresAt) <= deps.now().getTime()) return { ok: false, error: 'expired' };
+      const seller = repos.sellers.getById(found.sellerId);
+      if (!seller) return { ok: false, error: 'unknown' };
+      const other = signedIn && signedIn.id !== seller.id ? accountShown(signedIn) : null;
+      return { ok: true, account: accountShown(seller), other, already: signedIn?.id === seller.id };
+    },
 
     /** Uses up a one-time link and records the sign-in; the caller starts the session. */
     useLink(token: string): { ok: true; sellerId: number } | { ok: false; error: 'unknown' | 'used' | 'expired' } {

@@ -35,7 +35,7 @@ export function createStaffAccessService(deps: { db: Db; repos: Pick<Repositorie
       const hash = await hashPassword(password);
       return db.transaction(() => {
         const user = repos.staff.getById(id);
-        if (!user || !repos.staff.setPasswordHash(user.id, hash)) return false;
+        if (!user || !repos.staff.setPassword(user.id, hash)) return false;
         repos.staff.clearFailures(user.email);
         const sessionsEnded = repos.sessions.destroyAllOf('staff', user.id);
         repos.audit.record(actor, user.id, { action: 'staff.password_set', details: { sessionsEnded } });

@@ -9,7 +9,8 @@ export type StaffUserChange = { ok: true } | { ok: false; reason: 'not_found' | 
 /**
  * Staff accounts, managed by admins: create, change role, disable and enable. The last active admin
  * can neither be demoted nor disabled (the console would have no one to manage it), and disabling an
- * account ends all of its sessions at once, so enabling it again does not bring an old cookie back.
+ * account ends all of its sessions at once, so enabling it again does not bring an old cookie back;
+ * so does a new password.
  */
 export function createStaffUsersService(deps: { db: Db; repos: Repositories }) {
   const { db, repos } = deps;

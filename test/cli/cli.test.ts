@@ -12,7 +12,7 @@ function tempEnv() {
   const dir = mkdtempSync(path.join(tmpdir(), 'cli-'));
   return {
     dir,
-    env: { ...process.env, DATABASE_PATH: path.join(dir, 'app.db'), SECRET_KEY_FILE: path.join(dir, 'secret.key'), DEMO: '0', MX_RESOLVER: 'demo', LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_PATH: path.join(dir, 'app.db'), SECRET_KEY_FILE: path.join(dir, 'secret.key'), DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', MX_RESOLVER: 'demo', LOG_LEVEL: 'warn' },
   };
 }
 

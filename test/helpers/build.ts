@@ -11,6 +11,9 @@ import type { Db } from '../../src/db/database.js';
 import { memoryDb, tableResolver, testKeyring, TEST_KEY_TEXT } from './core.js';
 import { record, recordResponses, registerSecret } from './transcript.js';
 
+/** The operator and support address every test app names (required outside the demo). */
+export const TEST_OPERATOR = { OPERATOR_NAME: 'Sklep Testowy sp. z o.o.', SUPPORT_EMAIL: 'pomoc@sklep-testowy.example' } as const;
+
 export interface BuildOptions {
   env?: Record<string, string>;
   db?: Db;
@@ -32,7 +35,8 @@ export interface Built {
 /** Builds the very app plugin the server runs, on an in-memory database; closed after the test. */
 export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Built> {
   // The watch is off unless a test turns it on: its checks would otherwise start at random slots mid-test.
-  const config = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', LOG_LEVEL: 'info', WATCH_ENABLED: '0', ...opts.env });
+  // Outside the demo the operator and the support address are required: the tests' own stand-ins.
+  const config = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', LOG_LEVEL: 'info', WATCH_ENABLED: '0', ...TEST_OPERATOR, ...opts.env });
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -42,7 +46,8 @@ export async function build(t: TestContext, opts: BuildOptions = {}): Promise<Bu
     },
   });
   const logger = { ...(loggerOptions(config.logLevel) as object), stream };
-  const fastify = Fastify({ logger });
+  // As server.ts builds it: which proxies' X-Forwarded-For is believed.
+  const fastify = Fastify({ logger, trustProxy: config.trustProxy });
   registerSecret(TEST_KEY_TEXT);
   registerSecret(opts.env?.APP_SECRET_KEY);
   registerSecret(config.allegro.clientSecret);

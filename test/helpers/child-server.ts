@@ -18,7 +18,7 @@ export function startServer(dir: string, env: Record<string, string>): ChildProc
 
 /** The environment of a server on a database file, listening on 127.0.0.1:port with the test key. */
 export function serverEnv(dbFile: string, port: number, extra: Record<string, string>): Record<string, string> {
-  return { DATABASE_PATH: dbFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0', HOST: '127.0.0.1', PORT: String(port), WATCH_ENABLED: '0', ...extra };
+  return { DATABASE_PATH: dbFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', HOST: '127.0.0.1', PORT: String(port), WATCH_ENABLED: '0', ...extra };
 }
 
 /** Resolves once the process has exited (at once if it already has). */

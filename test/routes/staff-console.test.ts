@@ -400,7 +400,7 @@ test('chart: round ticks and dates evenly spaced by day; the demo has a deadline
 
   const demo = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '1' });
   assert.ok(demo.migrationDeadline && demo.migrationDeadline.getTime() - Date.now() > 59 * 86_400_000, 'the demo counts down to a deadline');
-  assert.equal(loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0' }).migrationDeadline, null);
+  assert.equal(loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl' }).migrationDeadline, null);
 });
 
 // ---- 8. the migration funnel ---------------------------------------------------------------------------

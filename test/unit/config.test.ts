@@ -19,7 +19,7 @@ test('defaults: loopback, port 3000, demo on, embedded database under data/', ()
 });
 
 test('values are parsed and derived: PUBLIC_URL trailing slash, :memory:, DEMO=0 picks real DNS', () => {
-  const c = loadConfig({ PORT: '8080', HOST: '0.0.0.0', PUBLIC_URL: 'https://migracja.example.pl/', DATABASE_PATH: ':memory:', DEMO: 'no', APP_SECRET_KEY: 'a, b' }, root);
+  const c = loadConfig({ PORT: '8080', HOST: '0.0.0.0', PUBLIC_URL: 'https://migracja.example.pl/', DATABASE_PATH: ':memory:', DEMO: 'no', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', APP_SECRET_KEY: 'a, b' }, root);
   assert.equal(c.port, 8080);
   assert.equal(c.publicUrl, 'https://migracja.example.pl');
   assert.equal(c.databasePath, ':memory:');
@@ -86,7 +86,7 @@ test('Allegro: the demo runs the simulator next to the app; explicit URLs win ov
   assert.equal(demo.redirectUri, 'http://127.0.0.1:4000/allegro/callback');
   assert.match(demo.userAgent, /^MigracjaAutorespondera\/\d+\.\d+\.\d+ \(\+http:\/\/127\.0\.0\.1:4000\)$/);
 
-  const prod = loadConfig({ DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl' }, root).allegro;
+  const prod = loadConfig({ DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', PUBLIC_URL: 'https://migracja.example.pl' }, root).allegro;
   assert.deepEqual([prod.env, prod.authUrl, prod.apiUrl, prod.clientId, prod.simulatorPort], ['production', 'https://allegro.pl', 'https://api.allegro.pl', undefined, null]);
   assert.equal(prod.redirectUri, 'https://migracja.example.pl/allegro/callback');
 

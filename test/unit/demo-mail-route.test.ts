@@ -17,8 +17,8 @@ test('demo mode: the Google simulator is on by default, on loopback next to the 
 });
 
 test('outside demo mode the mapping cannot be switched on: the config refuses it in one line', () => {
-  assert.equal(loadConfig({ DEMO: '0' }, root).googleSimulator, null);
-  assert.equal(loadConfig({ DEMO: '0', GOOGLE_SIMULATOR: '0' }, root).googleSimulator, null);
+  assert.equal(loadConfig({ DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl' }, root).googleSimulator, null);
+  assert.equal(loadConfig({ DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', GOOGLE_SIMULATOR: '0' }, root).googleSimulator, null);
   for (const [name, value] of [['GOOGLE_SIMULATOR', '1'], ['GOOGLE_SIMULATOR_IMAP_PORT', '5993'], ['GOOGLE_SIMULATOR_SMTP_PORT', '5465'], ['GOOGLE_SIMULATOR_SUBMISSION_PORT', '5587'], ['GOOGLE_SIMULATOR_DIR', 'x']] as const) {
     assert.throws(
       () => loadConfig({ DEMO: '0', [name]: value }, root),

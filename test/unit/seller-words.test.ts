@@ -79,8 +79,8 @@ test('support: the contact carries the code in its subject; configuration names 
   assert.equal(contactHref({ email: null }, i18n, 'pl', 'X'), null);
   const c = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl', OPERATOR_NAME: 'Sklepy Kowalski sp. z o.o.', SUPPORT_EMAIL: 'pomoc@example.pl', SUPPORT_URL: 'https://example.pl/pomoc' });
   assert.deepEqual(c.support, { operatorName: 'Sklepy Kowalski sp. z o.o.', email: 'pomoc@example.pl', url: 'https://example.pl/pomoc', configured: true });
-  const bare = loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl' });
-  assert.deepEqual(bare.support, { operatorName: 'migracja.example.pl', email: null, url: null, configured: false }, 'unset: the site names itself, no invented address');
+  // Unset outside the demo: the service does not start (issue 23; test/security/hardening-3.test.ts).
+  assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', DEMO: '0', PUBLIC_URL: 'https://migracja.example.pl' }), /OPERATOR_NAME and SUPPORT_EMAIL are required/);
   assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', SUPPORT_EMAIL: 'nie-adres' }), /SUPPORT_EMAIL/);
   assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', SUPPORT_URL: 'ftp://x' }), /SUPPORT_URL/);
 });

@@ -48,7 +48,7 @@ test('sending hours in Poland: daytime is now, the evening and the night wait fo
 });
 
 test('WATCH_* configuration: defaults, in the demo only against both simulators, bad values named', () => {
-  const c = loadConfig({ DEMO: '0' });
+  const c = loadConfig({ DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl' });
   assert.deepEqual([c.watchEnabled, c.watchIntervalMs, c.watchSendHours], [true, DAY, { from: 8, to: 20 }]);
   assert.equal(loadConfig({ DEMO: '1' }).watchEnabled, true, 'the demo watches its mailboxes and authorizations in the simulators');
   assert.equal(loadConfig({ DEMO: '1', WATCH_ENABLED: '0' }).watchEnabled, false);
@@ -60,8 +60,8 @@ test('WATCH_* configuration: defaults, in the demo only against both simulators,
   // The simulator's tokens are kept beside a database file, in the demo only.
   assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: '/tmp/x/app.db' }).allegro.simulatorTokenFile, '/tmp/x/allegro-simulator/tokens.json');
   assert.equal(loadConfig({ DEMO: '1', DATABASE_PATH: ':memory:' }).allegro.simulatorTokenFile, null);
-  assert.equal(loadConfig({ DEMO: '0', ALLEGRO_ENV: 'simulator', DATABASE_PATH: '/tmp/x/app.db' }).allegro.simulatorTokenFile, null);
-  assert.equal(loadConfig({ DEMO: '0', WATCH_INTERVAL_HOURS: '0.5' }).watchIntervalMs, 1_800_000);
+  assert.equal(loadConfig({ DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', ALLEGRO_ENV: 'simulator', DATABASE_PATH: '/tmp/x/app.db' }).allegro.simulatorTokenFile, null);
+  assert.equal(loadConfig({ DEMO: '0', OPERATOR_NAME: 'Sklep Testowy', SUPPORT_EMAIL: 'pomoc@example.pl', WATCH_INTERVAL_HOURS: '0.5' }).watchIntervalMs, 1_800_000);
   assert.throws(() => loadConfig({ WATCH_INTERVAL_HOURS: '0' }), /WATCH_INTERVAL_HOURS/);
   assert.throws(() => loadConfig({ WATCH_SEND_HOURS: '20-8' }), /WATCH_SEND_HOURS must be two hours/);
   assert.throws(() => loadConfig({ WATCH_ENABLED: 'maybe' }), /WATCH_ENABLED/);
