@@ -77,7 +77,13 @@ test('support agent at 1366 px: select all on the page → the confirmation name
 
   await page.getByRole('button', { name: 'Tak, sprawdź 25' }).click();
   assert.match(page.url(), /\/staff\/jobs\/\d+$/);
-  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 60_000 });
+  // Without JavaScript the running job's page does not reload itself: its "Odśwież teraz" link does.
+  for (let i = 0; i < 120 && !(await page.getByRole('heading', { name: 'Podsumowanie' }).isVisible()); i++) {
+    await page.waitForTimeout(500);
+    const refresh = page.getByRole('link', { name: 'Odśwież teraz' });
+    if (await refresh.isVisible()) await refresh.click();
+  }
+  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 5_000 });
   const summary = await page.locator('main').innerText();
   assert.match(summary, /serwer poczty nie przyjął połączenia\s+MAIL_CONNECTION_REFUSED/);
   assert.match(summary, /brak zapisanego hasła — nie ma czym się zalogować\s+MIG_ERR_NO_SECRET/);
@@ -90,7 +96,13 @@ test('support agent at 1366 px: select all on the page → the confirmation name
   assert.equal(await page.locator('ul.confirm-list li').count(), failed);
   await visit(page, '5-retry-confirm');
   await page.getByRole('button', { name: `Tak, sprawdź ${failed}` }).click();
-  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 60_000 });
+  // Without JavaScript the running job's page does not reload itself: its "Odśwież teraz" link does.
+  for (let i = 0; i < 120 && !(await page.getByRole('heading', { name: 'Podsumowanie' }).isVisible()); i++) {
+    await page.waitForTimeout(500);
+    const refresh = page.getByRole('link', { name: 'Odśwież teraz' });
+    if (await refresh.isVisible()) await refresh.click();
+  }
+  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 5_000 });
   assert.match(await page.locator('main').innerText(), /Ponowienie nieudanych pozycji z zadania #\d+/);
   assert.match(await page.locator('.progress-label').innerText(), new RegExp(`Postęp: ${failed} z ${failed} \\(100%\\)`));
   await visit(page, '6-retry-summary');

@@ -62,7 +62,7 @@ test('backup while the server writes, then restore on a fresh folder: the restor
   await until(() => relay.received.length >= 10, 60_000, 'the server to start sending reminders');
 
   const backupFile = path.join(dir, 'kopie', 'app-backup.db');
-  const env = { DATABASE_PATH: dbFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0' };
+  const env = { DATABASE_PATH: dbFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0', OPERATOR_NAME: 'Sklep Testowy sp. z o.o.', SUPPORT_EMAIL: 'pomoc@sklep-testowy.example' };
   const sentBefore = relay.received.length;
   const backup = await cli(env, 'backup', backupFile);
   const sentAfter = relay.received.length;
@@ -93,15 +93,15 @@ test('backup while the server writes, then restore on a fresh folder: the restor
   // Restore into a fresh folder: a wrong key is refused before anything is written, the right one works.
   const fresh = path.join(dir, 'fresh');
   const restoredFile = path.join(fresh, 'app.db');
-  const wrongKey = await cli({ DATABASE_PATH: restoredFile, APP_SECRET_KEY: freshKeyText(), DEMO: '0' }, 'restore', backupFile);
+  const wrongKey = await cli({ DATABASE_PATH: restoredFile, APP_SECRET_KEY: freshKeyText(), DEMO: '0', OPERATOR_NAME: 'Sklep Testowy sp. z o.o.', SUPPORT_EMAIL: 'pomoc@sklep-testowy.example' }, 'restore', backupFile);
   assert.equal(wrongKey.code, 1);
   assert.match(wrongKey.err, /Klucz nie odczytuje sekretów z kopii; nic nie odtworzono/);
-  const restore = await cli({ DATABASE_PATH: restoredFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0' }, 'restore', backupFile);
+  const restore = await cli({ DATABASE_PATH: restoredFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0', OPERATOR_NAME: 'Sklep Testowy sp. z o.o.', SUPPORT_EMAIL: 'pomoc@sklep-testowy.example' }, 'restore', backupFile);
   assert.equal(restore.code, 0, restore.err);
   assert.match(restore.out, new RegExp(`sekrety odczytane kluczem / secrets read with the key: ${SELLERS}/${SELLERS}`));
   assert.deepEqual(tableCounts(restoredFile), inBackup, 'the restored database holds what the backup holds');
   // Restoring over an existing database is refused.
-  const over = await cli({ DATABASE_PATH: restoredFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0' }, 'restore', backupFile);
+  const over = await cli({ DATABASE_PATH: restoredFile, APP_SECRET_KEY: TEST_KEY_TEXT, DEMO: '0', OPERATOR_NAME: 'Sklep Testowy sp. z o.o.', SUPPORT_EMAIL: 'pomoc@sklep-testowy.example' }, 'restore', backupFile);
   assert.equal(over.code, 1);
   assert.match(over.err, /Baza już istnieje/);
 

@@ -17,7 +17,7 @@ test('an import killed (SIGKILL) mid-file keeps the batches it committed; a seco
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'eksport.csv');
   await writeImportFile(file, ROWS);
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_PATH: path.join(dir, 'app.db'), SECRET_KEY_FILE: path.join(dir, 'secret.key'), DEMO: '0', MX_RESOLVER: 'demo', LOG_LEVEL: 'warn' };
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_PATH: path.join(dir, 'app.db'), SECRET_KEY_FILE: path.join(dir, 'secret.key'), DEMO: '0', OPERATOR_NAME: 'Sklep Testowy sp. z o.o.', SUPPORT_EMAIL: 'pomoc@sklep-testowy.example', MX_RESOLVER: 'demo', LOG_LEVEL: 'warn' };
   const cli = () => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 300_000 });
 
   const first = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file], { cwd: PROJECT_ROOT, env, stdio: 'ignore' });
