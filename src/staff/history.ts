@@ -18,8 +18,8 @@ export interface HistoryLine {
   /** The job the entry belongs to, when there is one (a link on the page). */
   jobHref: string | null;
   /**
-   * The record in plain labelled lines, for the "szczegóły" disclosure: what happened (its action, to
-   * search the logs by), who, about what, when (Europe/Warsaw) and each detail, codes by their names.
+   * The record in plain labelled lines, for the "szczegóły" disclosure: who, about what, when
+   * (Europe/Warsaw) and each detail, codes and states by their names (the sentence says what happened).
    */
   details: HistoryDetail[];
 }
@@ -27,7 +27,7 @@ export interface HistoryLine {
 export interface HistoryDetail {
   label: string;
   value: string;
-  /** A code shown small beside the value (the action, an error code), for searching the logs. */
+  /** A code shown small beside its name (an error code), for searching the logs. */
   code?: string;
 }
 
@@ -276,7 +276,6 @@ export function detailLines(e: AuditEntry, t: TFunction, lookup: HistoryLookup, 
   const no = t('staff.history.fields.no') as string;
   const target = e.targetType === 'mailbox' && e.targetId && /^\d+$/.test(e.targetId) ? lookup.mailboxEmail(Number(e.targetId)) : undefined;
   const lines: HistoryDetail[] = [
-    { label: f('action'), value: '', code: e.action },
     { label: f('who'), value: who },
     { label: f('target'), value: target ?? `${t(`staff.history.targets.${e.targetType}`, { defaultValue: e.targetType })}${e.targetId ? ` #${e.targetId}` : ''}` },
     { label: f('at'), value: formatDateTime(e.at, lang) },

@@ -6,7 +6,7 @@ import { build } from '../helpers/build.js';
 import { launchChromium, screenshotDir } from '../helpers/browser.js';
 import { assertAccessible } from '../helpers/a11y.js';
 import { freePort } from '../helpers/ports.js';
-import { createStaff, seedAccounts, STAFF_PASSWORD, type SeedAccount } from '../helpers/staff.js';
+import { createStaff, seedAccounts, STAFF_PASSWORD, waitForJob, type SeedAccount } from '../helpers/staff.js';
 
 let browser: Browser;
 before(async () => {
@@ -77,7 +77,10 @@ test('support agent at 1366 px: select all on the page → the confirmation name
 
   await page.getByRole('button', { name: 'Tak, sprawdź 25' }).click();
   assert.match(page.url(), /\/staff\/jobs\/\d+$/);
-  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 60_000 });
+  // Without a script the job page does not reload itself (no meta refresh): wait for the job, then reload.
+  await waitForJob(app, Number(/\/staff\/jobs\/(\d+)$/.exec(page.url())![1]), 60_000);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor();
   const summary = await page.locator('main').innerText();
   assert.match(summary, /serwer poczty nie przyjął połączenia\s+MAIL_CONNECTION_REFUSED/);
   assert.match(summary, /brak zapisanego hasła — nie ma czym się zalogować\s+MIG_ERR_NO_SECRET/);
@@ -90,7 +93,10 @@ test('support agent at 1366 px: select all on the page → the confirmation name
   assert.equal(await page.locator('ul.confirm-list li').count(), failed);
   await visit(page, '5-retry-confirm');
   await page.getByRole('button', { name: `Tak, sprawdź ${failed}` }).click();
-  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor({ timeout: 60_000 });
+  // Without a script the job page does not reload itself (no meta refresh): wait for the job, then reload.
+  await waitForJob(app, Number(/\/staff\/jobs\/(\d+)$/.exec(page.url())![1]), 60_000);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Podsumowanie' }).waitFor();
   assert.match(await page.locator('main').innerText(), /Ponowienie nieudanych pozycji z zadania #\d+/);
   assert.match(await page.locator('.progress-label').innerText(), new RegExp(`Postęp: ${failed} z ${failed} \\(100%\\)`));
   await visit(page, '6-retry-summary');
@@ -100,6 +106,17 @@ test('support agent at 1366 px: select all on the page → the confirmation name
   await page.getByRole('heading', { name: 'Historia' }).waitFor();
   assert.match(await page.locator('.timeline').innerText(), /Pracownik wsparcia agnieszka@wsparcie\.example zlecił|Zadanie zbiorcze #\d+ \(sprawdzenie połączeń\) nie powiodło się: serwer poczty nie przyjął połączenia/);
   await visit(page, '7-account');
+  // "szczegóły" opens labelled lines (Warsaw time, names), not JSON; an error code is never broken inside, even at 390 px.
+  await page.locator('.timeline details.raw summary').first().click();
+  const details = await page.locator('.timeline details.raw').first().innerText();
+  assert.match(details, /Kto\s+\S[\s\S]*Kiedy\s+\d{1,2} [a-ząćęłńóśźż]{3} \d{4}, \d{2}:\d{2}/);
+  assert.doesNotMatch(details, /[{}"]|\d{4}-\d{2}-\d{2}T/);
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.equal(await page.evaluate('document.documentElement.scrollWidth > window.innerWidth'), false, 'the account page at 390 px: no sideways scrolling');
+  const codeLines = (await page.evaluate(`[...document.querySelectorAll('code.code')].filter((c) => c.getClientRects().length).map((c) => c.getBoundingClientRect().height <= 2 * parseFloat(getComputedStyle(c).fontSize))`)) as boolean[];
+  assert.ok(codeLines.length > 0 && codeLines.every(Boolean), 'every code on one line of its own size');
+  await visit(page, '7-account-390');
+  await page.setViewportSize({ width: 1366, height: 768 });
   await page.getByRole('link', { name: 'Co widzi sprzedawca' }).click();
   await page.getByRole('heading', { name: 'Co widzi sprzedawca', level: 1 }).waitFor();
   assert.equal(await page.locator('.seller-preview form').count(), 0);

@@ -71,7 +71,7 @@ test('the account history reads as sentences in the agent\'s language; the raw r
   assert.match(body, /System dodał autoresponder do migracji ze stanem „Wymaga migracji”/);
   // The raw record is there for the logs, but only inside a closed disclosure.
   const timeline = page.body.slice(page.body.indexOf('class="timeline"'));
-  for (const li of timeline.split('<li>').slice(1)) assert.match(li, /^<time[^>]*>[^<]+<\/time> · [^<{]+[\s\S]*<details class="raw"><summary>szczegóły<\/summary><dl class="details"><div><dt>Zdarzenie<\/dt><dd> <code class="code">[a-z0-9_.]+<\/code><\/dd><\/div><div><dt>Kto<\/dt>/);
+  for (const li of timeline.split('<li>').slice(1)) assert.match(li, /^<time[^>]*>[^<]+<\/time> · [^<{]+[\s\S]*<details class="raw"><summary>szczegóły<\/summary><dl class="details"><div><dt>Kto<\/dt><dd>[^<]+<\/dd><\/div><div><dt>Czego dotyczy<\/dt>/);
   // …as plain labelled lines, not JSON: states and counts in words, the time in Europe/Warsaw.
   const back = timeline.slice(timeline.indexOf('Sprzedawca wrócił do wersji 1'));
   const backDetails = text(back.slice(back.indexOf('<dl'), back.indexOf('</dl>')));

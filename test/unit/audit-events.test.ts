@@ -145,8 +145,7 @@ test('an old row with an action this version does not know still reads, and show
   assert.equal(line.sentence, 'System: zdarzenie job.item.cancelled');
   assert.equal(line.jobHref, '/staff/jobs/3');
   // "szczegóły" in labelled lines, no JSON: the job's number and its kind in words, the time in Warsaw.
-  assert.deepEqual(line.details.map((d) => `${d.label}: ${d.value}`), ['Zdarzenie: ', 'Kto: System', 'Czego dotyczy: autoresponder #1', 'Kiedy: 1 sty 2025, 01:00', 'Zadanie zbiorcze nr: 3', `Rodzaj: ${(await createI18n()).t('pl')('staff.history.jobKinds.remind')}`]);
-  assert.equal(line.details[0]!.code, 'job.item.cancelled');
+  assert.deepEqual(line.details.map((d) => `${d.label}: ${d.value}`), ['Kto: System', 'Czego dotyczy: autoresponder #1', 'Kiedy: 1 sty 2025, 01:00', 'Zadanie zbiorcze nr: 3', `Rodzaj: ${(await createI18n()).t('pl')('staff.history.jobKinds.remind')}`]);
 });
 
 test('the scrub of secret-looking keys stays, and no typed key would be scrubbed', () => {
