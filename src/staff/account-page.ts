@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import { NotFoundError } from '../errors.js';
-import type { I18n } from '../i18n/index.js';
+import type { I18n, Lang } from '../i18n/index.js';
 import { AWAITING_SELLER_STATES, canTransition, MIGRATED_STATES } from '../migration/states.js';
 import type { Repositories } from '../repositories/index.js';
 import type { StaffActions } from './actions.js';
@@ -11,6 +11,8 @@ import { historyLine } from './history.js';
 export interface AccountPageOptions {
   /** The agent's language: the history is written in it. */
   t: TFunction;
+  /** The same language, for dates in the history's details (Europe/Warsaw). */
+  lang?: Lang;
   i18n: I18n;
   publicUrl: string;
   deadline: Date | null;
@@ -74,7 +76,7 @@ export function accountModel(repos: Repositories, actions: Pick<StaffActions, 'r
     migration,
     checks,
     lastCheck: lastCheck(checks[0], migration),
-    timeline: repos.audit.timeline(id, a.mailboxId, seller.id).map((e) => historyLine(e, opts.t, lookup)),
+    timeline: repos.audit.timeline(id, a.mailboxId, seller.id).map((e) => historyLine(e, opts.t, lookup, opts.lang)),
     // What the agent is offered follows the rules, so a button never leads to "not possible": marking
     // reviewed and reopening as the state table allows, a reminder only to a seller with something to do.
     canReview,

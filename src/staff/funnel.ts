@@ -33,7 +33,7 @@ export function funnelModel(src: FigureSource, cohorts: readonly string[], opts:
       weekLabel: label(c.week),
       reminded: c.steps.reminded,
       // Each step with its share of those reminded that week.
-      later: (['signed_in', 'chose', 'done'] as const).map((s) => ({ ...c.steps[s], rate: rate(c.steps[s].n, c.steps.reminded.n) })),
+      later: (['signed_in', 'chose', 'done'] as const).map((s) => ({ ...c.steps[s], step: s, rate: rate(c.steps[s].n, c.steps.reminded.n) })),
       stuck: c.stuck,
     })),
     unprompted: [f.unprompted.signed_in, f.unprompted.chose, f.unprompted.done],

@@ -2,6 +2,7 @@ import type { TFunction } from 'i18next';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry, type KnownAuditEntry } from '../domain/audit.js';
 import type { JobKind, StaffRole } from '../domain/model.js';
 import { codeName, ruleName } from './codes.js';
+import { DEFAULT_LANG, formatDateTime, type Lang } from '../i18n/index.js';
 
 /** What a sentence may need to name besides the entry itself: staff members and mailboxes by id. */
 export interface HistoryLookup {
@@ -16,8 +17,18 @@ export interface HistoryLine {
   sentence: string;
   /** The job the entry belongs to, when there is one (a link on the page). */
   jobHref: string | null;
-  /** The raw record, for the "szczegóły" disclosure (and for searching the logs). */
-  raw: string;
+  /**
+   * The record in plain labelled lines, for the "szczegóły" disclosure: who, about what, when
+   * (Europe/Warsaw) and each detail, codes and states by their names (the sentence says what happened).
+   */
+  details: HistoryDetail[];
+}
+
+export interface HistoryDetail {
+  label: string;
+  value: string;
+  /** A code shown small beside its name (an error code), for searching the logs. */
+  code?: string;
 }
 
 /**
@@ -32,17 +43,17 @@ export const HISTORY_ACTIONS: readonly AuditAction[] = AUDIT_ACTIONS;
  * ogrod_marzen, 3 szablony)"). The raw record stays available behind a disclosure. An action this
  * version does not know (a retired or a newer one) is still shown, by its name.
  */
-export function historyLine(e: AuditEntry, t: TFunction, lookup: HistoryLookup): HistoryLine {
+export function historyLine(e: AuditEntry, t: TFunction, lookup: HistoryLookup, lang: Lang = DEFAULT_LANG): HistoryLine {
   const h = (key: string, params: Record<string, unknown> = {}) => t(`staff.history.${key}`, params) as string;
   const who = whoName(e, t, lookup);
-  const raw = JSON.stringify({ action: e.action, actor: `${e.actorType}${e.actorId ? `:${e.actorId}` : ''}`, target: `${e.targetType}${e.targetId ? `:${e.targetId}` : ''}`, details: e.details });
+  const raw = detailLines(e, t, lookup, lang, who);
   const jobPage = (id: number | null | undefined) => (e.targetType === 'job' && e.targetId ? `/staff/jobs/${e.targetId}` : id != null ? `/staff/jobs/${id}` : null);
   if (!e.known) {
     const jobId = e.details.jobId;
-    return { id: e.id, at: e.at, sentence: h('events.unknown', { who, action: e.action }), jobHref: jobPage(typeof jobId === 'number' ? jobId : null), raw };
+    return { id: e.id, at: e.at, sentence: h('events.unknown', { who, action: e.action }), jobHref: jobPage(typeof jobId === 'number' ? jobId : null), details: raw };
   }
   const { key, params, jobId } = sentenceOf(e, t, lookup);
-  return { id: e.id, at: e.at, sentence: h(`events.${key}`, { who, ...params }), jobHref: jobPage(jobId), raw };
+  return { id: e.id, at: e.at, sentence: h(`events.${key}`, { who, ...params }), jobHref: jobPage(jobId), details: raw };
 }
 
 /** The catalog key of one event's sentence (a variant of its action's), its values, and its job. */
@@ -247,4 +258,49 @@ function whoName(e: AuditEntry, t: TFunction, lookup: HistoryLookup): string {
 export function outcomeText(t: TFunction, outcome: string | undefined): string {
   if (!outcome) return '—';
   return codeName(t, outcome);
+}
+
+/** Detail keys whose value is a code (shown by its name, the code beside it). */
+const CODE_KEYS = new Set(['code', 'outcome', 'reason', 'errorCode', 'lastErrorCode']);
+/** Detail keys whose value is a migration state. */
+const STATE_KEYS = new Set(['from', 'to', 'state']);
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * One audit record as labelled lines in the agent's language: no JSON, no UTC. A detail key without a
+ * label in the catalogs (`staff.history.fields.<key>`) is shown by its key; nested values are flattened.
+ */
+export function detailLines(e: AuditEntry, t: TFunction, lookup: HistoryLookup, lang: Lang, who: string): HistoryDetail[] {
+  const f = (key: string) => t(`staff.history.fields.${key}`, { defaultValue: key }) as string;
+  const yes = t('staff.history.fields.yes') as string;
+  const no = t('staff.history.fields.no') as string;
+  const target = e.targetType === 'mailbox' && e.targetId && /^\d+$/.test(e.targetId) ? lookup.mailboxEmail(Number(e.targetId)) : undefined;
+  const lines: HistoryDetail[] = [
+    { label: f('who'), value: who },
+    { label: f('target'), value: target ?? `${t(`staff.history.targets.${e.targetType}`, { defaultValue: e.targetType })}${e.targetId ? ` #${e.targetId}` : ''}` },
+    { label: f('at'), value: formatDateTime(e.at, lang) },
+  ];
+  const value = (key: string, v: unknown): HistoryDetail => {
+    if (v === null || v === undefined || v === '') return { label: f(key), value: '—' };
+    if (typeof v === 'boolean') return { label: f(key), value: v ? yes : no };
+    if (typeof v === 'string' && ISO_TIME.test(v)) return { label: f(key), value: formatDateTime(v, lang) };
+    if (typeof v === 'string' && CODE_KEYS.has(key)) return { label: f(key), value: key === 'reason' ? (t(`reasons.${v}`, { defaultValue: codeName(t, v) }) as string) : codeName(t, v), code: v };
+    if (typeof v === 'string' && STATE_KEYS.has(key)) return { label: f(key), value: t(`states.${v}`, { defaultValue: v }) as string };
+    if (key === 'mailboxId' && typeof v === 'number') return { label: f(key), value: lookup.mailboxEmail(v) ?? `#${v}` };
+    if (key === 'staffId' && typeof v === 'number') return { label: f(key), value: lookup.staffEmail(v) ?? `#${v}` };
+    if (key === 'kind' && typeof v === 'string') return { label: f(key), value: t(`staff.history.jobKinds.${v}`, { defaultValue: v }) as string };
+    if (key === 'rule' && typeof v === 'string') return { label: f(key), value: ruleName(t, v) || v };
+    if (Array.isArray(v)) return { label: f(key), value: v.map((x) => (typeof x === 'object' && x !== null ? flat(x) : String(x))).join(', ') };
+    if (typeof v === 'object') return { label: f(key), value: flat(v as Record<string, unknown>) };
+    return { label: f(key), value: typeof v === 'number' ? v.toLocaleString(lang) : String(v) };
+  };
+  const flat = (o: object): string =>
+    Object.entries(o)
+      .map(([k, v]) => {
+        const d = value(k, v);
+        return `${d.label}: ${d.value}${d.code && d.code !== d.value ? ` (${d.code})` : ''}`;
+      })
+      .join('; ');
+  for (const [key, v] of Object.entries(e.details ?? {})) lines.push(value(key, v));
+  return lines;
 }

@@ -5,7 +5,7 @@ import { weekLabel } from './funnel.js';
 import { filterParams, FUNNEL_REACHED, FUNNEL_STAGES, LISTED_STATES, listUrl, PAGE_SIZES, PROVIDERS, SORTS, STATE_GROUP_NAMES, type AccountFilter, type ListView } from '../accounts/filter.js';
 
 /** The accounts list page: one keyset page of rows, sort and paging links, page sizes, filter options. */
-export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string; moreErrors?: boolean } = {}) {
+export function listModel(repos: Repositories, filter: AccountFilter, view: ListView, opts: { selectAll?: boolean; lang?: string; moreErrors?: boolean; foldErrors?: boolean } = {}) {
   const label = weekLabel(opts.lang ?? 'pl');
   const page = repos.accounts.page(filter, view);
   const sortLink = (s: (typeof SORTS)[number]) => {
@@ -38,6 +38,8 @@ export function listModel(repos: Repositories, filter: AccountFilter, view: List
     filtered: Object.keys(filterParams(filter)).length > 0,
     // A list opened from "Do zrobienia dziś" says which figure it is (the form has no field for it; kept as hidden fields).
     todoFilter: filter.reminder ? { key: `staff.todo.reminder.${filter.reminder}`, host: null } : filter.outage ? { key: 'staff.todo.outage', host: filter.outage } : null,
+    // On a phone every filter but the search folds away unless one of them is in use (or wrong).
+    filtersOpen: Object.keys(filterParams(filter)).some((k) => !['q', 'reminder', 'outage'].includes(k)) || !!opts.foldErrors,
     // Activity and funnel filters fold away unless one of them is in use.
     moreFilters: filter.inactiveDays !== undefined || !!filter.stage || !!filter.reached || !!filter.cohort || filter.remindedDays !== undefined || !!filter.broke || !!opts.moreErrors,
     options: {

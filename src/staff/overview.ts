@@ -6,7 +6,7 @@ import { funnelModel } from './funnel.js';
 const DAY = 86_400_000;
 const W = 640;
 const H = 260;
-const PAD = { left: 56, right: 16, top: 16, bottom: 40 };
+const PAD = { left: 76, right: 16, top: 30, bottom: 40 };
 
 export interface ChartPoint {
   day: string;
@@ -26,8 +26,16 @@ export interface Chart {
   deadlineLabel: string | null;
   todayX: number;
   todayLabel: string;
+  /** Where "dziś" is anchored: after the line, or before it when the line is near the right edge. */
+  todayAnchor: 'start' | 'end';
+  /** The plot's left, top and bottom edges (the y ticks stand before it, "dziś" and the deadline above it). */
+  left: number;
+  top: number;
+  bottom: number;
   /** The same numbers as a table, for screen readers and for anyone who prefers numbers. */
   table: ChartPoint[];
+  /** Today's point, where both lines end: the description's "teraz" figures. */
+  last: ChartPoint;
   max: number;
 }
 
@@ -86,9 +94,11 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
   let addedLater = coveredAddedByDay.filter((r) => Date.parse(r.day) > today).reduce((n, r) => n + r.n, 0);
   const table: ChartPoint[] = [];
   for (let t = today; t >= start; t -= DAY) {
-    const migrated = Math.max(0, figures.migrated - later);
+    // Today's point is the headline's figures themselves (a record dated "tomorrow" by a clock or time
+    // zone is still today's), so the lines end where the description's "teraz" says.
+    const migrated = t === today ? figures.migrated : Math.max(0, figures.migrated - later);
     const coveredThen = Math.max(migrated, covered - addedLater);
-    table.unshift({ day: isoDay(t), migrated, awaiting: Math.max(0, coveredThen - migrated) });
+    table.unshift({ day: isoDay(t), migrated, awaiting: t === today ? figures.awaiting : Math.max(0, coveredThen - migrated) });
     later += perDay.get(isoDay(t)) ?? 0;
     addedLater += addedPerDay.get(isoDay(t)) ?? 0;
   }
@@ -116,6 +126,11 @@ export function progressChart(repos: Repositories, now: Date, deadline: Date | n
     xTicks,
     deadlineX: deadline && deadline.getTime() >= start ? Number(x(Math.min(end, deadline.getTime())).toFixed(1)) : null,
     todayX: Number(x(today).toFixed(1)),
+    todayAnchor: x(today) > W - 140 ? 'end' : 'start',
+    left: PAD.left,
+    top: PAD.top,
+    bottom: H - PAD.bottom,
+    last: table[table.length - 1]!,
     todayLabel: dayLabel(today),
     deadlineLabel: deadline ? dayLabel(deadline.getTime()) : null,
     // The table lists weekly points (and today), enough to read the trend without 180 rows.

@@ -6,7 +6,7 @@ import { build } from '../helpers/build.js';
 import { launchChromium, screenshotDir } from '../helpers/browser.js';
 import { assertAccessible } from '../helpers/a11y.js';
 import { freePort } from '../helpers/ports.js';
-import { createStaff, seedAccounts, STAFF_PASSWORD, type SeedAccount } from '../helpers/staff.js';
+import { createStaff, seedAccounts, STAFF_PASSWORD, waitForJob, type SeedAccount } from '../helpers/staff.js';
 
 let browser: Browser;
 before(async () => {
@@ -112,6 +112,17 @@ test('support agent at 1366 px: select all on the page → the confirmation name
   await page.getByRole('heading', { name: 'Historia' }).waitFor();
   assert.match(await page.locator('.timeline').innerText(), /Pracownik wsparcia agnieszka@wsparcie\.example zlecił|Zadanie zbiorcze #\d+ \(sprawdzenie połączeń\) nie powiodło się: serwer poczty nie przyjął połączenia/);
   await visit(page, '7-account');
+  // "szczegóły" opens labelled lines (Warsaw time, names), not JSON; an error code is never broken inside, even at 390 px.
+  await page.locator('.timeline details.raw summary').first().click();
+  const details = await page.locator('.timeline details.raw').first().innerText();
+  assert.match(details, /Kto\s+\S[\s\S]*Kiedy\s+\d{1,2} [a-ząćęłńóśźż]{3} \d{4}, \d{2}:\d{2}/);
+  assert.doesNotMatch(details, /[{}"]|\d{4}-\d{2}-\d{2}T/);
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.equal(await page.evaluate('document.documentElement.scrollWidth > window.innerWidth'), false, 'the account page at 390 px: no sideways scrolling');
+  const codeLines = (await page.evaluate(`[...document.querySelectorAll('code.code')].filter((c) => c.getClientRects().length).map((c) => c.getBoundingClientRect().height <= 2 * parseFloat(getComputedStyle(c).fontSize))`)) as boolean[];
+  assert.ok(codeLines.length > 0 && codeLines.every(Boolean), 'every code on one line of its own size');
+  await visit(page, '7-account-390');
+  await page.setViewportSize({ width: 1366, height: 768 });
   await page.getByRole('link', { name: 'Co widzi sprzedawca' }).click();
   await page.getByRole('heading', { name: 'Co widzi sprzedawca', level: 1 }).waitFor();
   assert.equal(await page.locator('.seller-preview form').count(), 0);

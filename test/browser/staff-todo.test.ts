@@ -63,6 +63,27 @@ test('the overview says what needs someone today; the uncertain are resent in on
   const page = await context.newPage();
   const shots = screenshotDir('staff-todo');
   const shot = (p: Page, name: string) => p.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  /**
+   * What the eye checks on every page at each width: an error code is never broken inside (one line of
+   * its own size); the funnel and the cohorts fit the screen; the list's count is on the first screen of
+   * a phone; the chart's ticks are at least 10 px tall on screen.
+   */
+  const layout = async (p: Page, name: string, width: number) => {
+    const m = (await p.evaluate(`(() => {
+      const codes = [...document.querySelectorAll('code.code')].filter((c) => c.getClientRects().length).map((c) => ({ text: c.textContent, lines: c.getClientRects().length, tall: c.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(c).fontSize) }));
+      const right = (sel) => { const el = document.querySelector(sel); return el ? el.getBoundingClientRect().right : null; };
+      const summary = document.querySelector('p.summary');
+      const tick = document.querySelector('.chart .tick');
+      const provider = document.querySelector('#provider');
+      return { codes, funnel: right('table.funnel-table'), cohorts: right('table.cohorts'), summaryTop: summary ? summary.getBoundingClientRect().top + window.scrollY : null, tick: tick ? tick.getBoundingClientRect().height : null, provider: provider ? provider.getClientRects().length > 0 : null };
+    })()`)) as { codes: { text: string; lines: number; tall: boolean }[]; funnel: number | null; cohorts: number | null; summaryTop: number | null; tick: number | null; provider: boolean | null };
+    for (const c of m.codes) assert.ok(c.lines === 1 && !c.tall, `${name} at ${width} px: ${c.text} is not broken inside`);
+    for (const r of [m.funnel, m.cohorts]) if (r !== null) assert.ok(r <= width, `${name} at ${width} px: the funnel's last column is on the screen (${r})`);
+    if (m.summaryTop !== null && width === 390) assert.ok(m.summaryTop < 844, `${name} at 390 px: the results start on the first screen (${m.summaryTop})`);
+    if (m.provider !== null && width === 1366) assert.ok(m.provider, `${name} at 1366 px: the filters are laid out without a click`);
+    if (m.tick !== null) assert.ok(m.tick >= 10, `${name} at ${width} px: chart ticks ${m.tick} px tall`);
+    return m;
+  };
   /** The page at both widths: axe on each, a screenshot of each. */
   const bothWidths = async (p: Page, name: string) => {
     for (const width of WIDTHS) {
@@ -71,6 +92,7 @@ test('the overview says what needs someone today; the uncertain are resent in on
       const overflow = await p.evaluate('document.documentElement.scrollWidth > window.innerWidth');
       assert.equal(overflow, false, `${name} at ${width} px: no sideways scrolling`);
       await shot(p, `${name}-${width}`);
+      await layout(p, name, width);
     }
     await p.setViewportSize({ width: 1366, height: 900 });
   };

@@ -71,6 +71,12 @@ test('users: messages after changes, unlock and a new password (sessions end), c
   for (let i = 0; i < 5; i++) await s.repos.staff.recordFailure('kasia@wsparcie.example');
   await page.goto(`${base}/staff/users`);
   assert.match(await page.locator(`#locked-${colleague}`).innerText(), /^logowanie zablokowane do /);
+  // Styled as a warning (app.css's .warning: amber bar and background), not as plain text.
+  const lockStyle = await page.locator(`#locked-${colleague}`).evaluate((el) => {
+    const cs = (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string; borderLeftWidth: string } }).getComputedStyle(el);
+    return { cls: el.className, bg: cs.backgroundColor, border: cs.borderLeftWidth };
+  });
+  assert.deepEqual(lockStyle, { cls: 'warning', bg: 'rgb(255, 247, 230)', border: '4px' });
   await bothWidths(page, '1-users-locked');
   await page.getByRole('button', { name: 'Odblokuj logowanie kasia@wsparcie.example' }).click();
   assert.equal(await page.locator('#done').innerText(), 'Odblokowano logowanie konta kasia@wsparcie.example.');

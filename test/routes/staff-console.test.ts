@@ -71,7 +71,14 @@ test('the account history reads as sentences in the agent\'s language; the raw r
   assert.match(body, /System dodał autoresponder do migracji ze stanem „Wymaga migracji”/);
   // The raw record is there for the logs, but only inside a closed disclosure.
   const timeline = page.body.slice(page.body.indexOf('class="timeline"'));
-  for (const li of timeline.split('<li>').slice(1)) assert.match(li, /^<time[^>]*>[^<]+<\/time> · [^<{]+[\s\S]*<details class="raw"><summary>szczegóły<\/summary><code class="details">\{/);
+  for (const li of timeline.split('<li>').slice(1)) assert.match(li, /^<time[^>]*>[^<]+<\/time> · [^<{]+[\s\S]*<details class="raw"><summary>szczegóły<\/summary><dl class="details"><div><dt>Kto<\/dt><dd>[^<]+<\/dd><\/div><div><dt>Czego dotyczy<\/dt>/);
+  // …as plain labelled lines, not JSON: states and counts in words, the time in Europe/Warsaw.
+  const back = timeline.slice(timeline.indexOf('Sprzedawca wrócił do wersji 1'));
+  const backDetails = text(back.slice(back.indexOf('<dl'), back.indexOf('</dl>')));
+  assert.match(backDetails, /Stan przed\s*Zmigrowano|Stan przed\s*\S/);
+  assert.match(backDetails, /Przywrócone szablony\s*3/);
+  assert.match(backDetails, /Kiedy\s*\d{1,2} [a-ząćęłńóśźż]{3} \d{4}, \d{2}:\d{2}/);
+  assert.doesNotMatch([...timeline.matchAll(/<details class="raw">[\s\S]*?<\/details>/g)].join(''), /<code class="details">|\{&quot;|\{"|\d{4}-\d{2}-\d{2}T\d{2}:/, 'no JSON, no UTC timestamps');
   assert.doesNotMatch(page.body.replace(/<details class="raw">[\s\S]*?<\/details>/g, ''), /migration\.switched_back|"templatesRestored"/);
 
   const en = await a.get(`/staff/accounts/${row!.autoresponderId}?lang=en`);
@@ -389,8 +396,15 @@ test('chart: round ticks and dates evenly spaced by day; the demo has a deadline
   seedAccounts(app.services, Array.from({ length: 37 }, (_, i) => ({ name: `S${i}`, email: `s${i}@gmail.com`, mailbox: `s${i}@gmail.com` })));
   const a = await staffAgent(app, 'viewer');
   const body = (await a.get('/staff')).body;
-  const yLabels = [...body.matchAll(/<text x="50" y="[\d.]+" class="tick" text-anchor="end" dominant-baseline="middle">(\d+)<\/text>/g)].map((m) => Number(m[1]));
+  const yLabels = [...body.matchAll(/<text x="76" dx="-6" y="[\d.]+" class="tick" text-anchor="end" dominant-baseline="middle">(\d+)<\/text>/g)].map((m) => Number(m[1]));
   assert.deepEqual(yLabels, [0, 10, 20, 30, 40]);
+  // The description's "teraz" figures are the lines' last point (today's row of the table).
+  const desc = /<desc id="chart-svg-desc">[^<]*teraz (\d+)\)[^<]*teraz (\d+)\)/.exec(body)!;
+  const rows = [...body.slice(body.indexOf('chart-svg-desc')).matchAll(/<tr><td>(\d{4}-\d{2}-\d{2})<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g)];
+  const last = rows[rows.length - 1]!;
+  assert.equal(last[1], '2026-11-21', 'the table ends today');
+  assert.deepEqual([desc[1], desc[2]], [last[2], last[3]]);
+  assert.equal(Number(desc[2]), 37, 'all 37 wait for their sellers');
   const x = [...body.matchAll(/<text x="([\d.]+)" y="260" dy="-18" class="tick" text-anchor="middle">(\d\d)\.(\d\d)<\/text>/g)];
   assert.ok(x.length >= 3 && x.length <= 7, `${x.length} date labels`);
   const gaps = x.slice(1).map((m, i) => Number(m[1]) - Number(x[i]![1]));

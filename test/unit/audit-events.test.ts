@@ -144,7 +144,8 @@ test('an old row with an action this version does not know still reads, and show
   const line = historyLine(old, (await createI18n()).t('pl'), lookup);
   assert.equal(line.sentence, 'System: zdarzenie job.item.cancelled');
   assert.equal(line.jobHref, '/staff/jobs/3');
-  assert.match(line.raw, /"details":\{"jobId":3,"kind":"remind"\}/);
+  // "szczegóły" in labelled lines, no JSON: the job's number and its kind in words, the time in Warsaw.
+  assert.deepEqual(line.details.map((d) => `${d.label}: ${d.value}`), ['Kto: System', 'Czego dotyczy: autoresponder #1', 'Kiedy: 1 sty 2025, 01:00', 'Zadanie zbiorcze nr: 3', `Rodzaj: ${(await createI18n()).t('pl')('staff.history.jobKinds.remind')}`]);
 });
 
 test('the scrub of secret-looking keys stays, and no typed key would be scrubbed', () => {

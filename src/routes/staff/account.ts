@@ -25,6 +25,7 @@ const account: FastifyPluginAsync = async (fastify) => {
   const showAccount = (req: FastifyRequest, reply: FastifyReply, id: number, extra: Record<string, unknown> = {}) => {
     const model = accountModel(repos, actions, id, {
       t: t(req),
+      lang: req.lang,
       i18n: fastify.i18n,
       publicUrl: fastify.config.publicUrl,
       deadline: fastify.config.migrationDeadline,

@@ -12,7 +12,7 @@ const accounts: FastifyPluginAsync = async (fastify) => {
   fastify.get('/staff/accounts', viewer, async (req, reply) => {
     const { filter, view, errors } = parseListQuery(req.query as Record<string, unknown>);
     const hasErrors = Object.keys(errors).length > 0;
-    return staffPage(req, reply.code(hasErrors ? 400 : 200), 'accounts', { title: t(req)('staff.accounts.title'), view, errors, ...listModel(repos, filter, view, { selectAll: (req.query as Record<string, unknown>).select === 'page', lang: req.lang, moreErrors: ['inactive', 'stage', 'reached', 'cohort', 'reminded', 'broke'].some((k) => k in errors) }) });
+    return staffPage(req, reply.code(hasErrors ? 400 : 200), 'accounts', { title: t(req)('staff.accounts.title'), view, errors, ...listModel(repos, filter, view, { selectAll: (req.query as Record<string, unknown>).select === 'page', lang: req.lang, moreErrors: ['inactive', 'stage', 'reached', 'cohort', 'reminded', 'broke'].some((k) => k in errors), foldErrors: Object.keys(errors).some((k) => k !== 'q') }) });
   });
 
   fastify.get('/staff/accounts.csv', agent, async (req, reply) => {
