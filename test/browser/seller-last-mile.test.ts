@@ -140,6 +140,13 @@ for (const lang of ['pl', 'en'] as const) {
         if (provesNothingAboutPassword(supportCode)) assert.ok(['MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS'].includes(supportCode!), 'only the temporary refusals are not counted');
       }
       await page.locator('form[action="/logout"] button').click();
+      // Signing out says so, and how to come back, in the language the seller was reading.
+      await page.waitForURL(`${base}/login?notice=signed_out&lang=${lang}`);
+      assert.ok((await page.locator('p.notice[role="status"]').innerText()).startsWith(lang === 'pl' ? 'Wylogowano Cię.' : 'You are signed out.'), `${entry.situation}: signing out says so`);
+      if (!seen.includes('signed out')) {
+        await scan('signed out');
+        await shot('30-signed-out');
+      }
     }
     assert.ok(seen.length > 40, `${seen.length} pages scanned`);
   });
