@@ -5,6 +5,9 @@ import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
 import { createDemoSignIn } from '../demo/demo-sign-in.js';
 import { NotFoundError } from '../errors.js';
 
+/** The one notice word the sign-in page knows. */
+const SIGNED_OUT = 'signed_out';
+
 const emailForm = z.object({
   email: z.string().trim().max(254).pipe(z.email()),
   next: z.string().max(500).optional(),
@@ -27,8 +30,11 @@ const sellerSignIn: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/login', async (req, reply) => {
     if (req.seller) return reply.redirect('/migration', 303);
-    const next = safeNext((req.query as Record<string, unknown>).next);
-    return reply.page('login', { title: t(req)('login.title'), next, values: {}, errors: {}, demo: demoSignIn?.list() });
+    const q = req.query as Record<string, unknown>;
+    const next = safeNext(q.next);
+    // Only a known word turns a notice on: the URL never carries text that the page would show.
+    const notice = q.notice === SIGNED_OUT ? `login.notice.${SIGNED_OUT}` : null;
+    return reply.page('login', { title: t(req)('login.title'), next, notice, values: {}, errors: {}, demo: demoSignIn?.list() });
   });
 
   // Demo only: "Zaloguj jako" signs in a listed demo seller at once (outside the demo: 404, nothing done).
@@ -88,8 +94,11 @@ const sellerSignIn: FastifyPluginAsync = async (fastify) => {
   });
 
   fastify.post('/logout', { config: { form: NO_FIELDS } }, async (req, reply) => {
+    // The page after signing out says so and how to come back, in the language the seller just read
+    // (their stored one is forgotten with the session, and the browser's may differ).
+    const lang = req.lang;
     reply.signOut();
-    return reply.redirect('/', 303);
+    return reply.redirect(`/login?notice=${SIGNED_OUT}&lang=${lang}`, 303);
   });
 };
 export default sellerSignIn;

@@ -16,7 +16,7 @@ export interface RecommendationInput {
 
 export type Recommendation =
   | { choice: 'v3'; reason: 'imap_disabled' | 'app_password_rejected' | 'default' | 'templates_to_fix'; vars: Record<string, number> }
-  | { choice: 'app_password'; reason: 'v3_unavailable' | 'shared_mailbox'; vars: Record<string, number> };
+  | { choice: 'app_password'; reason: 'v3_unavailable' | 'shared_mailbox' | 'shared_mailbox_both'; vars: Record<string, number> };
 
 /**
  * Which way out to recommend for one autoresponder, and why, from what the app knows. A mailbox that
@@ -28,7 +28,8 @@ export type Recommendation =
 export function recommend(i: RecommendationInput): Recommendation {
   if (!i.v3Available) return { choice: 'app_password', reason: 'v3_unavailable', vars: {} };
   if (i.refusal) return { choice: 'v3', reason: i.refusal, vars: {} };
-  if (i.sharedCount >= 2) return { choice: 'app_password', reason: 'shared_mailbox', vars: { count: i.sharedCount } };
+  // Two are "both" in Polish ("oba"), never "all 2" ("wszystkie 2"): a reason, and a text, of its own.
+  if (i.sharedCount >= 2) return { choice: 'app_password', reason: i.sharedCount === 2 ? 'shared_mailbox_both' : 'shared_mailbox', vars: { count: i.sharedCount } };
   if (i.templatesToFix.count > 0) return { choice: 'v3', reason: 'templates_to_fix', vars: { count: i.templatesToFix.count, chars: i.templatesToFix.over } };
   return { choice: 'v3', reason: 'default', vars: {} };
 }

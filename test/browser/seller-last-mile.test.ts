@@ -14,6 +14,7 @@ import { startGoogleSimulator } from '../../src/simulator/google/server.js';
 import { readGoogleDemoFile } from '../../src/simulator/google/directory.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { provesNothingAboutPassword } from '../../src/mail/classify.js';
+import { sourceWithBreaks } from '../../src/v3/templates-page.js';
 
 /**
  * The seller's last mile (issue 25), on a 390 px phone without JavaScript, in Polish and in English:
@@ -25,6 +26,36 @@ const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
 const catalog = (lang: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, `src/i18n/${lang}.json`), 'utf8')) as { mailErrors: Record<string, { title: string }> };
 /** A code shown as text: MAIL_…, MIG_ERR_…, or a code name of the "no App passwords" help. */
 const CODE = /\b(MAIL_[A-Z_]{3,}|MIG_ERR_[A-Z_]+|NO_APP_PASSWORDS)\b/;
+
+/**
+ * The words (runs of letters and digits) inside the templates' originals that the browser split across
+ * two lines, with every original opened first: a phone may wrap HTML source between tags and after
+ * punctuation, never inside a word.
+ */
+const WORDS_SPLIT_ACROSS_LINES = `(() => {
+  for (const d of document.querySelectorAll('details')) d.open = true;
+  const split = [];
+  for (const box of document.querySelectorAll('pre.original')) {
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      for (const m of n.data.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        if (new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+})()`;
+
+test('an HTML source shown to a seller is escaped piece by piece: its wrap points never make markup of it', () => {
+  const shown = sourceWithBreaks('<img src="x" onerror="alert(1)"><script>alert(2)</script>a&amp;b');
+  assert.doesNotMatch(shown.replace(/<wbr>/g, ''), /[<>"]/);
+  assert.equal(shown.replace(/<wbr>/g, ''), '&lt;img src&#x3D;&quot;x&quot; onerror&#x3D;&quot;alert(1)&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;a&amp;amp;b');
+  assert.ok(shown.includes('&gt;<wbr>&lt;'), 'a break point between tags');
+  assert.equal(sourceWithBreaks('dziękujemy za zakupy'), 'dziękujemy za zakupy', 'plain words get no break points');
+});
 
 let browser: Browser;
 before(async () => {
@@ -77,11 +108,14 @@ for (const lang of ['pl', 'en'] as const) {
     const scan = async (name: string) => {
       const text = await page.evaluate('document.body.innerText');
       assert.doesNotMatch(String(text), CODE, `${name} (${page.url()}) shows a code as text`);
+      assert.doesNotMatch(String(text), /\b(wszystkie|all) 2\b|wszystkie naraz/i, `${name}: two are "oba" / "both"`);
       assert.equal(await page.getAttribute('html', 'lang'), lang, `${name}: in ${lang}`);
       assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, `${name}: nothing wider than the phone`);
       seen.push(name);
     };
     const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+    let htmlShot = false;
+    let sawBoth = false;
 
     // Before sign-in: the browser's language, no choice made yet.
     await page.goto(`${base}/login`);
@@ -117,6 +151,19 @@ for (const lang of ['pl', 'en'] as const) {
         if (a.version === 3) {
           await page.goto(`${base}/autoresponders/${a.id}/v3/done`);
           await scan(`${entry.situation}: ${a.externalId} v3 done`);
+        } else {
+          // The templates step with every original open: the HTML source wraps, but never inside a word.
+          await page.goto(`${base}/autoresponders/${a.id}/v3`);
+          assert.deepEqual(await page.evaluate(WORDS_SPLIT_ACROSS_LINES), [], `${entry.situation}: ${a.externalId} templates: no word split across lines`);
+          await scan(`${entry.situation}: ${a.externalId} v3 templates`);
+          if ((await page.locator('.template').count()) === 2 && (await page.locator('nav.jump').count()) === 0) {
+            assert.ok((await page.locator('p.notice').first().innerText()).startsWith(lang === 'pl' ? 'Oba szablony' : 'Both templates'), `${entry.situation}: two templates that fit are "oba"`);
+            sawBoth = true;
+          }
+          if (!htmlShot && (await page.locator('pre.original', { hasText: '<img' }).count())) {
+            htmlShot = true;
+            for (const [i, pre] of (await page.locator('pre.original').all()).entries()) await pre.screenshot({ path: path.join(shots, `25-html-original-${i}.png`) });
+          }
         }
       }
       // Each of Google's refusals: the failure page itself, without a code, with version 3 on it.
@@ -140,8 +187,17 @@ for (const lang of ['pl', 'en'] as const) {
         if (provesNothingAboutPassword(supportCode)) assert.ok(['MAIL_TOO_MANY_CONNECTIONS', 'MAIL_TOO_MANY_LOGINS'].includes(supportCode!), 'only the temporary refusals are not counted');
       }
       await page.locator('form[action="/logout"] button').click();
+      // Signing out says so, and how to come back, in the language the seller was reading.
+      await page.waitForURL(`${base}/login?notice=signed_out&lang=${lang}`);
+      assert.ok((await page.locator('p.notice[role="status"]').innerText()).startsWith(lang === 'pl' ? 'Wylogowano Cię.' : 'You are signed out.'), `${entry.situation}: signing out says so`);
+      if (!seen.includes('signed out')) {
+        await scan('signed out');
+        // The top of the page: the notice above the sign-in form (the demo's list below is long).
+        await page.screenshot({ path: path.join(shots, '30-signed-out.png') });
+      }
     }
     assert.ok(seen.length > 40, `${seen.length} pages scanned`);
+    assert.ok(htmlShot && sawBoth, 'an HTML original and two templates that fit were on the walk');
   });
 }
 

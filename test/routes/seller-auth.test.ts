@@ -210,6 +210,27 @@ test('sign-out ends the session on the server', async (t) => {
   assert.equal(out.statusCode, 303);
   const replay = await app.inject({ url: '/migration', cookies: { sid } });
   assert.equal(replay.statusCode, 303, 'the old cookie no longer works');
+  // The page after signing out says so and how to come back; the URL carries a known word, no text.
+  assert.equal(out.headers.location, '/login?notice=signed_out&lang=pl');
+  const landed = await a.get(String(out.headers.location));
+  assert.equal(landed.statusCode, 200);
+  assert.match(landed.body, /<p class="notice" role="status">Wylogowano Cię\. .*Aby wrócić, wpisz niżej swój adres e-mail/);
+  // Any other word shows nothing: the notice cannot be made to say something else.
+  assert.doesNotMatch((await a.get('/login?notice=Zaplac+tutaj')).body, /role="status"/);
+  assert.doesNotMatch((await a.get('/login')).body, /Wylogowano/);
+});
+
+test('an English seller signing out lands on the English sign-in page that says so, whatever the browser speaks', async (t) => {
+  const { app, ola } = await setup(t);
+  const a = new Agent(app);
+  await signIn(a, ola);
+  await a.get('/migration');
+  const out = await a.post('/logout');
+  assert.equal(out.statusCode, 303);
+  assert.equal(out.headers.location, '/login?notice=signed_out&lang=en');
+  const landed = await app.inject({ url: String(out.headers.location), headers: { 'accept-language': 'pl-PL,pl;q=0.9' } });
+  assert.match(landed.body, /<html lang="en">/);
+  assert.match(landed.body, /<p class="notice" role="status">You are signed out\. .*To come back, enter your e-mail address below/);
 });
 
 test("a seller's own language is used after sign-in; the switch overrides it", async (t) => {

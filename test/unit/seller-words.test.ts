@@ -6,7 +6,9 @@ import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/app-password/wizar
 import { bindOneLetterWords, contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
 import { createI18n } from '../../src/i18n/index.js';
 import { INCONCLUSIVE_MAIL_CODES, MAIL_CHECK_CODES, provesNothingAboutPassword } from '../../src/mail/classify.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 const none = { count: 0, over: 0 };
 
@@ -14,7 +16,9 @@ test('the recommendation: from what the app knows, each with its reason', () => 
   assert.deepEqual(recommend({ v3Available: false, refusal: 'imap_disabled', sharedCount: 3, templatesToFix: none }), { choice: 'app_password', reason: 'v3_unavailable', vars: {} });
   assert.deepEqual(recommend({ v3Available: true, refusal: 'imap_disabled', sharedCount: 3, templatesToFix: { count: 2, over: 10 } }).choice, 'v3', 'a mailbox that refuses leaves only v3');
   assert.deepEqual(recommend({ v3Available: true, refusal: 'app_password_rejected', sharedCount: 1, templatesToFix: none }).reason, 'app_password_rejected');
-  assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 2, templatesToFix: none }), { choice: 'app_password', reason: 'shared_mailbox', vars: { count: 2 } });
+  // Two are "oba" in Polish, never "wszystkie 2": their own reason and text.
+  assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 2, templatesToFix: none }), { choice: 'app_password', reason: 'shared_mailbox_both', vars: { count: 2 } });
+  assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 3, templatesToFix: none }), { choice: 'app_password', reason: 'shared_mailbox', vars: { count: 3 } });
   assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 1, templatesToFix: { count: 2, over: 340 } }), { choice: 'v3', reason: 'templates_to_fix', vars: { count: 2, chars: 340 } });
   assert.deepEqual(recommend({ v3Available: true, refusal: null, sharedCount: 1, templatesToFix: none }), { choice: 'v3', reason: 'default', vars: {} });
 });
@@ -90,4 +94,20 @@ test('Polish typesetting in the operator\'s name: a one-letter word never ends a
   assert.equal(bindOneLetterWords('Kowalski i Syn w Łodzi'), 'Kowalski i\u00a0Syn w\u00a0Łodzi');
   assert.equal(bindOneLetterWords('Acme GmbH'), 'Acme GmbH');
   assert.equal(bindOneLetterWords('Zakład Z'), 'Zakład Z', 'a letter at the end binds to nothing');
+});
+
+test('two are "oba" ("both"), never "wszystkie 2" nor "wszystkie naraz", wherever a seller reads a count of two', async () => {
+  const i18n = await createI18n();
+  const pl = i18n.t('pl');
+  const en = i18n.t('en');
+  assert.equal(pl('recommend.reasons.shared_mailbox_both'), 'Z tej skrzynki korzystają oba autorespondery — jedno hasło do aplikacji naprawi oba naraz.');
+  assert.equal(en('recommend.reasons.shared_mailbox_both'), 'Both autoresponders use this mailbox — one app password fixes both at once.');
+  assert.equal(pl('v3.s1.allFitBoth'), 'Oba szablony mieszczą się w limicie — nic nie trzeba skracać.');
+  assert.equal(pl('migration.sharedWith', { count: 1 }), 'To samo hasło naprawi też drugi autoresponder tej skrzynki.');
+  // The counted texts stay for three and more, and none of the seller's texts counts "wszystkie" with a number.
+  assert.equal(pl('recommend.reasons.shared_mailbox', { count: 3 }), 'Z tej skrzynki korzystają 3 autorespondery — jedno hasło do aplikacji naprawi każdy z nich.');
+  const catalog = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'src/i18n/pl.json'), 'utf8')) as Record<string, unknown>;
+  const texts = (node: unknown): string[] => (typeof node === 'string' ? [node] : node && typeof node === 'object' ? Object.values(node).flatMap(texts) : []);
+  const { staff: _staff, ...seller } = catalog;
+  assert.deepEqual(texts(seller).filter((s) => /wszystkie \{\{count\}\}|wszystkie naraz/i.test(s)), []);
 });
