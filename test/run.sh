@@ -95,6 +95,7 @@ FILES=(
   test/browser/seller-last-mile.test.ts
   test/browser/staff-bulk.test.ts
   test/browser/staff-todo.test.ts
+  test/browser/staff-say.test.ts
   test/browser/staff-users.test.ts
   test/browser/demo-google.test.ts
   test/browser/staff-console.test.ts
