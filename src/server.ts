@@ -17,8 +17,10 @@ async function main(): Promise<void> {
   let config: AppConfig;
   let ops: OpsSettings;
   try {
-    config = loadConfig(readEnvironment());
-    ops = readOpsEnv();
+    // One environment for both: the process's, over the optional .env file (as loadConfig reads it).
+    const environment = readEnvironment();
+    config = loadConfig(environment);
+    ops = readOpsEnv(environment);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
