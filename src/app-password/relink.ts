@@ -7,7 +7,6 @@ import type { SecretsService } from '../crypto/secrets.js';
 import type { InboxProof } from '../mail/check.js';
 import type { MailCheckCode } from '../mail/classify.js';
 import type { Checks } from '../checks/service.js';
-export { MAX_CHECKS, MAX_VERIFICATIONS, VERIFICATION_WINDOW_MS, type AttemptBudget } from '../checks/budget.js';
 
 export type RelinkOutcome =
   | { ok: true }

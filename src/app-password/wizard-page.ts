@@ -1,7 +1,8 @@
 import type { Repositories } from '../repositories/index.js';
 import type { Mailbox } from '../domain/model.js';
 import { provesNothingAboutPassword } from '../mail/classify.js';
-import { MAX_CHECKS, MAX_VERIFICATIONS, type AttemptBudget, type RelinkOutcome } from './relink.js';
+import type { RelinkOutcome } from './relink.js';
+import { MAX_CHECKS, MAX_VERIFICATIONS, type AttemptBudget } from '../checks/budget.js';
 import { AWAITING_SELLER_STATES } from '../migration/states.js';
 import { openProblem } from '../watch/pages.js';
 

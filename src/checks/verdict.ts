@@ -33,6 +33,3 @@ export function allegroVerdict(r: { ok: true } | { ok: false; code: string; auth
   if (r.authorizeAgain || r.code === 'MIG_ERR_AUTHORIZE_AGAIN') return { kind: 'seller', reason: 'authorize_again', code: 'MIG_ERR_AUTHORIZE_AGAIN' };
   return { kind: 'outage', code: r.code };
 }
-
-/** @deprecated name: the verdict is not the watch's alone. */
-export type WatchVerdict = Verdict;

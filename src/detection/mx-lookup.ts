@@ -10,7 +10,6 @@ export interface MxResolver {
   resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
 }
 
-export type { MxCacheEntry, MxCacheStore } from '../domain/model.js';
 
 export function systemMxResolver(timeoutMs: number): MxResolver {
   return new Resolver({ timeout: timeoutMs, tries: 2 });

@@ -1,6 +1,5 @@
 import type { AutoresponderRule, AutoresponderVerdict, Mailbox, MailboxRule, MailboxVerdict, Provider } from '../domain/model.js';
 
-export type { AutoresponderRule, AutoresponderVerdict, MailboxRule, MailboxVerdict, Provider } from '../domain/model.js';
 
 
 export interface MailboxFacts {

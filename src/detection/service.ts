@@ -3,12 +3,10 @@ import {
   autoresponderVerdict,
   detectMailbox,
   mailboxVerdict,
-  type AutoresponderVerdict,
   type MailboxFacts,
-  type MailboxVerdict,
   type MxLookup,
 } from './rules.js';
-import type { Actor } from '../domain/model.js';
+import type { Actor, AutoresponderVerdict, MailboxVerdict } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
 import type { MigrationService } from '../migration/service.js';
 

@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { normalizeHost, type MailboxVerdict } from '../detection/rules.js';
+import { normalizeHost } from '../detection/rules.js';
+import type { MailboxVerdict } from '../domain/model.js';
 import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';

@@ -5,7 +5,7 @@ import { isAllowedHost, isAllowedPort, securityForPort } from '../mail/servers.j
 import type { Mailbox, ServerSettings } from '../domain/model.js';
 import { sellerOverview } from '../seller/overview.js';
 import { sellerHistory } from '../watch/pages.js';
-import { MAX_VERIFICATIONS } from '../app-password/relink.js';
+import { MAX_VERIFICATIONS } from '../checks/budget.js';
 import { NotFoundError } from '../errors.js';
 import { formBody, formOf, NO_FIELDS } from '../plugins/forms.js';
 import { causesFor, failureView, limitView, wizardContext } from '../app-password/wizard-page.js';

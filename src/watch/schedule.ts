@@ -46,5 +46,3 @@ export function paceLimit(watched: number, intervalMs: number): number {
   return Math.max(PACE_MIN, Math.ceil((2 * watched * PACE_WINDOW_MS) / intervalMs));
 }
 
-// Sending hours moved to outbox/hours.ts (every e-mail the app sends keeps them); re-exported for old callers.
-export { inSendHours, nextSendTime, type SendHours } from '../outbox/hours.js';

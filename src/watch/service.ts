@@ -11,7 +11,6 @@ import type { Verdict } from '../checks/verdict.js';
 import { nextSlot, paceLimit, PACE_WINDOW_MS, retryDelayMs } from './schedule.js';
 import type { NoticeSender } from './notice.js';
 
-export { isWatched };
 
 export const WATCH_ACTOR: Actor = { type: 'system', id: 'watch' };
 /** How often newly migrated autoresponders are given a slot (and ones no longer migrated dropped). */

@@ -6,7 +6,7 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { testCert } from '../helpers/tls.js';
-import { MAX_VERIFICATIONS } from '../../src/app-password/relink.js';
+import { MAX_VERIFICATIONS } from '../../src/checks/budget.js';
 
 /**
  * One attempt budget per mailbox, whoever asks and however many ask at once: a login with the

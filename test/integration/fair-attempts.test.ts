@@ -8,7 +8,7 @@ import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { freePort } from '../helpers/ports.js';
 import { testCert } from '../helpers/tls.js';
 import { INCONCLUSIVE_MAIL_CODES } from '../../src/mail/classify.js';
-import { MAX_CHECKS, MAX_VERIFICATIONS } from '../../src/app-password/relink.js';
+import { MAX_CHECKS, MAX_VERIFICATIONS } from '../../src/checks/budget.js';
 
 const EMAIL = 'sklep.fair@gmail.com';
 const APP_PASSWORD = 'plmkoijnbhuygvcf';

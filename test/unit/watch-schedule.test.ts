@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inSendHours, nextSendTime, nextSlot, paceLimit, retryDelayMs, slotOffset } from '../../src/watch/schedule.js';
+import { nextSlot, paceLimit, retryDelayMs, slotOffset } from '../../src/watch/schedule.js';
+import { inSendHours, nextSendTime } from '../../src/outbox/hours.js';
 import { allegroVerdict, mailVerdict } from '../../src/checks/verdict.js';
 import { loadConfig, parseSendHours } from '../../src/config.js';
 import { MAIL_CHECK_CODES } from '../../src/mail/classify.js';
