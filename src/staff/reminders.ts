@@ -83,6 +83,14 @@ export function createReminders(deps: RemindersDeps) {
   async function remind(autoresponderId: number, ctx: ReminderContext, opts: { resendOf?: number } = {}): Promise<ActionOutcome> {
     const a = repos.autoresponders.getById(autoresponderId);
     if (!a) return { status: 'skipped', outcome: 'MIG_ERR_NOT_FOUND' };
+    // This very item already sent its reminder, and the process stopped before the item was settled
+    // (the reminder and the item are two writes): the item resumes with what its reminder became, not
+    // as "another item reminded this seller", and nothing is sent again.
+    const own = ctx.jobId !== null && ctx.itemId !== null ? repos.reminders.inJob(ctx.jobId, a.sellerId) : undefined;
+    if (own && own.itemId === ctx.itemId) {
+      if (own.status === 'sent') return { status: 'done', outcome: 'sent' };
+      return { status: 'unknown', outcome: 'MIG_ERR_SEND_UNCERTAIN', detail: 'the process stopped while this reminder was being sent' };
+    }
     if (deps.outbox.mode === 'none') return { status: 'failed', outcome: 'MIG_ERR_MAIL_NOT_CONFIGURED', retry: false };
     const latest = repos.reminders.latestFor(a.sellerId);
     // A job confirmed as "resend the uncertain" resends each seller's newest reminder while it is still uncertain.

@@ -6,6 +6,7 @@ import { startSmtp, type TestSmtp } from '../helpers/smtp.js';
 import { testCert } from '../helpers/tls.js';
 import { confirmationKeyOf, seedAccounts, staffAgent, waitForJob } from '../helpers/staff.js';
 import { registerSecret } from '../helpers/transcript.js';
+import { memoryDb, testServices } from '../helpers/core.js';
 import { isAudit } from '../../src/domain/audit.js';
 
 /**
@@ -182,4 +183,32 @@ test('a refusal answered to the end of the message is a refusal, not "unknown": 
   const statuses = s.db.prepare(`SELECT status FROM reminders ORDER BY id`).pluck().all();
   assert.deepEqual(statuses, ['failed', 'failed']);
   assert.equal(app.staffActions.reminderBlock(later!.sellerId, ctx), null);
+});
+
+test('a reminder sent just before a stop, whose job item was not yet settled, counts as sent after the restart: not "already reminded in this job", not sent again', async (t) => {
+  // The state a SIGKILL leaves between the two writes: the reminder is "sent", its item still "running".
+  const db = memoryDb();
+  const s = testServices({ db });
+  const [done, next] = seedAccounts(s, [
+    { name: 'Sklep Wyslany', email: 'wyslany@sklep-restart.example.pl', mailbox: 'wyslany.restart@gmail.com', sellerExternalId: 'R-WYSLANY' },
+    { name: 'Sklep Nastepny', email: 'nastepny@sklep-restart.example.pl', mailbox: 'nastepny.restart@gmail.com', sellerExternalId: 'R-NASTEPNY' },
+  ]);
+  const { id: staffId } = s.repos.staff.upsert({ email: 'agentka@wsparcie.example', passwordHash: 'not-used', role: 'agent' });
+  const jobId = s.repos.jobs.create({ kind: 'remind', selection: 'ids', filter: null, ids: JSON.stringify([done!.autoresponderId, next!.autoresponderId]), note: null, confirmedCount: 2, createdBy: staffId });
+  assert.ok(s.repos.jobs.start(jobId, [done!.autoresponderId, next!.autoresponderId]));
+  const item = s.repos.jobs.pending(jobId, 10, new Date())[0];
+  assert.ok(item && item.autoresponderId === done!.autoresponderId);
+  assert.ok(s.repos.jobs.claim(item.id));
+  const reminderId = s.repos.reminders.begin({ sellerId: done!.sellerId, jobId, itemId: item.id, staffId });
+  s.repos.reminders.set(reminderId, 'sent');
+
+  const { app } = await build(t, { db, env: { SMTP_URL: `smtp://127.0.0.1:${relay.port}`, PUBLIC_URL: 'https://migracja.example.pl' } });
+  await waitForJob(app, jobId);
+  const outcomes = db.prepare(`SELECT autoresponder_id AS id, status, outcome FROM job_items WHERE job_id = ? ORDER BY id`).all(jobId);
+  assert.deepEqual(outcomes, [
+    { id: done!.autoresponderId, status: 'done', outcome: 'sent' },
+    { id: next!.autoresponderId, status: 'done', outcome: 'sent' },
+  ]);
+  assert.equal(mailsTo('wyslany@sklep-restart.example.pl'), 0, 'the reminder that went before the stop is not sent again');
+  assert.equal(mailsTo('nastepny@sklep-restart.example.pl'), 1);
 });
