@@ -89,6 +89,7 @@ FILES=(
   test/cli/backup.test.ts
   test/cli/shutdown.test.ts
   test/cli/import-kill.test.ts
+  test/cli/built-start.test.ts
   test/browser/seller-app-password.test.ts
   test/browser/seller-v3.test.ts
   test/browser/seller-stuck.test.ts

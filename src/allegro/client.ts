@@ -1,4 +1,4 @@
-import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosError, AxiosInstance, AxiosResponse } from 'axios';
 import type { z } from 'zod';
 import {
   AllegroApiError,
@@ -84,22 +84,25 @@ export function createAllegroClient(opts: AllegroClientOptions) {
   const max = opts.backoffMaxMs ?? 5000;
   const sleep = opts.sleep ?? sleepFor;
 
-  const api: AxiosInstance = axios.create({
+  // axios is loaded at the first call to Allegro, not at the server's start (see instances()).
+  let made: Promise<{ api: AxiosInstance; oauth: AxiosInstance }> | undefined;
+  const instances = () => (made ??= import('axios').then(({ default: axios }) => ({ api: axios.create(apiOptions), oauth: axios.create(oauthOptions) })));
+  const apiOptions = {
     baseURL: opts.apiUrl,
     timeout: opts.timeoutMs,
     headers: { Accept: ALLEGRO_MEDIA_TYPE, 'User-Agent': opts.userAgent },
     // Every status is ours to interpret; axios must not throw (its errors carry the token in config).
     validateStatus: () => true,
     maxRedirects: 0,
-    responseType: 'text',
-  });
-  const oauth: AxiosInstance = axios.create({
+    responseType: 'text' as const,
+  };
+  const oauthOptions = {
     baseURL: opts.authUrl,
     timeout: opts.timeoutMs,
     validateStatus: () => true,
     maxRedirects: 0,
-    responseType: 'text',
-  });
+    responseType: 'text' as const,
+  };
   const basic = 'Basic ' + Buffer.from(`${opts.clientId}:${opts.clientSecret}`).toString('base64');
 
   function parseJson(res: AxiosResponse): unknown {
@@ -127,7 +130,7 @@ export function createAllegroClient(opts: AllegroClientOptions) {
     let res: AxiosResponse;
     for (let attempt = 0; ; attempt++) {
       try {
-        res = await oauth.post(path, new URLSearchParams(params).toString(), {
+        res = await (await instances()).oauth.post(path, new URLSearchParams(params).toString(), {
           headers: { Authorization: basic, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
         });
         break;
@@ -165,7 +168,7 @@ export function createAllegroClient(opts: AllegroClientOptions) {
     for (let attempt = 0; ; attempt++) {
       let res: AxiosResponse;
       try {
-        res = await api.request({
+        res = await (await instances()).api.request({
           method,
           url: path,
           params: init.params,

@@ -1,7 +1,8 @@
 /** Poland's time zone (the same as TIME_ZONE in ./index.ts, kept here so the database layer needs no i18next). */
 const TIME_ZONE = 'Europe/Warsaw';
 
-const offsetFormat = new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, timeZoneName: 'longOffset' });
+// Made at the first use: loading the time zone's data is a noticeable part of a server's start.
+let offsetFormat: Intl.DateTimeFormat | undefined;
 // Warsaw's offset changes only on a whole UTC hour, so it is looked up once per hour of the data: an
 // export of 100,000 rows formats two times per row.
 const offsets = new Map<string, number>();
@@ -11,7 +12,7 @@ export function offsetMinutes(d: Date): number {
   const hour = d.toISOString().slice(0, 13);
   let m = offsets.get(hour);
   if (m === undefined) {
-    const name = offsetFormat.formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'GMT';
+    const name = (offsetFormat ??= new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, timeZoneName: 'longOffset' })).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? 'GMT';
     const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
     m = match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
     if (offsets.size > 10_000) offsets.clear();

@@ -1,10 +1,17 @@
-import { ImapFlow } from 'imapflow';
-import nodemailer from 'nodemailer';
+import type { ImapFlow } from 'imapflow';
+import type NodemailerModule from 'nodemailer';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { classifyImapError, classifySmtpError, mailErrorFacts, type MailCheckCode } from './classify.js';
 import { resolveMailServer, type MailServerPolicy, type ResolvedMailServer } from './servers.js';
 import type { ServerSettings } from '../domain/model.js';
 import { mailEndpoint, type MailRoutes } from './mail-route.js';
+
+// imapflow and nodemailer are loaded at the first check, not at the server's start: together they
+// are a third of the time a start spends loading modules, and a start answers pages before any check.
+let imapflow: Promise<typeof import('imapflow')> | undefined;
+let nodemailer: Promise<typeof NodemailerModule> | undefined;
+const loadImapflow = () => (imapflow ??= import('imapflow'));
+const loadNodemailer = () => (nodemailer ??= import('nodemailer').then((m) => m.default));
 
 export interface MailCheckOptions {
   /** Connect, greeting and socket timeout, each. */
@@ -90,8 +97,9 @@ function serverText(text: string | undefined, password: string): string | null {
   return text.split(password).join('***').slice(0, 300);
 }
 
-function imapClient(s: ServerSettings, target: Target, password: string, opts: MailCheckOptions): ImapFlow {
+async function imapClient(s: ServerSettings, target: Target, password: string, opts: MailCheckOptions): Promise<ImapFlow> {
   if (s.imapSecurity === 'none') throw new Error('refusing to send a password without TLS');
+  const { ImapFlow } = await loadImapflow();
   const client = new ImapFlow({
     host: target.server.address,
     servername: target.server.servername,
@@ -143,7 +151,7 @@ function imapFailure(err: unknown, password: string): MailCheckResult {
 export async function checkImap(s: ServerSettings, password: string, opts: MailCheckOptions): Promise<MailCheckResult> {
   const target = await reach('imap', s.imapHost, s.imapPort, opts);
   if (!target.ok) return target;
-  const client = imapClient(s, target, password, opts);
+  const client = await imapClient(s, target, password, opts);
   try {
     await client.connect();
     return { ok: true };
@@ -159,7 +167,7 @@ export async function checkSmtp(s: ServerSettings, password: string, opts: MailC
   if (s.smtpSecurity === 'none') throw new Error('refusing to send a password without TLS');
   const target = await reach('smtp', s.smtpHost, s.smtpPort, opts);
   if (!target.ok) return target;
-  const transport = nodemailer.createTransport({
+  const transport = (await loadNodemailer()).createTransport({
     host: target.server.address,
     servername: target.server.servername,
     port: target.port,
@@ -199,7 +207,7 @@ const isAllegro = (address: string | undefined) => !!address && /@(.+\.)?allegro
 export async function fetchInboxProof(s: ServerSettings, password: string, opts: MailCheckOptions, limit = 20): Promise<InboxProof | MailCheckResult> {
   const target = await reach('imap', s.imapHost, s.imapPort, opts);
   if (!target.ok) return target;
-  const client = imapClient(s, target, password, opts);
+  const client = await imapClient(s, target, password, opts);
   try {
     await client.connect();
   } catch (err) {

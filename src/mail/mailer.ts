@@ -1,12 +1,26 @@
-import nodemailer, { type Transporter } from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import { Readable } from 'node:stream';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { parseConnectionUrl } from 'nodemailer/lib/shared';
-import addressparser from 'nodemailer/lib/addressparser';
-
 import { MailNotConfiguredError } from '../errors.js';
+
+/**
+ * nodemailer's parts, loaded at the first e-mail rather than at the server's start (a start answers
+ * pages long before it sends anything).
+ */
+const loadParts = () =>
+  Promise.all([
+    import('nodemailer/lib/mail-composer'),
+    import('nodemailer/lib/smtp-connection'),
+    import('nodemailer/lib/shared'),
+    import('nodemailer/lib/addressparser'),
+  ]).then(([composer, connection, shared, address]) => ({
+    MailComposer: composer.default,
+    SMTPConnection: connection.default,
+    parseConnectionUrl: shared.parseConnectionUrl,
+    addressparser: address.default,
+  }));
+type NodemailerParts = Awaited<ReturnType<typeof loadParts>>;
+let parts: Promise<NodemailerParts> | undefined;
+const nodemailerParts = () => (parts ??= loadParts());
 
 
 export interface OutgoingMail {
@@ -42,25 +56,12 @@ export function createMailer(opts: {
   /** Demo mode only: the e-mail not sent is handed here (the demo's mailbox shows it). */
   onDemoMail?: ((mail: OutgoingMail) => void) | undefined;
 }): Mailer {
-  let transport: Transporter | undefined;
-  let mode: Mailer['mode'] = 'none';
-  if (opts.smtpUrl) {
-    transport = nodemailer.createTransport(opts.smtpUrl, {
-      from: opts.from,
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 20_000,
-      ...(opts.extraCa ? { tls: { ca: opts.extraCa } } : {}),
-    } as never);
-    mode = 'smtp';
-  } else if (opts.demo) {
-    transport = nodemailer.createTransport({ jsonTransport: true });
-    mode = 'demo';
-  }
+  const mode: Mailer['mode'] = opts.smtpUrl ? 'smtp' : opts.demo ? 'demo' : 'none';
   return {
     mode,
     async sendTracked(mail, beforeEnd) {
-      if (!transport) throw new MailNotConfiguredError();
+      if (mode === 'none') throw new MailNotConfiguredError();
+      const { MailComposer } = await nodemailerParts();
       const raw = await new MailComposer({ from: opts.from, ...mail }).compile().build();
       if (mode === 'demo') {
         beforeEnd();
@@ -70,24 +71,25 @@ export function createMailer(opts: {
       }
       // The SMTP dialogue is driven here (not through sendMail, which reads a message stream before it
       // connects), so that the hook runs after DATA and before the final ".".
-      await sendRaw(opts.smtpUrl!, opts.extraCa, envelopeFrom(opts.from), mail.to, raw, beforeEnd);
+      await sendRaw(await nodemailerParts(), opts.smtpUrl!, opts.extraCa, mail.to, raw, beforeEnd, opts.from);
     },
     close() {
-      transport?.close();
+      // Nothing is kept open: every e-mail has its own connection (sendRaw), closed when it is done.
     },
   };
 }
 
 /** The bare address of a From header such as '"Migracja" <no-reply@example.pl>'. */
-function envelopeFrom(from: string): string {
-  const parsed = addressparser(from) as { address?: string }[];
+function envelopeFrom(addressparser: NodemailerParts['addressparser'], from: string): string {
+  const parsed = addressparser(from) as unknown as { address?: string }[];
   return parsed[0]?.address || from;
 }
 
 /** One message over one SMTP connection, with the end of DATA held until `beforeEnd` has run. */
-function sendRaw(url: string, extraCa: string | undefined, from: string, to: string, raw: Buffer, beforeEnd: () => void): Promise<void> {
-  const o = parseConnectionUrl(url) as { host?: string; port?: number; secure?: boolean; auth?: { user: string; pass: string }; [k: string]: unknown };
-  const connection = new SMTPConnection({
+function sendRaw(n: NodemailerParts, url: string, extraCa: string | undefined, to: string, raw: Buffer, beforeEnd: () => void, fromHeader: string): Promise<void> {
+  const from = envelopeFrom(n.addressparser, fromHeader);
+  const o = n.parseConnectionUrl(url) as { host?: string; port?: number; secure?: boolean; auth?: { user: string; pass: string }; [k: string]: unknown };
+  const connection = new n.SMTPConnection({
     ...(o as object),
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,

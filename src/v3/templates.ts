@@ -8,7 +8,8 @@ import type { ReplyTemplate } from '../domain/model.js';
  */
 
 import { DecodingMode, EntityDecoder, htmlDecodeTree, replaceCodePoint } from 'entities/decode';
-import { compile, type FormatCallback } from 'html-to-text';
+import { createRequire } from 'node:module';
+import type { compile as Compile, FormatCallback } from 'html-to-text';
 
 /** The Message Center's limit on one message, in characters (Unicode code points, as JSON Schema counts). */
 export const V3_MAX_TEXT = 2000;
@@ -163,7 +164,13 @@ const block = (lineBreaks: number) => (selector: string) => ({
   options: { leadingLineBreaks: lineBreaks, trailingLineBreaks: lineBreaks },
 });
 
-const convert = compile({
+/**
+ * html-to-text is loaded at the first conversion, synchronously, rather than at the server's start
+ * (its parser is a noticeable part of a start, and most starts convert nothing for a while).
+ */
+let converter: ((html: string, metadata: Found) => string) | undefined;
+const convert = (html: string, metadata: Found) => (converter ??= makeConverter())(html, metadata);
+const makeConverter = () => (createRequire(import.meta.url)('html-to-text') as { compile: typeof Compile }).compile({
   wordwrap: false, // the Message Center wraps; a line break added here would count as a character
   limits: { maxInputLength: Number.POSITIVE_INFINITY }, // html-to-text cuts at 16 MiB by default; nothing is ever cut
   // A non-breaking space is a space to the buyer (and collapses like one); a soft hyphen is invisible but would count.

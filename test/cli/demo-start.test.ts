@@ -19,11 +19,11 @@ const greeting = (port: number) =>
     s.once('error', reject);
   });
 
-test('npm start in demo mode: the Google simulator starts with the app, its certificates made once; it shuts down cleanly with it (its start time is in npm run bench:demo-start)', async (t) => {
+test('npm start in demo mode (compiled, as npm start runs it): the Google simulator starts with the app, its certificates made once; it shuts down cleanly with it (its start time is in npm run bench:demo-start)', async (t) => {
   const { dir, port, imap, env } = await demoEnv('demo-start-', { LOG_LEVEL: 'warn' });
   const boot = async () => {
     const started = Date.now();
-    const child = startServer(dir, env);
+    const child = startServer(dir, env, { built: true });
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });

@@ -6,10 +6,14 @@ import { PROJECT_ROOT } from '../../src/config.js';
 import { TEST_KEY_TEXT } from './core.js';
 import { freePort } from './ports.js';
 
-/** The real server (src/server.ts) as a separate process, its output appended to dir/server.log. */
-export function startServer(dir: string, env: Record<string, string>): ChildProcess {
+/**
+ * The real server as a separate process, its output appended to dir/server.log: from the sources
+ * (src/server.ts through tsx, what the tests test), or `built` as `npm start` runs it (scripts/start.mjs:
+ * dist/ rebuilt if any source is newer, then compiled JavaScript).
+ */
+export function startServer(dir: string, env: Record<string, string>, opts: { built?: boolean } = {}): ChildProcess {
   const log = openSync(path.join(dir, 'server.log'), 'a');
-  return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  return spawn(process.execPath, opts.built ? ['scripts/start.mjs'] : ['--import', 'tsx', 'src/server.ts'], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', log, log],
