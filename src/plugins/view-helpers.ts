@@ -7,9 +7,10 @@ const langOf = (options: HelperOptions): Lang => options.data?.root?.lang ?? DEF
 
 /**
  * An e-mail address or host name as HTML that a phone may wrap only after "@" and before the dots of
- * the domain, never in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com")
- * nor inside the name before "@" ("anna / .nowak.sklep@gmail.com" read as two addresses), unless that
- * name alone is too long for a phone's line.
+ * the domain, never in the middle of a word (CSS alone offers "anywhere", which gave "…@gmai l.com"),
+ * never before the last dot ("…@gmail / .com" looked like a broken address), nor inside the name
+ * before "@" ("anna / .nowak.sklep@gmail.com" read as two addresses), unless that name alone is too
+ * long for a phone's line.
  */
 export function wrapAddress(text: string): string {
   const at = text.lastIndexOf('@');
@@ -17,7 +18,10 @@ export function wrapAddress(text: string): string {
   const domain = at > 0 ? text.slice(at + 1) : text;
   // No break point inside a short name (a hyphen in it is kept whole as in the domain's parts).
   const head = local ? `${local.length <= 30 ? wrapParts([local]) : wrapParts(local.split(/(?=\.[^\s.])/))}<wbr>` : '';
-  return head + wrapParts(domain.split(/(?=\.[^\s.])/));
+  const parts = domain.split(/(?=\.[^\s.])/);
+  // The ending (".com", ".pl") stays with the name before it.
+  if (parts.length >= 2) parts.splice(-2, 2, parts.at(-2)! + parts.at(-1)!);
+  return head + wrapParts(parts);
 }
 
 function wrapParts(parts: string[]): string {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, langFromAcceptLanguage, type Lang } from '../i18n/index.js';
 import { codeName, OUTCOME_WORDS, ruleName } from '../staff/codes.js';
-import { registerSellerHelpers, supportPageData } from './view-helpers.js';
+import { registerSellerHelpers, supportPageData, wrapAddress } from './view-helpers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -56,10 +56,8 @@ export default fp(
     hbs.registerHelper('ruleName', function (rule: unknown, options: Handlebars.HelperOptions) {
       return typeof rule === 'string' ? ruleName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), rule) : '';
     });
-    // An e-mail address that may break only after "@" and before dots, never in the middle of a word.
-    hbs.registerHelper('email', (value: unknown) =>
-      typeof value === 'string' ? new hbs.SafeString(hbs.escapeExpression(value).replace(/@/g, '@<wbr>').replace(/\./g, '<wbr>.')) : '',
-    );
+    // An e-mail address that may break only where a reader still sees one address (view-helpers.ts).
+    hbs.registerHelper('email', (value: unknown) => (typeof value === 'string' ? new hbs.SafeString(wrapAddress(value)) : ''));
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));

@@ -165,7 +165,7 @@ test('list: select all on this page without a script, bulk bar above the table, 
   const list = await a.get('/staff/accounts');
   assert.match(list.body, /<a href="\/staff\/accounts" aria-current="page">Konta<\/a>/);
   assert.ok(list.body.indexOf('class="bulk"') < list.body.indexOf('<table'), 'the bulk actions come before the rows');
-  assert.match(list.body, /sklep0@<wbr>gmail<wbr>\.com/);
+  assert.match(list.body, /sklep0@<wbr>gmail\.com/);
   assert.equal((list.body.match(/name="ids"[^>]* checked/g) ?? []).length, 0);
   const selectAll = decode(/<a href="([^"]+)">Zaznacz wszystkie na tej stronie \(25\)<\/a>/.exec(list.body)![1]!);
   const all = await a.get(selectAll);

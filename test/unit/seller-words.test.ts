@@ -47,14 +47,16 @@ test('the "no App passwords" causes per mailbox: Workspace first for a company m
   assert.equal(causesFor({ provider: 'workspace' }).length, NO_APP_PASSWORDS_CAUSES.length);
 });
 
-test('addresses wrap after "@" and before ".", never inside a word; the rest is escaped', () => {
+test('addresses wrap after "@" and before ".", never inside a word nor before the ending (".com"); the rest is escaped', () => {
   // The name before "@" stays whole ("anna / .nowak.sklep@gmail.com" read as two addresses, issue 25).
-  assert.equal(wrapAddress('pasmanteria.ani@gmail.com'), 'pasmanteria.ani@<wbr>gmail<wbr>.com');
-  assert.equal(wrapAddress('<b>@x.pl'), '&lt;b&gt;@<wbr>x<wbr>.pl');
-  assert.equal(wrapAddress('biuro@meble-olszewski.pl'), 'biuro@<wbr><span class="nw">meble-olszewski</span><wbr>.pl', 'no break after the hyphen');
-  assert.equal(wrapAddress('bardzo.dlugi.adres.sklepu.internetowego@x.pl'), 'bardzo<wbr>.dlugi<wbr>.adres<wbr>.sklepu<wbr>.internetowego@<wbr>x<wbr>.pl', 'a name too long for a line may break before its dots');
-  assert.equal(wrapAddress('imap.gmail.com'), 'imap<wbr>.gmail<wbr>.com', 'a host name');
-  assert.equal(wrapAddressesIn('Skrzynka jan.k@firma.pl (v2).'), 'Skrzynka jan.k@<wbr>firma<wbr>.pl (v2).');
+  assert.equal(wrapAddress('pasmanteria.ani@gmail.com'), 'pasmanteria.ani@<wbr>gmail.com');
+  assert.equal(wrapAddress('narzedzia.stolarz@gmail.com'), 'narzedzia.stolarz@<wbr>gmail.com', 'never "…@gmail / .com" (a phone heading)');
+  assert.equal(wrapAddress('biuro@poczta.sklep-stolarz.com.pl'), 'biuro@<wbr>poczta<wbr>.sklep-stolarz<wbr>.com.pl'.replace('.sklep-stolarz', '<span class="nw">.sklep-stolarz</span>'));
+  assert.equal(wrapAddress('<b>@x.pl'), '&lt;b&gt;@<wbr>x.pl');
+  assert.equal(wrapAddress('biuro@meble-olszewski.pl'), 'biuro@<wbr><span class="nw">meble-olszewski.pl</span>', 'no break after the hyphen');
+  assert.equal(wrapAddress('bardzo.dlugi.adres.sklepu.internetowego@x.pl'), 'bardzo<wbr>.dlugi<wbr>.adres<wbr>.sklepu<wbr>.internetowego@<wbr>x.pl', 'a name too long for a line may break before its dots');
+  assert.equal(wrapAddress('imap.gmail.com'), 'imap<wbr>.gmail.com', 'a host name');
+  assert.equal(wrapAddressesIn('Skrzynka jan.k@firma.pl (v2).'), 'Skrzynka jan.k@<wbr>firma.pl (v2).');
   assert.equal(wrapAddressesIn('Tekst <i>bez</i> adresu. Koniec.'), 'Tekst &lt;i&gt;bez&lt;/i&gt; adresu. Koniec.');
 });
 
