@@ -18,6 +18,7 @@ import { createLinks } from './outbox/links.js';
 import { nextSendTime } from './outbox/hours.js';
 import { createReminders } from './staff/reminders.js';
 import { createSignInService } from './seller/sign-in.js';
+import { deadlineMeansIn } from './seller/deadline.js';
 import { createRelinkService } from './app-password/relink.js';
 import { createAllegroClient } from './allegro/client.js';
 import { createAuthorizationService } from './allegro/authorization.js';
@@ -136,7 +137,7 @@ export function composeApp(services: Services, deps: AppDeps) {
   const relink = createRelinkService({ db, repos, migrationService, secrets, now, checks });
   const v3 = createV3Service({ db, repos, migrationService, detection: services.detection, now, checks });
 
-  const reminders = createReminders({ db, repos, now, outbox: outbox.as('reminder'), links, mail, i18n, reminderMinDays: config.reminderMinDays, migrationDeadline: config.migrationDeadline });
+  const reminders = createReminders({ db, repos, now, outbox: outbox.as('reminder'), links, mail, i18n, reminderMinDays: config.reminderMinDays, migrationDeadline: config.migrationDeadline, deadlineMeans: (lang) => deadlineMeansIn(config, i18n, lang) });
   const staffActions = createStaffActions({ repos, migrationService, checks, reminders });
   const notices = createNoticeSender({ db, repos, now, outbox: outbox.as('watch'), links, mail, log, sendHours: config.watchSendHours, handOver: outcomes.handOver });
   outbox.register(reminders.durable);

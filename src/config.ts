@@ -26,6 +26,15 @@ const port = (name: string) =>
     .transform(Number)
     .refine((n) => n >= 1 && n <= 65535, `${name} must be between 1 and 65535`);
 
+/** One plain sentence or two for sellers: no markup, no line breaks, at most 300 characters. */
+const deadlineMeans = (variable: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${variable} must not be empty`)
+    .max(300, `${variable} must be at most 300 characters (one or two sentences a seller reads beside the deadline)`)
+    .refine((v) => !/[<>\r\n]/.test(v), `${variable} must be plain text on one line (no HTML, no line breaks)`);
+
 const positiveNumber = (name: string, max: number) =>
   z
     .string()
@@ -167,6 +176,8 @@ const envSchema = z.object({
     .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/, 'MIGRATION_DEADLINE must be a date (2027-03-31) or a date and time with a zone (2027-03-31T23:59:00+02:00)')
     .refine((v) => !Number.isNaN(Date.parse(v)), 'MIGRATION_DEADLINE must be a real calendar date')
     .optional(),
+  MIGRATION_DEADLINE_MEANS_PL: deadlineMeans('MIGRATION_DEADLINE_MEANS_PL').optional(),
+  MIGRATION_DEADLINE_MEANS_EN: deadlineMeans('MIGRATION_DEADLINE_MEANS_EN').optional(),
   REMINDER_MIN_DAYS: positiveNumber('REMINDER_MIN_DAYS', 365).optional(),
   BULK_CONCURRENCY: positiveNumber('BULK_CONCURRENCY', 64).optional(),
   BULK_PER_HOST_CONCURRENCY: positiveNumber('BULK_PER_HOST_CONCURRENCY', 15).optional(),
@@ -310,6 +321,11 @@ export interface AppConfig {
   staffSessionMaxMs: number;
   /** When the mailbox versions stop working for good; the overview counts down to it. */
   migrationDeadline: Date | null;
+  /**
+   * What happens on that day, in the operator's words, one sentence per language
+   * (MIGRATION_DEADLINE_MEANS_PL/_EN): sellers read it beside the deadline (the demo, without one, shows its catalog's example: seller/deadline.ts).
+   */
+  migrationDeadlineMeans: { pl: string; en: string } | null;
   /** A seller is reminded at most once in this many days. */
   reminderMinDays: number;
   /** Bulk job items processed at once, over all jobs. */
@@ -419,6 +435,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, root = PROJECT_ROOT): AppConf
     staffSessionMaxMs: Math.round((e.STAFF_SESSION_MAX_HOURS ?? 10) * 3_600_000),
     // A bare date means the end of that day in Poland.
     // The demo without one gets a deadline DEMO_DEADLINE_DAYS ahead, so the countdown and the chart's deadline show.
+    migrationDeadlineMeans: deadlineMeansConfig(e),
     migrationDeadline: e.MIGRATION_DEADLINE ? endOfDay(e.MIGRATION_DEADLINE) : demo ? endOfDay(new Date(Date.now() + DEMO_DEADLINE_DAYS * 86_400_000).toISOString().slice(0, 10)) : null,
     reminderMinDays: e.REMINDER_MIN_DAYS ?? 3,
     bulkConcurrency: Math.floor(e.BULK_CONCURRENCY ?? 8) || 1,
@@ -508,6 +525,16 @@ function googleSimulatorConfig(e: z.infer<typeof envSchema>, app: { port: number
     submissionPort: e.GOOGLE_SIMULATOR_SUBMISSION_PORT ?? next(4),
     dir: path.resolve(app.root, e.GOOGLE_SIMULATOR_DIR ?? path.join(dbDir, 'google-simulator')),
   };
+}
+
+function deadlineMeansConfig(e: { MIGRATION_DEADLINE_MEANS_PL?: string | undefined; MIGRATION_DEADLINE_MEANS_EN?: string | undefined }): { pl: string; en: string } | null {
+  const { MIGRATION_DEADLINE_MEANS_PL: pl, MIGRATION_DEADLINE_MEANS_EN: en } = e;
+  if (pl && en) return { pl, en };
+  if (pl || en) {
+    const missing = pl ? 'MIGRATION_DEADLINE_MEANS_EN' : 'MIGRATION_DEADLINE_MEANS_PL';
+    throw new ConfigError(missing, `Invalid configuration: ${missing}: set both MIGRATION_DEADLINE_MEANS_PL and MIGRATION_DEADLINE_MEANS_EN (sellers read the page in either language), or neither`);
+  }
+  return null;
 }
 
 /** How far ahead the demo's deadline is when MIGRATION_DEADLINE is not set. */

@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import type { AppConfig, SupportConfig } from '../config.js';
 import { DEFAULT_LANG, TIME_ZONE, type I18n, type Lang } from '../i18n/index.js';
+import { deadlineMeansIn } from '../seller/deadline.js';
 
 type HelperOptions = Handlebars.HelperOptions;
 const langOf = (options: HelperOptions): Lang => options.data?.root?.lang ?? DEFAULT_LANG;
@@ -111,7 +112,11 @@ export function supportPageData(config: Pick<AppConfig, 'support'>) {
  * The helpers of the seller pages' plain words: addresses that wrap at "@" and ".", texts with
  * addresses inside, the moment of the next try, the contact link with its code.
  */
-export function registerSellerHelpers(hbs: typeof Handlebars, i18n: I18n, config: Pick<AppConfig, 'support'>): void {
+export function registerSellerHelpers(hbs: typeof Handlebars, i18n: I18n, config: Pick<AppConfig, 'support' | 'migrationDeadlineMeans' | 'demo'>): void {
+  // What happens on the deadline, in the operator's words and the page's language ('' when not configured).
+  hbs.registerHelper('deadlineMeans', function (options: HelperOptions) {
+    return deadlineMeansIn(config, i18n, langOf(options));
+  });
   hbs.registerHelper('addr', (text: unknown) => new hbs.SafeString(typeof text === 'string' ? wrapAddress(text) : ''));
   // A translated text whose e-mail addresses wrap at "@" and "." (for text content, never attributes).
   hbs.registerHelper('tw', function (key: string, options: HelperOptions) {

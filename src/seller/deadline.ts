@@ -1,4 +1,5 @@
-import { TIME_ZONE } from '../i18n/index.js';
+import type { AppConfig } from '../config.js';
+import { TIME_ZONE, type I18n, type Lang } from '../i18n/index.js';
 
 const ymd = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
 /** Whole calendar days in Poland between two moments (a deadline at 23:59 today is 0 days away). */
@@ -16,4 +17,13 @@ export function deadlineModel(deadline: Date | null, now: Date) {
   const passed = deadline.getTime() <= now.getTime();
   const days = calendarDays(now, deadline);
   return { at: deadline.toISOString(), passed, today: !passed && days === 0, daysLeft: Math.max(0, days) };
+}
+
+/**
+ * What happens on the deadline, in the seller's language: the operator's sentence
+ * (MIGRATION_DEADLINE_MEANS_PL/_EN), or in the demo its marked example; '' when there is neither
+ * (nothing is made up for a real service).
+ */
+export function deadlineMeansIn(config: Pick<AppConfig, 'migrationDeadlineMeans' | 'demo'>, i18n: I18n, lang: Lang): string {
+  return config.migrationDeadlineMeans?.[lang] ?? (config.demo ? i18n.t(lang)('migration.deadline.demoMeans') : '');
 }

@@ -25,6 +25,8 @@ export interface RemindersDeps {
   i18n: I18n;
   reminderMinDays: number;
   migrationDeadline: Date | null;
+  /** What happens on the deadline, in a language ('' when not said: seller/deadline.ts). */
+  deadlineMeans?: (lang: Lang) => string;
 }
 
 /**
@@ -64,6 +66,7 @@ export function createReminders(deps: RemindersDeps) {
       link,
       autoresponders: open.map((o) => ({ name: t('mail.reminder.autoresponder', { version: o.version }), mailbox: o.mailbox })),
       deadline: deps.migrationDeadline ? formatDateTime(deps.migrationDeadline.toISOString(), lang) : null,
+      deadlineNote: deps.migrationDeadline ? deps.deadlineMeans?.(lang) || null : null,
       expiryHours: REMINDER_LINK_TTL_MS / 3_600_000,
     };
     return { seller, ...deps.mail.render('reminder', lang, data) };

@@ -10,7 +10,7 @@ import { readGoogleDemoFile } from '../../src/simulator/google/directory.js';
 import { readFileSync } from 'node:fs';
 
 const DEMO_DIR = path.join(PROJECT_ROOT, 'data/demo');
-const pl = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'src/i18n/pl.json'), 'utf8')) as { demoSignIn: { situations: Record<string, { title: string }> } };
+const pl = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'src/i18n/pl.json'), 'utf8')) as { demoSignIn: { situations: Record<string, { title: string }> }; migration: { deadline: { demoMeans: string } } };
 
 async function demoApp(t: TestContext, env: Record<string, string> = {}) {
   const built = await build(t, { env: { DEMO: '1', ...env }, resolver: fileMxResolver(path.join(DEMO_DIR, 'mx.json')) });
@@ -50,6 +50,7 @@ test('the demo sign-in page lists every demo situation with its seller, a one-cl
   const migration = await a.get('/migration');
   assert.equal(migration.statusCode, 200);
   assert.ok(migration.body.replace(/<wbr>/g, '').includes('anna.nowak.sklep@gmail.com'), 'her mailbox is on the page (addresses may break after @ and before dots)');
+  assert.ok(migration.body.includes(escape(pl.migration.deadline.demoMeans)), 'the deadline says what happens on that day (the demo\'s example, in Polish)');
   const audit = app.services.repos.audit.listForTarget('seller', anna.id).find((e) => e.action === 'seller.signed_in');
   assert.deepEqual(audit?.details, { demo: true }, 'the demo sign-in is audited as such');
 });

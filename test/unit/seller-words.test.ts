@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mailboxRefusal, recommend } from '../../src/seller/recommendation.js';
-import { deadlineModel } from '../../src/seller/deadline.js';
+import { deadlineMeansIn, deadlineModel } from '../../src/seller/deadline.js';
 import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/app-password/wizard-page.js';
 import { bindOneLetterWords, contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
 import { createI18n } from '../../src/i18n/index.js';
@@ -75,6 +75,22 @@ test('the deadline: the date and the days left in Polish calendar days', () => {
   assert.equal(deadlineModel(deadline, new Date('2027-03-31T08:00:00Z'))!.today, true);
   assert.equal(deadlineModel(deadline, new Date('2027-04-01T08:00:00Z'))!.passed, true);
   assert.equal(deadlineModel(null, new Date()), null);
+});
+
+test("what the deadline means: the operator's sentence in both languages or none; plain text; the demo has an example", async () => {
+  const base = { DATABASE_PATH: ':memory:', DEMO: '0', OPERATOR_NAME: 'Sklep', SUPPORT_EMAIL: 'pomoc@example.pl', MIGRATION_DEADLINE: '2027-03-31' };
+  const pl = 'Tego dnia wyłączymy wersje 1 i 2 dla skrzynek Google.';
+  const en = 'On that day versions 1 and 2 stop for Google mailboxes.';
+  assert.deepEqual(loadConfig({ ...base, MIGRATION_DEADLINE_MEANS_PL: pl, MIGRATION_DEADLINE_MEANS_EN: en }).migrationDeadlineMeans, { pl, en });
+  assert.equal(loadConfig(base).migrationDeadlineMeans, null, 'not configured: nothing is made up');
+  assert.throws(() => loadConfig({ ...base, MIGRATION_DEADLINE_MEANS_PL: pl }), /MIGRATION_DEADLINE_MEANS_EN: set both/);
+  assert.throws(() => loadConfig({ ...base, MIGRATION_DEADLINE_MEANS_PL: '<b>Uwaga</b>', MIGRATION_DEADLINE_MEANS_EN: en }), /MIGRATION_DEADLINE_MEANS_PL must be plain text/);
+  assert.throws(() => loadConfig({ ...base, MIGRATION_DEADLINE_MEANS_PL: 'x'.repeat(301), MIGRATION_DEADLINE_MEANS_EN: en }), /at most 300 characters/);
+  const i18n = await createI18n();
+  assert.equal(deadlineMeansIn(loadConfig({ ...base, MIGRATION_DEADLINE_MEANS_PL: pl, MIGRATION_DEADLINE_MEANS_EN: en }), i18n, 'en'), en);
+  assert.equal(deadlineMeansIn(loadConfig(base), i18n, 'pl'), '');
+  assert.match(deadlineMeansIn(loadConfig({ DATABASE_PATH: ':memory:' }), i18n, 'pl'), /^Przykład z demo: /, 'the demo marks its example as one');
+  assert.match(deadlineMeansIn(loadConfig({ DATABASE_PATH: ':memory:' }), i18n, 'en'), /^A demo example: /);
 });
 
 test('support: the contact carries the code in its subject; configuration names the operator', async () => {
