@@ -183,6 +183,8 @@ export async function ensureDemoAdmin(services: Pick<DemoDeps, 'db' | 'repos'>):
   const passwordHash = await hashPassword(password);
   services.db.transaction(() => {
     const { id, created } = services.repos.staff.upsert({ email: DEMO_ADMIN_EMAIL, passwordHash, role: 'admin' });
+    // A new password ends the sessions signed in with the old one (as staff:create does for an existing address).
+    if (!created) services.repos.sessions.destroyAllOf('staff', id);
     services.repos.audit.record({ type: 'system', id: 'demo' }, id, { action: created ? 'staff.created' : 'staff.password_reset', details: { email: DEMO_ADMIN_EMAIL, role: 'admin' } });
   })();
   return { email: DEMO_ADMIN_EMAIL, password };

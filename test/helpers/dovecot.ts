@@ -132,12 +132,20 @@ service anvil {
   let exited = false;
   child.on('exit', () => (exited = true));
   const logFile = path.join(dir, 'dovecot.log');
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  // After stop() the folder is gone (no /tmp left behind); its log is kept in memory for a test that reads it then.
+  let kept: string | undefined;
+  const log = () => kept ?? (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const cleanUp = () => {
+    if (kept !== undefined) return;
+    kept = log();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     await waitForPort(port);
     await waitForPort(starttlsPort);
   } catch (err) {
     child.kill('SIGKILL');
+    cleanUp();
     throw new Error(`Dovecot did not start: ${(err as Error).message}\n${log()}`);
   }
   return {
@@ -152,12 +160,14 @@ service anvil {
       await new Promise((r) => setTimeout(r, 1100));
     },
     async stop() {
-      if (exited) return;
-      const done = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(timer);
+      if (!exited) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await done;
+        clearTimeout(timer);
+      }
+      cleanUp();
     },
   };
 }

@@ -16,3 +16,16 @@ test('staff passwords: salted scrypt, verified in constant time; damaged hashes 
   assert.equal(await verifyPassword('x'.repeat(201), a), false);
   assert.equal(await verifyPassword('anything', await dummyHash()), false);
 });
+
+test("the demo's admin: a new password at every start, and the sessions signed in with the old one end", async () => {
+  const { testServices } = await import('../helpers/core.js');
+  const { ensureDemoAdmin } = await import('../../src/demo/demo.js');
+  const s = testServices();
+  const first = await ensureDemoAdmin(s);
+  const id = s.repos.staff.findByEmail(first.email)!.id;
+  const token = s.repos.sessions.create('staff', id, 3_600_000);
+  assert.ok(s.repos.sessions.resume(token, 3_600_000, Number.POSITIVE_INFINITY), 'signed in');
+  const second = await ensureDemoAdmin(s);
+  assert.notEqual(second.password, first.password);
+  assert.equal(s.repos.sessions.resume(token, 3_600_000, Number.POSITIVE_INFINITY), undefined, 'the old session ended with the old password');
+});
