@@ -46,7 +46,10 @@ test('reminders go through the same renderer: both parts, the subject and every 
   assert.match(m.text, /^- Autoresponder \(version 2\): ola@gmail\.com$/m);
 });
 
-test('a missing template stops the renderer when it is made, not at the first send', async () => {
+test("every e-mail's templates exist and compile (they are compiled at first use, so this is where a broken one is caught); a missing one is named", async () => {
   const i18n = await createI18n();
-  assert.throws(() => createMailRenderer(i18n, { dir: '/nonexistent-mail-templates' }), /ENOENT/);
+  assert.doesNotThrow(() => createMailRenderer(i18n).checkAll());
+  const missing = createMailRenderer(i18n, { dir: '/nonexistent-mail-templates' });
+  assert.throws(() => missing.checkAll(), /ENOENT.*nonexistent-mail-templates/);
+  assert.throws(() => missing.render('reminder', 'pl', {}), /ENOENT/, 'and a send fails (the outbox records it), never an empty e-mail');
 });
