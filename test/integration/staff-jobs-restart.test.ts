@@ -74,8 +74,12 @@ test('a reminder job killed (SIGKILL) halfway resumes after a restart: every sel
   }
   assert.ok(count('unknown') <= 4, 'at most the sends in flight at the kill are uncertain');
   t.diagnostic(`killed after ${atKill} e-mails; uncertain: ${count('unknown')}; failed attempts resent: ${reader.prepare("SELECT count(*) FROM reminders WHERE status = 'failed'").pluck().get()}`);
-  // Every seller with a certain send got it; the uncertain ones were in fact received by the server here.
-  assert.equal(perRecipient.size, SELLERS, 'every seller reminded');
+  // Every seller with a certain send got it (above). An uncertain one may or may not have reached the
+  // server: the kill can fall after "committing" was written and before the end of the message left
+  // (CI saw one such), which is exactly why it is "uncertain" and never resent on its own.
+  const uncertainReceived = reminders.filter((r) => r.status === 'unknown' && perRecipient.has(r.email)).length;
+  assert.equal(perRecipient.size, SELLERS - count('unknown') + uncertainReceived, 'every seller with a certain reminder got it; nobody else got one');
+  t.diagnostic(`uncertain reminders the server had in fact received: ${uncertainReceived} of ${count('unknown')}`);
   const log = readFileSync(path.join(dir, 'server.log'), 'utf8');
   record('server-log', 'staff-jobs-restart child server', log);
   assert.match(log, /work resumed after a restart/);
