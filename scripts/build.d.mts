@@ -2,5 +2,5 @@
 export const ROOT: string;
 export function fingerprint(src: string): string;
 export function isFresh(src: string, out: string): boolean;
-export function build(src?: string, out?: string): Promise<number>;
-export function ensureBuilt(src?: string, out?: string): Promise<boolean>;
+export function build(src?: string, out?: string, entry?: string): Promise<number>;
+export function ensureBuilt(src?: string, out?: string, entry?: string): Promise<boolean>;

@@ -1,6 +1,7 @@
 import i18next, { type TFunction } from 'i18next';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// The catalogs are part of the code: bundled into the server's build (scripts/build.mjs), read once.
+import plCatalog from './pl.json' with { type: 'json' };
+import enCatalog from './en.json' with { type: 'json' };
 
 export const LANGUAGES = ['pl', 'en'] as const;
 export type Lang = (typeof LANGUAGES)[number];
@@ -34,7 +35,8 @@ export function langFromAcceptLanguage(header: string | undefined): Lang {
   return best;
 }
 
-const load = (lang: Lang) => JSON.parse(readFileSync(path.join(import.meta.dirname, `${lang}.json`), 'utf8')) as Record<string, unknown>;
+const catalogs: Record<Lang, Record<string, unknown>> = { pl: plCatalog, en: enCatalog };
+const load = (lang: Lang) => catalogs[lang];
 
 /**
  * One i18next instance for the process; Polish is the default and the fallback. Plurals use

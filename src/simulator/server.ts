@@ -1,8 +1,7 @@
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { SimulatorState } from './app.js';
-import { loadConfig, PROJECT_ROOT, readEnvironment, SIMULATOR_CLIENT, type AppConfig } from '../config.js';
+import { SIMULATOR_CLIENT, type AppConfig } from '../config.js';
 import { demoAccountsFromCsv } from './accounts.js';
 import { buildSimulator } from './app.js';
 
@@ -47,15 +46,4 @@ export async function startSimulator(config: AppConfig, logger: boolean | object
   const url = new URL(config.allegro.authUrl);
   await app.listen({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) });
   return Object.assign(app, { simulator: state });
-}
-
-// `npm run simulator`: the simulator on its own, configured from the same environment as the app.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const env = readEnvironment(PROJECT_ROOT);
-  const config = loadConfig({ ...env, ALLEGRO_ENV: 'simulator', ALLEGRO_AUTH_URL: '', ALLEGRO_API_URL: '' });
-  const app = await startSimulator(config, { level: config.logLevel });
-  app.log.info(`Allegro simulator: ${config.allegro.authUrl} (client id ${config.allegro.clientId}, redirect ${config.allegro.redirectUri})`);
-  const stop = () => void app.close().then(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }

@@ -1,5 +1,4 @@
-import { pathToFileURL } from 'node:url';
-import { loadConfig, PROJECT_ROOT, readEnvironment, type GoogleSimulatorConfig } from '../../config.js';
+import type { GoogleSimulatorConfig } from '../../config.js';
 import { ensureSimulatorCertificates } from './certificates.js';
 import { createDirectory, type GoogleDirectory } from './directory.js';
 import { startImapSimulator } from './imap.js';
@@ -52,15 +51,4 @@ export async function startGoogleSimulator(sim: GoogleSimulatorConfig, opts: { d
 /** One line for the log: where the simulator listens and what it stands in for. */
 export function describeGoogleSimulator(g: Pick<GoogleSimulator, 'imapPort' | 'smtpPort' | 'submissionPort'>, host = '127.0.0.1'): string {
   return `Google simulator (demo only): imap.gmail.com:993 → ${host}:${g.imapPort}, smtp.gmail.com:465 → ${host}:${g.smtpPort}, smtp.gmail.com:587 → ${host}:${g.submissionPort}`;
-}
-
-// `npm run simulator:google`: the simulator alone, configured from the same environment as the app.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const config = loadConfig({ ...readEnvironment(PROJECT_ROOT), DEMO: '1', GOOGLE_SIMULATOR: '1' });
-  const sim = await startGoogleSimulator(config.googleSimulator!, { demoDir: config.demoDir });
-  console.log(describeGoogleSimulator(sim));
-  console.log(`Its certificate authority: ${config.googleSimulator!.dir}/ca.pem`);
-  const stop = () => void sim.close().then(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
