@@ -128,7 +128,7 @@ async function main() {
       const config = loadConfig({
         DATABASE_PATH: p.dbFile,
         APP_SECRET_KEY: KEY,
-        DEMO: '0',
+        DEMO: '0', OPERATOR_NAME: 'Bench Operator', SUPPORT_EMAIL: 'pomoc@example.pl',
         LOG_LEVEL: 'warn',
         ALLEGRO_ENV: 'sandbox',
         MAIL_TLS_CA_FILE: testCert().certFile,
