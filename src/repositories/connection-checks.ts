@@ -21,6 +21,7 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
   );
   // Newest first along the (mailbox_id, at) index: one index step, not a sort of the mailbox's whole history.
   const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY at DESC, id DESC LIMIT ?`);
+  const outcomesByMailbox = db.prepare(`SELECT kind, ok, code FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY at DESC, id DESC LIMIT ?`);
   const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' AND running = 0 ORDER BY id DESC LIMIT 1`);
   const forAutoresponder = db.prepare(
     `SELECT ${COLUMNS} FROM connection_checks WHERE (autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?)) AND running = 0 ORDER BY id DESC LIMIT ?`,
@@ -76,6 +77,9 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
       const n = purgeAll.run({ cut: o.before.toISOString(), limit: o.limit }).changes;
       return n < o.limit ? n + purgePassing.run({ cut: o.passingBefore.toISOString(), limit: o.limit - n }).changes : n;
     },
+    /** The outcomes (kind, ok, code) of a mailbox's newest checks, newest first: what a recommendation reads. */
+    recentOutcomes: (mailboxId: number, limit: number) =>
+      (outcomesByMailbox.all(mailboxId, limit) as { kind: ConnectionCheck['kind']; ok: number; code: string | null }[]).map((r) => ({ kind: r.kind, ok: r.ok === 1, code: r.code })),
     listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
   };
 }
