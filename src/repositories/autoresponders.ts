@@ -26,8 +26,8 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
        FROM reply_templates WHERE autoresponder_id = ? ORDER BY position`,
   );
   const templateNamesBySeller = db.prepare(
-    `SELECT autoresponder_id, name FROM reply_templates WHERE autoresponder_id IN (SELECT id FROM autoresponders WHERE seller_id = ?)
-      ORDER BY autoresponder_id, position`,
+    `SELECT t.autoresponder_id, t.name FROM autoresponders a JOIN reply_templates t ON t.autoresponder_id = a.id
+      WHERE a.seller_id = ? ORDER BY a.id, t.position`,
   ).raw();
   const deleteTemplates = db.prepare(`DELETE FROM reply_templates WHERE autoresponder_id = ?`);
   const insertTemplate = db.prepare(
