@@ -8,9 +8,16 @@ import Handlebars from 'handlebars';
  * dozens of these calls. Anything else (a key from data, values, `{{{t …}}}`) is left to the helper.
  */
 export function compileWithTexts(hbs: typeof Handlebars, source: string, text: (key: string) => string, options?: CompileOptions): Handlebars.TemplateDelegate {
-  const ast = Handlebars.parse(source);
-  new FixedTexts(text, hbs.escapeExpression).accept(ast);
-  return hbs.compile(ast, options);
+  // Parsed at its first use, as handlebars compiles: a start does not wait for templates it may not need.
+  let template: Handlebars.TemplateDelegate | undefined;
+  return (context, runtimeOptions) => {
+    if (!template) {
+      const ast = Handlebars.parse(source);
+      new FixedTexts(text, hbs.escapeExpression).accept(ast);
+      template = hbs.compile(ast, options);
+    }
+    return template(context, runtimeOptions);
+  };
 }
 
 type Call = hbs.AST.MustacheStatement | hbs.AST.SubExpression;
