@@ -7,7 +7,7 @@ import { V3_MAX_TEXT } from '../v3/templates.js';
 import { AWAITING_SELLER_STATES, CHOOSABLE_STATES, type MigrationState } from '../migration/states.js';
 import { mailboxRefusal, recommend } from './recommendation.js';
 import { deadlineModel } from './deadline.js';
-import { sellerHistory } from '../watch/pages.js';
+import { sellerHistory, type HistoryEntry } from '../watch/pages.js';
 import type { Lang } from '../i18n/index.js';
 
 /** States in which the autoresponder does not answer buyers until the seller acts. */
@@ -34,7 +34,7 @@ const NAMES_SHOWN = 3;
  * do with a recommendation and its reason; the seller's other Google mailboxes, each as it stands;
  * and the deadline. No detection detail (MX hosts, DNS errors): support sees that, not sellers.
  */
-export function sellerOverview(repos: Repositories, sellerId: number, opts: OverviewOptions) {
+export function sellerOverview(repos: Repositories, sellerId: number, opts: OverviewOptions, history: Record<number, HistoryEntry[]> = {}) {
   // Each of these is one read for the whole page, with only the columns the page shows (the page is
   // opened often; a read per autoresponder, and whole rows, added up).
   const mailboxes = new Map(repos.mailboxes.listSummariesBySeller(sellerId).map((m) => [m.id, m]));
@@ -112,6 +112,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       // Any problem of a v3 autoresponder is its authorization (refused, or given for another Allegro account).
       authorizeAgain: a.version === 3 && state === 'needs_attention',
       canChange: mailboxPath && state === 'relinked_app_password',
+      // The watch's history of this card (views/partials/watch-history.hbs reads it from the card).
+      history: history[a.id] ?? null,
       relinkedAt: state === 'relinked_app_password' ? m?.completedAt : null,
       switchedAt: state === 'switched_v3' ? m?.completedAt : null,
     };
@@ -138,11 +140,11 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
 }
 
 /**
- * Everything the seller's migration page shows (the overview and the watch's history of each card),
+ * Everything the seller's migration page shows (the overview, the watch's history in each card),
  * read as one transaction: one moment of the database, and one read lock for the page's dozen reads.
  */
 export function migrationPage(repos: Repositories, sellerId: number, lang: Lang, opts: OverviewOptions) {
-  return repos.read(() => ({ ...sellerOverview(repos, sellerId, opts), watchHistory: sellerHistory(repos, sellerId, lang, opts.now) }));
+  return repos.read(() => sellerOverview(repos, sellerId, opts, sellerHistory(repos, sellerId, lang, opts.now)));
 }
 
 /** The detection rule as a seller understands it: no MX hosts, no DNS codes. */
