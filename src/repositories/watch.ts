@@ -129,11 +129,11 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     `SELECT count(*) FROM watch_incidents i JOIN migrations m ON m.autoresponder_id = i.autoresponder_id
       WHERE i.resolved_at IS NULL AND m.state = 'needs_attention'`,
   ).pluck();
-  // The limit is written into the SQL: a bound LIMIT makes SQLite prepare the statement again at every
-  // run (its value may change the plan), several µs a call against a fraction of one.
+  // Sorted here, not by SQLite: an ORDER BY that no index gives costs SQLite a temporary b-tree, and
+  // with it a temporary file's set-up (~0.1 ms a call on a busy server, more than the whole read).
+  // The join walks the seller's autoresponders and each one's incidents by index.
   const forSeller = db.prepare(
-    `SELECT ${INCIDENT_COLUMNS_I} FROM watch_incidents i JOIN autoresponders a ON a.id = i.autoresponder_id
-      WHERE a.seller_id = ? ORDER BY i.id DESC LIMIT ${SELLER_INCIDENTS}`,
+    `SELECT ${INCIDENT_COLUMNS_I} FROM watch_incidents i JOIN autoresponders a ON a.id = i.autoresponder_id WHERE a.seller_id = ?`,
   );
 
   // ---- notices ----
@@ -206,7 +206,7 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     /** The seller's autoresponders with an open incident (however many closed ones they have had). */
     openIncidentsOfSeller: (sellerId: number) => openOfSeller.all(sellerId) as number[],
     /** The seller's newest incidents (at most 50), newest first. */
-    incidentsOfSeller: (sellerId: number) => forSeller.all(sellerId) as WatchIncident[],
+    incidentsOfSeller: (sellerId: number) => (forSeller.all(sellerId) as WatchIncident[]).sort((x, y) => y.id - x.id).slice(0, SELLER_INCIDENTS),
 
     // ---- notices ----
     addNotice: (n: { incidentId: number; sellerId: number; notBefore: Date }) =>
