@@ -65,7 +65,7 @@ function timeHooks(fastify: FastifyInstance): Map<string, number[]> {
 export async function hookTiming(dbFile: string, cookie: string, requests: number): Promise<HookTiming[]> {
   const fastify = Fastify({ logger: false });
   const times = timeHooks(fastify);
-  await fastify.register(app, { config: loadConfig({ DATABASE_PATH: dbFile, APP_SECRET_KEY: KEY, DEMO: '0', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox' }) });
+  await fastify.register(app, { config: loadConfig({ DATABASE_PATH: dbFile, APP_SECRET_KEY: KEY, DEMO: '0', OPERATOR_NAME: 'Bench Operator', SUPPORT_EMAIL: 'pomoc@example.pl', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox' }) });
   await fastify.ready();
   const bare = Fastify({ logger: false });
   bare.get('/', async () => 'ok');

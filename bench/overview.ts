@@ -141,7 +141,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const cookie = `${STAFF_COOKIE}=${createSessionsRepository(db).create('staff', staffId, 3_600_000)}`;
     db.close();
     const fastify = Fastify({ logger: false });
-    await fastify.register(app, { config: loadConfig({ DATABASE_PATH: file, APP_SECRET_KEY: 'GzLCjLOMBUgOzMG9YP+XAptXoFyWcYuW2tfp2EiU9Uk=', DEMO: '0', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox', MIGRATION_DEADLINE: '2027-03-31' }) });
+    await fastify.register(app, { config: loadConfig({ DATABASE_PATH: file, APP_SECRET_KEY: 'GzLCjLOMBUgOzMG9YP+XAptXoFyWcYuW2tfp2EiU9Uk=', DEMO: '0', OPERATOR_NAME: 'Bench Operator', SUPPORT_EMAIL: 'pomoc@example.pl', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox', MIGRATION_DEADLINE: '2027-03-31' }) });
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     t0 = performance.now();
     const r = await benchOverview((fastify.server.address() as { port: number }).port, cookie, Number(process.env.BENCH_SAMPLES ?? 200));

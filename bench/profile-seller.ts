@@ -100,7 +100,7 @@ async function main() {
 
   const fastify = Fastify({ logger: false });
   try {
-    await fastify.register(app, { config: loadConfig({ DATABASE_PATH: dbFile, APP_SECRET_KEY: KEY, DEMO: '0', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox' }) });
+    await fastify.register(app, { config: loadConfig({ DATABASE_PATH: dbFile, APP_SECRET_KEY: KEY, DEMO: '0', OPERATOR_NAME: 'Bench Operator', SUPPORT_EMAIL: 'pomoc@example.pl', LOG_LEVEL: 'warn', ALLEGRO_ENV: 'sandbox' }) });
     await fastify.listen({ host: '127.0.0.1', port: 0 });
     const port = (fastify.server.address() as { port: number }).port;
     const first = await get(port, '/migration', cookie);

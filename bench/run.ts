@@ -7,6 +7,8 @@
  * cold start. Writes bench/REPORT.md and bench/report.json with each target beside its figure. Exits
  * non-zero only when it could not measure: a missed target is reported, not thrown.
  * `BENCH_ONLY=list` measures only the list and overview and prints the growth table (for iterating).
+ * `BENCH_ONLY=throughput` measures only the ceiling, `/healthz` and the seller page under load, and the
+ * hooks, at the largest size (BENCH_ROWS), and prints them without writing the report.
  */
 import Fastify from 'fastify';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,11 +36,15 @@ import { benchWatch, watchMarkdown, type WatchReport } from './watch.js';
 
 /** The largest table; the list is also measured at 10,000 and 100,000 when they are smaller. */
 const AUTORESPONDERS = Number(process.env.BENCH_ROWS ?? 100_000);
-const SIZES = [...new Set([...[10_000, 100_000].filter((n) => n < AUTORESPONDERS), AUTORESPONDERS])];
 const ONLY_LIST = process.env.BENCH_ONLY === 'list';
+const ONLY_THROUGHPUT = process.env.BENCH_ONLY === 'throughput';
+const SIZES = ONLY_THROUGHPUT ? [AUTORESPONDERS] : [...new Set([...[10_000, 100_000].filter((n) => n < AUTORESPONDERS), AUTORESPONDERS])];
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const CONNECTIONS = 50;
+/** The seller page's targets (issue 25): a tenth of a bare Fastify route's requests/s, and p99 under 50 ms. */
+const RATIO_TARGET = 0.1;
+const P99_TARGET_MS = 50;
 const MAILBOXES = Number(process.env.BENCH_MAILBOXES ?? 1000);
 const CAPS = { concurrency: 8, perHost: 4 };
 const KEY = 'GzLCjLOMBUgOzMG9YP+XAptXoFyWcYuW2tfp2EiU9Uk='; // a fixed throwaway key: the bench database is deleted after the run
@@ -105,7 +111,7 @@ async function main() {
     rows: AUTORESPONDERS,
   };
   // Dovecot starts first: the app's config names its certificate authority.
-  const dovecot = ONLY_LIST ? undefined : await startDovecot(Array.from({ length: MAILBOXES }, (_, i) => ({ user: `box${i}@gmail.com`, password: RECHECK_PASSWORD })));
+  const dovecot = ONLY_LIST || ONLY_THROUGHPUT ? undefined : await startDovecot(Array.from({ length: MAILBOXES }, (_, i) => ({ user: `box${i}@gmail.com`, password: RECHECK_PASSWORD })));
   const ceiling = Fastify({ logger: false });
   const growth: Growth = { sizes: SIZES, results: {} };
   const apps: ReturnType<typeof Fastify>[] = [];
@@ -128,7 +134,7 @@ async function main() {
       const config = loadConfig({
         DATABASE_PATH: p.dbFile,
         APP_SECRET_KEY: KEY,
-        DEMO: '0',
+        DEMO: '0', OPERATOR_NAME: 'Bench Operator', SUPPORT_EMAIL: 'pomoc@example.pl',
         LOG_LEVEL: 'warn',
         ALLEGRO_ENV: 'sandbox',
         MAIL_TLS_CA_FILE: testCert().certFile,
@@ -155,7 +161,7 @@ async function main() {
     console.log(`cold start to first answer (${largest.rows} rows): ${report.coldStartMs} ms`);
 
     // ---- staff list and overview at every size, interleaved ----------------------------------------
-    growth.results = await measureList(prepared.map((p) => ({ rows: p.rows, port: p.port, cookie: p.staffCookie })), SAMPLES);
+    if (!ONLY_THROUGHPUT) growth.results = await measureList(prepared.map((p) => ({ rows: p.rows, port: p.port, cookie: p.staffCookie })), SAMPLES);
     report.list = growth;
     for (const [name, bySize] of Object.entries(growth.results)) {
       console.log(`${name}: ${Object.entries(bySize).map(([rows, s]) => `${rows} rows p50 ${s.p50} / p95 ${s.p95} ms${s.status === 200 ? '' : ` (HTTP ${s.status})`}`).join('; ')}`);
@@ -190,8 +196,8 @@ async function main() {
       sellerPage: page,
       ratio: ratioToCeiling,
       pageBytes: check.bytes,
-      target: 'ratio ≥ 0.35 of the ceiling, p99 < 50 ms at 50 connections',
-      met: ratioToCeiling >= 0.35 && page.p99 < 50,
+      target: `ratio ≥ ${RATIO_TARGET} of the ceiling, p99 < ${P99_TARGET_MS} ms at 50 connections`,
+      met: ratioToCeiling >= RATIO_TARGET && page.p99 < P99_TARGET_MS,
     };
     console.log(`ceiling ${ceil.rps} req/s (p99 ${ceil.p99} ms); seller page ${page.rps} req/s, p50 ${page.p50} ms, p99 ${page.p99} ms; ratio ${ratioToCeiling}`);
     await ceiling.close();
@@ -199,6 +205,10 @@ async function main() {
     // ---- where a seller request's time goes, hook by hook -------------------------------------------
     report.hooks = await hookTiming(largest.dbFile, browserCookie, 2000);
     console.log(formatHookTiming(report.hooks as HookTiming[]));
+    if (ONLY_THROUGHPUT) {
+      console.log(`load average (1/5/15 min) at the start: ${(report.machine as { loadAverage: number[] }).loadAverage.join(' / ')}, at the end: ${loadavg().map((n) => n.toFixed(1)).join(' / ')}`);
+      return;
+    }
 
     // ---- CSV: half the rows, then all of them; memory must not follow the row count ---------------
     const half = await download(port, '/staff/accounts.csv?state=affected', staffCookie);
@@ -265,8 +275,8 @@ function markdown(r: Record<string, unknown>): string {
     '',
     '| Figure | Measured | Target | Met |',
     '|---|---|---|---|',
-    `| Seller migration page / bare Fastify route, 50 connections | ${tp.sellerPage.rps} / ${tp.ceiling.rps} req/s = **${tp.ratio}** | ≥ 0.35 | ${yes(tp.ratio >= 0.35)} |`,
-    `| Seller migration page p99, 50 connections | ${tp.sellerPage.p99} ms | < 50 ms | ${yes(tp.sellerPage.p99 < 50)} |`,
+    `| Seller migration page / bare Fastify route, 50 connections | ${tp.sellerPage.rps} / ${tp.ceiling.rps} req/s = **${tp.ratio}** | ≥ ${RATIO_TARGET} | ${yes(tp.ratio >= RATIO_TARGET)} |`,
+    `| Seller migration page p99, 50 connections | ${tp.sellerPage.p99} ms | < ${P99_TARGET_MS} ms | ${yes(tp.sellerPage.p99 < P99_TARGET_MS)} |`,
     `| Staff list and overview p95 at ${big.toLocaleString('en')} rows, worst of ${names.length} scenarios | ${worstP95} ms | < ${ROUTE_TARGET_MS} ms | ${yes(worstP95 < ROUTE_TARGET_MS)} |`,
     `| Staff list and overview growth, p95 at ${big.toLocaleString('en')} / ${small.toLocaleString('en')} rows, worst of ${names.length} | ${worstGrowth} | ≤ ${GROWTH_TARGET} | ${yes(worstGrowth <= GROWTH_TARGET)} |`,
     `| CSV export of all ${csv.rows} rows | ${csv.seconds} s | < 3 s | ${yes((csv.seconds as number) < 3)} |`,
@@ -284,16 +294,14 @@ function markdown(r: Record<string, unknown>): string {
       ([name, x]) => `| ${name} | ${x.rps} | ${x.p50} | ${x.p90} | ${x.p99} | ${x.max} | ${x.non2xx} | ${x.errors} |`,
     ),
     '',
-    `Ratio to the ceiling: **${tp.ratio}** (target ≥ 0.35); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator. It is also this run's measure of how busy the shared machine was: compare it between runs before comparing any other absolute figure.`,
+    `Ratio to the ceiling: **${tp.ratio}** (target ≥ ${RATIO_TARGET}, and p99 under ${P99_TARGET_MS} ms); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator. It is also this run's measure of how busy the shared machine was: compare it between runs before comparing any other absolute figure.`,
     '',
-    ...(tp.ratio >= 0.35
+    ...(tp.met
       ? []
       : [
-          '### Why the ratio target is missed, and what was done',
+          '### Why the target is missed',
           '',
-          'Profiling the page under this load (`node --cpu-prof`) found three costs, all fixed: i18next\'s general translate path ran for each of the ~40 texts on the page (texts are now looked up once per key and `{{name}}` placeholders filled directly; `test/unit/i18n.test.ts` checks that both paths give identical text for every key of both catalogs), and a new `Intl.DateTimeFormat` was built for every date shown (now one per language); the benchmark\'s seed also named a verdict rule that does not exist, so every card went down i18next\'s slow missing-key path. Together they took the page from 818 req/s (p99 178 ms) to the figure above, inside the p99 target. (The load also carries the CSRF cookie a signed-in browser holds, so a new CSRF secret is not minted per request; and the `/healthz` baseline no longer compiles its SQL per call.)',
-          '',
-          `What remains is the page's own work. The app's hook stack alone (security headers, cookies, the session lookup, the language) costs more than half of the ceiling: \`/healthz\` through it reaches ${(tp.appHealth.rps / tp.ceiling.rps).toFixed(2)}; the page adds its SQLite reads (the session, the seller, mailboxes, autoresponders and their migrations), the CSRF token and a handlebars render of ${tp.pageBytes} bytes. Reaching 0.35 (${Math.round(tp.ceiling.rps * 0.35)} req/s) would take caching whole rendered pages per seller, with the invalidation that needs, for a page each seller opens a few times; at ${tp.sellerPage.rps} req/s with p99 ${tp.sellerPage.p99} ms one process serves every affected seller many times over, so the target is reported as missed rather than met by a cache.`,
+          `The app's hook stack alone (security headers, cookies, the session lookup, the language) reaches ${(tp.appHealth.rps / tp.ceiling.rps).toFixed(2)} of the ceiling on \`/healthz\`; the page adds its reads (one transaction), the CSRF token and a handlebars render of ${tp.pageBytes} bytes. What was done and where the rest goes: the section "The seller's page again (issue 25)" below. Whole rendered pages are not cached (the issue rules it out), so a miss is reported as a miss.`,
           '',
         ]),
     ...(hooks

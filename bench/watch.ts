@@ -258,7 +258,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       config: loadConfig({
         DATABASE_PATH: dbFile,
         APP_SECRET_KEY: 'GzLCjLOMBUgOzMG9YP+XAptXoFyWcYuW2tfp2EiU9Uk=',
-        DEMO: '0',
+        DEMO: '0', OPERATOR_NAME: 'Bench Operator', SUPPORT_EMAIL: 'pomoc@example.pl',
         LOG_LEVEL: 'warn',
         ALLEGRO_ENV: 'sandbox',
         MAIL_TLS_CA_FILE: testCert().certFile,

@@ -101,7 +101,7 @@ export function autoresponderVerdict(a: AutoresponderFacts): AutoresponderVerdic
 }
 
 /** The stored verdict of a mailbox, in the shape detection produces. */
-export function mailboxVerdict(m: Mailbox): MailboxVerdict | undefined {
+export function mailboxVerdict(m: Pick<Mailbox, 'detectionRule' | 'provider' | 'detectionDetail'>): MailboxVerdict | undefined {
   if (m.detectionRule === 'not_checked') return undefined;
   const google = m.detectionRule === 'not_google' ? false : m.detectionRule === 'mx_lookup_failed' ? null : true;
   return { google, provider: m.provider, rule: m.detectionRule, detail: m.detectionDetail };

@@ -55,17 +55,21 @@ export async function createI18n() {
   // One translate function per language, built once. A key asked for without options always gives
   // the same text, so it is looked up once (the catalogs never change while the process runs); the
   // cache is bounded in case a key is ever built from data.
-  const plain = new Map<string, string>();
+  // Keyed by language, then by key: a page asks for dozens of texts, and a key made by joining the
+  // language to the text's key was a new string to build and hash at every call.
+  const plain = Object.fromEntries(LANGUAGES.map((l) => [l, new Map<string, string>()])) as Record<Lang, Map<string, string>>;
   // Texts with simple {{name}} placeholders and simple values are filled in here: i18next's general
   // path (plurals, context, nesting, formats) costs several microseconds a call, and a page makes
   // dozens. Anything else, or a placeholder left without a value, goes to i18next.
   // Each text is split once into its literal parts and placeholder names: filling it is then a few
   // concatenations (a regular expression replace per text cost several times more, dozens of times a page).
   type Template = { parts: string[]; names: string[] };
-  const templates = new Map<string, Template | null>();
+  // By language, then with and without the fallback language's text, then by key.
+  const templates = Object.fromEntries(LANGUAGES.map((l) => [l, [new Map<string, Template | null>(), new Map<string, Template | null>()]])) as Record<Lang, [Map<string, Template | null>, Map<string, Template | null>]>;
+  let templateCount = 0;
   const template = (lang: Lang, key: string, fallback = true): Template | null => {
-    const k = `${fallback ? '' : '='}${lang}:${key}`;
-    let v = templates.get(k);
+    const cache = templates[lang][fallback ? 0 : 1];
+    let v = cache.get(key);
     if (v === undefined) {
       const raw = instance.getResource(lang, 'translation', key) ?? (fallback ? instance.getResource(DEFAULT_LANG, 'translation', key) : undefined);
       v = null;
@@ -73,7 +77,7 @@ export async function createI18n() {
         const split = raw.split(/\{\{\s*(\w+)\s*\}\}/);
         v = { parts: split.filter((_, i) => i % 2 === 0), names: split.filter((_, i) => i % 2 === 1) };
       }
-      if (templates.size < 10_000) templates.set(k, v);
+      if (templateCount < 10_000) (cache.set(key, v), templateCount++);
     }
     return v;
   };
@@ -108,11 +112,11 @@ export async function createI18n() {
           }
           return ft(key as never, opts as never);
         }
-        const k = `${lang}:${key}`;
-        let v = plain.get(k);
+        const cache = plain[lang];
+        let v = cache.get(key);
         if (v === undefined) {
           v = ft(key) as string;
-          if (plain.size < 10_000) plain.set(k, v);
+          if (cache.size < 10_000) cache.set(key, v);
         }
         return v;
       };

@@ -1,14 +1,14 @@
 import fp from 'fastify-plugin';
-import fastifyView from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import Handlebars from 'handlebars';
 import { readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
-import { DEFAULT_LANG, formatDateTime, isLang, langFromAcceptLanguage, type Lang } from '../i18n/index.js';
+import { DEFAULT_LANG, formatDateTime, isLang, LANGUAGES, langFromAcceptLanguage, type Lang } from '../i18n/index.js';
 import { codeName, OUTCOME_WORDS, ruleName } from '../staff/codes.js';
 import { registerSellerHelpers, supportPageData, wrapAddress } from './view-helpers.js';
+import { compileWithTexts } from './view-texts.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,55 +33,80 @@ const LANG_COOKIE = 'lang';
 export default fp(
   async (fastify) => {
     const i18n = fastify.i18n;
-    const hbs = Handlebars.create();
-    hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
-      const lang: Lang = options.data?.root?.lang ?? DEFAULT_LANG;
-      // Without parameters the text is the same every time (and cached by i18n).
-      for (const _ in options.hash) return i18n.t(lang)(key, options.hash);
-      return i18n.t(lang)(key);
-    });
-    hbs.registerHelper('datetime', function (iso: string, options: Handlebars.HelperOptions) {
-      return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);
-    });
-    // A job item's or action's outcome: registered error codes have their text in errorCodes, the
-    // other outcomes (sent, reviewed, recently_reminded…) in staff.outcomes.
-    hbs.registerHelper('outcomeKey', (outcome: unknown) => (typeof outcome === 'string' && outcome.startsWith('MIG_ERR_') ? `errorCodes.${outcome}` : `staff.outcomes.${outcome}`));
-    // A code (MIG_ERR_*, MAIL_*, invalid_grant, an outcome) by its name in the page's language; the
-    // views show the code itself small beside it (partials/code.hbs).
-    hbs.registerHelper('codeName', function (code: unknown, options: Handlebars.HelperOptions) {
-      return typeof code === 'string' ? codeName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), code) : '';
-    });
-    // Outcomes that are plain words (sent, reviewed…) are named only; every other code is shown small beside its name.
-    hbs.registerHelper('isOutcomeWord', (v: unknown) => typeof v === 'string' && (OUTCOME_WORDS as readonly string[]).includes(v));
-    hbs.registerHelper('ruleName', function (rule: unknown, options: Handlebars.HelperOptions) {
-      return typeof rule === 'string' ? ruleName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), rule) : '';
-    });
-    // An e-mail address that may break only where a reader still sees one address (view-helpers.ts).
-    hbs.registerHelper('email', (value: unknown) => (typeof value === 'string' ? new hbs.SafeString(wrapAddress(value)) : ''));
-    hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-    hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
-    hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
-    hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
-    hbs.registerHelper('not', (v: unknown) => !v);
-    // The step indicator's steps (partials/step-indicator.hbs): 1…total, each current or done relative to step.
-    hbs.registerHelper('stepList', (step: number, total: number) =>
-      Array.from({ length: total }, (_, i) => ({ n: i + 1, current: i + 1 === step, done: i + 1 < step })),
-    );
-    hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
-      return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
-    });
-    registerSellerHelpers(hbs, i18n, fastify.config);
+    /** The app's helpers, registered on each language's environment alike. */
+    const registerHelpers = (hbs: typeof Handlebars) => {
+      hbs.registerHelper('t', function (key: string, options: Handlebars.HelperOptions) {
+        const lang: Lang = options.data?.root?.lang ?? DEFAULT_LANG;
+        // Without parameters the text is the same every time (and cached by i18n).
+        for (const _ in options.hash) return i18n.t(lang)(key, options.hash);
+        return i18n.t(lang)(key);
+      });
+      hbs.registerHelper('datetime', function (iso: string, options: Handlebars.HelperOptions) {
+        return formatDateTime(iso, options.data?.root?.lang ?? DEFAULT_LANG);
+      });
+      // A job item's or action's outcome: registered error codes have their text in errorCodes, the
+      // other outcomes (sent, reviewed, recently_reminded…) in staff.outcomes.
+      hbs.registerHelper('outcomeKey', (outcome: unknown) => (typeof outcome === 'string' && outcome.startsWith('MIG_ERR_') ? `errorCodes.${outcome}` : `staff.outcomes.${outcome}`));
+      // A code (MIG_ERR_*, MAIL_*, invalid_grant, an outcome) by its name in the page's language; the
+      // views show the code itself small beside it (partials/code.hbs).
+      hbs.registerHelper('codeName', function (code: unknown, options: Handlebars.HelperOptions) {
+        return typeof code === 'string' ? codeName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), code) : '';
+      });
+      // Outcomes that are plain words (sent, reviewed…) are named only; every other code is shown small beside its name.
+      hbs.registerHelper('isOutcomeWord', (v: unknown) => typeof v === 'string' && (OUTCOME_WORDS as readonly string[]).includes(v));
+      hbs.registerHelper('ruleName', function (rule: unknown, options: Handlebars.HelperOptions) {
+        return typeof rule === 'string' ? ruleName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), rule) : '';
+      });
+      // An e-mail address that may break only where a reader still sees one address (view-helpers.ts).
+      hbs.registerHelper('email', (value: unknown) => (typeof value === 'string' ? new hbs.SafeString(wrapAddress(value)) : ''));
+      hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+      hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+      hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+      hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
+      hbs.registerHelper('not', (v: unknown) => !v);
+      // The step indicator's steps (partials/step-indicator.hbs): 1…total, each current or done relative to step.
+      hbs.registerHelper('stepList', (step: number, total: number) =>
+        Array.from({ length: total }, (_, i) => ({ n: i + 1, current: i + 1 === step, done: i + 1 < step })),
+      );
+      hbs.registerHelper('number', function (n: number, options: Handlebars.HelperOptions) {
+        return typeof n === 'number' ? n.toLocaleString(options.data?.root?.lang ?? DEFAULT_LANG) : '';
+      });
+      registerSellerHelpers(hbs, i18n, fastify.config);
+    };
     const support = supportPageData(fastify.config);
-    if (!fastify.config.support.configured && !fastify.config.demo) {
-      fastify.log.warn('OPERATOR_NAME / SUPPORT_EMAIL are not set: seller pages name the site address and offer no support e-mail');
-    }
 
-    // Partials: every views/partials/<name>.hbs is {{> name}} in any view, registered once at boot
-    // (the views are compiled once too: production mode).
+    // One handlebars environment per language, each with its own compiled views and partials: a text
+    // that takes no values is put into the template when it is compiled (view-texts.ts), so a page
+    // asks i18n only for texts made from data. Compiled once (partials at boot, views at first use)
+    // and rendered directly: the page and then the layout, with one data object.
     const partialsDir = path.join(PROJECT_ROOT, 'views/partials');
+    const partialSources: [string, string][] = [];
     for (const file of await readdir(partialsDir)) {
-      if (file.endsWith('.hbs')) hbs.registerPartial(path.basename(file, '.hbs'), await readFile(path.join(partialsDir, file), 'utf8'));
+      if (file.endsWith('.hbs')) partialSources.push([path.basename(file, '.hbs'), await readFile(path.join(partialsDir, file), 'utf8')]);
     }
+    const environments = Object.fromEntries(
+      LANGUAGES.map((lang) => {
+        const hbs = Handlebars.create();
+        registerHelpers(hbs);
+        const t = i18n.t(lang);
+        // The helpers are known when compiling: each call goes straight to its helper (the templates
+        // name no field after a helper: test/unit/views.test.ts).
+        const options: CompileOptions = { knownHelpers: Object.fromEntries(Object.keys(hbs.helpers).map((name) => [name, true])) };
+        const compile = (source: string) => compileWithTexts(hbs, source, (key) => t(key) as string, options);
+        for (const [name, source] of partialSources) hbs.registerPartial(name, compile(source));
+        const views = new Map<string, Handlebars.TemplateDelegate>();
+        const view = (name: string) => {
+          let template = views.get(name);
+          if (!template) {
+            template = compile(readFileSync(path.join(PROJECT_ROOT, 'views', `${name}.hbs`), 'utf8'));
+            views.set(name, template);
+          }
+          return template;
+        };
+        return [lang, view];
+      }),
+    ) as Record<Lang, (name: string) => Handlebars.TemplateDelegate>;
+    const render = (view: string, data: Record<string, unknown>) => (environments[data.lang as Lang] ?? environments[DEFAULT_LANG])(view)(data);
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),
@@ -89,23 +114,8 @@ export default fp(
       maxAge: '1h',
       index: false,
     });
-    await fastify.register(fastifyView, {
-      engine: { handlebars: hbs },
-      root: path.join(PROJECT_ROOT, 'views'),
-      layout: 'layouts/main.hbs',
-      viewExt: 'hbs',
-      production: true,
-    });
 
-    const fragments = new Map<string, Handlebars.TemplateDelegate>();
-    fastify.decorate('renderFragment', (view: string, data: Record<string, unknown> & { lang: Lang }) => {
-      let template = fragments.get(view);
-      if (!template) {
-        template = hbs.compile(readFileSync(path.join(PROJECT_ROOT, 'views', `${view}.hbs`), 'utf8'));
-        fragments.set(view, template);
-      }
-      return template(data);
-    });
+    fastify.decorate('renderFragment', (view: string, data: Record<string, unknown> & { lang: Lang }) => render(view, data));
 
     fastify.decorateRequest('lang', DEFAULT_LANG);
     fastify.addHook('onRequest', async (request, reply) => {
@@ -134,7 +144,7 @@ export default fp(
       // Parsing resolves '/.//evil.example/x' to the path '//evil.example/x', which a browser reads as
       // another host: the link is built from the path with its leading slashes collapsed into one.
       const localPath = url.pathname.replace(/^\/+/, '/');
-      return this.view(`${view}.hbs`, {
+      const page: Record<string, unknown> = {
         lang,
         otherLang: other,
         langSwitchUrl: localPath + url.search,
@@ -147,7 +157,16 @@ export default fp(
         // Who runs the service and where help is: the footer and every "contact support" text.
         support,
         ...data,
-      });
+      };
+      let html: string;
+      try {
+        page.body = render(view, page);
+        html = render('layouts/main', page);
+      } catch (err) {
+        return this.send(err);
+      }
+      if (!this.getHeader('content-type')) this.header('content-type', 'text/html; charset=utf-8');
+      return this.send(html);
     });
   },
   { name: 'views', dependencies: ['services'], fastify: '5.x' },

@@ -25,6 +25,10 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
     `SELECT id, autoresponder_id AS autoresponderId, position, name, subject, body, body_format AS bodyFormat
        FROM reply_templates WHERE autoresponder_id = ? ORDER BY position`,
   );
+  const templateNamesBySeller = db.prepare(
+    `SELECT t.autoresponder_id, t.name FROM autoresponders a JOIN reply_templates t ON t.autoresponder_id = a.id
+      WHERE a.seller_id = ? ORDER BY a.id, t.position`,
+  ).raw();
   const deleteTemplates = db.prepare(`DELETE FROM reply_templates WHERE autoresponder_id = ?`);
   const insertTemplate = db.prepare(
     `INSERT INTO reply_templates (autoresponder_id, position, name, subject, body, body_format, created_at, updated_at)
@@ -48,6 +52,16 @@ export function createAutorespondersRepository(db: Db, now: () => Date = () => n
       switchVersion.run({ id, ...a, at: now().toISOString() });
     },
     listTemplates: (autoresponderId: number) => templates.all(autoresponderId) as ReplyTemplate[],
+    /** The names of every template of a seller's autoresponders, in their order, by autoresponder (one read). */
+    templateNamesOfSeller(sellerId: number): Map<number, string[]> {
+      const out = new Map<number, string[]>();
+      for (const [id, name] of templateNamesBySeller.all(sellerId) as [number, string][]) {
+        const names = out.get(id);
+        if (names) names.push(name);
+        else out.set(id, [name]);
+      }
+      return out;
+    },
     /** Replaces every template of an autoresponder; call inside the caller's transaction. */
     replaceTemplates(autoresponderId: number, list: ReplyTemplateInput[]): void {
       const at = now().toISOString();

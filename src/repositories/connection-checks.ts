@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db/database.js';
 import type { ConnectionCheck } from '../domain/model.js';
 
@@ -21,6 +22,15 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
   );
   // Newest first along the (mailbox_id, at) index: one index step, not a sort of the mailbox's whole history.
   const byMailbox = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY at DESC, id DESC LIMIT ?`);
+  // One statement per limit, the limit written into the SQL: a bound LIMIT (or any second parameter
+  // SQLite's planner may read, such as running = ?, which a partial index names) makes SQLite prepare
+  // the statement again at every run, several µs against a fraction of one.
+  const outcomesByMailbox = new Map<number, Statement>();
+  const outcomes = (limit: number) => {
+    let s = outcomesByMailbox.get(limit);
+    if (!s) outcomesByMailbox.set(limit, (s = db.prepare(`SELECT kind, ok, code FROM connection_checks WHERE mailbox_id = ? AND running = 0 ORDER BY at DESC, id DESC LIMIT ${Math.trunc(limit)}`)));
+    return s;
+  };
   const lastAllegro = db.prepare(`SELECT ${COLUMNS} FROM connection_checks WHERE autoresponder_id = ? AND kind = 'allegro' AND running = 0 ORDER BY id DESC LIMIT 1`);
   const forAutoresponder = db.prepare(
     `SELECT ${COLUMNS} FROM connection_checks WHERE (autoresponder_id = ? OR (mailbox_id IS NOT NULL AND mailbox_id = ?)) AND running = 0 ORDER BY id DESC LIMIT ?`,
@@ -76,6 +86,9 @@ export function createConnectionChecksRepository(db: Db, now: () => Date = () =>
       const n = purgeAll.run({ cut: o.before.toISOString(), limit: o.limit }).changes;
       return n < o.limit ? n + purgePassing.run({ cut: o.passingBefore.toISOString(), limit: o.limit - n }).changes : n;
     },
+    /** The outcomes (kind, ok, code) of a mailbox's newest checks, newest first: what a recommendation reads. */
+    recentOutcomes: (mailboxId: number, limit: number) =>
+      (outcomes(limit).all(mailboxId) as { kind: ConnectionCheck['kind']; ok: number; code: string | null }[]).map((r) => ({ kind: r.kind, ok: r.ok === 1, code: r.code })),
     listByMailbox: (mailboxId: number, limit = 20) => (byMailbox.all(mailboxId, limit) as (Omit<ConnectionCheck, 'ok'> & { ok: number })[]).map(toCheck),
   };
 }

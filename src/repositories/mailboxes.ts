@@ -16,6 +16,10 @@ export function createMailboxesRepository(db: Db, now: () => Date = () => new Da
   const bySellerAndEmail = db.prepare(`SELECT ${COLUMNS} FROM mailboxes WHERE seller_id = ? AND email = ?`);
   const bySeller = db.prepare(`SELECT ${COLUMNS} FROM mailboxes WHERE seller_id = ? ORDER BY id`);
   const all = db.prepare(`SELECT ${COLUMNS} FROM mailboxes ORDER BY id`);
+  const summariesBySeller = db.prepare(
+    `SELECT id, email, secret IS NOT NULL AS hasSecret, secret_kind AS secretKind, secret_verified_at AS secretVerifiedAt,
+       provider, detection_rule AS detectionRule, detection_detail AS detectionDetail FROM mailboxes WHERE seller_id = ?`,
+  );
   const secret = db.prepare(`SELECT secret FROM mailboxes WHERE id = ?`).pluck();
   const insert = db.prepare(
     `INSERT INTO mailboxes (seller_id, email, imap_host, imap_port, imap_security, smtp_host, smtp_port, smtp_security,
@@ -39,6 +43,13 @@ export function createMailboxesRepository(db: Db, now: () => Date = () => new Da
     findBySellerAndEmail: (sellerId: number, email: string) =>
       toMailbox(bySellerAndEmail.get(sellerId, email.trim()) as Row | undefined),
     listBySeller: (sellerId: number) => (bySeller.all(sellerId) as Row[]).map((r) => toMailbox(r)!),
+    /** A seller's mailboxes with only what the seller's migration page shows of them. */
+    listSummariesBySeller: (sellerId: number) =>
+      // In id order, sorted here: the (seller_id, email) index gives another order, and an ORDER BY
+      // that no index gives costs SQLite a temporary b-tree (a temporary file's set-up) at every call.
+      (summariesBySeller.all(sellerId) as (Omit<MailboxSummary, 'hasSecret'> & { hasSecret: number })[])
+        .sort((x, y) => x.id - y.id)
+        .map((r) => ({ ...r, hasSecret: r.hasSecret === 1 })) as MailboxSummary[],
     listAll: () => (all.all() as Row[]).map((r) => toMailbox(r)!),
     insert(m: ServerSettings & { sellerId: number; email: string }): number {
       return Number(insert.run({ ...m, at: now().toISOString() }).lastInsertRowid);
@@ -64,3 +75,6 @@ export function createMailboxesRepository(db: Db, now: () => Date = () => new Da
   };
 }
 export type MailboxesRepository = ReturnType<typeof createMailboxesRepository>;
+
+/** A mailbox as the seller's migration page reads it: its address, its secret's kind and its detection. */
+export type MailboxSummary = Pick<Mailbox, 'id' | 'email' | 'hasSecret' | 'secretKind' | 'secretVerifiedAt' | 'provider' | 'detectionRule' | 'detectionDetail'>;

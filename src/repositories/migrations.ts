@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { MigrationState } from '../migration/states.js';
-import type { MigrationPath, Migration } from '../domain/model.js';
+import type { MigrationPath, Migration, Autoresponder } from '../domain/model.js';
 
 const COLUMNS = `id, autoresponder_id AS autoresponderId, state, previous_state AS previousState, path,
   reason_code AS reasonCode, verdict_rule AS verdictRule, verdict_detail AS verdictDetail, attempts,
@@ -14,7 +14,12 @@ const COLUMNS = `id, autoresponder_id AS autoresponderId, state, previous_state 
 export function createMigrationsRepository(db: Db, now: () => Date = () => new Date()) {
   const byId = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE id = ?`);
   const byAutoresponder = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE autoresponder_id = ?`);
-  const bySeller = db.prepare(`SELECT ${COLUMNS} FROM migrations WHERE autoresponder_id IN (SELECT id FROM autoresponders WHERE seller_id = ?)`);
+  // The seller's page: every autoresponder with its migration in one read, only the columns it shows.
+  const cardsBySeller = db.prepare(
+    `SELECT a.id, a.external_id AS externalId, a.version, a.previous_version AS previousVersion, a.mailbox_id AS mailboxId,
+       m.state, m.reason_code AS reasonCode, m.verdict_rule AS verdictRule, m.completed_at AS completedAt
+     FROM autoresponders a LEFT JOIN migrations m ON m.autoresponder_id = a.id WHERE a.seller_id = ? ORDER BY a.id`,
+  );
   const insert = db.prepare(
     `INSERT INTO migrations (autoresponder_id, state, verdict_rule, verdict_detail, created_at, updated_at, state_changed_at)
      VALUES (@autoresponderId, @state, @verdictRule, @verdictDetail, @at, @at, @at)`,
@@ -34,8 +39,11 @@ export function createMigrationsRepository(db: Db, now: () => Date = () => new D
   return {
     getById: (id: number) => byId.get(id) as Migration | undefined,
     findByAutoresponder: (autoresponderId: number) => byAutoresponder.get(autoresponderId) as Migration | undefined,
-    /** Every migration of a seller's autoresponders, in one read (the seller's page shows them all). */
-    listBySeller: (sellerId: number) => bySeller.all(sellerId) as Migration[],
+    /**
+     * Every autoresponder of a seller with its migration (null fields without one), in one read and
+     * with only what the seller's migration page shows of them.
+     */
+    cardsOfSeller: (sellerId: number) => cardsBySeller.all(sellerId) as AutoresponderCard[],
     insert(m: { autoresponderId: number; state: MigrationState; verdictRule: string; verdictDetail: string | null }): number {
       return Number(insert.run({ ...m, at: now().toISOString() }).lastInsertRowid);
     },
@@ -50,3 +58,11 @@ export function createMigrationsRepository(db: Db, now: () => Date = () => new D
   };
 }
 export type MigrationsRepository = ReturnType<typeof createMigrationsRepository>;
+
+/** An autoresponder as the seller's migration page reads it, with its migration's state and reason. */
+export type AutoresponderCard = Pick<Autoresponder, 'id' | 'externalId' | 'version' | 'previousVersion' | 'mailboxId'> & {
+  state: MigrationState | null;
+  reasonCode: string | null;
+  verdictRule: string | null;
+  completedAt: string | null;
+};

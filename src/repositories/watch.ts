@@ -42,6 +42,9 @@ const WATCH_COLUMNS = `autoresponder_id AS autoresponderId, status, due_at AS du
   failing_code AS failingCode, last_ok_at AS lastOkAt, checked_at AS checkedAt`;
 const INCIDENT_COLUMNS = `id, autoresponder_id AS autoresponderId, subject, reason, code, worked_until AS workedUntil, found_at AS foundAt,
   resolved_at AS resolvedAt, resolution`;
+/** How many of a seller's incidents their page reads: far more than it shows (a few per autoresponder). */
+const SELLER_INCIDENTS = 50;
+
 const INCIDENT_COLUMNS_I = `i.id, i.autoresponder_id AS autoresponderId, i.subject, i.reason, i.code, i.worked_until AS workedUntil,
   i.found_at AS foundAt, i.resolved_at AS resolvedAt, i.resolution`;
 const NOTICE_COLUMNS = `id, incident_id AS incidentId, seller_id AS sellerId, status, not_before AS notBefore, attempts, error,
@@ -126,9 +129,11 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     `SELECT count(*) FROM watch_incidents i JOIN migrations m ON m.autoresponder_id = i.autoresponder_id
       WHERE i.resolved_at IS NULL AND m.state = 'needs_attention'`,
   ).pluck();
+  // Sorted here, not by SQLite: an ORDER BY that no index gives costs SQLite a temporary b-tree, and
+  // with it a temporary file's set-up (~0.1 ms a call on a busy server, more than the whole read).
+  // The join walks the seller's autoresponders and each one's incidents by index.
   const forSeller = db.prepare(
-    `SELECT ${INCIDENT_COLUMNS_I} FROM watch_incidents i JOIN autoresponders a ON a.id = i.autoresponder_id
-      WHERE a.seller_id = ? ORDER BY i.id DESC LIMIT ?`,
+    `SELECT ${INCIDENT_COLUMNS_I} FROM watch_incidents i JOIN autoresponders a ON a.id = i.autoresponder_id WHERE a.seller_id = ?`,
   );
 
   // ---- notices ----
@@ -200,7 +205,8 @@ export function createWatchRepository(db: Db, now: () => Date = () => new Date()
     openCount: () => openCount.get() as number,
     /** The seller's autoresponders with an open incident (however many closed ones they have had). */
     openIncidentsOfSeller: (sellerId: number) => openOfSeller.all(sellerId) as number[],
-    incidentsOfSeller: (sellerId: number, limit = 50) => forSeller.all(sellerId, limit) as WatchIncident[],
+    /** The seller's newest incidents (at most 50), newest first. */
+    incidentsOfSeller: (sellerId: number) => (forSeller.all(sellerId) as WatchIncident[]).sort((x, y) => y.id - x.id).slice(0, SELLER_INCIDENTS),
 
     // ---- notices ----
     addNotice: (n: { incidentId: number; sellerId: number; notBefore: Date }) =>

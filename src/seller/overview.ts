@@ -1,11 +1,14 @@
 import type { Repositories } from '../repositories/index.js';
 import { mailboxVerdict } from '../detection/rules.js';
-import { type Autoresponder, type Mailbox } from '../domain/model.js';
+import type { AutoresponderCard } from '../repositories/migrations.js';
+import type { MailboxSummary } from '../repositories/mailboxes.js';
 import { switchBackPossible, type TemplateReview } from '../v3/switch.js';
 import { V3_MAX_TEXT } from '../v3/templates.js';
 import { AWAITING_SELLER_STATES, CHOOSABLE_STATES, type MigrationState } from '../migration/states.js';
 import { mailboxRefusal, recommend } from './recommendation.js';
 import { deadlineModel } from './deadline.js';
+import { sellerHistory, type HistoryEntry } from '../watch/pages.js';
+import type { Lang } from '../i18n/index.js';
 
 /** States in which the autoresponder does not answer buyers until the seller acts. */
 const NOT_WORKING = AWAITING_SELLER_STATES;
@@ -31,27 +34,30 @@ const NAMES_SHOWN = 3;
  * do with a recommendation and its reason; the seller's other Google mailboxes, each as it stands;
  * and the deadline. No detection detail (MX hosts, DNS errors): support sees that, not sellers.
  */
-export function sellerOverview(repos: Repositories, sellerId: number, opts: OverviewOptions) {
-  const mailboxes = new Map(repos.mailboxes.listBySeller(sellerId).map((m) => [m.id, m]));
-  const autoresponders = repos.autoresponders.listBySeller(sellerId);
-  // The seller's migrations in one read (the page is opened often; one query per autoresponder added up).
-  const migrations = new Map(repos.migrations.listBySeller(sellerId).map((m) => [m.autoresponderId, m]));
-  const stateOf = (a: Autoresponder): MigrationState => migrations.get(a.id)?.state ?? 'unknown';
+export function sellerOverview(repos: Repositories, sellerId: number, opts: OverviewOptions, history: Record<number, HistoryEntry[]> = {}) {
+  // Each of these is one read for the whole page, with only the columns the page shows (the page is
+  // opened often; a read per autoresponder, and whole rows, added up).
+  const mailboxes = new Map(repos.mailboxes.listSummariesBySeller(sellerId).map((m) => [m.id, m]));
+  // Every autoresponder with its migration: a card without one (state null) is 'unknown'.
+  const autoresponders = repos.migrations.cardsOfSeller(sellerId);
+  const templateNames = repos.autoresponders.templateNamesOfSeller(sellerId);
+  const stateOf = (a: AutoresponderCard): MigrationState => a.state ?? 'unknown';
   // Autoresponders the watch found broken after their migration (one read): their card tells it in its history.
   const brokeAfterMigration = new Set(repos.watch.openIncidentsOfSeller(sellerId));
   /** The v1/v2 autoresponders still to be fixed that read a mailbox. */
   const toFixOn = (mailboxId: number) => autoresponders.filter((a) => a.version !== 3 && a.mailboxId === mailboxId && NOT_WORKING.includes(stateOf(a)));
-  const checksOf = new Map<number, ReturnType<Repositories['connectionChecks']['listByMailbox']>>();
+  const checksOf = new Map<number, ReturnType<Repositories['connectionChecks']['recentOutcomes']>>();
   const checks = (mailboxId: number) => {
     let c = checksOf.get(mailboxId);
     // Only the newest few: a refusal is told from the last consecutive failures (REJECTIONS_BEFORE_V3).
-    if (!c) checksOf.set(mailboxId, (c = repos.connectionChecks.listByMailbox(mailboxId, RECENT_CHECKS)));
+    if (!c) checksOf.set(mailboxId, (c = repos.connectionChecks.recentOutcomes(mailboxId, RECENT_CHECKS)));
     return c;
   };
 
   const used = new Set<number>();
   const items = autoresponders.map((a) => {
-    const m = migrations.get(a.id);
+    // Its migration, if it has one.
+    const m = a.state !== null ? a : undefined;
     const mailbox = a.mailboxId != null ? mailboxes.get(a.mailboxId) : undefined;
     if (mailbox) used.add(mailbox.id);
     const state = stateOf(a);
@@ -61,7 +67,7 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
 
     // The templates: names for the title, and (when choosing) what v3 would need changed.
     const reviews = canChoose && opts.v3Available && opts.review ? opts.review(a.id) : null;
-    const names = reviews ? reviews.map((r) => r.name) : repos.autoresponders.listTemplates(a.id).map((x) => x.name);
+    const names = reviews ? reviews.map((r) => r.name) : (templateNames.get(a.id) ?? []);
     const toFix = reviews ? reviews.filter((r) => !r.ok) : [];
     const over = toFix.reduce((n, r) => n + Math.max(0, r.length - V3_MAX_TEXT), 0);
 
@@ -81,7 +87,7 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       state,
       working: !notWorking,
       // Why it stopped, in the seller's words, only while it is not fixed.
-      reason: notWorking && state !== 'needs_attention' && m ? sellerReasonKey(m.verdictRule) : null,
+      reason: notWorking && state !== 'needs_attention' && m ? sellerReasonKey(m.verdictRule ?? '') : null,
       // A problem the watch found is told once, in the card's history ("Działało do …. Przyczyna: …").
       attention: state === 'needs_attention' && m?.reasonCode && !brokeAfterMigration.has(a.id) ? `reasons.${m.reasonCode}` : null,
       brokeAfterMigration: state === 'needs_attention' && brokeAfterMigration.has(a.id),
@@ -106,6 +112,8 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
       // Any problem of a v3 autoresponder is its authorization (refused, or given for another Allegro account).
       authorizeAgain: a.version === 3 && state === 'needs_attention',
       canChange: mailboxPath && state === 'relinked_app_password',
+      // The watch's history of this card (views/partials/watch-history.hbs reads it from the card).
+      history: history[a.id] ?? null,
       relinkedAt: state === 'relinked_app_password' ? m?.completedAt : null,
       switchedAt: state === 'switched_v3' ? m?.completedAt : null,
     };
@@ -131,6 +139,14 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
   };
 }
 
+/**
+ * Everything the seller's migration page shows (the overview, the watch's history in each card),
+ * read as one transaction: one moment of the database, and one read lock for the page's dozen reads.
+ */
+export function migrationPage(repos: Repositories, sellerId: number, lang: Lang, opts: OverviewOptions) {
+  return repos.read(() => sellerOverview(repos, sellerId, opts, sellerHistory(repos, sellerId, lang, opts.now)));
+}
+
 /** The detection rule as a seller understands it: no MX hosts, no DNS codes. */
 function sellerReasonKey(rule: string): string {
   switch (rule) {
@@ -149,7 +165,7 @@ function sellerReasonKey(rule: string): string {
 }
 
 /** Served by Google, or not known yet (check needed): either way it may need an app password. */
-function isGoogle(m: Mailbox): boolean {
+function isGoogle(m: MailboxSummary): boolean {
   const v = mailboxVerdict(m);
   return !!v && v.google !== false;
 }

@@ -1,7 +1,6 @@
 import type { Lang } from '../i18n/index.js';
 import type { Repositories } from '../repositories/index.js';
-import { sellerOverview, type OverviewOptions } from '../seller/overview.js';
-import { sellerHistory } from '../watch/pages.js';
+import { migrationPage, type OverviewOptions } from '../seller/overview.js';
 
 /**
  * "Co widzi sprzedawca": the seller's own migration page (the real template, views/migration.hbs,
@@ -21,8 +20,7 @@ export function sellerViewHtml(
     seller,
     allegroConfigured: opts.allegroConfigured,
     csrfToken: '',
-    ...sellerOverview(repos, sellerId, opts.overview),
-    watchHistory: sellerHistory(repos, sellerId, opts.lang, opts.overview.now),
+    ...migrationPage(repos, sellerId, opts.lang, opts.overview),
   });
   const part = (view: string, data: Record<string, unknown>) => render(`staff/parts/${view}`, { lang: opts.lang, ...data }).trim();
   return readOnly(html, { button: (label) => part('inert-button', { label }), link: (text) => part('inert-link', { text }) });

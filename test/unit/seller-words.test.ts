@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mailboxRefusal, recommend } from '../../src/seller/recommendation.js';
 import { deadlineMeansIn, deadlineModel } from '../../src/seller/deadline.js';
 import { causesFor, NO_APP_PASSWORDS_CAUSES } from '../../src/app-password/wizard-page.js';
-import { bindOneLetterWords, contactHref, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
+import { bindOneLetterWords, contactHref, EMAIL_LIKE, formatWhen, wrapAddress, wrapAddressesIn } from '../../src/plugins/view-helpers.js';
+import Handlebars from 'handlebars';
 import { createI18n } from '../../src/i18n/index.js';
 import { INCONCLUSIVE_MAIL_CODES, MAIL_CHECK_CODES, provesNothingAboutPassword } from '../../src/mail/classify.js';
 import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
@@ -58,6 +59,32 @@ test('addresses wrap after "@" and before ".", never inside a word nor before th
   assert.equal(wrapAddress('imap.gmail.com'), 'imap<wbr>.gmail.com', 'a host name');
   assert.equal(wrapAddressesIn('Skrzynka jan.k@firma.pl (v2).'), 'Skrzynka jan.k@<wbr>firma.pl (v2).');
   assert.equal(wrapAddressesIn('Tekst <i>bez</i> adresu. Koniec.'), 'Tekst &lt;i&gt;bez&lt;/i&gt; adresu. Koniec.');
+});
+
+test('addresses in a text are found where a scan of the whole text finds them (the "@"-anchored search against the plain one)', () => {
+  // The plain scan: EMAIL_LIKE tried at every character, as wrapAddressesIn did before it looked only around "@".
+  const plain = (text: string) => {
+    let out = '';
+    let last = 0;
+    for (const m of text.matchAll(EMAIL_LIKE)) {
+      out += Handlebars.escapeExpression(text.slice(last, m.index)) + wrapAddress(m[0]);
+      last = m.index! + m[0].length;
+    }
+    return out + Handlebars.escapeExpression(text.slice(last));
+  };
+  const cases = ['a@b.pl', '@x.pl', 'x@', 'a@b@c.pl', 'a@b.com.x@y.pl', 'jan@firma.pl, ola@firma.pl', '„ala@x.pl”', 'a@b.c', 'a@.pl', 'x.@y.pl', 'ą@ę.pl'];
+  // And many made-up texts of the characters that matter (a fixed seed: the same texts every run).
+  let seed = 25;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const alphabet = ['a', 'b', 'Z', 'ł', '1', '@', '@', '.', '.', '-', ' ', ',', '<', '(', '„', '”', 'pl', 'com', 'jan', '@firma', '.pl', '.com'];
+  for (let i = 0; i < 5000; i++) cases.push(Array.from({ length: 1 + Math.floor(next() * 24) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''));
+  let withAddress = 0;
+  for (const text of cases) {
+    const expected = plain(text);
+    if (expected.includes('<wbr>')) withAddress++;
+    assert.equal(wrapAddressesIn(text), expected, JSON.stringify(text));
+  }
+  assert.ok(withAddress > 500, `the made-up texts hold addresses (${withAddress})`);
 });
 
 test('the next try is said as a person says it, never a date run into a number', async () => {
