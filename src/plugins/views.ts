@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
 import Handlebars from 'handlebars';
 import { readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -77,8 +78,7 @@ export default fp(
 
     // One handlebars environment per language, each with its own compiled views and partials: a text
     // that takes no values is put into the template when it is compiled (view-texts.ts), so a page
-    // asks i18n only for texts made from data. Compiled once (partials at boot, views at first use)
-    // and rendered directly: the page and then the layout, with one data object.
+    // asks i18n only for texts made from data. Each is compiled at its first use in a language.
     const partialsDir = path.join(PROJECT_ROOT, 'views/partials');
     const partialSources: [string, string][] = [];
     for (const file of await readdir(partialsDir)) {
@@ -94,19 +94,34 @@ export default fp(
         const options: CompileOptions = { knownHelpers: Object.fromEntries(Object.keys(hbs.helpers).map((name) => [name, true])) };
         const compile = (source: string) => compileWithTexts(hbs, source, (key) => t(key) as string, options);
         for (const [name, source] of partialSources) hbs.registerPartial(name, compile(source));
-        const views = new Map<string, Handlebars.TemplateDelegate>();
-        const view = (name: string) => {
-          let template = views.get(name);
-          if (!template) {
-            template = compile(readFileSync(path.join(PROJECT_ROOT, 'views', `${name}.hbs`), 'utf8'));
-            views.set(name, template);
-          }
-          return template;
-        };
-        return [lang, view];
+        return [lang, compile];
       }),
-    ) as Record<Lang, (name: string) => Handlebars.TemplateDelegate>;
-    const render = (view: string, data: Record<string, unknown>) => (environments[data.lang as Lang] ?? environments[DEFAULT_LANG])(view)(data);
+    ) as Record<Lang, (source: string) => Handlebars.TemplateDelegate>;
+    /**
+     * What @fastify/view compiles with: a view's source becomes one template per language, each
+     * compiled (with its fixed texts) at its first use in that language, chosen by the page's `lang`.
+     * @fastify/view keeps it in its cache, renders the page and then the layout around it.
+     */
+    const byLanguage = {
+      compile(source: string) {
+        const compiled: Partial<Record<Lang, Handlebars.TemplateDelegate>> = {};
+        return (data: Record<string, unknown>, runtimeOptions?: Handlebars.RuntimeOptions) => {
+          const lang: Lang = isLang(data?.lang) ? data.lang : DEFAULT_LANG;
+          return (compiled[lang] ??= environments[lang](source))(data, runtimeOptions);
+        };
+      },
+      // Partials are each language's own (registered above); @fastify/view is given none.
+      registerPartial() {
+        throw new Error('partials are registered per language in plugins/views.ts');
+      },
+    };
+    // A view rendered without the layout (the seller's page inside the staff account page).
+    const fragments = new Map<string, Handlebars.TemplateDelegate>();
+    const renderFragment = (view: string, data: Record<string, unknown>) => {
+      let template = fragments.get(view);
+      if (!template) fragments.set(view, (template = byLanguage.compile(readFileSync(path.join(PROJECT_ROOT, 'views', `${view}.hbs`), 'utf8'))));
+      return template(data);
+    };
 
     await fastify.register(fastifyStatic, {
       root: path.join(PROJECT_ROOT, 'views/static'),
@@ -115,7 +130,15 @@ export default fp(
       index: false,
     });
 
-    fastify.decorate('renderFragment', (view: string, data: Record<string, unknown> & { lang: Lang }) => render(view, data));
+    await fastify.register(fastifyView, {
+      engine: { handlebars: byLanguage },
+      root: path.join(PROJECT_ROOT, 'views'),
+      layout: 'layouts/main.hbs',
+      viewExt: 'hbs',
+      production: true,
+    });
+
+    fastify.decorate('renderFragment', (view: string, data: Record<string, unknown> & { lang: Lang }) => renderFragment(view, data));
 
     fastify.decorateRequest('lang', DEFAULT_LANG);
     fastify.addHook('onRequest', async (request, reply) => {
@@ -158,15 +181,9 @@ export default fp(
         support,
         ...data,
       };
-      let html: string;
-      try {
-        page.body = render(view, page);
-        html = render('layouts/main', page);
-      } catch (err) {
-        return this.send(err);
-      }
-      if (!this.getHeader('content-type')) this.header('content-type', 'text/html; charset=utf-8');
-      return this.send(html);
+      // @fastify/view renders the view, then the layout with it as `body`, and sends it (or the error).
+      void this.view(view, page);
+      return this;
     });
   },
   { name: 'views', dependencies: ['services'], fastify: '5.x' },
