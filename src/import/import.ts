@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
+import { createDerivedBatch, type DerivedBatch } from '../db/derived.js';
 import { normalizeHost } from '../detection/rules.js';
 import type { MailboxVerdict } from '../domain/model.js';
 import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
@@ -452,27 +453,40 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     return created ? 'imported' : changed ? 'updated' : 'unchanged';
   };
 
+  // Immediate: the write lock is taken first, so a server writing at the same time makes this wait
+  // (busy timeout) instead of failing a read-then-write upgrade. The derived tables (the staff list's
+  // index, search and counters) are written once for the whole batch, at its end (db/derived.ts).
   db.transaction(() => {
-    for (const p of consistent) {
-      try {
-        result[applyRow(p)]++;
-      } catch (err) {
-        if (!(err instanceof RowRejected)) throw err;
-        problems.push({ line: p.line, column: err.column, reason: err.reason });
+    derivedBatchOf(db).deferred(() => {
+      for (const p of consistent) {
+        try {
+          result[applyRow(p)]++;
+        } catch (err) {
+          if (!(err instanceof RowRejected)) throw err;
+          problems.push({ line: p.line, column: err.column, reason: err.reason });
+        }
       }
-    }
+    });
     if (opts.completedAudit !== false && result.imported + result.updated > 0) {
       repos.audit.record(actor, opts.fileName ?? null, {
         action: 'import.completed',
         details: { rows: result.rows, imported: result.imported, updated: result.updated, unchanged: result.unchanged, rejected: new Set(problems.map((x) => x.line)).size },
       });
     }
-  })();
+  }).immediate();
 
   result.rejected = new Set(problems.map((x) => x.line)).size;
   problems.sort((a, b) => a.line - b.line);
   notes.sort((a, b) => a.line - b.line);
   return result;
+}
+
+const derivedBatches = new WeakMap<Db, DerivedBatch>();
+/** One set of the batch's statements per connection, prepared once. */
+function derivedBatchOf(db: Db): DerivedBatch {
+  let d = derivedBatches.get(db);
+  if (!d) derivedBatches.set(db, (d = createDerivedBatch(db)));
+  return d;
 }
 
 function count(s: string, ch: string): number {
