@@ -7,9 +7,9 @@ import type { MailboxVerdict } from '../domain/model.js';
 import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
-import type { Actor } from '../domain/model.js';
+import type { Actor, Seller } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
-import type { DetectionService } from '../detection/service.js';
+import type { DetectionService, KnownAutoresponder } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';
 import type { SecretsService } from '../crypto/secrets.js';
 import { createI18n } from '../i18n/index.js';
@@ -360,12 +360,17 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
   const actor = opts.actor;
   const result: ImportResult = { rows: prepared.rows, imported: 0, updated: 0, unchanged: 0, rejected: 0, problems, notes, ignoredColumns: prepared.ignoredColumns };
 
+  // Mailboxes whose autoresponders have all been refreshed in this transaction: a later row of the same
+  // mailbox that changes nothing about it refreshes only its own autoresponder (the others cannot move).
+  const refreshed = new Set<number>();
+
+  // Each row reads its seller, mailbox and autoresponder once; what it writes it keeps, not read again.
   const applyRow = (p: ParsedRow): 'imported' | 'updated' | 'unchanged' => {
     const r = p.row;
     let created = false;
     let changed = false;
 
-    let seller = repos.sellers.findByExternalId(r.seller_id);
+    let seller: Pick<Seller, 'id' | 'email' | 'name' | 'allegroLogin'> | undefined = repos.sellers.findByExternalId(r.seller_id);
     // The one row the stored data can refuse, refused before anything of it is written: no savepoint
     // per row is needed to undo it (the savepoints were a tenth of an import's time).
     const known = r.autoresponder_id ? repos.autoresponders.findByExternalId(r.autoresponder_id) : undefined;
@@ -373,7 +378,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     if (!seller) {
       const sid = repos.sellers.insert({ externalId: r.seller_id, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
       repos.audit.record(actor, sid, { action: 'seller.created', details: { externalId: r.seller_id } });
-      seller = repos.sellers.getById(sid)!;
+      seller = { id: sid, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login };
       changed = true;
     } else if (seller.email !== r.seller_email || seller.name !== r.seller_name || seller.allegroLogin !== r.allegro_login) {
       repos.sellers.update(seller.id, { email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
@@ -390,38 +395,49 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       smtpSecurity: securityForPort('smtp', r.smtp_port),
       username: r.mailbox_email,
     };
-    let mailbox = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
-    if (!mailbox) {
-      const mid = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
-      repos.audit.record(actor, mid, { action: 'mailbox.created', details: { email: r.mailbox_email } });
-      mailbox = repos.mailboxes.getById(mid)!;
+    // The mailbox as found (undefined: new); `written` when this row changed it, so it is read again once.
+    const found = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
+    let written = false;
+    let mailboxId: number;
+    if (!found) {
+      mailboxId = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
+      repos.audit.record(actor, mailboxId, { action: 'mailbox.created', details: { email: r.mailbox_email } });
+      written = true;
       created = !r.autoresponder_id;
       changed = true;
-    } else if ((Object.keys(servers) as (keyof typeof servers)[]).some((k) => mailbox![k] !== servers[k])) {
-      if (mailbox.secretKind === 'app_password') {
-        // The seller relinked this mailbox here (often moving a Workspace mailbox to Google's
-        // servers); an older export must not undo that.
-        notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
-      } else {
-        repos.mailboxes.updateServers(mailbox.id, servers);
-        repos.audit.record(actor, mailbox.id, { action: 'mailbox.servers_updated', details: servers });
-        changed = true;
-      }
-    }
-
-    if (r.mailbox_password !== null) {
-      if (mailbox.secretKind === 'app_password') {
-        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
-      } else {
-        const stored = repos.mailboxes.getEncryptedSecret(mailbox.id);
-        if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
-          repos.mailboxes.setEncryptedSecret(mailbox.id, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
-          repos.audit.record(actor, mailbox.id, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
+    } else {
+      mailboxId = found.id;
+      if ((Object.keys(servers) as (keyof typeof servers)[]).some((k) => found[k] !== servers[k])) {
+        if (found.secretKind === 'app_password') {
+          // The seller relinked this mailbox here (often moving a Workspace mailbox to Google's
+          // servers); an older export must not undo that.
+          notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
+        } else {
+          repos.mailboxes.updateServers(mailboxId, servers);
+          repos.audit.record(actor, mailboxId, { action: 'mailbox.servers_updated', details: servers });
+          written = true;
           changed = true;
         }
       }
     }
 
+    if (r.mailbox_password !== null) {
+      if (found?.secretKind === 'app_password') {
+        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
+      } else {
+        const stored = found ? repos.mailboxes.getEncryptedSecret(mailboxId) : null;
+        if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
+          repos.mailboxes.setEncryptedSecret(mailboxId, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
+          repos.audit.record(actor, mailboxId, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
+          written = true;
+          changed = true;
+        }
+      }
+    }
+    const mailbox = written || !found ? repos.mailboxes.getById(mailboxId)! : found;
+
+    // The row's autoresponder when this row made or changed it (its verdict to be refreshed).
+    let moved: (KnownAutoresponder & { migration?: null }) | undefined;
     if (r.autoresponder_id && r.autoresponder_version) {
       const version = r.autoresponder_version as 1 | 2 | 3;
       const mailboxId = version === 3 ? null : mailbox.id;
@@ -430,6 +446,8 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       if (!existing) {
         const aid = repos.autoresponders.insert({ sellerId: seller.id, externalId: r.autoresponder_id, version, mailboxId });
         repos.audit.record(actor, aid, { action: 'autoresponder.created', details: { externalId: r.autoresponder_id, version } });
+        // New: it has no migration yet.
+        moved = { id: aid, version, mailboxId, migration: null };
         created = true;
         changed = true;
       } else if (existing.version !== version || existing.mailboxId !== mailboxId) {
@@ -439,16 +457,20 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         } else {
           repos.autoresponders.update(existing.id, { version, mailboxId });
           repos.audit.record(actor, existing.id, { action: 'autoresponder.updated', details: { version, previous: existing.version } });
+          moved = { id: existing.id, version, mailboxId };
           changed = true;
         }
       }
       // A v3 autoresponder reads no mailbox, so the mailbox refresh below does not reach it.
-      if (version === 3 && detection.refreshAutoresponder(repos.autoresponders.findByExternalId(r.autoresponder_id)!.id, actor)) {
-        changed = true;
+      if (version === 3) {
+        const a = moved ?? existing!;
+        if (detection.refreshAutoresponder(a.id, actor, { autoresponder: a, migration: moved?.migration })) changed = true;
       }
     }
 
-    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor);
+    const only = written || !refreshed.has(mailbox.id) ? undefined : moved && moved.mailboxId === mailbox.id ? [moved] : [];
+    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only });
+    refreshed.add(mailbox.id);
     if (d.mailbox || d.migrations > 0) changed = true;
     return created ? 'imported' : changed ? 'updated' : 'unchanged';
   };
