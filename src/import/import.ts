@@ -12,6 +12,7 @@ import type { Repositories } from '../repositories/index.js';
 import type { DetectionService, KnownAutoresponder } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';
 import type { SecretsService } from '../crypto/secrets.js';
+import type { MigrationService } from '../migration/service.js';
 import { createI18n } from '../i18n/index.js';
 import { bilingual } from '../i18n/bilingual.js';
 
@@ -297,6 +298,8 @@ export interface ImportDeps {
   repos: Repositories;
   secrets: SecretsService;
   detection: DetectionService;
+  /** Its bulk mode: a batch is one all-or-nothing transaction, so a migration record takes no savepoint. */
+  migrationService: Pick<MigrationService, 'inBulk'>;
   /** Which mail servers a row may name. */
   mailServers: MailServerPolicy;
 }
@@ -363,6 +366,9 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
   // Mailboxes whose autoresponders have all been refreshed in this transaction: a later row of the same
   // mailbox that changes nothing about it refreshes only its own autoresponder (the others cannot move).
   const refreshed = new Set<number>();
+  // Mailboxes whose password this transaction has stored or found equal: every row of a mailbox carries
+  // the same one (the same-file check refuses a row that differs), so it is decrypted once, not per row.
+  const secretSettled = new Set<number>();
 
   // Each row reads its seller, mailbox and autoresponder once; what it writes it keeps, not read again.
   const applyRow = (p: ParsedRow): 'imported' | 'updated' | 'unchanged' => {
@@ -424,7 +430,8 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     if (r.mailbox_password !== null) {
       if (found?.secretKind === 'app_password') {
         notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
-      } else {
+      } else if (!secretSettled.has(mailboxId)) {
+        secretSettled.add(mailboxId);
         const stored = found ? repos.mailboxes.getEncryptedSecret(mailboxId) : null;
         if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
           repos.mailboxes.setEncryptedSecret(mailboxId, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
@@ -478,17 +485,20 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
   // Immediate: the write lock is taken first, so a server writing at the same time makes this wait
   // (busy timeout) instead of failing a read-then-write upgrade. The derived tables (the staff list's
   // index, search and counters) are written once for the whole batch, at its end (db/derived.ts).
+  // Any error but a refused row (refused before it writes anything) rolls the whole batch back.
   db.transaction(() => {
-    derivedBatchOf(db).deferred(() => {
-      for (const p of consistent) {
-        try {
-          result[applyRow(p)]++;
-        } catch (err) {
-          if (!(err instanceof RowRejected)) throw err;
-          problems.push({ line: p.line, column: err.column, reason: err.reason });
+    derivedBatchOf(db).deferred(() =>
+      deps.migrationService.inBulk(() => {
+        for (const p of consistent) {
+          try {
+            result[applyRow(p)]++;
+          } catch (err) {
+            if (!(err instanceof RowRejected)) throw err;
+            problems.push({ line: p.line, column: err.column, reason: err.reason });
+          }
         }
-      }
-    });
+      }),
+    );
     if (opts.completedAudit !== false && result.imported + result.updated > 0) {
       repos.audit.record(actor, opts.fileName ?? null, {
         action: 'import.completed',
