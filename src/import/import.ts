@@ -217,15 +217,26 @@ export function readHeader(header: string[]): { names: string[]; ignoredColumns:
   return { names, ignoredColumns: names.filter((n) => n && !(IMPORT_COLUMNS as readonly string[]).includes(n)) };
 }
 
+// Where each column is in the file's records, found once per header (a file's rows share one).
+const positions = new WeakMap<string[], [Column, number][]>();
+function positionsOf(names: string[]): [Column, number][] {
+  let p = positions.get(names);
+  if (!p) positions.set(names, (p = IMPORT_COLUMNS.map((c) => [c, names.indexOf(c)])));
+  return p;
+}
+
 /**
  * One record of the file (after the header): null for an empty line, the row, or its problems.
  * `endLine` is the line where the record ends (a quoted field may span lines).
  */
 export function validateRecord(record: string[], endLine: number, names: string[], policy: MailServerPolicy): ParsedRow | { problems: RowProblem[] } | null {
-  const line = endLine - record.reduce((n, f) => n + count(f, '\n'), 0);
+  let breaks = 0;
+  for (const f of record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) breaks++;
+  const line = endLine - breaks;
   if (record.every((f) => f.trim() === '')) return null;
   if (record.length !== names.length) return { problems: [{ line, column: null, reason: msg('row.columnCount', { expected: names.length, found: record.length }) }] };
-  const raw = Object.fromEntries(IMPORT_COLUMNS.map((c) => [c, record[names.indexOf(c)] ?? '']));
+  const raw: Record<string, string> = {};
+  for (const [column, at] of positionsOf(names)) raw[column] = record[at] ?? '';
   const parsed = rowSchema.safeParse(raw);
   if (!parsed.success) return { problems: parsed.error.issues.map((issue) => ({ line, column: (issue.path[0] as Column) ?? null, reason: issue.message })) };
   const refused = serverProblems(parsed.data, policy);
