@@ -7,6 +7,8 @@ import {
   type MxLookup,
 } from './rules.js';
 import type { Actor, Autoresponder, AutoresponderVerdict, Mailbox, MailboxVerdict, Migration } from '../domain/model.js';
+import type { Repositories } from '../repositories/index.js';
+import type { MigrationService } from '../migration/service.js';
 
 /** What the verdict of an autoresponder reads of it. */
 export type KnownAutoresponder = Pick<Autoresponder, 'id' | 'version' | 'mailboxId'>;
@@ -15,8 +17,6 @@ interface Known {
   autoresponder?: KnownAutoresponder;
   mailbox?: Mailbox;
 }
-import type { Repositories } from '../repositories/index.js';
-import type { MigrationService } from '../migration/service.js';
 
 export interface RedetectSummary {
   mailboxes: number;
