@@ -46,7 +46,7 @@ const NOT_DEFERRED = 'NOT EXISTS (SELECT 1 FROM derived_deferred)';
 /**
  * Schema 16: every trigger that writes a derived table row by row, the same body with one more
  * condition: not while the import's transaction defers them (test/unit/derived-batch.test.ts compares the
- * bodies with schema 14's). Beside each trigger that starts the cascade, a twin that, while deferred,
+ * bodies with the schema just before). Beside each trigger that starts the cascade, a twin that, while deferred,
  * only notes which accounts it would have rewritten.
  */
 const DEFERRED_TRIGGERS = [
