@@ -16,7 +16,7 @@ import { writeImportFile } from './import-file.js';
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-import-'));
 const file = path.join(dir, 'eksport.csv');
-const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_PATH: path.join(dir, 'app.db'), SECRET_KEY_FILE: path.join(dir, 'secret.key'), DEMO: '0', MX_RESOLVER: 'demo', LOG_LEVEL: 'warn' };
+const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_PATH: path.join(dir, 'app.db'), SECRET_KEY_FILE: path.join(dir, 'secret.key'), DEMO: '0', OPERATOR_NAME: 'Bench sp. z o.o.', SUPPORT_EMAIL: 'pomoc@bench.example', MX_RESOLVER: 'demo', LOG_LEVEL: 'warn' };
 
 interface Run {
   wallS: number;

@@ -193,8 +193,10 @@ export async function benchWatch(fastify: FastifyInstance, p: { imapPort: number
 export function withSection(md: string, heading: string, section: string): string {
   const start = md.indexOf(heading);
   if (start < 0) return `${md.replace(/\n*$/, '')}\n\n${section}`;
-  const next = md.indexOf('\n## ', start + 1);
-  return md.slice(0, start) + section.replace(/\n*$/, '\n') + (next < 0 ? '' : md.slice(next + 1));
+  // The section ends at the next heading, or at a marker of another section (<!-- import:start -->).
+  const ends = ['\n## ', '\n<!-- '].map((m) => md.indexOf(m, start + 1)).filter((i) => i >= 0);
+  const next = ends.length ? Math.min(...ends) : -1;
+  return md.slice(0, start) + section.replace(/\n*$/, '\n') + (next < 0 ? '' : '\n' + md.slice(next + 1));
 }
 
 /** REPORT.md with its watch section replaced by `section`, or with it added at the end. */

@@ -8,7 +8,7 @@
  * id, the mailbox and the support number (the autoresponder's external id, "AR-…"), folded to lower case
  * and stripped of Polish letters. accounts/filter.ts (searchFold) folds a query exactly so.
  */
-const SEARCH_TEXT = [['ą', 'a'], ['ć', 'c'], ['ę', 'e'], ['ł', 'l'], ['ń', 'n'], ['ó', 'o'], ['ś', 's'], ['ź', 'z'], ['ż', 'z']].reduce(
+export const SEARCH_TEXT = [['ą', 'a'], ['ć', 'c'], ['ę', 'e'], ['ł', 'l'], ['ń', 'n'], ['ó', 'o'], ['ś', 's'], ['ź', 'z'], ['ż', 'z']].reduce(
   (sql, [from, to]) => `replace(${sql}, '${from}', '${to}')`,
   `fold(s.name || ' ' || s.email || ' ' || COALESCE(s.allegro_login, '') || ' ' || COALESCE(mb.email, '') || ' ' || a.external_id || ' ' || s.external_id)`,
 );
@@ -18,11 +18,91 @@ const SEARCH_TEXT = [['ą', 'a'], ['ć', 'c'], ['ę', 'e'], ['ł', 'l'], ['ń', 
  * and seller_funnel f (schema 8). A later step counts as having passed the earlier ones: choosing a way
  * or finishing needs a sign-in. Without a reminder, any sign-in counts (those accounts are shown apart).
  */
-const FUNNEL_STEP = `CASE WHEN i.state IN ('not_affected', 'reviewed') THEN 'excluded'
+export const FUNNEL_STEP = `CASE WHEN i.state IN ('not_affected', 'reviewed') THEN 'excluded'
          WHEN i.state IN ('switched_v3', 'relinked_app_password') THEN 'done'
          WHEN i.path IS NOT NULL THEN 'chose'
          WHEN (f.seller_id IS NOT NULL AND f.signed_in_at IS NOT NULL) OR (f.seller_id IS NULL AND s.last_seen_at IS NOT NULL) THEN 'signed_in'
          ELSE 'affected' END`;
+
+/**
+ * The row of account_index of the accounts a WHERE clause picks, as the schema's triggers write it
+ * (schema 13; `m` migrations, `a` autoresponders, `s` sellers, `mb` mailboxes). db/derived.ts writes the
+ * same rows for a batch.
+ */
+export const ACCOUNT_INDEX_ROWS = `SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
+               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
+               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
+               ${SEARCH_TEXT},
+               fold(s.name)
+          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
+          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id`;
+
+/** The step and cohort of the accounts of account_index i (with sellers s and seller_funnel f), as schema 8's triggers write them. */
+export const ACCOUNT_FUNNEL_ROWS = `SELECT i.autoresponder_id, i.seller_id, ${FUNNEL_STEP}, warsaw_week(f.first_reminded_at)
+        FROM account_index i JOIN sellers s ON s.id = i.seller_id LEFT JOIN seller_funnel f ON f.seller_id = i.seller_id`;
+
+const NOT_DEFERRED = 'NOT EXISTS (SELECT 1 FROM derived_deferred)';
+
+/**
+ * Schema 16: every trigger that writes a derived table row by row, the same body with one more
+ * condition: not while the import's transaction defers them (test/unit/derived-batch.test.ts compares the
+ * bodies with the schema just before). Beside each trigger that starts the cascade, a twin that, while deferred,
+ * only notes which accounts it would have rewritten.
+ */
+const DEFERRED_TRIGGERS = [
+  ...(
+    [
+      ['account_index_migration_insert', 'AFTER INSERT ON migrations', 'm.id = NEW.id', 'VALUES (NEW.autoresponder_id)'],
+      ['account_index_migration_update', 'AFTER UPDATE ON migrations', 'm.id = NEW.id', 'VALUES (NEW.autoresponder_id)'],
+      ['account_index_autoresponder_update', 'AFTER UPDATE ON autoresponders', 'a.id = NEW.id', 'VALUES (NEW.id)'],
+      ['account_index_seller_update', 'AFTER UPDATE ON sellers', 's.id = NEW.id', 'SELECT id FROM autoresponders WHERE seller_id = NEW.id'],
+      ['account_index_mailbox_update', 'AFTER UPDATE OF email, imap_host, provider ON mailboxes', 'mb.id = NEW.id', 'SELECT id FROM autoresponders WHERE mailbox_id = NEW.id'],
+    ] as const
+  ).map(
+    ([name, on, where, pending]) => `
+  DROP TRIGGER ${name};
+  CREATE TRIGGER ${name} ${on} WHEN ${NOT_DEFERRED} BEGIN
+    INSERT OR REPLACE INTO account_index
+        ${ACCOUNT_INDEX_ROWS}
+         WHERE ${where};
+  END;
+  CREATE TRIGGER ${name.replace('account_index_', 'derived_pending_')} ${on} WHEN NOT ${NOT_DEFERRED} BEGIN
+    INSERT OR IGNORE INTO derived_pending (autoresponder_id) ${pending};
+  END;`,
+  ),
+  `
+  DROP TRIGGER account_search_insert;
+  CREATE TRIGGER account_search_insert AFTER INSERT ON account_index WHEN ${NOT_DEFERRED} BEGIN
+    DELETE FROM account_search WHERE rowid = NEW.autoresponder_id;
+    INSERT INTO account_search (rowid, search, tags) SELECT autoresponder_id, search, tags FROM account_search_source WHERE autoresponder_id = NEW.autoresponder_id;
+  END;
+  DROP TRIGGER account_counts_replace;
+  CREATE TRIGGER account_counts_replace BEFORE INSERT ON account_index WHEN ${NOT_DEFERRED} BEGIN
+    UPDATE account_counts SET n = n - 1
+     WHERE (state, version, provider, code) = (SELECT state, version, provider, COALESCE(last_error_code, '') FROM account_index WHERE autoresponder_id = NEW.autoresponder_id);
+  END;
+  DROP TRIGGER account_counts_insert;
+  CREATE TRIGGER account_counts_insert AFTER INSERT ON account_index WHEN ${NOT_DEFERRED} BEGIN
+    INSERT INTO account_counts (state, version, provider, code, n) VALUES (NEW.state, NEW.version, NEW.provider, COALESCE(NEW.last_error_code, ''), 1)
+      ON CONFLICT DO UPDATE SET n = n + 1;
+  END;
+  DROP TRIGGER account_funnel_account;
+  CREATE TRIGGER account_funnel_account AFTER INSERT ON account_index WHEN ${NOT_DEFERRED} BEGIN
+    INSERT INTO account_funnel (autoresponder_id, seller_id, step, cohort)
+      ${ACCOUNT_FUNNEL_ROWS}
+       WHERE i.autoresponder_id = NEW.autoresponder_id
+      ON CONFLICT (autoresponder_id) DO UPDATE SET seller_id = excluded.seller_id, step = excluded.step, cohort = excluded.cohort;
+  END;
+  DROP TRIGGER funnel_count_insert;
+  CREATE TRIGGER funnel_count_insert AFTER INSERT ON account_funnel WHEN ${NOT_DEFERRED} BEGIN
+    INSERT INTO funnel_counts (cohort, step, n) VALUES (COALESCE(NEW.cohort, ''), NEW.step, 1) ON CONFLICT (cohort, step) DO UPDATE SET n = n + 1;
+  END;
+  DROP TRIGGER funnel_count_update;
+  CREATE TRIGGER funnel_count_update AFTER UPDATE OF step, cohort ON account_funnel WHEN (OLD.step IS NOT NEW.step OR OLD.cohort IS NOT NEW.cohort) AND ${NOT_DEFERRED} BEGIN
+    UPDATE funnel_counts SET n = n - 1 WHERE cohort = COALESCE(OLD.cohort, '') AND step = OLD.step;
+    INSERT INTO funnel_counts (cohort, step, n) VALUES (COALESCE(NEW.cohort, ''), NEW.step, 1) ON CONFLICT (cohort, step) DO UPDATE SET n = n + 1;
+  END;`,
+].join('\n');
 
 export const MIGRATIONS: readonly string[] = [
   // 1: the domain.
@@ -833,5 +913,23 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX watch_incidents_resolved ON watch_incidents (resolved_at) WHERE resolved_at IS NOT NULL;
   ALTER TABLE allegro_authorizations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  `,
+
+  // 15: reserved: another branch's migration (issue 26) takes this number; the lead puts it here at the
+  // merge. Empty, so that 16 below keeps its number whichever is merged first.
+  ``,
+
+  // 16: the import writes the derived tables (account_index, the search index, account_counts,
+  // account_funnel, funnel_counts) once per batch instead of once per row, inside its own write
+  // transaction only. See db/derived.ts.
+  `
+  -- One row while the import's write transaction defers the derived tables to its end: set and cleared in
+  -- that transaction, so no other connection ever sees it (SQLite has one writer at a time) and every
+  -- other writer goes through the triggers as before.
+  CREATE TABLE derived_deferred (id INTEGER PRIMARY KEY CHECK (id = 1));
+  -- The accounts whose derived rows are to be rewritten before that transaction ends (empty otherwise).
+  CREATE TABLE derived_pending (autoresponder_id INTEGER PRIMARY KEY);
+
+${DEFERRED_TRIGGERS}
   `,
 ];

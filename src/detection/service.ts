@@ -6,9 +6,17 @@ import {
   type MailboxFacts,
   type MxLookup,
 } from './rules.js';
-import type { Actor, AutoresponderVerdict, MailboxVerdict } from '../domain/model.js';
+import type { Actor, Autoresponder, AutoresponderVerdict, Mailbox, MailboxVerdict, Migration } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
 import type { MigrationService } from '../migration/service.js';
+
+/** What the verdict of an autoresponder reads of it. */
+export type KnownAutoresponder = Pick<Autoresponder, 'id' | 'version' | 'mailboxId'>;
+/** Rows a caller has at hand, as stored now, so they are not read again. */
+interface Known {
+  autoresponder?: KnownAutoresponder;
+  mailbox?: Mailbox;
+}
 
 export interface RedetectSummary {
   mailboxes: number;
@@ -26,10 +34,13 @@ const sameVerdict = (a: MailboxVerdict | undefined, b: MailboxVerdict) =>
 export function createDetectionService(deps: { db: Db; repos: Repositories; lookupMx: MxLookup; migrationService: MigrationService }) {
   const { db, repos, lookupMx, migrationService } = deps;
 
-  /** The verdict of one autoresponder from what is stored now. */
-  function verdictOfAutoresponder(autoresponderId: number): AutoresponderVerdict {
-    const a = repos.autoresponders.getById(autoresponderId)!;
-    const m = a.mailboxId != null ? repos.mailboxes.getById(a.mailboxId) : undefined;
+  /**
+   * The verdict of one autoresponder from what is stored now. A caller that has just read (or written)
+   * the autoresponder or its mailbox passes them, and they are not read again.
+   */
+  function verdictOfAutoresponder(autoresponderId: number, known: Known = {}): AutoresponderVerdict {
+    const a = known.autoresponder ?? repos.autoresponders.getById(autoresponderId)!;
+    const m = a.mailboxId == null ? undefined : known.mailbox?.id === a.mailboxId ? known.mailbox : repos.mailboxes.getById(a.mailboxId);
     const v = m ? mailboxVerdict(m) : undefined;
     return autoresponderVerdict({
       version: a.version,
@@ -37,10 +48,14 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     });
   }
 
-  /** Creates or updates the migration of one autoresponder from the stored facts. Returns whether it changed. */
-  function refreshAutoresponder(autoresponderId: number, actor: Actor): boolean {
-    const verdict = verdictOfAutoresponder(autoresponderId);
-    const existing = repos.migrations.findByAutoresponder(autoresponderId);
+  /**
+   * Creates or updates the migration of one autoresponder from the stored facts. Returns whether it
+   * changed. `known` as for verdictOfAutoresponder; `known.migration` null when the caller knows there
+   * is none yet (an autoresponder it has just made).
+   */
+  function refreshAutoresponder(autoresponderId: number, actor: Actor, known: Known & { migration?: Migration | null } = {}): boolean {
+    const verdict = verdictOfAutoresponder(autoresponderId, known);
+    const existing = known.migration === undefined ? repos.migrations.findByAutoresponder(autoresponderId) : known.migration;
     if (!existing) {
       migrationService.create(autoresponderId, verdict, actor);
       return true;
@@ -51,9 +66,19 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
   /**
    * Stores a mailbox verdict (only when it differs) and refreshes every autoresponder that reads
    * the mailbox. Synchronous: call inside a transaction.
+   * A bulk caller (the import) that has already refreshed this mailbox's autoresponders in the same
+   * transaction, and changed nothing about the mailbox since, names in `only` the autoresponders whose
+   * own facts it changed: only those are refreshed then (the others' verdicts cannot have moved); when
+   * the verdict differs, all are refreshed all the same. `mailbox` is the mailbox as stored now, if the
+   * caller has it.
    */
-  function applyMailboxVerdict(mailboxId: number, verdict: MailboxVerdict, actor: Actor): { mailbox: boolean; migrations: number } {
-    const m = repos.mailboxes.getById(mailboxId)!;
+  function applyMailboxVerdict(
+    mailboxId: number,
+    verdict: MailboxVerdict,
+    actor: Actor,
+    opts: { mailbox?: Mailbox; only?: readonly (KnownAutoresponder & { migration?: Migration | null })[] } = {},
+  ): { mailbox: boolean; migrations: number } {
+    let m = opts.mailbox ?? repos.mailboxes.getById(mailboxId)!;
     let mailboxChanged = false;
     if (!sameVerdict(mailboxVerdict(m), verdict)) {
       repos.mailboxes.setDetection(mailboxId, verdict);
@@ -62,9 +87,14 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
         details: { provider: verdict.provider, rule: verdict.rule, detail: verdict.detail },
       });
       mailboxChanged = true;
+      m = repos.mailboxes.getById(mailboxId)!;
     }
     let changed = 0;
-    for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor)) changed++;
+    if (opts.only && !mailboxChanged) {
+      for (const a of opts.only) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
+    } else {
+      for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m })) changed++;
+    }
     return { mailbox: mailboxChanged, migrations: changed };
   }
 

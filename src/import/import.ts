@@ -1,16 +1,18 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
+import { createDerivedBatch, type DerivedBatch } from '../db/derived.js';
 import { normalizeHost } from '../detection/rules.js';
 import type { MailboxVerdict } from '../domain/model.js';
 import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
-import type { Actor } from '../domain/model.js';
+import type { Actor, Seller } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
-import type { DetectionService } from '../detection/service.js';
+import type { DetectionService, KnownAutoresponder } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';
 import type { SecretsService } from '../crypto/secrets.js';
+import type { MigrationService } from '../migration/service.js';
 import { createI18n } from '../i18n/index.js';
 import { bilingual } from '../i18n/bilingual.js';
 
@@ -215,15 +217,26 @@ export function readHeader(header: string[]): { names: string[]; ignoredColumns:
   return { names, ignoredColumns: names.filter((n) => n && !(IMPORT_COLUMNS as readonly string[]).includes(n)) };
 }
 
+// Where each column is in the file's records, found once per header (a file's rows share one).
+const positions = new WeakMap<string[], [Column, number][]>();
+function positionsOf(names: string[]): [Column, number][] {
+  let p = positions.get(names);
+  if (!p) positions.set(names, (p = IMPORT_COLUMNS.map((c) => [c, names.indexOf(c)])));
+  return p;
+}
+
 /**
  * One record of the file (after the header): null for an empty line, the row, or its problems.
  * `endLine` is the line where the record ends (a quoted field may span lines).
  */
 export function validateRecord(record: string[], endLine: number, names: string[], policy: MailServerPolicy): ParsedRow | { problems: RowProblem[] } | null {
-  const line = endLine - record.reduce((n, f) => n + count(f, '\n'), 0);
+  let breaks = 0;
+  for (const f of record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) breaks++;
+  const line = endLine - breaks;
   if (record.every((f) => f.trim() === '')) return null;
   if (record.length !== names.length) return { problems: [{ line, column: null, reason: msg('row.columnCount', { expected: names.length, found: record.length }) }] };
-  const raw = Object.fromEntries(IMPORT_COLUMNS.map((c) => [c, record[names.indexOf(c)] ?? '']));
+  const raw: Record<string, string> = {};
+  for (const [column, at] of positionsOf(names)) raw[column] = record[at] ?? '';
   const parsed = rowSchema.safeParse(raw);
   if (!parsed.success) return { problems: parsed.error.issues.map((issue) => ({ line, column: (issue.path[0] as Column) ?? null, reason: issue.message })) };
   const refused = serverProblems(parsed.data, policy);
@@ -296,6 +309,8 @@ export interface ImportDeps {
   repos: Repositories;
   secrets: SecretsService;
   detection: DetectionService;
+  /** Its bulk mode: a batch is one all-or-nothing transaction, so a migration record takes no savepoint. */
+  migrationService: Pick<MigrationService, 'inBulk'>;
   /** Which mail servers a row may name. */
   mailServers: MailServerPolicy;
 }
@@ -359,12 +374,20 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
   const actor = opts.actor;
   const result: ImportResult = { rows: prepared.rows, imported: 0, updated: 0, unchanged: 0, rejected: 0, problems, notes, ignoredColumns: prepared.ignoredColumns };
 
+  // Mailboxes whose autoresponders have all been refreshed in this transaction: a later row of the same
+  // mailbox that changes nothing about it refreshes only its own autoresponder (the others cannot move).
+  const refreshed = new Set<number>();
+  // Mailboxes whose password this transaction has stored or found equal: every row of a mailbox carries
+  // the same one (the same-file check refuses a row that differs), so it is decrypted once, not per row.
+  const secretSettled = new Set<number>();
+
+  // Each row reads its seller, mailbox and autoresponder once; what it writes it keeps, not read again.
   const applyRow = (p: ParsedRow): 'imported' | 'updated' | 'unchanged' => {
     const r = p.row;
     let created = false;
     let changed = false;
 
-    let seller = repos.sellers.findByExternalId(r.seller_id);
+    let seller: Pick<Seller, 'id' | 'email' | 'name' | 'allegroLogin'> | undefined = repos.sellers.findByExternalId(r.seller_id);
     // The one row the stored data can refuse, refused before anything of it is written: no savepoint
     // per row is needed to undo it (the savepoints were a tenth of an import's time).
     const known = r.autoresponder_id ? repos.autoresponders.findByExternalId(r.autoresponder_id) : undefined;
@@ -372,7 +395,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     if (!seller) {
       const sid = repos.sellers.insert({ externalId: r.seller_id, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
       repos.audit.record(actor, sid, { action: 'seller.created', details: { externalId: r.seller_id } });
-      seller = repos.sellers.getById(sid)!;
+      seller = { id: sid, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login };
       changed = true;
     } else if (seller.email !== r.seller_email || seller.name !== r.seller_name || seller.allegroLogin !== r.allegro_login) {
       repos.sellers.update(seller.id, { email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
@@ -389,38 +412,50 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       smtpSecurity: securityForPort('smtp', r.smtp_port),
       username: r.mailbox_email,
     };
-    let mailbox = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
-    if (!mailbox) {
-      const mid = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
-      repos.audit.record(actor, mid, { action: 'mailbox.created', details: { email: r.mailbox_email } });
-      mailbox = repos.mailboxes.getById(mid)!;
+    // The mailbox as found (undefined: new); `written` when this row changed it, so it is read again once.
+    const found = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
+    let written = false;
+    let mailboxId: number;
+    if (!found) {
+      mailboxId = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
+      repos.audit.record(actor, mailboxId, { action: 'mailbox.created', details: { email: r.mailbox_email } });
+      written = true;
       created = !r.autoresponder_id;
       changed = true;
-    } else if ((Object.keys(servers) as (keyof typeof servers)[]).some((k) => mailbox![k] !== servers[k])) {
-      if (mailbox.secretKind === 'app_password') {
-        // The seller relinked this mailbox here (often moving a Workspace mailbox to Google's
-        // servers); an older export must not undo that.
-        notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
-      } else {
-        repos.mailboxes.updateServers(mailbox.id, servers);
-        repos.audit.record(actor, mailbox.id, { action: 'mailbox.servers_updated', details: servers });
-        changed = true;
-      }
-    }
-
-    if (r.mailbox_password !== null) {
-      if (mailbox.secretKind === 'app_password') {
-        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
-      } else {
-        const stored = repos.mailboxes.getEncryptedSecret(mailbox.id);
-        if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
-          repos.mailboxes.setEncryptedSecret(mailbox.id, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
-          repos.audit.record(actor, mailbox.id, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
+    } else {
+      mailboxId = found.id;
+      if ((Object.keys(servers) as (keyof typeof servers)[]).some((k) => found[k] !== servers[k])) {
+        if (found.secretKind === 'app_password') {
+          // The seller relinked this mailbox here (often moving a Workspace mailbox to Google's
+          // servers); an older export must not undo that.
+          notes.push({ line: p.line, column: 'imap_host', reason: msg('note.serversKept') });
+        } else {
+          repos.mailboxes.updateServers(mailboxId, servers);
+          repos.audit.record(actor, mailboxId, { action: 'mailbox.servers_updated', details: servers });
+          written = true;
           changed = true;
         }
       }
     }
 
+    if (r.mailbox_password !== null) {
+      if (found?.secretKind === 'app_password') {
+        notes.push({ line: p.line, column: 'mailbox_password', reason: msg('note.passwordKept') });
+      } else if (!secretSettled.has(mailboxId)) {
+        secretSettled.add(mailboxId);
+        const stored = found ? repos.mailboxes.getEncryptedSecret(mailboxId) : null;
+        if (stored === null || secrets.decrypt(stored, 'mailbox-secret') !== r.mailbox_password) {
+          repos.mailboxes.setEncryptedSecret(mailboxId, { ciphertext: secrets.encrypt(r.mailbox_password, 'mailbox-secret'), kind: 'account_password', verifiedAt: null });
+          repos.audit.record(actor, mailboxId, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
+          written = true;
+          changed = true;
+        }
+      }
+    }
+    const mailbox = written || !found ? repos.mailboxes.getById(mailboxId)! : found;
+
+    // The row's autoresponder when this row made or changed it (its verdict to be refreshed).
+    let moved: (KnownAutoresponder & { migration?: null }) | undefined;
     if (r.autoresponder_id && r.autoresponder_version) {
       const version = r.autoresponder_version as 1 | 2 | 3;
       const mailboxId = version === 3 ? null : mailbox.id;
@@ -429,6 +464,8 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       if (!existing) {
         const aid = repos.autoresponders.insert({ sellerId: seller.id, externalId: r.autoresponder_id, version, mailboxId });
         repos.audit.record(actor, aid, { action: 'autoresponder.created', details: { externalId: r.autoresponder_id, version } });
+        // New: it has no migration yet.
+        moved = { id: aid, version, mailboxId, migration: null };
         created = true;
         changed = true;
       } else if (existing.version !== version || existing.mailboxId !== mailboxId) {
@@ -438,41 +475,61 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         } else {
           repos.autoresponders.update(existing.id, { version, mailboxId });
           repos.audit.record(actor, existing.id, { action: 'autoresponder.updated', details: { version, previous: existing.version } });
+          moved = { id: existing.id, version, mailboxId };
           changed = true;
         }
       }
       // A v3 autoresponder reads no mailbox, so the mailbox refresh below does not reach it.
-      if (version === 3 && detection.refreshAutoresponder(repos.autoresponders.findByExternalId(r.autoresponder_id)!.id, actor)) {
-        changed = true;
+      if (version === 3) {
+        const a = moved ?? existing!;
+        if (detection.refreshAutoresponder(a.id, actor, { autoresponder: a, migration: moved?.migration })) changed = true;
       }
     }
 
-    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor);
+    const only = written || !refreshed.has(mailbox.id) ? undefined : moved && moved.mailboxId === mailbox.id ? [moved] : [];
+    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only });
+    refreshed.add(mailbox.id);
     if (d.mailbox || d.migrations > 0) changed = true;
     return created ? 'imported' : changed ? 'updated' : 'unchanged';
   };
 
+  // Immediate: the write lock is taken first, so a server writing at the same time makes this wait
+  // (busy timeout) instead of failing a read-then-write upgrade. The derived tables (the staff list's
+  // index, search and counters) are written once for the whole batch, at its end (db/derived.ts).
+  // Any error but a refused row (refused before it writes anything) rolls the whole batch back.
   db.transaction(() => {
-    for (const p of consistent) {
-      try {
-        result[applyRow(p)]++;
-      } catch (err) {
-        if (!(err instanceof RowRejected)) throw err;
-        problems.push({ line: p.line, column: err.column, reason: err.reason });
-      }
-    }
+    derivedBatchOf(db).deferred(() =>
+      deps.migrationService.inBulk(() => {
+        for (const p of consistent) {
+          try {
+            result[applyRow(p)]++;
+          } catch (err) {
+            if (!(err instanceof RowRejected)) throw err;
+            problems.push({ line: p.line, column: err.column, reason: err.reason });
+          }
+        }
+      }),
+    );
     if (opts.completedAudit !== false && result.imported + result.updated > 0) {
       repos.audit.record(actor, opts.fileName ?? null, {
         action: 'import.completed',
         details: { rows: result.rows, imported: result.imported, updated: result.updated, unchanged: result.unchanged, rejected: new Set(problems.map((x) => x.line)).size },
       });
     }
-  })();
+  }).immediate();
 
   result.rejected = new Set(problems.map((x) => x.line)).size;
   problems.sort((a, b) => a.line - b.line);
   notes.sort((a, b) => a.line - b.line);
   return result;
+}
+
+const derivedBatches = new WeakMap<Db, DerivedBatch>();
+/** One set of the batch's statements per connection, prepared once. */
+function derivedBatchOf(db: Db): DerivedBatch {
+  let d = derivedBatches.get(db);
+  if (!d) derivedBatches.set(db, (d = createDerivedBatch(db)));
+  return d;
 }
 
 function count(s: string, ch: string): number {

@@ -77,7 +77,7 @@ async function* records(file: string, delimiter: string): AsyncGenerator<{ recor
  *    CSV, a missing column) writes nothing, and the number of rows is known for the progress;
  * 2. the second pass validates each row, checks it against the earlier rows of the file, looks up
  *    detection for a batch at a time, and applies each batch of IMPORT_BATCH_ROWS rows in its own
- *    transaction (each row in a savepoint, as `importCsv`).
+ *    transaction, as `importCsv` does: the staff list's derived tables are written once at its end (db/derived.ts).
  * Memory stays flat in the file's size: a batch of rows, and for the same-file check a number per
  * distinct seller, mailbox and autoresponder. A crash loses at most the batch in flight; running the
  * same file again applies the rest (the rows already applied are unchanged), so it always finishes.

@@ -43,12 +43,18 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
   const { db, migrations, audit } = deps;
   const now = deps.now ?? (() => new Date());
 
+  // Inside `inBulk`, the caller's write transaction is all or nothing (any error rolls the whole of it
+  // back), so a change joins it as it is; otherwise each change is its own transaction, or a savepoint
+  // in the caller's. A savepoint per migration record was a tenth of an import's time.
+  let bulk = 0;
+  const atomically = <T>(fn: () => T): T => (bulk > 0 && db.inTransaction ? fn() : db.transaction(fn)());
+
   /**
    * @throws {IllegalTransitionError} when the state machine refuses the transition
    * @throws {NotFoundError} when there is no such migration
    */
   function transition<E extends MigrationEvent>(migrationId: number, event: E, to: MigrationState, opts: TransitionOptions<E>): Migration {
-    return db.transaction(() => {
+    return atomically(() => {
       const m = migrations.getById(migrationId);
       if (!m) throw new NotFoundError();
       assertTransition({ from: m.state, event, to, reason: opts.reason });
@@ -102,11 +108,26 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
         migrationAuditEvent(event, { from: m.state, to, ...(opts.reason ? { reason: opts.reason } : {}) }, (opts as TransitionOptions).details),
       );
       return migrations.getById(migrationId)!;
-    })();
+    });
   }
 
   return {
     transition,
+
+    /**
+     * Runs fn, a bulk writer's part of its own write transaction that is rolled back whole on any
+     * error (the import's batch): the changes made in it take no savepoint each.
+     * @throws {Error} outside a write transaction
+     */
+    inBulk<T>(fn: () => T): T {
+      if (!db.inTransaction) throw new Error('migrationService.inBulk must run inside a write transaction');
+      bulk++;
+      try {
+        return fn();
+      } finally {
+        bulk--;
+      }
+    },
 
     /**
      * Moves the migration when the state machine allows it from the state it has now (read in the
@@ -136,7 +157,7 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
 
     /** Creates the migration record of a new autoresponder from its first verdict. */
     create(autoresponderId: number, verdict: AutoresponderVerdict, actor: Actor): Migration {
-      return db.transaction(() => {
+      return atomically(() => {
         const id = migrations.insert({
           autoresponderId,
           state: verdict.state,
@@ -148,7 +169,7 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
           details: { state: verdict.state, rule: verdict.rule },
         });
         return migrations.getById(id)!;
-      })();
+      });
     },
 
     /**
