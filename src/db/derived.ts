@@ -7,7 +7,7 @@ import { ACCOUNT_FUNNEL_ROWS, ACCOUNT_INDEX_ROWS } from './migrations.js';
  *
  * The schema's triggers keep them row by row; for an import that is most of a row's cost (the search
  * index's trigrams, a dozen indexes, the funnel), paid again for every row. Inside `deferred(fn)` the
- * triggers only note which accounts they would have rewritten (derived_pending, schema 16); at the end
+ * triggers only note which accounts they would have rewritten (derived_pending, schema 15); at the end
  * of `fn`, in the same transaction, those accounts' rows are rewritten with one statement per table,
  * from the same definitions the triggers use. The flag that switches the triggers (derived_deferred)
  * is set and cleared inside the caller's write transaction, so no other connection ever sees it: every

@@ -915,11 +915,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE allegro_authorizations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
   `,
 
-  // 15: reserved: another branch's migration (issue 26) takes this number; the lead puts it here at the
-  // merge. Empty, so that 16 below keeps its number whichever is merged first.
-  ``,
-
-  // 16: the import writes the derived tables (account_index, the search index, account_counts,
+  // 15: the import writes the derived tables (account_index, the search index, account_counts,
   // account_funnel, funnel_counts) once per batch instead of once per row, inside its own write
   // transaction only. See db/derived.ts.
   `
