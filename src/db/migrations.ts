@@ -4,7 +4,7 @@
  * version intact. Never edit a released migration: add a new one.
  */
 /**
- * The staff list's search text of one account (schema 14): the seller's name, e-mail, Allegro login and
+ * The staff list's search text of one account (schema 13): the seller's name, e-mail, Allegro login and
  * id, the mailbox and the support number (the autoresponder's external id, "AR-…"), folded to lower case
  * and stripped of Polish letters. accounts/filter.ts (searchFold) folds a query exactly so.
  */
@@ -44,21 +44,26 @@ export const ACCOUNT_FUNNEL_ROWS = `SELECT i.autoresponder_id, i.seller_id, ${FU
 const NOT_DEFERRED = 'NOT EXISTS (SELECT 1 FROM derived_deferred)';
 
 /**
- * Schema 16: every trigger that writes a derived table row by row, the same body with one more
+ * The triggers that start account_index's cascade (schema 13's, and again schema 15's): each one's
+ * name, event, the accounts it rewrites (a WHERE over ACCOUNT_INDEX_ROWS), and as a statement the
+ * autoresponders those are (what schema 15's twin notes while the import defers them).
+ */
+const ACCOUNT_INDEX_TRIGGERS = [
+  ['account_index_migration_insert', 'AFTER INSERT ON migrations', 'm.id = NEW.id', 'VALUES (NEW.autoresponder_id)'],
+  ['account_index_migration_update', 'AFTER UPDATE ON migrations', 'm.id = NEW.id', 'VALUES (NEW.autoresponder_id)'],
+  ['account_index_autoresponder_update', 'AFTER UPDATE ON autoresponders', 'a.id = NEW.id', 'VALUES (NEW.id)'],
+  ['account_index_seller_update', 'AFTER UPDATE ON sellers', 's.id = NEW.id', 'SELECT id FROM autoresponders WHERE seller_id = NEW.id'],
+  ['account_index_mailbox_update', 'AFTER UPDATE OF email, imap_host, provider ON mailboxes', 'mb.id = NEW.id', 'SELECT id FROM autoresponders WHERE mailbox_id = NEW.id'],
+] as const;
+
+/**
+ * Schema 15: every trigger that writes a derived table row by row, the same body with one more
  * condition: not while the import's transaction defers them (test/unit/derived-batch.test.ts compares the
  * bodies with the schema just before). Beside each trigger that starts the cascade, a twin that, while deferred,
  * only notes which accounts it would have rewritten.
  */
 const DEFERRED_TRIGGERS = [
-  ...(
-    [
-      ['account_index_migration_insert', 'AFTER INSERT ON migrations', 'm.id = NEW.id', 'VALUES (NEW.autoresponder_id)'],
-      ['account_index_migration_update', 'AFTER UPDATE ON migrations', 'm.id = NEW.id', 'VALUES (NEW.autoresponder_id)'],
-      ['account_index_autoresponder_update', 'AFTER UPDATE ON autoresponders', 'a.id = NEW.id', 'VALUES (NEW.id)'],
-      ['account_index_seller_update', 'AFTER UPDATE ON sellers', 's.id = NEW.id', 'SELECT id FROM autoresponders WHERE seller_id = NEW.id'],
-      ['account_index_mailbox_update', 'AFTER UPDATE OF email, imap_host, provider ON mailboxes', 'mb.id = NEW.id', 'SELECT id FROM autoresponders WHERE mailbox_id = NEW.id'],
-    ] as const
-  ).map(
+  ...ACCOUNT_INDEX_TRIGGERS.map(
     ([name, on, where, pending]) => `
   DROP TRIGGER ${name};
   CREATE TRIGGER ${name} ${on} WHEN ${NOT_DEFERRED} BEGIN
@@ -812,62 +817,14 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER account_index_autoresponder_update;
   DROP TRIGGER account_index_seller_update;
   DROP TRIGGER account_index_mailbox_update;
-  CREATE TRIGGER account_index_migration_insert AFTER INSERT ON migrations BEGIN
+${ACCOUNT_INDEX_TRIGGERS.map(
+    ([name, on, where]) => `  CREATE TRIGGER ${name} ${on} BEGIN
     INSERT OR REPLACE INTO account_index
-        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
-               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
-               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
-               ${SEARCH_TEXT},
-               fold(s.name)
-          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
-          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
-         WHERE m.id = NEW.id;
+        ${ACCOUNT_INDEX_ROWS}
+         WHERE ${where};
   END;
-  CREATE TRIGGER account_index_migration_update AFTER UPDATE ON migrations BEGIN
-    INSERT OR REPLACE INTO account_index
-        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
-               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
-               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
-               ${SEARCH_TEXT},
-               fold(s.name)
-          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
-          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
-         WHERE m.id = NEW.id;
-  END;
-  CREATE TRIGGER account_index_autoresponder_update AFTER UPDATE ON autoresponders BEGIN
-    INSERT OR REPLACE INTO account_index
-        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
-               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
-               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
-               ${SEARCH_TEXT},
-               fold(s.name)
-          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
-          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
-         WHERE a.id = NEW.id;
-  END;
-  CREATE TRIGGER account_index_seller_update AFTER UPDATE ON sellers BEGIN
-    INSERT OR REPLACE INTO account_index
-        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
-               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
-               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
-               ${SEARCH_TEXT},
-               fold(s.name)
-          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
-          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
-         WHERE s.id = NEW.id;
-  END;
-  CREATE TRIGGER account_index_mailbox_update AFTER UPDATE OF email, imap_host, provider ON mailboxes BEGIN
-    INSERT OR REPLACE INTO account_index
-        SELECT a.id, m.id, s.id, s.name, s.email, s.allegro_login, mb.id, mb.email, lower(mb.imap_host),
-               COALESCE(mb.provider, 'unknown'), a.version, m.state, m.path, m.last_error_code, COALESCE(m.last_checked_at, ''),
-               max(m.state_changed_at, COALESCE(s.last_seen_at, '')),
-               ${SEARCH_TEXT},
-               fold(s.name)
-          FROM migrations m JOIN autoresponders a ON a.id = m.autoresponder_id JOIN sellers s ON s.id = a.seller_id
-          LEFT JOIN mailboxes mb ON mb.id = a.mailbox_id
-         WHERE mb.id = NEW.id;
-  END;
-  -- The rows are rewritten in place (an UPDATE: no trigger of account_index fires for search), then the
+`,
+  ).join('')}  -- The rows are rewritten in place (an UPDATE: no trigger of account_index fires for search), then the
   -- search index is rebuilt from them.
   UPDATE account_index SET search = (
     SELECT ${SEARCH_TEXT}
