@@ -13,8 +13,11 @@ import { createRequire } from 'node:module';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = '.build-stamp';
-/** Another esbuild may compile differently: its version is part of what a build depends on. */
-const ESBUILD = `esbuild ${createRequire(import.meta.url)('esbuild/package.json').version}`;
+/**
+ * What compiles: esbuild's version and this file (its settings). Either changed, the build is
+ * stale even with every source as it was.
+ */
+const BUILDER = `esbuild ${createRequire(import.meta.url)('esbuild/package.json').version}\0${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex')}`;
 
 /** Every TypeScript source under `src` and the JSON files beside them (the text catalogs), sorted: what a build may read. */
 function sources(src) {
@@ -31,12 +34,13 @@ function sources(src) {
 }
 
 /**
- * What the build's output depends on: each source's path, size and modification time, and the
- * build settings. A new, deleted, edited or touched source (or another esbuild) changes it.
+ * What the build's output depends on: each source's path, size and modification time, and what
+ * compiles them (BUILDER). A new, deleted, edited or touched source, another esbuild or new build
+ * settings change it.
  */
-export function fingerprint(src) {
-  const h = createHash('sha256').update(ESBUILD);
-  for (const file of sources(src)) {
+export function fingerprint(src, files = sources(src)) {
+  const h = createHash('sha256').update(BUILDER);
+  for (const file of files) {
     const s = statSync(file);
     h.update(`${path.relative(src, file)}\0${s.size}\0${s.mtimeMs}\n`);
   }
@@ -58,8 +62,8 @@ export function isFresh(src, out) {
  */
 export async function build(src = path.join(ROOT, 'src'), out = path.join(ROOT, 'dist'), entry = 'server.ts') {
   const esbuild = await import('esbuild');
-  const print = fingerprint(src);
   const files = sources(src);
+  const print = fingerprint(src, files);
   const tmp = `${out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -135,6 +135,7 @@ export function registerSellerHelpers(hbs: typeof Handlebars, i18n: I18n, config
   hbs.registerHelper('deadlineMeans', function (options: HelperOptions) {
     return deadlineMeansIn(config, i18n, langOf(options));
   });
+  // An e-mail address or a host name with its wrap points (wrapAddress), on seller and staff pages alike.
   hbs.registerHelper('addr', (text: unknown) => new hbs.SafeString(typeof text === 'string' ? wrapAddress(text) : ''));
   // A translated text whose e-mail addresses wrap at "@" and "." (for text content, never attributes).
   hbs.registerHelper('tw', function (key: string, options: HelperOptions) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { DEFAULT_LANG, formatDateTime, isLang, LANGUAGES, langFromAcceptLanguage, type Lang } from '../i18n/index.js';
 import { codeName, OUTCOME_WORDS, ruleName } from '../staff/codes.js';
-import { registerSellerHelpers, supportPageData, wrapAddress } from './view-helpers.js';
+import { registerSellerHelpers, supportPageData } from './view-helpers.js';
 import { compileWithTexts } from './view-texts.js';
 
 declare module 'fastify' {
@@ -58,8 +58,6 @@ export default fp(
       hbs.registerHelper('ruleName', function (rule: unknown, options: Handlebars.HelperOptions) {
         return typeof rule === 'string' ? ruleName(i18n.t(options.data?.root?.lang ?? DEFAULT_LANG), rule) : '';
       });
-      // An e-mail address that may break only where a reader still sees one address (view-helpers.ts).
-      hbs.registerHelper('email', (value: unknown) => (typeof value === 'string' ? new hbs.SafeString(wrapAddress(value)) : ''));
       hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
       hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
       hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
@@ -102,13 +100,21 @@ export default fp(
      * compiled (with its fixed texts) at its first use in that language, chosen by the page's `lang`.
      * @fastify/view keeps it in its cache, renders the page and then the layout around it.
      */
+    // One template per source: a view that is both a page and a fragment (the seller's page, also shown
+    // to staff) is compiled once per language, not once by @fastify/view and again for the fragment.
+    const bySource = new Map<string, Handlebars.TemplateDelegate>();
     const byLanguage = {
       compile(source: string) {
-        const compiled: Partial<Record<Lang, Handlebars.TemplateDelegate>> = {};
-        return (data: Record<string, unknown>, runtimeOptions?: Handlebars.RuntimeOptions) => {
-          const lang: Lang = isLang(data?.lang) ? data.lang : DEFAULT_LANG;
-          return (compiled[lang] ??= environments[lang](source))(data, runtimeOptions);
-        };
+        let template = bySource.get(source);
+        if (!template) {
+          const compiled: Partial<Record<Lang, Handlebars.TemplateDelegate>> = {};
+          template = (data: Record<string, unknown>, runtimeOptions?: Handlebars.RuntimeOptions) => {
+            const lang: Lang = isLang(data?.lang) ? data.lang : DEFAULT_LANG;
+            return (compiled[lang] ??= environments[lang](source))(data, runtimeOptions);
+          };
+          bySource.set(source, template);
+        }
+        return template;
       },
       // Partials are each language's own (registered above); @fastify/view is given none.
       registerPartial() {
