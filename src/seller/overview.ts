@@ -135,6 +135,9 @@ export function sellerOverview(repos: Repositories, sellerId: number, opts: Over
     // Every one of those worked after its migration until the watch found it broken: not Google's change of rules.
     onlyBrokeAfterMigration: toFix > 0 && items.every((i) => i.working || i.brokeAfterMigration),
     allWorking: items.length > 0 && toFix === 0,
+    // The two ways are explained once above the cards (views/migration.hbs), not again in each card that
+    // offers them: a seller with three affected autoresponders read the same paragraphs three times.
+    waysExplained: items.some((i) => i.canChoose && !i.fixAppPassword),
     deadline: deadlineModel(opts.deadline, opts.now),
   };
 }
