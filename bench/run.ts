@@ -3,7 +3,7 @@
  * adds a million) in a temporary folder, starts the app on loopback for each and measures, in one
  * run: the staff list's scenarios and the overview at every size (growth shows as the ratio of p95s),
  * then at the largest size a bare Fastify route (the ceiling) and the signed-in seller page under
- * autocannon load, the CSV export, a bulk re-check of 1,000 mailboxes against a private Dovecot, and
+ * autocannon load (alternating, BENCH_ROUNDS rounds), the CSV export, a bulk re-check of 1,000 mailboxes against a private Dovecot, and
  * cold start. Writes bench/REPORT.md and bench/report.json with each target beside its figure. Exits
  * non-zero only when it could not measure: a missed target is reported, not thrown.
  * `BENCH_ONLY=list` measures only the list and overview and prints the growth table (for iterating).
@@ -41,6 +41,8 @@ const ONLY_THROUGHPUT = process.env.BENCH_ONLY === 'throughput';
 const SIZES = ONLY_THROUGHPUT ? [AUTORESPONDERS] : [...new Set([...[10_000, 100_000].filter((n) => n < AUTORESPONDERS), AUTORESPONDERS])];
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
+/** Alternating rounds of the ceiling and the seller page (BENCH_ROUNDS); the median round's ratio is the figure. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 50;
 /** The seller page's targets (issue 25): a tenth of a bare Fastify route's requests/s, and p99 under 50 ms. */
 const RATIO_TARGET = 0.1;
@@ -183,23 +185,38 @@ async function main() {
     // A signed-in browser also holds the CSRF secret cookie set by its first page.
     const browserCookie = [sellerCookie, ...check.setCookies.map((c) => c.split(';')[0]!)].join('; ');
     await load(ceilingUrl, { connections: CONNECTIONS, seconds: 2 }); // warm-up
-    const ceil = await load(ceilingUrl, { connections: CONNECTIONS, seconds: LOAD_SECONDS });
     // The app's own hook stack (security headers, cookies, session, language) around a one-row read.
     const health = await load(`http://127.0.0.1:${port}/healthz`, { connections: CONNECTIONS, seconds: LOAD_SECONDS });
     await load(sellerUrl, { connections: CONNECTIONS, seconds: 2, headers: { cookie: browserCookie } });
-    const page = await load(sellerUrl, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: { cookie: browserCookie } });
-    if (ceil.non2xx + page.non2xx + health.non2xx + ceil.errors + page.errors + health.errors > 0) throw new Error(`load runs had failures: ceiling ${JSON.stringify(ceil)}, page ${JSON.stringify(page)}`);
-    const ratioToCeiling = Number((page.rps / ceil.rps).toFixed(2));
+    // The ceiling and the page alternate, ROUNDS times: on a shared machine the bare route alone swung
+    // between 19,600 and 45,800 req/s from one run to the next, so each round's ratio compares two runs
+    // side by side in time, and the median round is the figure (every round is in the report).
+    const rounds: { ceiling: LoadResult; page: LoadResult; ratio: number }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const c = await load(ceilingUrl, { connections: CONNECTIONS, seconds: LOAD_SECONDS });
+      const p = await load(sellerUrl, { connections: CONNECTIONS, seconds: LOAD_SECONDS, headers: { cookie: browserCookie } });
+      rounds.push({ ceiling: c, page: p, ratio: Number((p.rps / c.rps).toFixed(3)) });
+    }
+    const failures = [health, ...rounds.flatMap((r) => [r.ceiling, r.page])].reduce((n, x) => n + x.non2xx + x.errors, 0);
+    if (failures > 0) throw new Error(`load runs had failures: ${JSON.stringify({ health, rounds })}`);
+    const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
+    const { ceiling: ceil, page } = median;
+    const ratioToCeiling = Number(median.ratio.toFixed(2));
+    // p99 is held to its target in every round, not only the median one.
+    const worstP99 = Math.max(...rounds.map((r) => r.page.p99));
     report.throughput = {
       ceiling: ceil,
       appHealth: health,
       sellerPage: page,
       ratio: ratioToCeiling,
+      rounds: rounds.map((r) => ({ ceilingRps: r.ceiling.rps, pageRps: r.page.rps, pageP99: r.page.p99, ratio: r.ratio })),
+      worstP99,
       pageBytes: check.bytes,
-      target: `ratio ≥ ${RATIO_TARGET} of the ceiling, p99 < ${P99_TARGET_MS} ms at 50 connections`,
-      met: ratioToCeiling >= RATIO_TARGET && page.p99 < P99_TARGET_MS,
+      target: `ratio ≥ ${RATIO_TARGET} of the ceiling (median of ${ROUNDS} alternating rounds), p99 < ${P99_TARGET_MS} ms at 50 connections in every round`,
+      met: ratioToCeiling >= RATIO_TARGET && worstP99 < P99_TARGET_MS,
     };
-    console.log(`ceiling ${ceil.rps} req/s (p99 ${ceil.p99} ms); seller page ${page.rps} req/s, p50 ${page.p50} ms, p99 ${page.p99} ms; ratio ${ratioToCeiling}`);
+    for (const r of rounds) console.log(`ceiling ${r.ceiling.rps} req/s (p99 ${r.ceiling.p99} ms); seller page ${r.page.rps} req/s, p50 ${r.page.p50} ms, p99 ${r.page.p99} ms; ratio ${r.ratio}`);
+    console.log(`median ratio ${ratioToCeiling}, worst page p99 ${worstP99} ms`);
     await ceiling.close();
 
     // ---- where a seller request's time goes, hook by hook -------------------------------------------
@@ -261,7 +278,7 @@ function markdown(r: Record<string, unknown>): string {
   const before = readBefore();
   const csv = r.csv as Record<string, number | string | boolean | Record<string, number>>;
   const smaller = csv.smaller as Record<string, number>;
-  const tp = r.throughput as { ceiling: LoadResult; appHealth: LoadResult; sellerPage: LoadResult; ratio: number; pageBytes: number; target: string; met: boolean };
+  const tp = r.throughput as { ceiling: LoadResult; appHealth: LoadResult; sellerPage: LoadResult; ratio: number; rounds: { ceilingRps: number; pageRps: number; pageP99: number; ratio: number }[]; worstP99: number; pageBytes: number; target: string; met: boolean };
   const rc = r.recheck as RecheckReport & { target: string; met: boolean };
   const hooks = r.hooks as HookTiming[] | undefined;
   const w = rc.where;
@@ -275,8 +292,8 @@ function markdown(r: Record<string, unknown>): string {
     '',
     '| Figure | Measured | Target | Met |',
     '|---|---|---|---|',
-    `| Seller migration page / bare Fastify route, 50 connections | ${tp.sellerPage.rps} / ${tp.ceiling.rps} req/s = **${tp.ratio}** | ≥ ${RATIO_TARGET} | ${yes(tp.ratio >= RATIO_TARGET)} |`,
-    `| Seller migration page p99, 50 connections | ${tp.sellerPage.p99} ms | < ${P99_TARGET_MS} ms | ${yes(tp.sellerPage.p99 < P99_TARGET_MS)} |`,
+    `| Seller migration page / bare Fastify route, 50 connections (median of ${tp.rounds.length} alternating rounds) | ${tp.sellerPage.rps} / ${tp.ceiling.rps} req/s = **${tp.ratio}** | ≥ ${RATIO_TARGET} | ${yes(tp.ratio >= RATIO_TARGET)} |`,
+    `| Seller migration page p99, 50 connections, worst round | ${tp.worstP99} ms | < ${P99_TARGET_MS} ms | ${yes(tp.worstP99 < P99_TARGET_MS)} |`,
     `| Staff list and overview p95 at ${big.toLocaleString('en')} rows, worst of ${names.length} scenarios | ${worstP95} ms | < ${ROUTE_TARGET_MS} ms | ${yes(worstP95 < ROUTE_TARGET_MS)} |`,
     `| Staff list and overview growth, p95 at ${big.toLocaleString('en')} / ${small.toLocaleString('en')} rows, worst of ${names.length} | ${worstGrowth} | ≤ ${GROWTH_TARGET} | ${yes(worstGrowth <= GROWTH_TARGET)} |`,
     `| CSV export of all ${csv.rows} rows | ${csv.seconds} s | < 3 s | ${yes((csv.seconds as number) < 3)} |`,
@@ -294,7 +311,9 @@ function markdown(r: Record<string, unknown>): string {
       ([name, x]) => `| ${name} | ${x.rps} | ${x.p50} | ${x.p90} | ${x.p99} | ${x.max} | ${x.non2xx} | ${x.errors} |`,
     ),
     '',
-    `Ratio to the ceiling: **${tp.ratio}** (target ≥ ${RATIO_TARGET}, and p99 under ${P99_TARGET_MS} ms); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator. It is also this run's measure of how busy the shared machine was: compare it between runs before comparing any other absolute figure.`,
+    `Rounds (ceiling, then the page, side by side in time): ${tp.rounds.map((x) => `${x.pageRps} / ${x.ceilingRps} = ${x.ratio} (p99 ${x.pageP99} ms)`).join('; ')}.`,
+    '',
+    `Ratio to the ceiling: **${tp.ratio}**, the median round (target ≥ ${RATIO_TARGET}, and p99 under ${P99_TARGET_MS} ms in every round); met: ${yes(tp.met)}. The ceiling is a route answering "ok" on a bare Fastify instance in the same process as the app, so both share the machine's loopback, Node and the load generator. It is also this run's measure of how busy the shared machine was: compare it between runs before comparing any other absolute figure.`,
     '',
     ...(tp.met
       ? []
