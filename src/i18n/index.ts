@@ -161,7 +161,17 @@ const dateTimeFormats: Record<Lang, Intl.DateTimeFormat> = {
   en: new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, dateStyle: 'medium', timeStyle: 'short' }),
 };
 
+// Formatting a moment is far slower than looking it up (ICU, some 20 µs inside a busy request), and a
+// page shows the same few moments to every request: each text is kept, up to a bound.
+const formatted: Record<Lang, Map<string, string>> = { pl: new Map(), en: new Map() };
 export function formatDateTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return '';
-  return (dateTimeFormats[lang] ?? dateTimeFormats.pl).format(new Date(iso));
+  const seen = formatted[lang] ?? formatted.pl;
+  let text = seen.get(iso);
+  if (text === undefined) {
+    text = (dateTimeFormats[lang] ?? dateTimeFormats.pl).format(new Date(iso));
+    if (seen.size >= 10_000) seen.clear();
+    seen.set(iso, text);
+  }
+  return text;
 }

@@ -95,6 +95,11 @@ export default fp(
         return [lang, compile];
       }),
     ) as Record<Lang, (source: string) => Handlebars.TemplateDelegate>;
+    // The seller pages' footer depends only on the language and the operator's settings (its contact
+    // link alone was a dozen texts and encodings per page): rendered at its first use in each language.
+    const footerSource = partialSources.find(([name]) => name === 'site-footer')![1];
+    const footers: Partial<Record<Lang, string>> = {};
+    const siteFooter = (lang: Lang) => (footers[lang] ??= environments[lang](footerSource)({ lang, support }));
     /**
      * What @fastify/view compiles with: a view's source becomes one template per language, each
      * compiled (with its fixed texts) at its first use in that language, chosen by the page's `lang`.
@@ -185,6 +190,7 @@ export default fp(
         csrfToken: this.generateCsrf(),
         // Who runs the service and where help is: the footer and every "contact support" text.
         support,
+        siteFooter: siteFooter(lang),
         ...data,
       };
       // @fastify/view renders the view, then the layout with it as `body`, and sends it (or the error).
