@@ -81,13 +81,14 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     let m = opts.mailbox ?? repos.mailboxes.getById(mailboxId)!;
     let mailboxChanged = false;
     if (!sameVerdict(mailboxVerdict(m), verdict)) {
-      repos.mailboxes.setDetection(mailboxId, verdict);
+      const stored = repos.mailboxes.setDetection(mailboxId, verdict);
       repos.audit.record(actor, mailboxId, {
         action: 'mailbox.detected',
         details: { provider: verdict.provider, rule: verdict.rule, detail: verdict.detail },
       });
       mailboxChanged = true;
-      m = repos.mailboxes.getById(mailboxId)!;
+      // As stored now, without reading it again: only the detection's fields changed.
+      m = { ...m, ...stored };
     }
     let changed = 0;
     if (opts.only && !mailboxChanged) {

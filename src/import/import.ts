@@ -7,7 +7,7 @@ import type { MailboxVerdict } from '../domain/model.js';
 import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
-import type { Actor, Seller } from '../domain/model.js';
+import type { Actor, Mailbox, Seller } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
 import type { DetectionService, KnownAutoresponder } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';
@@ -412,14 +412,24 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       smtpSecurity: securityForPort('smtp', r.smtp_port),
       username: r.mailbox_email,
     };
-    // The mailbox as found (undefined: new); `written` when this row changed it, so it is read again once.
+    // The mailbox as found (undefined: new); `written` when this row changed a mailbox it found, so it is
+    // read again once. A new one is made with its password in one statement and not read back.
     const found = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
     let written = false;
+    let made: Mailbox | undefined;
     let mailboxId: number;
     if (!found) {
-      mailboxId = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
+      const password = r.mailbox_password;
+      made = repos.mailboxes.create({
+        sellerId: seller.id,
+        email: r.mailbox_email,
+        ...servers,
+        secret: password === null ? null : { ciphertext: secrets.encrypt(password, 'mailbox-secret'), kind: 'account_password' },
+      });
+      mailboxId = made.id;
+      secretSettled.add(mailboxId);
       repos.audit.record(actor, mailboxId, { action: 'mailbox.created', details: { email: r.mailbox_email } });
-      written = true;
+      if (password !== null) repos.audit.record(actor, mailboxId, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
       created = !r.autoresponder_id;
       changed = true;
     } else {
@@ -452,7 +462,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         }
       }
     }
-    const mailbox = written || !found ? repos.mailboxes.getById(mailboxId)! : found;
+    const mailbox = made ?? (written ? repos.mailboxes.getById(mailboxId)! : found!);
 
     // The row's autoresponder when this row made or changed it (its verdict to be refreshed).
     let moved: (KnownAutoresponder & { migration?: null }) | undefined;
@@ -486,7 +496,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       }
     }
 
-    const only = written || !refreshed.has(mailbox.id) ? undefined : moved && moved.mailboxId === mailbox.id ? [moved] : [];
+    const only = written || made || !refreshed.has(mailbox.id) ? undefined : moved && moved.mailboxId === mailbox.id ? [moved] : [];
     const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only });
     refreshed.add(mailbox.id);
     if (d.mailbox || d.migrations > 0) changed = true;
