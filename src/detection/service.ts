@@ -70,14 +70,14 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
    * transaction, and changed nothing about the mailbox since, names in `only` the autoresponders whose
    * own facts it changed: only those are refreshed then (the others' verdicts cannot have moved); when
    * the verdict differs, all are refreshed all the same. `mailbox` is the mailbox as stored now, if the
-   * caller has it.
+   * caller has it. `stored`: the mailbox as stored afterwards.
    */
   function applyMailboxVerdict(
     mailboxId: number,
     verdict: MailboxVerdict,
     actor: Actor,
     opts: { mailbox?: Mailbox; only?: readonly (KnownAutoresponder & { migration?: Migration | null })[] } = {},
-  ): { mailbox: boolean; migrations: number } {
+  ): { mailbox: boolean; migrations: number; stored: Mailbox } {
     let m = opts.mailbox ?? repos.mailboxes.getById(mailboxId)!;
     let mailboxChanged = false;
     if (!sameVerdict(mailboxVerdict(m), verdict)) {
@@ -96,7 +96,7 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     } else {
       for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m })) changed++;
     }
-    return { mailbox: mailboxChanged, migrations: changed };
+    return { mailbox: mailboxChanged, migrations: changed, stored: m };
   }
 
   return {
