@@ -98,6 +98,9 @@ async function run(argv: string[]): Promise<number> {
       // temporary file once it passes 64 KiB; held in memory, a new account's migration record cost about
       // a third of what it did. Temporary data is never durable: the database's durability is unchanged.
       services.db.pragma('temp_store = MEMORY');
+      const exp = Object.fromEntries((process.env.IMPORT_EXPERIMENT ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+      if (exp.cache) services.db.pragma(`cache_size = ${Number(exp.cache)}`);
+      if (exp.ckpt) services.db.pragma(`wal_autocheckpoint = ${Number(exp.ckpt)}`);
       try {
         // Streamed in batches: rows, rows per second and time left on a terminal, a line every 5 s in a log.
         const progress = createProgress({ unit: both('progress.rows'), left: both('progress.left') });

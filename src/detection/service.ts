@@ -57,7 +57,7 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     const verdict = verdictOfAutoresponder(autoresponderId, known);
     const existing = known.migration === undefined ? repos.migrations.findByAutoresponder(autoresponderId) : known.migration;
     if (!existing) {
-      migrationService.create(autoresponderId, verdict, actor);
+      migrationService.add(autoresponderId, verdict, actor);
       return true;
     }
     return migrationService.applyVerdict(existing, verdict, actor);
@@ -70,13 +70,18 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
    * transaction, and changed nothing about the mailbox since, names in `only` the autoresponders whose
    * own facts it changed: only those are refreshed then (the others' verdicts cannot have moved); when
    * the verdict differs, all are refreshed all the same. `mailbox` is the mailbox as stored now, if the
-   * caller has it. `stored`: the mailbox as stored afterwards.
+   * caller has it. A caller that made the mailbox in this transaction names in `every` all of its
+   * autoresponders (those it made or moved there), so they are not read. `stored`: the mailbox as stored afterwards.
    */
   function applyMailboxVerdict(
     mailboxId: number,
     verdict: MailboxVerdict,
     actor: Actor,
-    opts: { mailbox?: Mailbox; only?: readonly (KnownAutoresponder & { migration?: Migration | null })[] } = {},
+    opts: {
+      mailbox?: Mailbox;
+      only?: readonly (KnownAutoresponder & { migration?: Migration | null })[];
+      every?: readonly (KnownAutoresponder & { migration?: Migration | null })[];
+    } = {},
   ): { mailbox: boolean; migrations: number; stored: Mailbox } {
     let m = opts.mailbox ?? repos.mailboxes.getById(mailboxId)!;
     let mailboxChanged = false;
@@ -93,6 +98,8 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     let changed = 0;
     if (opts.only && !mailboxChanged) {
       for (const a of opts.only) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
+    } else if (opts.every) {
+      for (const a of opts.every) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
     } else {
       for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m })) changed++;
     }

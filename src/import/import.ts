@@ -504,8 +504,10 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       }
     }
 
-    const only = written || made || !refreshed.has(mailbox.id) ? undefined : moved && moved.mailboxId === mailbox.id ? [moved] : [];
-    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only });
+    // This row's autoresponder when it is on this mailbox: all a mailbox made by this row has.
+    const mine = moved && moved.mailboxId === mailbox.id ? [moved] : [];
+    const only = written || made || !refreshed.has(mailbox.id) ? undefined : mine;
+    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only, every: made ? mine : undefined });
     refreshed.add(mailbox.id);
     mailboxesSeen.set(seenKey, d.stored);
     if (d.mailbox || d.migrations > 0) changed = true;
