@@ -107,3 +107,27 @@ test('the reader stays at most IMPORT_READ_AHEAD batches ahead of the writes, ho
   assert.ok(ahead <= IMPORT_READ_AHEAD * batchRows, `at most ${IMPORT_READ_AHEAD} batches ahead (it was ${ahead} rows)`);
   assert.deepEqual(seen.at(-1), { rows: n, totalRows: n, read: n });
 });
+
+test('the first pass counts the same rows and reads the same header, with or without quotes, whatever the line breaks', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'eksport.csv');
+  // Blank lines and a line of delimiters are not rows; an extra column is ignored; the last line has no break.
+  const lines = [`\uFEFF${HEADER};Uwagi `, row(0) + ';a', '', row(1) + ';', ' ;;; ', row(2) + ';b', row(3) + ';'];
+  const quoted = (l: string) => l.split(';').map((f, i) => (i === 2 || i === 12 ? `"${f}"` : f)).join(';');
+  const variants: [string, string][] = [
+    ['LF', lines.join('\n')],
+    ['CRLF', lines.join('\r\n') + '\r\n'],
+    ['CR', lines.join('\r')],
+    ['quoted, LF', lines.map((l, i) => (i === 1 || i === 5 ? quoted(l) : l)).join('\n') + '\n'],
+    ['a quoted line break', lines.map((l, i) => (i === 1 ? l.replace(/;a$/, ';"a\nb ""c"""') : l)).join('\n')],
+  ];
+  for (const [what, text] of variants) {
+    writeFileSync(file, text);
+    const totals: number[] = [];
+    const r = await importFile(file, services(), { actor, onProgress: (p) => totals.push(p.totalRows) });
+    assert.deepEqual([r.rows, r.imported, r.rejected, r.ignoredColumns], [4, 4, 0, ['uwagi']], what);
+    assert.deepEqual([...new Set(totals)], [4], `${what}: the rows the first pass counted`);
+  }
+  writeFileSync(file, `${HEADER.replace(';smtp_port', '')}\r\n${row(0)}\r\n`);
+  await assert.rejects(importFile(file, services(), { actor }), (e: Error) => migErrorCode(e) === 'MIG_ERR_IMPORT_FILE' && /smtp_port/.test(e.message), 'a missing column, CRLF');
+});
