@@ -98,6 +98,12 @@ async function run(argv: string[]): Promise<number> {
       // temporary file once it passes 64 KiB; held in memory, a new account's migration record cost about
       // a third of what it did. Temporary data is never durable: the database's durability is unchanged.
       services.db.pragma('temp_store = MEMORY');
+      // And a page cache of at most 128 MiB (the default is 2 MiB; a million rows' indexes are far larger)
+      // with a checkpoint every 10,000 pages of WAL (40 MiB) instead of 1,000: a page written by several
+      // batches is copied into the database once. Together about 6 % less CPU at 1M rows (each alone
+      // showed nothing, nor both at 100k); memory stays bounded. Durability is unchanged (synchronous as set).
+      services.db.pragma('cache_size = -131072');
+      services.db.pragma('wal_autocheckpoint = 10000');
       try {
         // Streamed in batches: rows, rows per second and time left on a terminal, a line every 5 s in a log.
         const progress = createProgress({ unit: both('progress.rows'), left: both('progress.left') });

@@ -31,6 +31,7 @@ FILES=(
   test/unit/migration-service.test.ts
   test/unit/import.test.ts
   test/unit/derived-batch.test.ts
+  test/unit/import-stream.test.ts
   test/unit/rotate-key.test.ts
   test/unit/logging.test.ts
   test/unit/mail-errors.test.ts

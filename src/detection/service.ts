@@ -57,7 +57,7 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
     const verdict = verdictOfAutoresponder(autoresponderId, known);
     const existing = known.migration === undefined ? repos.migrations.findByAutoresponder(autoresponderId) : known.migration;
     if (!existing) {
-      migrationService.create(autoresponderId, verdict, actor);
+      migrationService.add(autoresponderId, verdict, actor);
       return true;
     }
     return migrationService.applyVerdict(existing, verdict, actor);
@@ -70,32 +70,40 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
    * transaction, and changed nothing about the mailbox since, names in `only` the autoresponders whose
    * own facts it changed: only those are refreshed then (the others' verdicts cannot have moved); when
    * the verdict differs, all are refreshed all the same. `mailbox` is the mailbox as stored now, if the
-   * caller has it.
+   * caller has it. A caller that made the mailbox in this transaction names in `every` all of its
+   * autoresponders (those it made or moved there), so they are not read. `stored`: the mailbox as stored afterwards.
    */
   function applyMailboxVerdict(
     mailboxId: number,
     verdict: MailboxVerdict,
     actor: Actor,
-    opts: { mailbox?: Mailbox; only?: readonly (KnownAutoresponder & { migration?: Migration | null })[] } = {},
-  ): { mailbox: boolean; migrations: number } {
+    opts: {
+      mailbox?: Mailbox;
+      only?: readonly (KnownAutoresponder & { migration?: Migration | null })[];
+      every?: readonly (KnownAutoresponder & { migration?: Migration | null })[];
+    } = {},
+  ): { mailbox: boolean; migrations: number; stored: Mailbox } {
     let m = opts.mailbox ?? repos.mailboxes.getById(mailboxId)!;
     let mailboxChanged = false;
     if (!sameVerdict(mailboxVerdict(m), verdict)) {
-      repos.mailboxes.setDetection(mailboxId, verdict);
+      const stored = repos.mailboxes.setDetection(mailboxId, verdict);
       repos.audit.record(actor, mailboxId, {
         action: 'mailbox.detected',
         details: { provider: verdict.provider, rule: verdict.rule, detail: verdict.detail },
       });
       mailboxChanged = true;
-      m = repos.mailboxes.getById(mailboxId)!;
+      // As stored now, without reading it again: only the detection's fields changed.
+      m = { ...m, ...stored };
     }
     let changed = 0;
     if (opts.only && !mailboxChanged) {
       for (const a of opts.only) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
+    } else if (opts.every) {
+      for (const a of opts.every) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
     } else {
       for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m })) changed++;
     }
-    return { mailbox: mailboxChanged, migrations: changed };
+    return { mailbox: mailboxChanged, migrations: changed, stored: m };
   }
 
   return {

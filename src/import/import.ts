@@ -7,7 +7,7 @@ import type { MailboxVerdict } from '../domain/model.js';
 import { isAllowedHost, isAllowedPort, isHostname, securityForPort, type MailServerPolicy } from '../mail/servers.js';
 import { DETECTION_STATES } from '../migration/states.js';
 import { ImportFileError } from '../errors.js';
-import type { Actor, Seller } from '../domain/model.js';
+import type { Actor, Mailbox, Seller } from '../domain/model.js';
 import type { Repositories } from '../repositories/index.js';
 import type { DetectionService, KnownAutoresponder } from '../detection/service.js';
 import { mapLimit } from '../detection/service.js';
@@ -381,13 +381,18 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
   // the same one (the same-file check refuses a row that differs), so it is decrypted once, not per row.
   const secretSettled = new Set<number>();
 
+  // The sellers and mailboxes this transaction has read or written, as stored now: a seller's later rows
+  // (an export lists a seller's autoresponders together) find them here instead of reading them again.
+  const sellersSeen = new Map<string, Pick<Seller, 'id' | 'email' | 'name' | 'allegroLogin'>>();
+  const mailboxesSeen = new Map<string, Mailbox>();
+
   // Each row reads its seller, mailbox and autoresponder once; what it writes it keeps, not read again.
   const applyRow = (p: ParsedRow): 'imported' | 'updated' | 'unchanged' => {
     const r = p.row;
     let created = false;
     let changed = false;
 
-    let seller: Pick<Seller, 'id' | 'email' | 'name' | 'allegroLogin'> | undefined = repos.sellers.findByExternalId(r.seller_id);
+    let seller: Pick<Seller, 'id' | 'email' | 'name' | 'allegroLogin'> | undefined = sellersSeen.get(r.seller_id) ?? repos.sellers.findByExternalId(r.seller_id);
     // The one row the stored data can refuse, refused before anything of it is written: no savepoint
     // per row is needed to undo it (the savepoints were a tenth of an import's time).
     const known = r.autoresponder_id ? repos.autoresponders.findByExternalId(r.autoresponder_id) : undefined;
@@ -400,8 +405,10 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
     } else if (seller.email !== r.seller_email || seller.name !== r.seller_name || seller.allegroLogin !== r.allegro_login) {
       repos.sellers.update(seller.id, { email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login });
       repos.audit.record(actor, seller.id, { action: 'seller.updated', details: { externalId: r.seller_id } });
+      seller = { id: seller.id, email: r.seller_email, name: r.seller_name, allegroLogin: r.allegro_login };
       changed = true;
     }
+    sellersSeen.set(r.seller_id, seller);
 
     const servers = {
       imapHost: r.imap_host,
@@ -412,14 +419,25 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       smtpSecurity: securityForPort('smtp', r.smtp_port),
       username: r.mailbox_email,
     };
-    // The mailbox as found (undefined: new); `written` when this row changed it, so it is read again once.
-    const found = repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
+    // The mailbox as found (undefined: new); `written` when this row changed a mailbox it found, so it is
+    // read again once. A new one is made with its password in one statement and not read back.
+    const seenKey = mailboxKey(String(seller.id), r.mailbox_email);
+    const found = mailboxesSeen.get(seenKey) ?? repos.mailboxes.findBySellerAndEmail(seller.id, r.mailbox_email);
     let written = false;
+    let made: Mailbox | undefined;
     let mailboxId: number;
     if (!found) {
-      mailboxId = repos.mailboxes.insert({ sellerId: seller.id, email: r.mailbox_email, ...servers });
+      const password = r.mailbox_password;
+      made = repos.mailboxes.create({
+        sellerId: seller.id,
+        email: r.mailbox_email,
+        ...servers,
+        secret: password === null ? null : { ciphertext: secrets.encrypt(password, 'mailbox-secret'), kind: 'account_password' },
+      });
+      mailboxId = made.id;
+      secretSettled.add(mailboxId);
       repos.audit.record(actor, mailboxId, { action: 'mailbox.created', details: { email: r.mailbox_email } });
-      written = true;
+      if (password !== null) repos.audit.record(actor, mailboxId, { action: 'mailbox.secret_imported', details: { kind: 'account_password' } });
       created = !r.autoresponder_id;
       changed = true;
     } else {
@@ -452,7 +470,7 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
         }
       }
     }
-    const mailbox = written || !found ? repos.mailboxes.getById(mailboxId)! : found;
+    const mailbox = made ?? (written ? repos.mailboxes.getById(mailboxId)! : found!);
 
     // The row's autoresponder when this row made or changed it (its verdict to be refreshed).
     let moved: (KnownAutoresponder & { migration?: null }) | undefined;
@@ -486,9 +504,12 @@ export function applyImport(prepared: PreparedImport, deps: ImportDeps, opts: { 
       }
     }
 
-    const only = written || !refreshed.has(mailbox.id) ? undefined : moved && moved.mailboxId === mailbox.id ? [moved] : [];
-    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only });
+    // This row's autoresponder when it is on this mailbox: all a mailbox made by this row has.
+    const mine = moved && moved.mailboxId === mailbox.id ? [moved] : [];
+    const only = written || made || !refreshed.has(mailbox.id) ? undefined : mine;
+    const d = detection.applyMailboxVerdict(mailbox.id, verdicts.get(factsKey(r))!, actor, { mailbox, only, every: made ? mine : undefined });
     refreshed.add(mailbox.id);
+    mailboxesSeen.set(seenKey, d.stored);
     if (d.mailbox || d.migrations > 0) changed = true;
     return created ? 'imported' : changed ? 'updated' : 'unchanged';
   };

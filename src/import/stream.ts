@@ -1,87 +1,111 @@
-import { createReadStream, readSync, openSync, closeSync } from 'node:fs';
-import { Transform } from 'node:stream';
-import { parse } from 'csv-parse';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ImportFileError } from '../errors.js';
 import type { Actor } from '../domain/model.js';
-import { createI18n } from '../i18n/index.js';
-import { bilingual } from '../i18n/bilingual.js';
-import { applyImport, createConsistency, readHeader, validateRecord, verdictsFor, type ImportDeps, type ImportResult, type ParsedRow, type RowProblem } from './import.js';
-
-const i18n = await createI18n();
-const msg = (key: string, vars?: Record<string, unknown>): string => bilingual(i18n, `import.${key}`, vars);
+import type { MailServerPolicy } from '../mail/servers.js';
+import { applyImport, verdictsFor, type ImportDeps, type ImportResult, type RowProblem } from './import.js';
+import type { ReadMessage, ReaderData, ReaderReply, ReaderRequest } from './read.js';
 
 /** Rows applied per transaction: a crash (even SIGKILL) loses at most this many, a second run finishes. */
 export const IMPORT_BATCH_ROWS = 5_000;
 
+/** Batches the reader thread may have handed on and not yet seen applied: memory stays flat. */
+export const IMPORT_READ_AHEAD = 2;
+
 export interface ImportProgress {
-  /** Rows read so far, and in the whole file (known from the first pass). */
+  /** Rows read and applied so far, and in the whole file (known from the first pass). */
   rows: number;
   totalRows: number;
+  /** Rows the reader thread has read so far (it runs at most IMPORT_READ_AHEAD batches ahead). */
+  read: number;
 }
 
-/** The file's delimiter, from its first line: ';' (Polish Excel) when it has more of them than ','. */
-function delimiterOf(file: string): string {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    const first = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-    if (!first.trim()) throw new ImportFileError(msg('file.empty'));
-    return first.split(';').length > first.split(',').length ? ';' : ',';
-  } finally {
-    closeSync(fd);
-  }
-}
+// The reader thread's module, beside this one: .ts when run from the sources (tsx), .js once compiled.
+const SOURCES = path.extname(fileURLToPath(import.meta.url)) === '.ts';
+const READER = new URL(`./read-worker.${SOURCES ? 'ts' : 'js'}`, import.meta.url);
 
-/** UTF-8 text from the file's bytes, refused at the first NUL byte or invalid sequence (a chunk at a time). */
-function utf8(): Transform {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (chunk.includes(0)) return done(new ImportFileError(msg('file.binary')));
-      try {
-        done(null, decoder.decode(chunk, { stream: true }));
-      } catch {
-        done(new ImportFileError(msg('file.notUtf8')));
-      }
-    },
-    flush(done) {
-      try {
-        done(null, decoder.decode());
-      } catch {
-        done(new ImportFileError(msg('file.notUtf8')));
-      }
-    },
-  });
-}
-
-/** The file's records, streamed: never the whole file in memory. */
-async function* records(file: string, delimiter: string): AsyncGenerator<{ record: string[]; endLine: number }> {
-  const parser = createReadStream(file, { highWaterMark: 256 * 1024 })
-    .on('error', (err) => parser.destroy(err))
-    .pipe(utf8())
-    .on('error', (err) => parser.destroy(err))
-    .pipe(parse({ delimiter, relax_column_count: true, skip_empty_lines: true, info: true, bom: true }));
-  try {
-    for await (const r of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) yield { record: r.record, endLine: r.info.lines };
-  } catch (err) {
-    if (err instanceof ImportFileError) throw err;
-    const line = (err as { lines?: number }).lines;
-    throw new ImportFileError(`${line ? msg('file.notCsvAt', { line }) : msg('file.notCsv')} ${(err as Error).message}`);
-  }
+/**
+ * Starts the reader thread. From the sources, the thread registers tsx itself before it loads its
+ * module: it inherits the process's `--import tsx`, but Node 20 does not apply those hooks to a worker's
+ * own module (ERR_UNKNOWN_FILE_EXTENSION, tsx issue 354).
+ */
+function spawnReader(data: ReaderData): Worker {
+  if (!SOURCES) return new Worker(READER, { workerData: data });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(READER.href)}))`, { eval: true, workerData: data });
 }
 
 /**
- * Imports the main system's export from a file of any size, streamed:
- * 1. a first pass reads the whole file without writing: a file refused as a whole (not UTF-8, not
- *    CSV, a missing column) writes nothing, and the number of rows is known for the progress;
- * 2. the second pass validates each row, checks it against the earlier rows of the file, looks up
- *    detection for a batch at a time, and applies each batch of IMPORT_BATCH_ROWS rows in its own
- *    transaction, as `importCsv` does: the staff list's derived tables are written once at its end (db/derived.ts).
- * Memory stays flat in the file's size: a batch of rows, and for the same-file check a number per
+ * The reader thread: its messages one at a time, and the end of it. Its errors come back as the
+ * errors it threw (an ImportFileError stays one, with its message); a thread that dies otherwise is an
+ * error too, never a silent end of the file.
+ */
+function startReader(file: string, policy: MailServerPolicy, batchRows: number) {
+  const position = new SharedArrayBuffer(4);
+  const data: ReaderData = { file, policy: { ports: [...policy.ports], allowedAddresses: [...policy.allowedAddresses] }, batchRows, ahead: IMPORT_READ_AHEAD, position };
+  const worker = spawnReader(data);
+  const queue: ReadMessage[] = [];
+  let failure: Error | null = null;
+  let ended = false;
+  let waiting: ((m: ReadMessage | null) => void) | null = null;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const wakeUp = (m: ReadMessage | null) => {
+    const w = waiting;
+    waiting = null;
+    w?.(m);
+  };
+  const fail = (err: Error) => {
+    failure ??= err;
+    wakeUp(null);
+  };
+  worker.on('message', (r: ReaderReply) => {
+    if (r.type === 'failed') {
+      const err = r.importFile ? new ImportFileError(r.message) : new Error(r.message);
+      if (!r.importFile && r.stack) err.stack = r.stack;
+      return fail(err);
+    }
+    if (r.message.type === 'end') ended = true;
+    if (waiting) wakeUp(r.message);
+    else queue.push(r.message);
+  });
+  worker.on('error', fail);
+  worker.on('exit', (code) => {
+    if (!ended) fail(new Error(`the import's reader thread stopped before the end of the file (exit code ${code})`));
+  });
+  return {
+    /** The next message, in order. @throws the reader's error */
+    async next(): Promise<ReadMessage> {
+      const m = queue.shift() ?? (failure ? null : await new Promise<ReadMessage | null>((resolve) => (waiting = resolve)));
+      if (!m) throw failure!;
+      return m;
+    },
+    /** A batch was applied: the reader may read one more ahead. */
+    applied: () => worker.postMessage({ type: 'applied' } satisfies ReaderRequest),
+    /** Rows the reader has read so far. */
+    read: () => Atomics.load(new Int32Array(position), 0),
+    /** Ends the thread (at once when it is not done) and waits until it is gone. */
+    async stop(): Promise<void> {
+      await worker.terminate();
+      await exited;
+    },
+  };
+}
+
+/**
+ * Imports the main system's export from a file of any size, streamed, on two threads:
+ * - a reader thread (read.ts) reads the file, decodes, parses and validates it, and checks each row
+ *   against the earlier rows of the file. Its first pass reads the whole file without handing anything
+ *   on: a file refused as a whole (not UTF-8, not CSV, a missing column) writes nothing, and the number of
+ *   rows is known for the progress. It then hands on batches of IMPORT_BATCH_ROWS valid rows, at most
+ *   IMPORT_READ_AHEAD batches ahead of this thread;
+ * - this thread looks up detection for a batch at a time and applies each batch in its own transaction,
+ *   as `importCsv` does: the staff list's derived tables are written once at its end (db/derived.ts).
+ * Memory stays flat in the file's size: a few batches of rows, and for the same-file check a number per
  * distinct seller, mailbox and autoresponder. A crash loses at most the batch in flight; running the
  * same file again applies the rest (the rows already applied are unchanged), so it always finishes.
- * The summary and the `import.completed` audit entry are those of `importCsv`.
+ * The summary and the `import.completed` audit entry are those of `importCsv`. The reader thread is
+ * gone when this returns or throws.
  * @throws {ImportFileError} for a file that is refused as a whole; nothing is written then
  */
 export async function importFile(
@@ -89,57 +113,47 @@ export async function importFile(
   deps: ImportDeps,
   opts: { actor: Actor; fileName?: string; batchRows?: number; onProgress?: (p: ImportProgress) => void },
 ): Promise<ImportResult> {
-  const delimiter = delimiterOf(file);
-  let totalRows = 0;
-  let header: { names: string[]; ignoredColumns: string[] } | null = null;
-  for await (const { record } of records(file, delimiter)) {
-    if (!header) header = readHeader(record);
-    else if (!record.every((f) => f.trim() === '')) totalRows++;
-  }
-  if (!header) throw new ImportFileError(msg('file.empty'));
-
-  const batchRows = opts.batchRows ?? IMPORT_BATCH_ROWS;
-  const result: ImportResult = { rows: 0, imported: 0, updated: 0, unchanged: 0, rejected: 0, problems: [], notes: [], ignoredColumns: header.ignoredColumns };
-  const consistent = createConsistency();
-  let batch: ParsedRow[] = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    const rows = batch;
-    batch = [];
-    const verdicts = await verdictsFor(rows, deps.detection);
-    const r = applyImport({ rows: 0, valid: rows, problems: [], ignoredColumns: [], verdicts }, deps, { actor: opts.actor, fileName: opts.fileName, completedAudit: false });
-    result.imported += r.imported;
-    result.updated += r.updated;
-    result.unchanged += r.unchanged;
-    result.problems.push(...r.problems);
-    result.notes.push(...r.notes);
-  };
-  let first = true;
-  for await (const { record, endLine } of records(file, delimiter)) {
-    if (first) {
-      first = false;
-      continue;
+  const reader = startReader(file, deps.mailServers, opts.batchRows ?? IMPORT_BATCH_ROWS);
+  try {
+    const start = await reader.next();
+    if (start.type !== 'start') throw new Error(`the import's reader thread began with ${start.type}`);
+    const { totalRows } = start;
+    const result: ImportResult = { rows: 0, imported: 0, updated: 0, unchanged: 0, rejected: 0, problems: [], notes: [], ignoredColumns: start.ignoredColumns };
+    let m = await reader.next();
+    for (; m.type !== 'end'; m = await reader.next()) {
+      if (m.type !== 'batch') throw new Error(`the import's reader thread sent ${m.type} in the middle of the file`);
+      result.rows = m.rows;
+      result.problems.push(...m.problems);
+      if (m.valid.length) {
+        const verdicts = await verdictsFor(m.valid, deps.detection);
+        const r = applyImport({ rows: 0, valid: m.valid, problems: [], ignoredColumns: [], verdicts }, deps, { actor: opts.actor, fileName: opts.fileName, completedAudit: false });
+        result.imported += r.imported;
+        result.updated += r.updated;
+        result.unchanged += r.unchanged;
+        result.problems.push(...r.problems);
+        result.notes.push(...r.notes);
+      }
+      reader.applied();
+      opts.onProgress?.({ rows: result.rows, totalRows, read: reader.read() });
+      // The next batch is often already here: without a turn of the event loop between batches, timers,
+      // signals and I/O (another writer on this thread, the progress) would wait until the whole file is in.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    const v = validateRecord(record, endLine, header.names, deps.mailServers);
-    if (v === null) continue;
-    result.rows++;
-    if ('problems' in v) result.problems.push(...v.problems);
-    else if (consistent(v, result.problems)) batch.push(v);
-    if (batch.length >= batchRows) await flush();
-    if (result.rows % 1000 === 0) opts.onProgress?.({ rows: result.rows, totalRows });
-  }
-  await flush();
-  opts.onProgress?.({ rows: result.rows, totalRows });
+    result.rows = m.rows;
+    opts.onProgress?.({ rows: result.rows, totalRows, read: reader.read() });
 
-  const rejectedLines = new Set(result.problems.map((x: RowProblem) => x.line)).size;
-  result.rejected = rejectedLines;
-  if (result.imported + result.updated > 0) {
-    deps.repos.audit.record(opts.actor, opts.fileName ?? null, {
-      action: 'import.completed',
-      details: { rows: result.rows, imported: result.imported, updated: result.updated, unchanged: result.unchanged, rejected: rejectedLines },
-    });
+    const rejectedLines = new Set(result.problems.map((x: RowProblem) => x.line)).size;
+    result.rejected = rejectedLines;
+    if (result.imported + result.updated > 0) {
+      deps.repos.audit.record(opts.actor, opts.fileName ?? null, {
+        action: 'import.completed',
+        details: { rows: result.rows, imported: result.imported, updated: result.updated, unchanged: result.unchanged, rejected: rejectedLines },
+      });
+    }
+    result.problems.sort((a, b) => a.line - b.line);
+    result.notes.sort((a, b) => a.line - b.line);
+    return result;
+  } finally {
+    await reader.stop();
   }
-  result.problems.sort((a, b) => a.line - b.line);
-  result.notes.sort((a, b) => a.line - b.line);
-  return result;
 }

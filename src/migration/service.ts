@@ -111,6 +111,26 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
     });
   }
 
+  /**
+   * As `create`, returning only the new record's id: a bulk writer (the import, through detection)
+   * that does not use the record does not read it back, once per row.
+   */
+  function add(autoresponderId: number, verdict: AutoresponderVerdict, actor: Actor): number {
+    return atomically(() => {
+      const id = migrations.insert({
+        autoresponderId,
+        state: verdict.state,
+        verdictRule: verdict.rule,
+        verdictDetail: verdict.detail,
+      });
+      audit.record(actor, autoresponderId, {
+        action: 'migration.created',
+        details: { state: verdict.state, rule: verdict.rule },
+      });
+      return id;
+    });
+  }
+
   return {
     transition,
 
@@ -157,20 +177,10 @@ export function createMigrationService(deps: { db: Db; migrations: MigrationsRep
 
     /** Creates the migration record of a new autoresponder from its first verdict. */
     create(autoresponderId: number, verdict: AutoresponderVerdict, actor: Actor): Migration {
-      return atomically(() => {
-        const id = migrations.insert({
-          autoresponderId,
-          state: verdict.state,
-          verdictRule: verdict.rule,
-          verdictDetail: verdict.detail,
-        });
-        audit.record(actor, autoresponderId, {
-          action: 'migration.created',
-          details: { state: verdict.state, rule: verdict.rule },
-        });
-        return migrations.getById(id)!;
-      });
+      return atomically(() => migrations.getById(add(autoresponderId, verdict, actor))!);
     },
+
+    add,
 
     /**
      * Applies a fresh verdict. Only verdict states follow detection; a migration the seller or staff
