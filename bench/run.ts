@@ -253,8 +253,11 @@ async function main() {
     report.watch = { ...watch, date: report.date, rows: AUTORESPONDERS };
     console.log(`watch: ${watch.perCheck.appCpuMs} ms app CPU per check; at 100,000 / 24 h: ${watch.atDefault.checksPerHour} checks/h, ${watch.atDefault.appCpuSecondsPerHour} s CPU/h`);
 
-    writeFileSync(path.join(PROJECT_ROOT, 'bench', 'report.json'), JSON.stringify(report, null, 2) + '\n');
-    writeFileSync(path.join(PROJECT_ROOT, 'bench', 'REPORT.md'), markdown(report));
+    // Other commands' figures (demoStart from bench:demo-start) stay; this run's replace theirs.
+    const jsonFile = path.join(PROJECT_ROOT, 'bench', 'report.json');
+    const previous = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>) : {};
+    writeFileSync(jsonFile, JSON.stringify({ ...previous, ...report }, null, 2) + '\n');
+    writeReport(markdown(report));
     console.log('Wrote bench/REPORT.md and bench/report.json');
   } finally {
     for (const a of apps) await a.close();
@@ -380,6 +383,26 @@ function markdown(r: Record<string, unknown>): string {
   return lines.join('\n');
 }
 
+const OWN_END = '<!-- npm run bench: end -->';
+/**
+ * Writes this run's part of bench/REPORT.md and keeps the rest: the sections other commands write
+ * (`bench:demo-start`, `bench:import`, `bench:watch`) and notes added by hand follow OWN_END. A report
+ * from before the marker keeps everything from its first section this run does not write.
+ */
+function writeReport(md: string): void {
+  const file = path.join(PROJECT_ROOT, 'bench', 'REPORT.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  let rest = '';
+  const end = old.indexOf(OWN_END);
+  if (end >= 0) rest = old.slice(end + OWN_END.length).replace(/^\n+/, '');
+  else {
+    const own = new Set(md.match(/^## .*$/gm) ?? []);
+    const first = [...old.matchAll(/^## .*$/gm)].find((h) => !own.has(h[0]));
+    if (first) rest = old.slice(first.index);
+  }
+  writeFileSync(file, `${md.trimEnd()}\n\n${OWN_END}\n${rest ? `\n${rest.trimEnd()}\n` : ''}`);
+}
+
 /** The growth measured on the code before this work, kept beside the report (bench/list-before.json). */
 function readBefore(): { commit: string; date: string; list: Growth } | null {
   const file = path.join(PROJECT_ROOT, 'bench', 'list-before.json');
@@ -388,7 +411,7 @@ function readBefore(): { commit: string; date: string; list: Growth } | null {
 
 if (process.env.BENCH_REPORT_ONLY) {
   // Rewrites REPORT.md from the last report.json (after a change to the wording, without measuring again).
-  writeFileSync(path.join(PROJECT_ROOT, 'bench', 'REPORT.md'), markdown(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'bench', 'report.json'), 'utf8')) as Record<string, unknown>));
+  writeReport(markdown(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'bench', 'report.json'), 'utf8')) as Record<string, unknown>));
   process.exit(0);
 }
 
