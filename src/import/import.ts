@@ -178,7 +178,7 @@ export function parseImportFile(input: Buffer | string, policy: MailServerPolicy
   text = text.replace(/^\uFEFF/, '');
   const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
   if (!firstLine.trim()) throw new ImportFileError(msg('file.empty'));
-  const delimiter = count(firstLine, ';') > count(firstLine, ',') ? ';' : ',';
+  const delimiter = delimiterFor(firstLine);
 
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -200,6 +200,11 @@ export function parseImportFile(input: Buffer | string, policy: MailServerPolicy
     else valid.push(r);
   }
   return { valid, problems, rows, ignoredColumns };
+}
+
+/** A file's delimiter, from its first line: ';' (Polish Excel) when it has more of them than ','. */
+export function delimiterFor(firstLine: string): ';' | ',' {
+  return count(firstLine, ';') > count(firstLine, ',') ? ';' : ',';
 }
 
 /**
@@ -344,11 +349,7 @@ export async function prepareImport(input: Buffer | string, deps: Pick<ImportDep
   const problems = [...parsed.problems];
   const valid = checkConsistency(parsed.valid, problems);
   // DNS first, outside the transaction: a transaction never waits on the network.
-  const verdicts = new Map<string, MailboxVerdict>();
-  const uniqueFacts = [...new Map(valid.map((p) => [factsKey(p.row), p.row])).values()];
-  await mapLimit(uniqueFacts, 8, async (r) => {
-    verdicts.set(factsKey(r), await deps.detection.detect({ email: r.mailbox_email, imapHost: r.imap_host, smtpHost: r.smtp_host }));
-  });
+  const verdicts = await verdictsFor(valid, deps.detection);
   return { rows: parsed.rows, valid, problems, ignoredColumns: parsed.ignoredColumns, verdicts };
 }
 

@@ -5,7 +5,7 @@ import { ImportFileError } from '../errors.js';
 import { createI18n } from '../i18n/index.js';
 import { bilingual } from '../i18n/bilingual.js';
 import type { MailServerPolicy } from '../mail/servers.js';
-import { createConsistency, readHeader, validateRecord, type ParsedRow, type RowProblem } from './import.js';
+import { createConsistency, delimiterFor, readHeader, validateRecord, type ParsedRow, type RowProblem } from './import.js';
 
 const i18n = await createI18n();
 const msg = (key: string, vars?: Record<string, unknown>): string => bilingual(i18n, `import.${key}`, vars);
@@ -37,7 +37,7 @@ export type ReaderRequest = { type: 'applied' };
 /** From the reader thread. */
 export type ReaderReply = { type: 'read'; message: ReadMessage } | { type: 'failed'; importFile: boolean; message: string; stack?: string };
 
-/** The file's delimiter, from its first line: ';' (Polish Excel) when it has more of them than ','. */
+/** The file's delimiter, from its first line (the one-piece import's rule, delimiterFor). */
 function delimiterOf(file: string): string {
   const fd = openSync(file, 'r');
   try {
@@ -45,7 +45,7 @@ function delimiterOf(file: string): string {
     const n = readSync(fd, buf, 0, buf.length, 0);
     const first = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
     if (!first.trim()) throw new ImportFileError(msg('file.empty'));
-    return first.split(';').length > first.split(',').length ? ';' : ',';
+    return delimiterFor(first);
   } finally {
     closeSync(fd);
   }
