@@ -96,10 +96,9 @@ export function createDetectionService(deps: { db: Db; repos: Repositories; look
       m = { ...m, ...stored };
     }
     let changed = 0;
-    if (opts.only && !mailboxChanged) {
-      for (const a of opts.only) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
-    } else if (opts.every) {
-      for (const a of opts.every) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
+    const given = opts.only && !mailboxChanged ? opts.only : opts.every;
+    if (given) {
+      for (const a of given) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m, migration: a.migration })) changed++;
     } else {
       for (const a of repos.autoresponders.listByMailbox(mailboxId)) if (refreshAutoresponder(a.id, actor, { autoresponder: a, mailbox: m })) changed++;
     }

@@ -7,6 +7,7 @@ import { migrate, openDatabase } from '../../src/db/database.js';
 import { MIGRATIONS } from '../../src/db/migrations.js';
 import { createAuditRepository } from '../../src/repositories/audit.js';
 import { createJobsRepository } from '../../src/repositories/jobs.js';
+import { createMailboxesRepository } from '../../src/repositories/mailboxes.js';
 
 test('migrations: applied once, in order, WAL and foreign keys on; a second run changes nothing', () => {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'db-')), 'app.db');
@@ -86,4 +87,20 @@ test('schema 11: a confirmation key makes one job, also from two connections to 
   assert.equal(one.prepare(`SELECT count(*) FROM jobs`).pluck().get(), 4);
   one.close();
   two.close();
+});
+
+test('a mailbox made with mailboxes.create is returned as the database holds it, and setDetection returns what it stored', () => {
+  const db = openDatabase(':memory:');
+  migrate(db);
+  const mailboxes = createMailboxesRepository(db);
+  const sellerId = Number(db.prepare(`INSERT INTO sellers (external_id, email, name, language, created_at, updated_at) VALUES ('S1', 's@example.pl', 'S', 'pl', 'x', 'x')`).run().lastInsertRowid);
+  const servers = { imapHost: 'imap.gmail.com', imapPort: 993, imapSecurity: 'tls', smtpHost: 'smtp.gmail.com', smtpPort: 465, smtpSecurity: 'tls' } as const;
+  // create() writes the row in one statement and builds what it returns itself (the schema's defaults included).
+  for (const secret of [null, { ciphertext: 'v1:abc', kind: 'account_password' as const }]) {
+    const email = secret ? 'a@gmail.com' : 'b@gmail.com';
+    const made = mailboxes.create({ sellerId, email, username: email, ...servers, secret });
+    assert.deepEqual(made, mailboxes.getById(made.id));
+    const detection = mailboxes.setDetection(made.id, { google: true, provider: 'gmail', rule: 'gmail_address', detail: 'gmail.com' });
+    assert.deepEqual({ ...made, ...detection }, mailboxes.getById(made.id));
+  }
 });
